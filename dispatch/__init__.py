@@ -1,0 +1,1 @@
+"""Elder emergency-call and home-service dispatch server."""

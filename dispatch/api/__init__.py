@@ -1,0 +1,1 @@
+"""The HTTP application: factory, error mapping, health endpoints."""

@@ -1,0 +1,67 @@
+"""The application factory: wires settings, database, Redis, rate limits, routers and error handling."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from dispatch.api import health
+from dispatch.api.errors import install_error_handlers
+from dispatch.api.state import AppServices
+from dispatch.audit.router import router as audit_router
+from dispatch.auth.router import router as auth_router
+from dispatch.clock import Clock, SystemClock
+from dispatch.db.session import create_engine, create_session_factory
+from dispatch.elders.router import router as elders_router
+from dispatch.providers.router import router as providers_router
+from dispatch.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def _rate_limit_storage(settings: Settings) -> Storage:
+    if settings.redis_url:
+        return RedisStorage(f"async+{settings.redis_url}", implementation="redispy", key_prefix="dispatch")
+    return MemoryStorage()
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    """A ready-to-serve application; everything it holds is built in the lifespan, none at import."""
+    registry = CollectorRegistry()
+    http_metrics = health.HttpMetrics(registry)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        storage = _rate_limit_storage(settings)
+        app.state.services = AppServices(
+            settings=settings, clock=clock or SystemClock(), engine=engine,
+            sessions=create_session_factory(engine), redis=redis, rate_limit_storage=storage,
+            login_limiter=MovingWindowRateLimiter(storage), metrics=registry,
+        )
+        logger.info("dispatch server ready (database: %s, redis: %s)", engine.url.get_backend_name(),
+                    "on" if redis else "off")
+        try:
+            yield
+        finally:
+            if redis is not None:
+                await redis.aclose()
+            await engine.dispose()
+
+    app = FastAPI(title="Elder dispatch", version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+    app.middleware("http")(http_metrics.middleware)
+    app.include_router(health.router)
+    app.include_router(auth_router)
+    app.include_router(elders_router)
+    app.include_router(providers_router)
+    app.include_router(audit_router)
+    return app

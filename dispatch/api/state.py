@@ -1,0 +1,28 @@
+"""What the running application holds: built once in the lifespan, kept on `app.state.services`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from dispatch.clock import Clock
+from dispatch.settings import Settings
+
+
+@dataclass
+class AppServices:
+    """The shared parts every request may use."""
+
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis | None
+    rate_limit_storage: Storage
+    login_limiter: MovingWindowRateLimiter
+    metrics: CollectorRegistry

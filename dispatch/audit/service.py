@@ -1,0 +1,72 @@
+"""Writing and reading the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.audit.models import AuditEntry
+from dispatch.auth.actor import Actor
+from dispatch.clock import Clock
+
+
+async def record(
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: object | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry; it commits with the caller's unit of work."""
+    entry = AuditEntry(
+        at=clock.now(),
+        operator_id=actor.operator_id,
+        username=actor.username,
+        action=action,
+        entity_type=entity_type,
+        entity_id=None if entity_id is None else str(entity_id),
+        ip=actor.ip,
+        detail=detail or {},
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def list_entries(
+    *,
+    session: AsyncSession,
+    limit: int,
+    offset: int,
+    action: str | None = None,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    username: str | None = None,
+) -> tuple[list[AuditEntry], int]:
+    """Entries newest first, filtered, with the total count."""
+    query = select(AuditEntry)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if entity_type:
+        query = query.where(AuditEntry.entity_type == entity_type)
+    if entity_id:
+        query = query.where(AuditEntry.entity_id == entity_id)
+    if username:
+        query = query.where(AuditEntry.username == username)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
+    return list(rows), int(total or 0)
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The fields whose values differ, as {field: {"from": old, "to": new}}; secrets never appear."""
+    return {
+        key: {"from": before.get(key), "to": value}
+        for key, value in after.items()
+        if before.get(key) != value and key not in {"password", "password_hash", "secret"}
+    }

@@ -1,0 +1,1 @@
+"""Operators, their sessions, passwords and roles."""

@@ -1,0 +1,113 @@
+"""Login, logout and the operator's own profile; operator management for admins."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from dispatch.api.deps import (
+    SESSION_COOKIE,
+    AdminActor,
+    CurrentActor,
+    PagingDep,
+    ServicesDep,
+    RequestToken,
+    SessionDep,
+    client_ip,
+)
+from dispatch.audit import service as audit
+from dispatch.auth import service
+from dispatch.auth.actor import Actor
+from dispatch.auth.ratelimit import LoginThrottle
+from dispatch.auth.schemas import (
+    LoginRequest,
+    LoginResponse,
+    OperatorCreate,
+    OperatorPage,
+    OperatorRead,
+    OperatorUpdate,
+)
+from dispatch.errors import Unauthenticated
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+@router.post("/auth/login", response_model=LoginResponse)
+async def login(
+    body: LoginRequest, request: Request, response: Response, session: SessionDep, services: ServicesDep
+) -> LoginResponse:
+    """Exchange username and password for a bearer token and an httpOnly session cookie."""
+    ip = client_ip(request)
+    throttle = LoginThrottle(services.login_limiter, services.settings.login_rate_limit)
+    await throttle.check(body.username, ip)
+    try:
+        operator = await service.authenticate(session=session, username=body.username, password=body.password)
+    except Unauthenticated:
+        await throttle.record_failure(body.username, ip)
+        raise
+    token, login_session = await service.start_session(
+        session=session, clock=services.clock, operator=operator, secret_key=services.settings.secret_key,
+        ttl_seconds=services.settings.session_ttl_seconds, ip=ip,
+    )
+    actor = Actor(operator_id=operator.id, username=operator.username, role=operator.role, ip=ip)
+    await audit.record(session=session, clock=services.clock, actor=actor, action="auth.login",
+                       entity_type="operator", entity_id=operator.id)
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=services.settings.session_ttl_seconds, httponly=True,
+        samesite="strict", secure=services.settings.cookie_secure, path="/",
+    )
+    return LoginResponse(
+        access_token=token, expires_at=login_session.expires_at, operator=OperatorRead.model_validate(operator)
+    )
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(
+    response: Response, session: SessionDep, services: ServicesDep, actor: CurrentActor, token: RequestToken
+) -> Response:
+    """End this session; the token and cookie stop working at once."""
+    if token:
+        await service.end_session(session=session, clock=services.clock, token=token,
+                                  secret_key=services.settings.secret_key)
+    await audit.record(session=session, clock=services.clock, actor=actor, action="auth.logout",
+                       entity_type="operator", entity_id=actor.operator_id)
+    response.status_code = 204
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/auth/me", response_model=OperatorRead)
+async def me(session: SessionDep, actor: CurrentActor) -> OperatorRead:
+    """The logged-in operator."""
+    assert actor.operator_id is not None  # noqa: S101 - requests always carry an operator
+    return OperatorRead.model_validate(await service.get(session=session, operator_id=actor.operator_id))
+
+
+@router.get("/operators", response_model=OperatorPage, tags=["operators"])
+async def list_operators(session: SessionDep, actor: AdminActor, paging: PagingDep) -> OperatorPage:
+    """All operator accounts (admin only)."""
+    items, total = await service.list_operators(session=session, limit=paging.limit, offset=paging.offset)
+    return OperatorPage(items=[OperatorRead.model_validate(o) for o in items], total=total)
+
+
+@router.post("/operators", response_model=OperatorRead, status_code=201, tags=["operators"])
+async def create_operator(
+    body: OperatorCreate, session: SessionDep, services: ServicesDep, actor: AdminActor
+) -> OperatorRead:
+    """Create an operator account (admin only)."""
+    operator = await service.create_operator(
+        session=session, clock=services.clock, actor=actor, username=body.username,
+        display_name=body.display_name, role=body.role, password=body.password,
+    )
+    return OperatorRead.model_validate(operator)
+
+
+@router.patch("/operators/{operator_id}", response_model=OperatorRead, tags=["operators"])
+async def update_operator(
+    operator_id: int, body: OperatorUpdate, session: SessionDep, services: ServicesDep, actor: AdminActor
+) -> OperatorRead:
+    """Change an operator's name, role, password or active flag (admin only)."""
+    operator = await service.update_operator(
+        session=session, clock=services.clock, actor=actor, operator_id=operator_id,
+        **body.model_dump(exclude_unset=True),
+    )
+    return OperatorRead.model_validate(operator)

@@ -1,0 +1,54 @@
+"""Request and response bodies of authentication and operator management."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dispatch.auth.models import Role
+
+USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{2,64}$"
+
+
+class LoginRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class OperatorRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class LoginResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+    operator: OperatorRead
+
+
+class OperatorCreate(BaseModel):
+    username: str = Field(pattern=USERNAME_PATTERN)
+    display_name: str = Field(min_length=1, max_length=64)
+    role: Role
+    password: str = Field(min_length=8, max_length=256)
+
+
+class OperatorUpdate(BaseModel):
+    display_name: str | None = Field(default=None, min_length=1, max_length=64)
+    role: Role | None = None
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=256)
+
+
+class OperatorPage(BaseModel):
+    items: list[OperatorRead]
+    total: int

@@ -1,0 +1,173 @@
+"""Operators: authentication, login sessions and account management."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.audit import service as audit
+from dispatch.auth.actor import Actor
+from dispatch.auth.models import Operator, OperatorSession, Role
+from dispatch.auth.passwords import hash_password, needs_rehash, verify_password
+from dispatch.clock import Clock
+from dispatch.errors import Conflict, NotFound, Unauthenticated
+
+
+def token_digest(token: str, secret_key: str) -> str:
+    """The keyed hash under which a session token is stored."""
+    return hmac.new(secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+async def get_by_username(*, session: AsyncSession, username: str) -> Operator | None:
+    """The operator with this username, if any."""
+    return await session.scalar(select(Operator).where(Operator.username == username))
+
+
+async def get(*, session: AsyncSession, operator_id: int) -> Operator:
+    """The operator with this id, or NotFound."""
+    operator = await session.get(Operator, operator_id)
+    if operator is None:
+        raise NotFound(f"operator {operator_id} not found")
+    return operator
+
+
+async def authenticate(*, session: AsyncSession, username: str, password: str) -> Operator:
+    """The active operator whose password matches, or Unauthenticated (same time either way)."""
+    operator = await get_by_username(session=session, username=username)
+    valid = verify_password(password, operator.password_hash if operator else None)
+    if operator is None or not valid or not operator.active:
+        raise Unauthenticated("wrong username or password")
+    if needs_rehash(operator.password_hash):
+        operator.password_hash = hash_password(password)
+    return operator
+
+
+async def start_session(
+    *, session: AsyncSession, clock: Clock, operator: Operator, secret_key: str, ttl_seconds: int,
+    ip: str | None,
+) -> tuple[str, OperatorSession]:
+    """A new login session; returns the bearer token (shown once) and the stored session."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    login = OperatorSession(
+        token_hash=token_digest(token, secret_key),
+        operator_id=operator.id,
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl_seconds),
+        ip=ip,
+    )
+    operator.last_login_at = now
+    session.add(login)
+    await session.flush()
+    return token, login
+
+
+async def resolve_token(
+    *, session: AsyncSession, clock: Clock, token: str, secret_key: str
+) -> Operator:
+    """The operator a live session token belongs to, or Unauthenticated."""
+    row = await session.execute(
+        select(OperatorSession, Operator)
+        .join(Operator, Operator.id == OperatorSession.operator_id)
+        .where(OperatorSession.token_hash == token_digest(token, secret_key))
+    )
+    found = row.first()
+    if found is None:
+        raise Unauthenticated("invalid session")
+    login, operator = found.tuple()
+    if not session_is_live(login, clock.now()) or not operator.active:
+        raise Unauthenticated("session expired or revoked")
+    return operator
+
+
+async def end_session(*, session: AsyncSession, clock: Clock, token: str, secret_key: str) -> None:
+    """Revoke the session behind a token (logging out twice is harmless)."""
+    await session.execute(
+        update(OperatorSession)
+        .where(OperatorSession.token_hash == token_digest(token, secret_key))
+        .where(OperatorSession.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+
+
+async def revoke_all_sessions(*, session: AsyncSession, clock: Clock, operator_id: int) -> None:
+    """End every live session of an operator (deactivation, password change)."""
+    await session.execute(
+        update(OperatorSession)
+        .where(OperatorSession.operator_id == operator_id)
+        .where(OperatorSession.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+
+
+async def create_operator(
+    *, session: AsyncSession, clock: Clock, actor: Actor, username: str, display_name: str, role: Role,
+    password: str,
+) -> Operator:
+    """A new operator account; Conflict if the username is taken."""
+    if await get_by_username(session=session, username=username) is not None:
+        raise Conflict(f"username {username!r} is taken")
+    now = clock.now()
+    operator = Operator(
+        username=username, display_name=display_name, role=role, password_hash=hash_password(password),
+        active=True, created_at=now, updated_at=now,
+    )
+    session.add(operator)
+    await session.flush()
+    await audit.record(
+        session=session, clock=clock, actor=actor, action="operator.create", entity_type="operator",
+        entity_id=operator.id, detail={"username": username, "role": role.value},
+    )
+    return operator
+
+
+async def update_operator(
+    *, session: AsyncSession, clock: Clock, actor: Actor, operator_id: int, display_name: str | None = None,
+    role: Role | None = None, active: bool | None = None, password: str | None = None,
+) -> Operator:
+    """Change an operator; deactivating or resetting the password ends their sessions."""
+    operator = await get(session=session, operator_id=operator_id)
+    before = {"display_name": operator.display_name, "role": operator.role, "active": operator.active}
+    if display_name is not None:
+        operator.display_name = display_name
+    if role is not None:
+        operator.role = role
+    if active is not None:
+        operator.active = active
+    if password is not None:
+        operator.password_hash = hash_password(password)
+    operator.updated_at = clock.now()
+    if active is False or password is not None:
+        await revoke_all_sessions(session=session, clock=clock, operator_id=operator.id)
+    after = {"display_name": operator.display_name, "role": operator.role, "active": operator.active}
+    changes = audit.changed_fields(before, after)
+    if password is not None:
+        changes["password"] = "reset"
+    await audit.record(
+        session=session, clock=clock, actor=actor, action="operator.update", entity_type="operator",
+        entity_id=operator.id, detail=changes,
+    )
+    await session.flush()
+    return operator
+
+
+async def list_operators(*, session: AsyncSession, limit: int, offset: int) -> tuple[list[Operator], int]:
+    """Operators by username, with the total count."""
+    total = await session.scalar(select(func.count()).select_from(Operator))
+    rows = await session.scalars(select(Operator).order_by(Operator.username).limit(limit).offset(offset))
+    return list(rows), int(total or 0)
+
+
+async def count_operators(*, session: AsyncSession) -> int:
+    """How many operator accounts exist."""
+    return int(await session.scalar(select(func.count()).select_from(Operator)) or 0)
+
+
+def session_is_live(login: OperatorSession, now: datetime) -> bool:
+    """Whether a stored session still grants access."""
+    return login.revoked_at is None and login.expires_at > now

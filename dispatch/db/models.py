@@ -1,0 +1,22 @@
+"""Every model imported in one place, so Alembic and tests see the whole schema."""
+
+from dispatch.audit.models import AuditEntry
+from dispatch.auth.models import Operator, OperatorSession
+from dispatch.db.base import Base
+from dispatch.elders.models import Contact, Device, Elder, HealthRecord
+from dispatch.providers.models import Provider, ProviderStaff
+
+metadata = Base.metadata
+
+__all__ = [
+    "AuditEntry",
+    "Contact",
+    "Device",
+    "Elder",
+    "HealthRecord",
+    "Operator",
+    "OperatorSession",
+    "Provider",
+    "ProviderStaff",
+    "metadata",
+]

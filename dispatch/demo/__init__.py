@@ -1,0 +1,1 @@
+"""The demo city: a deterministic, obviously fictional dataset for one district of Fuzhou."""

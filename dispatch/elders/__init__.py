@@ -1,0 +1,1 @@
+"""The registry of elders: identity, household, health record, contacts and devices."""

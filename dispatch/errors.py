@@ -1,0 +1,66 @@
+"""Domain errors raised by services; `api/errors.py` maps each `code` to an HTTP status.
+
+    DomainError
+    ├── NotFound            the thing asked for does not exist
+    ├── Conflict            it exists but the change clashes with its state (duplicates, ...)
+    │   └── InvalidTransition  a state machine refused the move
+    ├── ValidationFailed    the input is well-formed but not acceptable
+    ├── Unauthenticated     no valid credentials
+    ├── PermissionDenied    credentials are fine, the role is not allowed
+    └── RateLimited         too many attempts
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, detail: object | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist."""
+
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The change clashes with existing data or state."""
+
+    code = "conflict"
+
+
+class InvalidTransition(Conflict):
+    """A state machine refused the move."""
+
+    code = "invalid_transition"
+
+
+class ValidationFailed(DomainError):
+    """The input is well-formed but not acceptable."""
+
+    code = "validation_error"
+
+
+class Unauthenticated(DomainError):
+    """No valid credentials were given."""
+
+    code = "unauthenticated"
+
+
+class PermissionDenied(DomainError):
+    """The operator's role does not allow this."""
+
+    code = "forbidden"
+
+
+class RateLimited(DomainError):
+    """Too many attempts in too short a time."""
+
+    code = "rate_limited"

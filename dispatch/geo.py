@@ -1,0 +1,51 @@
+"""Pure geometry helpers over WGS84 lon/lat: range checks and GeoJSON area validation (shapely)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shapely.errors import ShapelyError
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+from shapely.validation import explain_validity
+
+AREA_TYPES = ("Polygon", "MultiPolygon")
+
+
+def check_lon_lat(lon: float, lat: float) -> None:
+    """Raise ValueError unless (lon, lat) is a real WGS84 coordinate."""
+    if not -180.0 <= lon <= 180.0:
+        raise ValueError(f"longitude {lon} is outside [-180, 180]")
+    if not -90.0 <= lat <= 90.0:
+        raise ValueError(f"latitude {lat} is outside [-90, 90]")
+
+
+def _walk_positions(coordinates: Any) -> list[tuple[float, float]]:
+    if isinstance(coordinates, list | tuple) and coordinates and isinstance(coordinates[0], int | float):
+        if len(coordinates) < 2:
+            raise ValueError("a position needs longitude and latitude")
+        return [(float(coordinates[0]), float(coordinates[1]))]
+    if not isinstance(coordinates, list | tuple):
+        raise ValueError("coordinates must be nested arrays of numbers")
+    positions: list[tuple[float, float]] = []
+    for item in coordinates:
+        positions.extend(_walk_positions(item))
+    return positions
+
+
+def parse_area(geojson: dict[str, Any]) -> BaseGeometry:
+    """A valid, non-empty shapely (Multi)Polygon from a GeoJSON geometry, or ValueError saying why not."""
+    kind = geojson.get("type")
+    if kind not in AREA_TYPES:
+        raise ValueError(f"an area must be a GeoJSON Polygon or MultiPolygon, not {kind!r}")
+    for lon, lat in _walk_positions(geojson.get("coordinates")):
+        check_lon_lat(lon, lat)
+    try:
+        geometry = shape(geojson)
+    except (ValueError, TypeError, IndexError, AttributeError, ShapelyError) as exc:
+        raise ValueError(f"malformed {kind}: {exc}") from exc
+    if geometry.is_empty or geometry.area == 0:
+        raise ValueError(f"the {kind} is empty or has no area")
+    if not geometry.is_valid:
+        raise ValueError(f"invalid {kind}: {explain_validity(geometry)}")
+    return geometry

@@ -1,0 +1,1 @@
+"""Franchised service providers (加盟商) and their service staff."""

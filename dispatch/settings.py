@@ -1,0 +1,60 @@
+"""Settings: every variable is read from the environment (or a `.env` file) with the prefix `DISPATCH_`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "insecure-dev-secret-change-me"  # noqa: S105 - refused in production below
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    """All configuration of the server; see the README for each variable and its default."""
+
+    model_config = SettingsConfigDict(env_prefix="DISPATCH_", env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.development
+    data_dir: Path = Path("./var")
+    database_url: str = ""
+    database_schema: str = ""
+    redis_url: str = ""
+    secret_key: str = DEFAULT_SECRET_KEY
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    session_ttl_seconds: int = Field(default=12 * 3600, ge=60)
+    cookie_secure: bool = False
+    login_rate_limit: str = "10/minute"
+    log_level: str = "INFO"
+    public_base_url: str = ""
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if self.environment is Environment.production and self.secret_key == DEFAULT_SECRET_KEY:
+            raise ValueError("DISPATCH_SECRET_KEY must be set to a random value in production")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database, or the embedded SQLite file under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'dispatch.sqlite3').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

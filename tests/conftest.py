@@ -1,0 +1,123 @@
+"""Fixtures for the real services: SQLite files, the PostgreSQL `test` database, Redis, and the app."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from dispatch.api.app import create_app
+from dispatch.api.state import AppServices
+from dispatch.clock import FakeClock
+from dispatch.db import migrate
+from dispatch.db.models import metadata
+from dispatch.db.session import create_engine, create_session_factory
+from dispatch.settings import Settings
+
+PG_URL = os.environ.get("DISPATCH_TEST_PG_URL", "postgresql+asyncpg://127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("DISPATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+BACKENDS = ["sqlite", "postgresql"]
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai on a Monday
+
+
+def sqlite_settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, database_url="", redis_url="", _env_file=None)  # type: ignore[call-arg]
+
+
+def pg_settings(schema: str) -> Settings:
+    return Settings(database_url=PG_URL, database_schema=schema, redis_url="", _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies."""
+    directory = tmp_path_factory.mktemp("sqlite-template")
+    migrate.upgrade(sqlite_settings(directory))
+    return directory / "dispatch.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> Iterator[str]:
+    """A migrated schema of its own in the `test` database, so parallel runs do not collide."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    migrate.upgrade(pg_settings(schema))
+    yield schema
+
+    async def drop() -> None:
+        engine = create_engine(pg_settings(schema))
+        async with engine.begin() as connection:
+            await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await engine.dispose()
+
+    asyncio.run(drop())
+
+
+async def _truncate_all(settings: Settings) -> None:
+    engine = create_engine(settings)
+    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+async def db_settings(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, pg_schema: str
+) -> Settings:
+    """Settings for an empty, migrated database: a fresh SQLite file, or the truncated PostgreSQL schema."""
+    if request.param == "sqlite":
+        shutil.copy(sqlite_template, tmp_path / "dispatch.sqlite3")
+        return sqlite_settings(tmp_path)
+    settings = pg_settings(pg_schema)
+    await _truncate_all(settings)
+    return settings
+
+
+@pytest.fixture
+async def engine(db_settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(db_settings)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session whose work is committed only when the test commits it."""
+    async with create_session_factory(engine)() as session:
+        yield session
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+async def app(db_settings: Settings, clock: FakeClock) -> AsyncIterator[FastAPI]:
+    """A running application (lifespan entered) on the test database and the fake clock."""
+    application = create_app(db_settings, clock=clock)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def app_services(app: FastAPI) -> AppServices:
+    services: AppServices = app.state.services
+    return services
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process through its ASGI interface."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        yield c

@@ -1,0 +1,106 @@
+"""Migrations upgrade an empty SQLite and PostgreSQL database and downgrade cleanly; the audit log is
+append-only in the database itself."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.exc import DBAPIError, StatementError
+
+from dispatch.audit.models import AuditEntry
+from dispatch.db import migrate
+from dispatch.db.models import metadata
+from dispatch.db.session import create_engine, create_session_factory
+from dispatch.settings import Settings
+from tests.conftest import pg_settings, sqlite_settings
+
+EXPECTED_TABLES = {table.name for table in metadata.sorted_tables}
+
+
+def _tables(settings: Settings) -> set[str]:
+    async def read() -> set[str]:
+        engine = create_engine(settings)
+        try:
+            async with engine.connect() as connection:
+
+                def names(sync: Connection) -> set[str]:
+                    return set(inspect(sync).get_table_names())
+
+                return await connection.run_sync(names)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def _roundtrip(settings: Settings) -> None:
+    assert migrate.current_revision(settings) is None
+    migrate.upgrade(settings)
+    assert migrate.current_revision(settings) == migrate.head_revision(settings)
+    assert _tables(settings) == EXPECTED_TABLES | {"alembic_version"}
+    migrate.downgrade(settings, "base")
+    assert migrate.current_revision(settings) is None
+    assert _tables(settings) == {"alembic_version"}
+    migrate.upgrade(settings)
+    assert _tables(settings) == EXPECTED_TABLES | {"alembic_version"}
+
+
+def test_sqlite_upgrades_from_empty_and_downgrades(tmp_path: Path) -> None:
+    _roundtrip(sqlite_settings(tmp_path))
+
+
+def test_postgresql_upgrades_from_empty_and_downgrades() -> None:
+    schema = f"t_mig_{uuid.uuid4().hex[:8]}"
+    settings = pg_settings(schema)
+    try:
+        _roundtrip(settings)
+    finally:
+        async def drop() -> None:
+            engine = create_engine(settings)
+            async with engine.begin() as connection:
+                await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            await engine.dispose()
+
+        asyncio.run(drop())
+
+
+async def test_audit_log_refuses_update_and_delete(engine) -> None:  # type: ignore[no-untyped-def]
+    factory = create_session_factory(engine)
+    async with factory() as session:
+        session.add(AuditEntry(at=datetime.now(UTC), username="x", action="a", entity_type="t", detail={}))
+        await session.commit()
+    for statement in ("UPDATE audit_entry SET action = 'forged'", "DELETE FROM audit_entry"):
+        async with factory() as session:
+            with pytest.raises(DBAPIError, match="append-only"):
+                await session.execute(text(statement))
+            await session.rollback()
+    async with factory() as session:
+        assert await session.scalar(text("SELECT action FROM audit_entry")) == "a"
+
+
+async def test_timestamps_come_back_aware_utc(engine) -> None:  # type: ignore[no-untyped-def]
+    shanghai = timezone(timedelta(hours=8))
+    factory = create_session_factory(engine)
+    async with factory() as session:
+        session.add(AuditEntry(at=datetime(2026, 5, 1, 9, 30, tzinfo=shanghai), username="x", action="a",
+                               entity_type="t", detail={}))
+        await session.commit()
+    async with factory() as session:
+        stored = await session.scalar(text("SELECT 1"))
+        assert stored == 1
+        entry = (await session.execute(AuditEntry.__table__.select())).one()
+        assert entry.at == datetime(2026, 5, 1, 1, 30, tzinfo=UTC)
+        assert entry.at.utcoffset() == timedelta(0)
+
+
+async def test_naive_timestamps_are_refused(engine) -> None:  # type: ignore[no-untyped-def]
+    async with create_session_factory(engine)() as session:
+        session.add(AuditEntry(at=datetime(2026, 5, 1, 9, 30), username="x", action="a", entity_type="t",
+                               detail={}))
+        with pytest.raises(StatementError, match="naive datetime"):
+            await session.flush()
