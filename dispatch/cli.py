@@ -39,8 +39,11 @@ def _run_server(settings: Settings, host: str | None, port: int | None) -> None:
 
     migrate.upgrade(settings)
     uvicorn.run(
-        create_app(settings), host=host or settings.http_host, port=port or settings.http_port,
-        log_level=settings.log_level.lower(), proxy_headers=True,
+        create_app(settings),
+        host=host or settings.http_host,
+        port=port or settings.http_port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
     )
 
 
@@ -55,7 +58,9 @@ def serve(
 
 @app.command()
 def demo(
-    no_simulators: Annotated[bool, typer.Option("--no-simulators", help="leave out simulated devices")] = False,
+    no_simulators: Annotated[
+        bool, typer.Option("--no-simulators", help="leave out simulated devices")
+    ] = False,
     seed: Annotated[int, typer.Option(help="random seed of the demo city")] = DEFAULT_DEMO_SEED,
     elders: Annotated[int, typer.Option(min=1, help="how many elders to generate")] = DEFAULT_DEMO_ELDERS,
     host: Annotated[str | None, typer.Option(help="overrides DISPATCH_HTTP_HOST")] = None,
@@ -106,7 +111,9 @@ def _seed(settings: Settings, *, seed: int, elders: int) -> bool:
         engine = create_engine(settings)
         try:
             async with unit_of_work(create_session_factory(engine)) as session:
-                return await seed_demo_city(session=session, clock=SystemClock(), seed=seed, elder_count=elders)
+                return await seed_demo_city(
+                    session=session, clock=SystemClock(), seed=seed, elder_count=elders
+                )
         finally:
             await engine.dispose()
 
@@ -134,7 +141,9 @@ def create_operator(
     username: Annotated[str, typer.Argument()],
     role: Annotated[Role, typer.Option(help="agent, supervisor or admin")] = Role.agent,
     display_name: Annotated[str | None, typer.Option(help="defaults to the username")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from stdin")
+    ] = False,
 ) -> None:
     """Create an operator account; the password is prompted for (or read from stdin)."""
     from dispatch.auth import service as auth_service
@@ -155,8 +164,13 @@ def create_operator(
         try:
             async with unit_of_work(create_session_factory(engine)) as session:
                 await auth_service.create_operator(
-                    session=session, clock=SystemClock(), actor=Actor.system("cli"), username=username,
-                    display_name=display_name or username, role=role, password=password,
+                    session=session,
+                    clock=SystemClock(),
+                    actor=Actor.system("cli"),
+                    username=username,
+                    display_name=display_name or username,
+                    role=role,
+                    password=password,
                 )
         finally:
             await engine.dispose()

@@ -1,13 +1,13 @@
 """Domain errors raised by services; `api/errors.py` maps each `code` to an HTTP status.
 
-    DomainError
-    ├── NotFound            the thing asked for does not exist
-    ├── Conflict            it exists but the change clashes with its state (duplicates, ...)
-    │   └── InvalidTransition  a state machine refused the move
-    ├── ValidationFailed    the input is well-formed but not acceptable
-    ├── Unauthenticated     no valid credentials
-    ├── PermissionDenied    credentials are fine, the role is not allowed
-    └── RateLimited         too many attempts
+DomainError
+├── NotFound            the thing asked for does not exist
+├── Conflict            it exists but the change clashes with its state (duplicates, ...)
+│   └── InvalidTransition  a state machine refused the move
+├── ValidationFailed    the input is well-formed but not acceptable
+├── Unauthenticated     no valid credentials
+├── PermissionDenied    credentials are fine, the role is not allowed
+└── RateLimited         too many attempts
 """
 
 from __future__ import annotations

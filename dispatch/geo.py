@@ -44,8 +44,8 @@ def parse_area(geojson: dict[str, Any]) -> BaseGeometry:
         geometry = shape(geojson)
     except (ValueError, TypeError, IndexError, AttributeError, ShapelyError) as exc:
         raise ValueError(f"malformed {kind}: {exc}") from exc
-    if geometry.is_empty or geometry.area == 0:
-        raise ValueError(f"the {kind} is empty or has no area")
     if not geometry.is_valid:
         raise ValueError(f"invalid {kind}: {explain_validity(geometry)}")
+    if geometry.is_empty or geometry.area == 0:
+        raise ValueError(f"the {kind} is empty or has no area")
     return geometry

@@ -52,7 +52,9 @@ def _valid_area(value: dict[str, Any]) -> dict[str, Any]:
 GeoArea = Annotated[
     dict[str, Any],
     AfterValidator(_valid_area),
-    Field(description='GeoJSON Polygon or MultiPolygon, e.g. {"type": "Polygon", "coordinates": [[[lon, lat], ...]]}'),
+    Field(
+        description='GeoJSON Polygon or MultiPolygon, e.g. {"type": "Polygon", "coordinates": [[[lon, lat], ...]]}'
+    ),
 ]
 
 

@@ -31,11 +31,11 @@ START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai on a Monday
 
 
 def sqlite_settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, database_url="", redis_url="", _env_file=None)  # type: ignore[call-arg]
+    return Settings(data_dir=data_dir, database_url="", redis_url="", _env_file=None)
 
 
 def pg_settings(schema: str) -> Settings:
-    return Settings(database_url=PG_URL, database_schema=schema, redis_url="", _env_file=None)  # type: ignore[call-arg]
+    return Settings(database_url=PG_URL, database_schema=schema, redis_url="", _env_file=None)
 
 
 @pytest.fixture(scope="session")

@@ -68,7 +68,9 @@ def provider_payload(**overrides: Any) -> dict[str, Any]:
         "service_types": ["meal_assistance"],
         "base_location": {"lon": 119.29, "lat": 26.08},
         "service_area": AREA,
-        "price_list": [{"service_type": "meal_assistance", "item": "午餐", "unit": "餐", "price_cents": 1500}],
+        "price_list": [
+            {"service_type": "meal_assistance", "item": "午餐", "unit": "餐", "price_cents": 1500}
+        ],
         "capacity": 5,
         "working_hours": [{"weekdays": [1, 2, 3, 4, 5], "start": "10:00", "end": "19:00"}],
     }
@@ -81,8 +83,13 @@ async def make_operator(
 ) -> Operator:
     async with unit_of_work(services.sessions) as session:
         return await auth_service.create_operator(
-            session=session, clock=services.clock, actor=Actor.system("test"), username=username,
-            display_name=username, role=role, password=password,
+            session=session,
+            clock=services.clock,
+            actor=Actor.system("test"),
+            username=username,
+            display_name=username,
+            role=role,
+            password=password,
         )
 
 

@@ -43,12 +43,20 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         storage = _rate_limit_storage(settings)
         app.state.services = AppServices(
-            settings=settings, clock=clock or SystemClock(), engine=engine,
-            sessions=create_session_factory(engine), redis=redis, rate_limit_storage=storage,
-            login_limiter=MovingWindowRateLimiter(storage), metrics=registry,
+            settings=settings,
+            clock=clock or SystemClock(),
+            engine=engine,
+            sessions=create_session_factory(engine),
+            redis=redis,
+            rate_limit_storage=storage,
+            login_limiter=MovingWindowRateLimiter(storage),
+            metrics=registry,
         )
-        logger.info("dispatch server ready (database: %s, redis: %s)", engine.url.get_backend_name(),
-                    "on" if redis else "off")
+        logger.info(
+            "dispatch server ready (database: %s, redis: %s)",
+            engine.url.get_backend_name(),
+            "on" if redis else "off",
+        )
         try:
             yield
         finally:

@@ -83,7 +83,9 @@ async def get_current_actor(
     operator = await auth_service.resolve_token(
         session=session, clock=services.clock, token=token, secret_key=services.settings.secret_key
     )
-    return Actor(operator_id=operator.id, username=operator.username, role=operator.role, ip=client_ip(request))
+    return Actor(
+        operator_id=operator.id, username=operator.username, role=operator.role, ip=client_ip(request)
+    )
 
 
 CurrentActor = Annotated[Actor, Depends(get_current_actor)]

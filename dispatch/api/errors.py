@@ -62,7 +62,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     ]
     summary = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
     return JSONResponse(
-        error_body("validation_error", summary or "invalid request", jsonable_encoder(errors)), status_code=422
+        error_body("validation_error", summary or "invalid request", jsonable_encoder(errors)),
+        status_code=422,
     )
 
 

@@ -32,21 +32,22 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         async with services.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
         checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+    except Exception as exc:
         logger.warning("readiness: database unreachable: %s", exc)
         checks["database"] = "unreachable"
     if services.redis is not None:
         try:
             await services.redis.ping()
             checks["redis"] = "ok"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             logger.warning("readiness: redis unreachable: %s", exc)
             checks["redis"] = "unreachable"
     else:
         checks["bus"] = "in-process"
     ready = all(value in ("ok", "in-process") for value in checks.values())
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
+    )
 
 
 @router.get("/metrics", include_in_schema=False)
@@ -59,10 +60,12 @@ class HttpMetrics:
     """Request counts and latencies by route template (not raw path, to keep cardinality bounded)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = Counter("dispatch_http_requests", "HTTP requests", ["method", "route", "status"],
-                                registry=registry)
-        self.latency = Histogram("dispatch_http_request_seconds", "HTTP request latency", ["method", "route"],
-                                 registry=registry)
+        self.requests = Counter(
+            "dispatch_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry
+        )
+        self.latency = Histogram(
+            "dispatch_http_request_seconds", "HTTP request latency", ["method", "route"], registry=registry
+        )
 
     async def middleware(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]

@@ -31,7 +31,9 @@ class AuditEntryRead(BaseModel):
 
 @router.get("", response_model=Page[AuditEntryRead])
 async def list_audit_entries(
-    session: SessionDep, actor: AdminActor, paging: PagingDep,
+    session: SessionDep,
+    actor: AdminActor,
+    paging: PagingDep,
     action: Annotated[str | None, Query(max_length=64)] = None,
     entity_type: Annotated[str | None, Query(max_length=32)] = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -39,7 +41,12 @@ async def list_audit_entries(
 ) -> Page[AuditEntryRead]:
     """Audit entries, newest first."""
     items, total = await service.list_entries(
-        session=session, limit=paging.limit, offset=paging.offset, action=action, entity_type=entity_type,
-        entity_id=entity_id, username=username,
+        session=session,
+        limit=paging.limit,
+        offset=paging.offset,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        username=username,
     )
     return Page(items=[AuditEntryRead.model_validate(e) for e in items], total=total)

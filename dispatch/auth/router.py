@@ -9,8 +9,8 @@ from dispatch.api.deps import (
     AdminActor,
     CurrentActor,
     PagingDep,
-    ServicesDep,
     RequestToken,
+    ServicesDep,
     SessionDep,
     client_ip,
 )
@@ -45,18 +45,35 @@ async def login(
         await throttle.record_failure(body.username, ip)
         raise
     token, login_session = await service.start_session(
-        session=session, clock=services.clock, operator=operator, secret_key=services.settings.secret_key,
-        ttl_seconds=services.settings.session_ttl_seconds, ip=ip,
+        session=session,
+        clock=services.clock,
+        operator=operator,
+        secret_key=services.settings.secret_key,
+        ttl_seconds=services.settings.session_ttl_seconds,
+        ip=ip,
     )
     actor = Actor(operator_id=operator.id, username=operator.username, role=operator.role, ip=ip)
-    await audit.record(session=session, clock=services.clock, actor=actor, action="auth.login",
-                       entity_type="operator", entity_id=operator.id)
+    await audit.record(
+        session=session,
+        clock=services.clock,
+        actor=actor,
+        action="auth.login",
+        entity_type="operator",
+        entity_id=operator.id,
+    )
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=services.settings.session_ttl_seconds, httponly=True,
-        samesite="strict", secure=services.settings.cookie_secure, path="/",
+        SESSION_COOKIE,
+        token,
+        max_age=services.settings.session_ttl_seconds,
+        httponly=True,
+        samesite="strict",
+        secure=services.settings.cookie_secure,
+        path="/",
     )
     return LoginResponse(
-        access_token=token, expires_at=login_session.expires_at, operator=OperatorRead.model_validate(operator)
+        access_token=token,
+        expires_at=login_session.expires_at,
+        operator=OperatorRead.model_validate(operator),
     )
 
 
@@ -66,10 +83,17 @@ async def logout(
 ) -> Response:
     """End this session; the token and cookie stop working at once."""
     if token:
-        await service.end_session(session=session, clock=services.clock, token=token,
-                                  secret_key=services.settings.secret_key)
-    await audit.record(session=session, clock=services.clock, actor=actor, action="auth.logout",
-                       entity_type="operator", entity_id=actor.operator_id)
+        await service.end_session(
+            session=session, clock=services.clock, token=token, secret_key=services.settings.secret_key
+        )
+    await audit.record(
+        session=session,
+        clock=services.clock,
+        actor=actor,
+        action="auth.logout",
+        entity_type="operator",
+        entity_id=actor.operator_id,
+    )
     response.status_code = 204
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -95,8 +119,13 @@ async def create_operator(
 ) -> OperatorRead:
     """Create an operator account (admin only)."""
     operator = await service.create_operator(
-        session=session, clock=services.clock, actor=actor, username=body.username,
-        display_name=body.display_name, role=body.role, password=body.password,
+        session=session,
+        clock=services.clock,
+        actor=actor,
+        username=body.username,
+        display_name=body.display_name,
+        role=body.role,
+        password=body.password,
     )
     return OperatorRead.model_validate(operator)
 
@@ -107,7 +136,10 @@ async def update_operator(
 ) -> OperatorRead:
     """Change an operator's name, role, password or active flag (admin only)."""
     operator = await service.update_operator(
-        session=session, clock=services.clock, actor=actor, operator_id=operator_id,
+        session=session,
+        clock=services.clock,
+        actor=actor,
+        operator_id=operator_id,
         **body.model_dump(exclude_unset=True),
     )
     return OperatorRead.model_validate(operator)

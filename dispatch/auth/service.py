@@ -48,7 +48,12 @@ async def authenticate(*, session: AsyncSession, username: str, password: str) -
 
 
 async def start_session(
-    *, session: AsyncSession, clock: Clock, operator: Operator, secret_key: str, ttl_seconds: int,
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    operator: Operator,
+    secret_key: str,
+    ttl_seconds: int,
     ip: str | None,
 ) -> tuple[str, OperatorSession]:
     """A new login session; returns the bearer token (shown once) and the stored session."""
@@ -67,9 +72,7 @@ async def start_session(
     return token, login
 
 
-async def resolve_token(
-    *, session: AsyncSession, clock: Clock, token: str, secret_key: str
-) -> Operator:
+async def resolve_token(*, session: AsyncSession, clock: Clock, token: str, secret_key: str) -> Operator:
     """The operator a live session token belongs to, or Unauthenticated."""
     row = await session.execute(
         select(OperatorSession, Operator)
@@ -79,7 +82,7 @@ async def resolve_token(
     found = row.first()
     if found is None:
         raise Unauthenticated("invalid session")
-    login, operator = found.tuple()
+    login, operator = found
     if not session_is_live(login, clock.now()) or not operator.active:
         raise Unauthenticated("session expired or revoked")
     return operator
@@ -106,7 +109,13 @@ async def revoke_all_sessions(*, session: AsyncSession, clock: Clock, operator_i
 
 
 async def create_operator(
-    *, session: AsyncSession, clock: Clock, actor: Actor, username: str, display_name: str, role: Role,
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    actor: Actor,
+    username: str,
+    display_name: str,
+    role: Role,
     password: str,
 ) -> Operator:
     """A new operator account; Conflict if the username is taken."""
@@ -114,21 +123,38 @@ async def create_operator(
         raise Conflict(f"username {username!r} is taken")
     now = clock.now()
     operator = Operator(
-        username=username, display_name=display_name, role=role, password_hash=hash_password(password),
-        active=True, created_at=now, updated_at=now,
+        username=username,
+        display_name=display_name,
+        role=role,
+        password_hash=hash_password(password),
+        active=True,
+        created_at=now,
+        updated_at=now,
     )
     session.add(operator)
     await session.flush()
     await audit.record(
-        session=session, clock=clock, actor=actor, action="operator.create", entity_type="operator",
-        entity_id=operator.id, detail={"username": username, "role": role.value},
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="operator.create",
+        entity_type="operator",
+        entity_id=operator.id,
+        detail={"username": username, "role": role.value},
     )
     return operator
 
 
 async def update_operator(
-    *, session: AsyncSession, clock: Clock, actor: Actor, operator_id: int, display_name: str | None = None,
-    role: Role | None = None, active: bool | None = None, password: str | None = None,
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    actor: Actor,
+    operator_id: int,
+    display_name: str | None = None,
+    role: Role | None = None,
+    active: bool | None = None,
+    password: str | None = None,
 ) -> Operator:
     """Change an operator; deactivating or resetting the password ends their sessions."""
     operator = await get(session=session, operator_id=operator_id)
@@ -147,10 +173,15 @@ async def update_operator(
     after = {"display_name": operator.display_name, "role": operator.role, "active": operator.active}
     changes = audit.changed_fields(before, after)
     if password is not None:
-        changes["password"] = "reset"
+        changes["password"] = "reset"  # noqa: S105 - records that it changed, not the value
     await audit.record(
-        session=session, clock=clock, actor=actor, action="operator.update", entity_type="operator",
-        entity_id=operator.id, detail=changes,
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="operator.update",
+        entity_type="operator",
+        entity_id=operator.id,
+        detail=changes,
     )
     await session.flush()
     return operator

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
-
 from enum import Enum
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, MetaData
 from sqlalchemy import Enum as SAEnum
@@ -45,7 +44,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 def enum_type(enum_class: type[Enum]) -> SAEnum:
     """An enum stored as its value in a VARCHAR (no native database enum, so adding members is easy)."""
     return SAEnum(
-        enum_class, native_enum=False, length=32, validate_strings=True,
+        enum_class,
+        native_enum=False,
+        length=32,
+        validate_strings=True,
         values_callable=lambda members: [member.value for member in members],
     )
 
@@ -57,4 +59,4 @@ class Base(DeclarativeBase):
     """The base of every table."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}

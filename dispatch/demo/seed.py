@@ -33,6 +33,7 @@ from dispatch.elders.models import (
     SubsidyCategory,
 )
 from dispatch.elders.schemas import VitalsThresholds
+from dispatch.elders.service import age_on
 from dispatch.providers.models import Provider, ProviderStaff, ProviderStatus
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - the documented demo password; `serve` never creates accounts
@@ -63,8 +64,32 @@ PROVIDER_PLAN: tuple[tuple[tuple[ServiceType, ...], int, str], ...] = (
     ((ST.companionship,), 2, "心理关爱服务中心"),
 )
 # These demo providers are not active, so the admission and suspension states show up in the demo.
-NOT_ACTIVE = {("助餐服务有限公司", 4): ProviderStatus.pending, ("保洁服务有限公司", 0): ProviderStatus.suspended}
-BRANDS = "榕安 闽康 福寿 乐龄 康乐 颐和 安馨 惠民 仁爱 百福 长青 银龄 三山 左海 冶城 屏山 乌石 温泉 西湖 榕城".split()
+NOT_ACTIVE = {
+    ("助餐服务有限公司", 4): ProviderStatus.pending,
+    ("保洁服务有限公司", 0): ProviderStatus.suspended,
+}
+BRANDS = [
+    "榕安",
+    "闽康",
+    "福寿",
+    "乐龄",
+    "康乐",
+    "颐和",
+    "安馨",
+    "惠民",
+    "仁爱",
+    "百福",
+    "长青",
+    "银龄",
+    "三山",
+    "左海",
+    "冶城",
+    "屏山",
+    "乌石",
+    "温泉",
+    "西湖",
+    "榕城",
+]
 PRICES: dict[ServiceType, tuple[str, str, int]] = {
     ST.emergency_rescue: ("上门紧急救助", "次", 0),
     ST.meal_assistance: ("营养午餐送餐上门", "餐", 1500),
@@ -112,15 +137,20 @@ def _ring(rng: random.Random, lon: float, lat: float, radius_m: float, vertices:
 
 
 def _birth_date(rng: random.Random, today: date) -> date:
+    """A birthday giving an age of 60 or more today, most elders in their sixties and seventies."""
     age = min(104, 60 + int(rng.expovariate(1 / 12)))
-    return date(today.year - age, rng.randint(1, 12), rng.randint(1, 28))
+    month, day = rng.randint(1, 12), rng.randint(1, 28)
+    return date(today.year - age - ((month, day) > (today.month, today.day)), month, day)
 
 
 def _subsidies(rng: random.Random, age: int) -> list[str]:
     chances = {
-        SubsidyCategory.minimum_living: 0.06, SubsidyCategory.extreme_poverty: 0.02,
-        SubsidyCategory.registered_poor: 0.01, SubsidyCategory.special_care: 0.03,
-        SubsidyCategory.family_planning_special: 0.02, SubsidyCategory.severe_disability: 0.03,
+        SubsidyCategory.minimum_living: 0.06,
+        SubsidyCategory.extreme_poverty: 0.02,
+        SubsidyCategory.registered_poor: 0.01,
+        SubsidyCategory.special_care: 0.03,
+        SubsidyCategory.family_planning_special: 0.02,
+        SubsidyCategory.severe_disability: 0.03,
     }
     chosen = [category.value for category, p in chances.items() if rng.random() < p]
     if age >= 80:
@@ -129,32 +159,43 @@ def _subsidies(rng: random.Random, age: int) -> list[str]:
 
 
 def _health(rng: random.Random, age: int, now: datetime) -> HealthRecord:
-    conditions = rng.sample(sorted(people.CONDITIONS), k=min(len(people.CONDITIONS), rng.choice([0, 1, 1, 2, 2, 3])))
+    conditions = rng.sample(
+        sorted(people.CONDITIONS), k=min(len(people.CONDITIONS), rng.choice([0, 1, 1, 2, 2, 3]))
+    )
     medications = [
         {"name": med[0], "dosage": med[1], "frequency": med[2]}
-        for med in (people.CONDITIONS[c] for c in conditions) if med is not None
+        for med in (people.CONDITIONS[c] for c in conditions)
+        if med is not None
     ]
     thresholds = VitalsThresholds()
     if "高血压" in conditions:
         thresholds = thresholds.model_copy(update={"systolic_max": 170, "diastolic_max": 105})
     ability = min(AbilityLevel.total_loss, int(rng.expovariate(1.2) + (age - 60) / 25))
     return HealthRecord(
-        conditions=conditions, medications=medications,
+        conditions=conditions,
+        medications=medications,
         allergies=rng.sample(people.ALLERGIES, k=1) if rng.random() < 0.2 else [],
         blood_type=rng.choice([BloodType.a, BloodType.b, BloodType.o, BloodType.o, BloodType.ab]),
-        self_care_ability=ability, pension_insurance=rng.choice(people.PENSIONS),
+        self_care_ability=ability,
+        pension_insurance=rng.choice(people.PENSIONS),
         medical_insurance=rng.choice(people.MEDICAL_INSURANCE),
         other_subsidies=["高龄津贴"] if age >= 80 else [],
-        ageing_indicators={"grip_strength_kg": round(rng.uniform(12, 35), 1),
-                           "gait_speed_m_s": round(rng.uniform(0.4, 1.2), 2)},
-        vitals_thresholds=thresholds.model_dump(), notes="", updated_at=now,
+        ageing_indicators={
+            "grip_strength_kg": round(rng.uniform(12, 35), 1),
+            "gait_speed_m_s": round(rng.uniform(0.4, 1.2), 2),
+        },
+        vitals_thresholds=thresholds.model_dump(),
+        notes="",
+        updated_at=now,
     )
 
 
 def _community_workers(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
     """Two community aides (助老员) per community, as the tender asks."""
     return {
-        c.name: [(rng.choice(people.SURNAMES) + rng.choice(people.GIVEN_FEMALE), _phone(rng)) for _ in range(2)]
+        c.name: [
+            (rng.choice(people.SURNAMES) + rng.choice(people.GIVEN_FEMALE), _phone(rng)) for _ in range(2)
+        ]
         for c in COMMUNITIES
     }
 
@@ -169,7 +210,11 @@ def _unique_id_number(birth: date, index: int, male: bool, taken: set[str]) -> s
 
 
 def _elder(
-    rng: random.Random, index: int, today: date, now: datetime, workers: dict[str, list[tuple[str, str]]],
+    rng: random.Random,
+    index: int,
+    today: date,
+    now: datetime,
+    workers: dict[str, list[tuple[str, str]]],
     taken: set[str],
 ) -> Elder:
     community: Community = rng.choice(COMMUNITIES)
@@ -177,47 +222,94 @@ def _elder(
     surname = rng.choice(people.SURNAMES)
     name = surname + rng.choice(people.GIVEN_MALE if male else people.GIVEN_FEMALE)
     born = _birth_date(rng, today)
-    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    age = age_on(born, today)
     lon, lat = _offset(community.lon, community.lat, rng.gauss(0, 220), rng.gauss(0, 220))
     living_alone = rng.random() < 0.22
     child = surname + rng.choice(people.CHILD_GIVEN)
     child_phone = _phone(rng)
-    household: list[dict[str, Any]] = [] if living_alone else [
-        {"name": rng.choice(people.SURNAMES) + rng.choice(people.GIVEN_FEMALE if male else people.GIVEN_MALE),
-         "relation": "配偶", "phone": None, "lives_with_elder": True}
-    ]
-    household.append({"name": child, "relation": rng.choice(["儿子", "女儿"]), "phone": child_phone,
-                      "lives_with_elder": False})
+    household: list[dict[str, Any]] = (
+        []
+        if living_alone
+        else [
+            {
+                "name": rng.choice(people.SURNAMES)
+                + rng.choice(people.GIVEN_FEMALE if male else people.GIVEN_MALE),
+                "relation": "配偶",
+                "phone": None,
+                "lives_with_elder": True,
+            }
+        ]
+    )
+    household.append(
+        {
+            "name": child,
+            "relation": rng.choice(["儿子", "女儿"]),
+            "phone": child_phone,
+            "lives_with_elder": False,
+        }
+    )
     elder = Elder(
-        name=name, sex=Sex.male if male else Sex.female, birth_date=born,
+        name=name,
+        sex=Sex.male if male else Sex.female,
+        birth_date=born,
         id_number=_unique_id_number(born, index, male, taken),
         phone=_phone(rng) if rng.random() < 0.75 else None,
         hukou_type=HukouType.urban if rng.random() < 0.8 else HukouType.rural,
-        hukou_address=CITY_HUKOU + community.street, district=DISTRICT, street=community.street,
+        hukou_address=CITY_HUKOU + community.street,
+        district=DISTRICT,
+        street=community.street,
         community=community.name,
         address=f"福州市{DISTRICT}{rng.choice(STREET_NAMES)}{rng.randint(1, 199)}号"
-                f"{rng.randint(1, 8)}座{rng.randint(1, 9)}0{rng.randint(1, 4)}室",
-        home_lon=lon, home_lat=lat, safe_area=_ring(rng, lon, lat, 600, 12), household=household,
-        living_alone=living_alone, empty_nest=living_alone or rng.random() < 0.3,
-        physical_condition=rng.choice(people.PHYSICAL), economic_condition=rng.choice(people.ECONOMIC),
-        subsidy_categories=_subsidies(rng, age), hobbies=rng.sample(people.HOBBIES, k=rng.randint(0, 3)),
-        dialect=rng.choice(["福州话", "福州话", "普通话"]), notes="", created_at=now, updated_at=now,
+        f"{rng.randint(1, 8)}座{rng.randint(1, 9)}0{rng.randint(1, 4)}室",
+        home_lon=lon,
+        home_lat=lat,
+        safe_area=_ring(rng, lon, lat, 600, 12),
+        household=household,
+        living_alone=living_alone,
+        empty_nest=living_alone or rng.random() < 0.3,
+        physical_condition=rng.choice(people.PHYSICAL),
+        economic_condition=rng.choice(people.ECONOMIC),
+        subsidy_categories=_subsidies(rng, age),
+        hobbies=rng.sample(people.HOBBIES, k=rng.randint(0, 3)),
+        dialect=rng.choice(["福州话", "福州话", "普通话"]),
+        notes="",
+        created_at=now,
+        updated_at=now,
     )
     elder.health = _health(rng, age, now)
     aide_name, aide_phone = rng.choice(workers[community.name])
     elder.contacts = [
-        Contact(priority=1, name=child, kind=ContactKind.relative, relation="子女", phone=child_phone, notes=""),
-        Contact(priority=2, name=aide_name, kind=ContactKind.community_worker, relation="助老员",
-                phone=aide_phone, notes=""),
-        Contact(priority=3, name=f"{community.name}卫生服务站", kind=ContactKind.doctor, relation="家庭医生",
-                phone=f"+86591{87000000 + COMMUNITIES.index(community):08d}", notes=""),
+        Contact(
+            priority=1, name=child, kind=ContactKind.relative, relation="子女", phone=child_phone, notes=""
+        ),
+        Contact(
+            priority=2,
+            name=aide_name,
+            kind=ContactKind.community_worker,
+            relation="助老员",
+            phone=aide_phone,
+            notes="",
+        ),
+        Contact(
+            priority=3,
+            name=f"{community.name}卫生服务站",
+            kind=ContactKind.doctor,
+            relation="家庭医生",
+            phone=f"+86591{87000000 + COMMUNITIES.index(community):08d}",
+            notes="",
+        ),
     ]
     is_watch = rng.random() < 0.85
-    elder.devices = [Device(
-        imei=f"86{index:013d}" if is_watch else f"phone-{index:06d}",
-        kind=DeviceKind.watch if is_watch else DeviceKind.phone, secret=f"{rng.getrandbits(128):032x}",
-        heartbeat_interval_s=600 if is_watch else 900, created_at=now, updated_at=now,
-    )]
+    elder.devices = [
+        Device(
+            imei=f"86{index:013d}" if is_watch else f"phone-{index:06d}",
+            kind=DeviceKind.watch if is_watch else DeviceKind.phone,
+            secret=f"{rng.getrandbits(128):032x}",
+            heartbeat_interval_s=600 if is_watch else 900,
+            created_at=now,
+            updated_at=now,
+        )
+    ]
     return elder
 
 
@@ -243,23 +335,41 @@ def _providers(rng: random.Random, now: datetime) -> list[Provider]:
                 name=f"福州{next(brands)}{suffix}（演示{number:02d}）",
                 registration_number=f"9135010{number:02d}{rng.getrandbits(36):09X}"[:18].ljust(18, "0"),
                 contact_person=rng.choice(people.SURNAMES) + rng.choice(people.CHILD_GIVEN) + "经理",
-                phone=_phone(rng), address=f"福州市{DISTRICT}{rng.choice(STREET_NAMES)}{rng.randint(1, 300)}号",
-                district=DISTRICT, service_types=[t.value for t in types], base_lon=lon, base_lat=lat,
+                phone=_phone(rng),
+                address=f"福州市{DISTRICT}{rng.choice(STREET_NAMES)}{rng.randint(1, 300)}号",
+                district=DISTRICT,
+                service_types=[t.value for t in types],
+                base_lon=lon,
+                base_lat=lat,
                 service_area=_ring(rng, lon, lat, radius, 10),
-                price_list=[{"service_type": t.value, "item": PRICES[t][0], "unit": PRICES[t][1],
-                             "price_cents": PRICES[t][2]} for t in types],
+                price_list=[
+                    {
+                        "service_type": t.value,
+                        "item": PRICES[t][0],
+                        "unit": PRICES[t][1],
+                        "price_cents": PRICES[t][2],
+                    }
+                    for t in types
+                ],
                 service_frequency="按需上门，可预约每周固定时段",
                 commitments="接单后15分钟内联系老人；服务明码标价；不满意免费返工",
                 capacity=rng.randint(3, 12) if ST.emergency_rescue not in types else 20,
-                working_hours=_working_hours(types), status=status,
-                status_reason="" if status is ProviderStatus.active else "演示数据", rating=0.0, rating_count=0,
-                created_at=now, updated_at=now,
+                working_hours=_working_hours(types),
+                status=status,
+                status_reason="" if status is ProviderStatus.active else "演示数据",
+                rating=0.0,
+                rating_count=0,
+                created_at=now,
+                updated_at=now,
             )
             provider.staff = [
                 ProviderStaff(
                     name=rng.choice(people.SURNAMES) + rng.choice(people.CHILD_GIVEN + people.GIVEN_FEMALE),
-                    phone=_phone(rng), qualifications=rng.sample(["养老护理员证", "健康证", "急救员证", "家政服务员证"], 2),
-                    service_types=[t.value for t in types], active=True, created_at=now,
+                    phone=_phone(rng),
+                    qualifications=rng.sample(["养老护理员证", "健康证", "急救员证", "家政服务员证"], 2),
+                    service_types=[t.value for t in types],
+                    active=True,
+                    created_at=now,
                 )
                 for _ in range(rng.randint(2, 6))
             ]
@@ -267,24 +377,43 @@ def _providers(rng: random.Random, now: datetime) -> list[Provider]:
     return providers
 
 
+def generate_city(*, seed: int, elder_count: int, now: datetime) -> tuple[list[Elder], list[Provider]]:
+    """The demo elders (with health records, contacts and devices) and providers; same seed, same city."""
+    rng = random.Random(seed)
+    workers = _community_workers(rng)
+    taken: set[str] = set()
+    elders = [_elder(rng, i, now.date(), now, workers, taken) for i in range(1, elder_count + 1)]
+    return elders, _providers(rng, now)
+
+
 async def seed_demo_city(*, session: AsyncSession, clock: Clock, seed: int, elder_count: int) -> bool:
     """Store the demo city and accounts; False (and nothing written) if the database is not empty."""
     if not await database_is_empty(session):
         return False
-    rng = random.Random(seed)
     now = clock.now()
-    today = now.date()
     password_hash = hash_password(DEMO_PASSWORD)
     session.add_all(
-        Operator(username=u, display_name=d, role=r, password_hash=password_hash, active=True, created_at=now,
-                 updated_at=now)
+        Operator(
+            username=u,
+            display_name=d,
+            role=r,
+            password_hash=password_hash,
+            active=True,
+            created_at=now,
+            updated_at=now,
+        )
         for u, d, r in DEMO_OPERATORS
     )
-    workers = _community_workers(rng)
-    taken: set[str] = set()
-    session.add_all(_elder(rng, i, today, now, workers, taken) for i in range(1, elder_count + 1))
-    session.add_all(_providers(rng, now))
+    elders, providers = generate_city(seed=seed, elder_count=elder_count, now=now)
+    session.add_all(elders)
+    session.add_all(providers)
     await session.flush()
-    await audit.record(session=session, clock=clock, actor=Actor.system("seed-demo"), action="demo.seed",
-                       entity_type="database", detail={"seed": seed, "elders": elder_count})
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=Actor.system("seed-demo"),
+        action="demo.seed",
+        entity_type="database",
+        detail={"seed": seed, "elders": elder_count},
+    )
     return True

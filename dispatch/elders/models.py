@@ -119,7 +119,9 @@ class Elder(Base):
         back_populates="elder", uselist=False, lazy="raise", cascade="all, delete-orphan"
     )
     contacts: Mapped[list[Contact]] = relationship(
-        back_populates="elder", lazy="raise", order_by="(Contact.priority, Contact.id)",
+        back_populates="elder",
+        lazy="raise",
+        order_by="(Contact.priority, Contact.id)",
         cascade="all, delete-orphan",
     )
     devices: Mapped[list[Device]] = relationship(back_populates="elder", lazy="raise", order_by="Device.id")

@@ -32,27 +32,42 @@ router = APIRouter(prefix="/api/v1", tags=["elders"])
 
 def _summary(elder: Elder, today: date) -> ElderSummary:
     return ElderSummary(
-        id=elder.id, name=elder.name, sex=elder.sex, age=service.age_on(elder.birth_date, today),
-        id_number=mask_id_number(elder.id_number), phone=mask_phone(elder.phone), district=elder.district,
-        street=elder.street, community=elder.community, living_alone=elder.living_alone,
-        subsidy_categories=elder.subsidy_categories, status=elder.status,  # type: ignore[arg-type]
+        id=elder.id,
+        name=elder.name,
+        sex=elder.sex,
+        age=service.age_on(elder.birth_date, today),
+        id_number=mask_id_number(elder.id_number),
+        phone=mask_phone(elder.phone),
+        district=elder.district,
+        street=elder.street,
+        community=elder.community,
+        living_alone=elder.living_alone,
+        subsidy_categories=elder.subsidy_categories,
+        status=elder.status,
     )
 
 
 def _full(elder: Elder, today: date) -> ElderRead:
     return ElderRead(
-        **elder_fields(elder), id=elder.id, id_number=elder.id_number, birth_date=elder.birth_date,
+        **elder_fields(elder),
+        id=elder.id,
+        id_number=elder.id_number,
+        birth_date=elder.birth_date,
         age=service.age_on(elder.birth_date, today),
         health=HealthRecordRead.model_validate(elder.health) if elder.health else None,
         contacts=[ContactRead.model_validate(c) for c in elder.contacts],
         devices=[DeviceRead.model_validate(d) for d in elder.devices],
-        created_at=elder.created_at, updated_at=elder.updated_at,
+        created_at=elder.created_at,
+        updated_at=elder.updated_at,
     )
 
 
 @router.get("/elders", response_model=Page[ElderSummary])
 async def list_elders(
-    session: SessionDep, clock: ClockDep, actor: CurrentActor, paging: PagingDep,
+    session: SessionDep,
+    clock: ClockDep,
+    actor: CurrentActor,
+    paging: PagingDep,
     q: Annotated[str | None, Query(max_length=64, description="name, phone or ID-number fragment")] = None,
     district: Annotated[str | None, Query(max_length=32)] = None,
     community: Annotated[str | None, Query(max_length=64)] = None,
@@ -61,8 +76,14 @@ async def list_elders(
 ) -> Page[ElderSummary]:
     """Search elders; ID numbers and phones are masked and no health data is included."""
     items, total = await service.search(
-        session=session, limit=paging.limit, offset=paging.offset, q=q, district=district,
-        community=community, status=status, living_alone=living_alone,
+        session=session,
+        limit=paging.limit,
+        offset=paging.offset,
+        q=q,
+        district=district,
+        community=community,
+        status=status,
+        living_alone=living_alone,
     )
     today = service.local_today(clock)
     return Page(items=[_summary(e, today) for e in items], total=total)
@@ -74,7 +95,9 @@ async def _read_full(session: SessionDep, clock: ClockDep, actor: CurrentActor, 
 
 
 @router.post("/elders", response_model=ElderRead, status_code=201)
-async def create_elder(body: ElderCreate, session: SessionDep, clock: ClockDep, actor: CurrentActor) -> ElderRead:
+async def create_elder(
+    body: ElderCreate, session: SessionDep, clock: ClockDep, actor: CurrentActor
+) -> ElderRead:
     """Register an elder, optionally with the health record and contacts."""
     elder = await service.create(session=session, clock=clock, actor=actor, data=body)
     return await _read_full(session, clock, actor, elder.id)
@@ -96,7 +119,9 @@ async def update_elder(
 
 
 @router.get("/elders/{elder_id}/health", response_model=HealthRecordRead)
-async def read_health(elder_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor) -> HealthRecordRead:
+async def read_health(
+    elder_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor
+) -> HealthRecordRead:
     """An elder's health record; the read is written to the audit log."""
     record = await service.read_health(session=session, clock=clock, actor=actor, elder_id=elder_id)
     return HealthRecordRead.model_validate(record)
@@ -107,14 +132,18 @@ async def replace_health(
     elder_id: int, body: HealthRecordIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
 ) -> HealthRecordRead:
     """Replace an elder's health record."""
-    record = await service.replace_health(session=session, clock=clock, actor=actor, elder_id=elder_id, data=body)
+    record = await service.replace_health(
+        session=session, clock=clock, actor=actor, elder_id=elder_id, data=body
+    )
     return HealthRecordRead.model_validate(record)
 
 
 @router.get("/elders/{elder_id}/contacts", response_model=list[ContactRead])
 async def list_contacts(elder_id: int, session: SessionDep, actor: CurrentActor) -> list[ContactRead]:
     """An elder's contacts in call order."""
-    return [ContactRead.model_validate(c) for c in await service.list_contacts(session=session, elder_id=elder_id)]
+    return [
+        ContactRead.model_validate(c) for c in await service.list_contacts(session=session, elder_id=elder_id)
+    ]
 
 
 @router.put("/elders/{elder_id}/contacts", response_model=list[ContactRead])
@@ -130,9 +159,12 @@ async def replace_contacts(
 
 @router.get("/devices", response_model=Page[DeviceRead], tags=["devices"])
 async def list_devices(
-    session: SessionDep, actor: CurrentActor, paging: PagingDep,
+    session: SessionDep,
+    actor: CurrentActor,
+    paging: PagingDep,
     q: Annotated[str | None, Query(max_length=32, description="IMEI / device id fragment")] = None,
-    elder_id: int | None = None, status: DeviceStatus | None = None,
+    elder_id: int | None = None,
+    status: DeviceStatus | None = None,
 ) -> Page[DeviceRead]:
     """Registered devices."""
     items, total = await service.list_devices(
@@ -161,5 +193,7 @@ async def update_device(
     device_id: int, body: DeviceUpdate, session: SessionDep, clock: ClockDep, actor: CurrentActor
 ) -> DeviceRead:
     """Rebind, disable or re-enable a device, or change its heartbeat interval."""
-    device = await service.update_device(session=session, clock=clock, actor=actor, device_id=device_id, data=body)
+    device = await service.update_device(
+        session=session, clock=clock, actor=actor, device_id=device_id, data=body
+    )
     return DeviceRead.model_validate(device)

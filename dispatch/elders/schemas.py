@@ -62,8 +62,12 @@ class VitalsThresholds(BaseModel):
 
     @model_validator(mode="after")
     def _minimum_below_maximum(self) -> VitalsThresholds:
-        for low, high in (("heart_rate_min", "heart_rate_max"), ("systolic_min", "systolic_max"),
-                          ("diastolic_min", "diastolic_max"), ("temperature_min", "temperature_max")):
+        for low, high in (
+            ("heart_rate_min", "heart_rate_max"),
+            ("systolic_min", "systolic_max"),
+            ("diastolic_min", "diastolic_max"),
+            ("temperature_min", "temperature_max"),
+        ):
             if getattr(self, low) >= getattr(self, high):
                 raise ValueError(f"{low} must be below {high}")
         return self
@@ -195,7 +199,9 @@ DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{6,32}$")
 
 
 class DeviceCreate(BaseModel):
-    imei: Annotated[str, Field(min_length=6, max_length=32, description="IMEI of a watch, device id of a phone/app")]
+    imei: Annotated[
+        str, Field(min_length=6, max_length=32, description="IMEI of a watch, device id of a phone/app")
+    ]
     elder_id: int
     kind: DeviceKind = DeviceKind.watch
     heartbeat_interval_s: Annotated[int, Field(ge=30, le=86400)] = 600

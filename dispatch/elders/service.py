@@ -51,15 +51,25 @@ async def create(*, session: AsyncSession, clock: Clock, actor: Actor, data: Eld
     values = data.model_dump(mode="json", exclude={"health", "contacts", "home_location", "birth_date"})
     assert data.birth_date is not None  # noqa: S101 - filled in by ElderCreate's validator
     elder = Elder(
-        **values, birth_date=data.birth_date, home_lon=data.home_location.lon, home_lat=data.home_location.lat,
-        created_at=now, updated_at=now,
+        **values,
+        birth_date=data.birth_date,
+        home_lon=data.home_location.lon,
+        home_lat=data.home_location.lat,
+        created_at=now,
+        updated_at=now,
     )
     elder.health = HealthRecord(**_health_values(data.health or HealthRecordIn()), updated_at=now)
     elder.contacts = _contacts_in_order(data.contacts)
     session.add(elder)
     await session.flush()
-    await audit.record(session=session, clock=clock, actor=actor, action="elder.create", entity_type="elder",
-                       entity_id=elder.id)
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="elder.create",
+        entity_type="elder",
+        entity_id=elder.id,
+    )
     return elder
 
 
@@ -84,8 +94,15 @@ async def read_full(*, session: AsyncSession, clock: Clock, actor: Actor, elder_
     )
     if elder is None:
         raise NotFound(f"elder {elder_id} not found")
-    await audit.record(session=session, clock=clock, actor=actor, action="elder.read", entity_type="elder",
-                       entity_id=elder_id, detail={"includes": ["identity", "health", "contacts", "home"]})
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="elder.read",
+        entity_type="elder",
+        entity_id=elder_id,
+        detail={"includes": ["identity", "health", "contacts", "home"]},
+    )
     return elder
 
 
@@ -95,8 +112,14 @@ async def read_health(*, session: AsyncSession, clock: Clock, actor: Actor, elde
     record = await session.get(HealthRecord, elder_id)
     if record is None:
         raise NotFound(f"elder {elder_id} has no health record")
-    await audit.record(session=session, clock=clock, actor=actor, action="health_record.read",
-                       entity_type="elder", entity_id=elder_id)
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="health_record.read",
+        entity_type="elder",
+        entity_id=elder_id,
+    )
     return record
 
 
@@ -114,8 +137,15 @@ async def update(
         setattr(elder, key, changes[key])
     if changed:
         elder.updated_at = clock.now()
-        await audit.record(session=session, clock=clock, actor=actor, action="elder.update",
-                           entity_type="elder", entity_id=elder_id, detail={"fields": changed})
+        await audit.record(
+            session=session,
+            clock=clock,
+            actor=actor,
+            action="elder.update",
+            entity_type="elder",
+            entity_id=elder_id,
+            detail={"fields": changed},
+        )
     await session.flush()
     return elder
 
@@ -136,8 +166,15 @@ async def replace_health(
         for key in changed:
             setattr(record, key, values[key])
         record.updated_at = clock.now()
-    await audit.record(session=session, clock=clock, actor=actor, action="health_record.update",
-                       entity_type="elder", entity_id=elder_id, detail={"fields": changed})
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="health_record.update",
+        entity_type="elder",
+        entity_id=elder_id,
+        detail={"fields": changed},
+    )
     await session.flush()
     return record
 
@@ -155,18 +192,27 @@ async def replace_contacts(
     *, session: AsyncSession, clock: Clock, actor: Actor, elder_id: int, contacts: Sequence[ContactIn]
 ) -> list[Contact]:
     """Set an elder's contacts; their order in the list is the call order."""
-    elder = await session.scalar(select(Elder).where(Elder.id == elder_id).options(selectinload(Elder.contacts)))
+    elder = await session.scalar(
+        select(Elder).where(Elder.id == elder_id).options(selectinload(Elder.contacts))
+    )
     if elder is None:
         raise NotFound(f"elder {elder_id} not found")
     elder.contacts = _contacts_in_order(contacts)
     elder.updated_at = clock.now()
     await session.flush()
-    await audit.record(session=session, clock=clock, actor=actor, action="elder.contacts.replace",
-                       entity_type="elder", entity_id=elder_id, detail={"count": len(contacts)})
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="elder.contacts.replace",
+        entity_type="elder",
+        entity_id=elder_id,
+        detail={"count": len(contacts)},
+    )
     return list(elder.contacts)
 
 
-def _search(query: Select[tuple[Elder]], q: str | None) -> Select[tuple[Elder]]:
+def _search(query: Select[Elder], q: str | None) -> Select[Elder]:
     if not q:
         return query
     term = q.strip()
@@ -179,8 +225,15 @@ def _search(query: Select[tuple[Elder]], q: str | None) -> Select[tuple[Elder]]:
 
 
 async def search(
-    *, session: AsyncSession, limit: int, offset: int, q: str | None = None, district: str | None = None,
-    community: str | None = None, status: ElderStatus | None = None, living_alone: bool | None = None,
+    *,
+    session: AsyncSession,
+    limit: int,
+    offset: int,
+    q: str | None = None,
+    district: str | None = None,
+    community: str | None = None,
+    status: ElderStatus | None = None,
+    living_alone: bool | None = None,
 ) -> tuple[list[Elder], int]:
     """Elders matching a free-text query (name, phone, ID number) and filters, by id, with the total."""
     query = _search(select(Elder), q)
@@ -197,23 +250,33 @@ async def search(
     return list(rows), int(total or 0)
 
 
-async def register_device(
-    *, session: AsyncSession, clock: Clock, actor: Actor, data: DeviceCreate
-) -> Device:
+async def register_device(*, session: AsyncSession, clock: Clock, actor: Actor, data: DeviceCreate) -> Device:
     """Bind a new device to an elder; Conflict if the IMEI / device id is already registered."""
     await get(session=session, elder_id=data.elder_id)
     if await session.scalar(select(Device.id).where(Device.imei == data.imei)) is not None:
         raise Conflict(f"device {data.imei} is already registered")
     now = clock.now()
     device = Device(
-        imei=data.imei, elder_id=data.elder_id, kind=data.kind, heartbeat_interval_s=data.heartbeat_interval_s,
-        secret=data.secret or secrets.token_urlsafe(32), status=DeviceStatus.active, created_at=now,
+        imei=data.imei,
+        elder_id=data.elder_id,
+        kind=data.kind,
+        heartbeat_interval_s=data.heartbeat_interval_s,
+        secret=data.secret or secrets.token_urlsafe(32),
+        status=DeviceStatus.active,
+        created_at=now,
         updated_at=now,
     )
     session.add(device)
     await session.flush()
-    await audit.record(session=session, clock=clock, actor=actor, action="device.create", entity_type="device",
-                       entity_id=device.id, detail={"imei": data.imei, "elder_id": data.elder_id})
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="device.create",
+        entity_type="device",
+        entity_id=device.id,
+        detail={"imei": data.imei, "elder_id": data.elder_id},
+    )
     return device
 
 
@@ -237,14 +300,26 @@ async def update_device(
     for key, value in changes.items():
         setattr(device, key, value)
     device.updated_at = clock.now()
-    await audit.record(session=session, clock=clock, actor=actor, action="device.update", entity_type="device",
-                       entity_id=device_id, detail=audit.changed_fields(before, changes))
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="device.update",
+        entity_type="device",
+        entity_id=device_id,
+        detail=audit.changed_fields(before, changes),
+    )
     await session.flush()
     return device
 
 
 async def list_devices(
-    *, session: AsyncSession, limit: int, offset: int, q: str | None = None, elder_id: int | None = None,
+    *,
+    session: AsyncSession,
+    limit: int,
+    offset: int,
+    q: str | None = None,
+    elder_id: int | None = None,
     status: DeviceStatus | None = None,
 ) -> tuple[list[Device], int]:
     """Devices filtered by IMEI fragment, elder or status, by id, with the total."""

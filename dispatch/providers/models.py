@@ -40,7 +40,9 @@ class Provider(Base):
     commitments: Mapped[str] = mapped_column(Text, default="")
     capacity: Mapped[int] = mapped_column(default=1)
     working_hours: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
-    status: Mapped[ProviderStatus] = mapped_column(enum_type(ProviderStatus), default=ProviderStatus.pending, index=True)
+    status: Mapped[ProviderStatus] = mapped_column(
+        enum_type(ProviderStatus), default=ProviderStatus.pending, index=True
+    )
     status_reason: Mapped[str] = mapped_column(Text, default="")
     rating: Mapped[float] = mapped_column(Float, default=0.0)
     rating_count: Mapped[int] = mapped_column(default=0)

@@ -26,36 +26,58 @@ router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
 
 def _summary_fields(provider: Provider) -> dict[str, object]:
     return {
-        "id": provider.id, "name": provider.name, "registration_number": provider.registration_number,
-        "phone": provider.phone, "district": provider.district, "service_types": provider.service_types,
+        "id": provider.id,
+        "name": provider.name,
+        "registration_number": provider.registration_number,
+        "phone": provider.phone,
+        "district": provider.district,
+        "service_types": provider.service_types,
         "base_location": LonLat(lon=provider.base_lon, lat=provider.base_lat),
-        "service_area": provider.service_area, "capacity": provider.capacity, "status": provider.status,
-        "rating": provider.rating, "rating_count": provider.rating_count,
+        "service_area": provider.service_area,
+        "capacity": provider.capacity,
+        "status": provider.status,
+        "rating": provider.rating,
+        "rating_count": provider.rating_count,
     }
 
 
 def _read(provider: Provider) -> ProviderRead:
-    return ProviderRead.model_validate({
-        **_summary_fields(provider),
-        "contact_person": provider.contact_person, "address": provider.address,
-        "price_list": provider.price_list, "service_frequency": provider.service_frequency,
-        "commitments": provider.commitments, "working_hours": provider.working_hours,
-        "status_reason": provider.status_reason, "staff": [StaffRead.model_validate(s) for s in provider.staff],
-        "created_at": provider.created_at, "updated_at": provider.updated_at,
-    })
+    return ProviderRead.model_validate(
+        {
+            **_summary_fields(provider),
+            "contact_person": provider.contact_person,
+            "address": provider.address,
+            "price_list": provider.price_list,
+            "service_frequency": provider.service_frequency,
+            "commitments": provider.commitments,
+            "working_hours": provider.working_hours,
+            "status_reason": provider.status_reason,
+            "staff": [StaffRead.model_validate(s) for s in provider.staff],
+            "created_at": provider.created_at,
+            "updated_at": provider.updated_at,
+        }
+    )
 
 
 @router.get("", response_model=Page[ProviderSummary])
 async def list_providers(
-    session: SessionDep, actor: CurrentActor, paging: PagingDep,
+    session: SessionDep,
+    actor: CurrentActor,
+    paging: PagingDep,
     q: Annotated[str | None, Query(max_length=64, description="name, registration number or phone")] = None,
-    status: ProviderStatus | None = None, service_type: ServiceType | None = None,
+    status: ProviderStatus | None = None,
+    service_type: ServiceType | None = None,
     district: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[ProviderSummary]:
     """Search providers."""
     items, total = await service.search(
-        session=session, limit=paging.limit, offset=paging.offset, q=q, status=status,
-        service_type=service_type, district=district,
+        session=session,
+        limit=paging.limit,
+        offset=paging.offset,
+        q=q,
+        status=status,
+        service_type=service_type,
+        district=district,
     )
     return Page(items=[ProviderSummary.model_validate(_summary_fields(p)) for p in items], total=total)
 
@@ -79,8 +101,9 @@ async def update_provider(
     provider_id: int, body: ProviderUpdate, session: SessionDep, clock: ClockDep, actor: ManagerActor
 ) -> ProviderRead:
     """Change a provider's details."""
-    return _read(await service.update(session=session, clock=clock, actor=actor, provider_id=provider_id,
-                                      data=body))
+    return _read(
+        await service.update(session=session, clock=clock, actor=actor, provider_id=provider_id, data=body)
+    )
 
 
 @router.post("/{provider_id}/status", response_model=ProviderRead)
@@ -88,8 +111,16 @@ async def change_provider_status(
     provider_id: int, body: ProviderStatusChange, session: SessionDep, clock: ClockDep, actor: ManagerActor
 ) -> ProviderRead:
     """Activate, suspend or exit a provider, with the reason (supervisors and admins only)."""
-    return _read(await service.change_status(session=session, clock=clock, actor=actor, provider_id=provider_id,
-                                             status=body.status, reason=body.reason))
+    return _read(
+        await service.change_status(
+            session=session,
+            clock=clock,
+            actor=actor,
+            provider_id=provider_id,
+            status=body.status,
+            reason=body.reason,
+        )
+    )
 
 
 @router.post("/{provider_id}/staff", response_model=StaffRead, status_code=201)
@@ -97,7 +128,9 @@ async def add_staff(
     provider_id: int, body: StaffIn, session: SessionDep, clock: ClockDep, actor: ManagerActor
 ) -> StaffRead:
     """Add a service staff member."""
-    staff = await service.add_staff(session=session, clock=clock, actor=actor, provider_id=provider_id, data=body)
+    staff = await service.add_staff(
+        session=session, clock=clock, actor=actor, provider_id=provider_id, data=body
+    )
     return StaffRead.model_validate(staff)
 
 
@@ -106,6 +139,7 @@ async def update_staff(
     provider_id: int, staff_id: int, body: StaffIn, session: SessionDep, clock: ClockDep, actor: ManagerActor
 ) -> StaffRead:
     """Replace a staff member's details."""
-    staff = await service.update_staff(session=session, clock=clock, actor=actor, provider_id=provider_id,
-                                       staff_id=staff_id, data=body)
+    staff = await service.update_staff(
+        session=session, clock=clock, actor=actor, provider_id=provider_id, staff_id=staff_id, data=body
+    )
     return StaffRead.model_validate(staff)

@@ -69,7 +69,9 @@ class ProviderFields(BaseModel):
         offered = set(self.service_types)
         for item in self.price_list:
             if item.service_type not in offered:
-                raise ValueError(f"price list names {item.service_type.value}, which is not among service_types")
+                raise ValueError(
+                    f"price list names {item.service_type.value}, which is not among service_types"
+                )
         return self
 
 

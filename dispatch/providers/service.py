@@ -40,14 +40,23 @@ async def create(*, session: AsyncSession, clock: Clock, actor: Actor, data: Pro
         raise Conflict(f"registration number {data.registration_number} is already registered")
     now = clock.now()
     provider = Provider(
-        **_location_columns(data.model_dump(mode="json")), status=ProviderStatus.pending, created_at=now,
+        **_location_columns(data.model_dump(mode="json")),
+        status=ProviderStatus.pending,
+        created_at=now,
         updated_at=now,
     )
     provider.staff = []
     session.add(provider)
     await session.flush()
-    await audit.record(session=session, clock=clock, actor=actor, action="provider.create",
-                       entity_type="provider", entity_id=provider.id, detail={"name": provider.name})
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="provider.create",
+        entity_type="provider",
+        entity_id=provider.id,
+        detail={"name": provider.name},
+    )
     return provider
 
 
@@ -76,14 +85,27 @@ async def update(
     for key, value in changes.items():
         setattr(provider, key, value)
     provider.updated_at = clock.now()
-    await audit.record(session=session, clock=clock, actor=actor, action="provider.update",
-                       entity_type="provider", entity_id=provider_id, detail=audit.changed_fields(before, changes))
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="provider.update",
+        entity_type="provider",
+        entity_id=provider_id,
+        detail=audit.changed_fields(before, changes),
+    )
     await session.flush()
     return provider
 
 
 async def change_status(
-    *, session: AsyncSession, clock: Clock, actor: Actor, provider_id: int, status: ProviderStatus, reason: str
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    actor: Actor,
+    provider_id: int,
+    status: ProviderStatus,
+    reason: str,
 ) -> Provider:
     """Move a provider along pending → active ⇄ suspended → exited, recording why and who decided."""
     provider = await get(session=session, provider_id=provider_id, with_staff=True)
@@ -93,23 +115,40 @@ async def change_status(
     provider.status = status
     provider.status_reason = reason
     provider.updated_at = clock.now()
-    await audit.record(session=session, clock=clock, actor=actor, action="provider.status",
-                       entity_type="provider", entity_id=provider_id,
-                       detail={"from": current.value, "to": status.value, "reason": reason})
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="provider.status",
+        entity_type="provider",
+        entity_id=provider_id,
+        detail={"from": current.value, "to": status.value, "reason": reason},
+    )
     await session.flush()
     return provider
 
 
 async def search(
-    *, session: AsyncSession, limit: int, offset: int, q: str | None = None, status: ProviderStatus | None = None,
-    service_type: ServiceType | None = None, district: str | None = None,
+    *,
+    session: AsyncSession,
+    limit: int,
+    offset: int,
+    q: str | None = None,
+    status: ProviderStatus | None = None,
+    service_type: ServiceType | None = None,
+    district: str | None = None,
 ) -> tuple[list[Provider], int]:
     """Providers matching a name / registration number / phone fragment and filters, with the total."""
     query = select(Provider)
     if q:
         pattern = f"%{q.strip()}%"
-        query = query.where(or_(Provider.name.ilike(pattern), Provider.registration_number.ilike(pattern),
-                                Provider.phone.ilike(pattern)))
+        query = query.where(
+            or_(
+                Provider.name.ilike(pattern),
+                Provider.registration_number.ilike(pattern),
+                Provider.phone.ilike(pattern),
+            )
+        )
     if status:
         query = query.where(Provider.status == status)
     if district:
@@ -130,8 +169,15 @@ async def add_staff(
     staff = ProviderStaff(provider_id=provider_id, created_at=clock.now(), **data.model_dump(mode="json"))
     session.add(staff)
     await session.flush()
-    await audit.record(session=session, clock=clock, actor=actor, action="provider.staff.create",
-                       entity_type="provider", entity_id=provider_id, detail={"staff_id": staff.id})
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="provider.staff.create",
+        entity_type="provider",
+        entity_id=provider_id,
+        detail={"staff_id": staff.id},
+    )
     return staff
 
 
@@ -144,7 +190,14 @@ async def update_staff(
         raise NotFound(f"staff {staff_id} of provider {provider_id} not found")
     for key, value in data.model_dump(mode="json").items():
         setattr(staff, key, value)
-    await audit.record(session=session, clock=clock, actor=actor, action="provider.staff.update",
-                       entity_type="provider", entity_id=provider_id, detail={"staff_id": staff_id})
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="provider.staff.update",
+        entity_type="provider",
+        entity_id=provider_id,
+        detail={"staff_id": staff_id},
+    )
     await session.flush()
     return staff

@@ -60,6 +60,7 @@ def test_postgresql_upgrades_from_empty_and_downgrades() -> None:
     try:
         _roundtrip(settings)
     finally:
+
         async def drop() -> None:
             engine = create_engine(settings)
             async with engine.begin() as connection:
@@ -87,8 +88,15 @@ async def test_timestamps_come_back_aware_utc(engine) -> None:  # type: ignore[n
     shanghai = timezone(timedelta(hours=8))
     factory = create_session_factory(engine)
     async with factory() as session:
-        session.add(AuditEntry(at=datetime(2026, 5, 1, 9, 30, tzinfo=shanghai), username="x", action="a",
-                               entity_type="t", detail={}))
+        session.add(
+            AuditEntry(
+                at=datetime(2026, 5, 1, 9, 30, tzinfo=shanghai),
+                username="x",
+                action="a",
+                entity_type="t",
+                detail={},
+            )
+        )
         await session.commit()
     async with factory() as session:
         stored = await session.scalar(text("SELECT 1"))
@@ -100,7 +108,8 @@ async def test_timestamps_come_back_aware_utc(engine) -> None:  # type: ignore[n
 
 async def test_naive_timestamps_are_refused(engine) -> None:  # type: ignore[no-untyped-def]
     async with create_session_factory(engine)() as session:
-        session.add(AuditEntry(at=datetime(2026, 5, 1, 9, 30), username="x", action="a", entity_type="t",
-                               detail={}))
+        session.add(
+            AuditEntry(at=datetime(2026, 5, 1, 9, 30), username="x", action="a", entity_type="t", detail={})
+        )
         with pytest.raises(StatementError, match="naive datetime"):
             await session.flush()

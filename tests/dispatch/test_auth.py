@@ -1,0 +1,180 @@
+"""Login, sessions, logout, roles and login throttling."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from dispatch.api.state import AppServices
+from dispatch.auth.models import Role
+from dispatch.clock import FakeClock
+from tests.factories import PASSWORD, login, make_operator, operator_headers
+
+PROTECTED = [
+    ("GET", "/api/v1/elders"),
+    ("GET", "/api/v1/elders/1"),
+    ("GET", "/api/v1/elders/1/health"),
+    ("GET", "/api/v1/elders/1/contacts"),
+    ("POST", "/api/v1/elders"),
+    ("GET", "/api/v1/providers"),
+    ("POST", "/api/v1/providers"),
+    ("GET", "/api/v1/devices"),
+    ("POST", "/api/v1/devices"),
+    ("GET", "/api/v1/audit"),
+    ("GET", "/api/v1/operators"),
+    ("GET", "/api/v1/auth/me"),
+]
+
+
+async def test_login_returns_bearer_token_and_httponly_cookie(
+    client: httpx.AsyncClient, app_services: AppServices
+) -> None:
+    await make_operator(app_services, "agent1", Role.agent)
+    response = await client.post("/api/v1/auth/login", json={"username": "agent1", "password": PASSWORD})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    assert len(body["access_token"]) >= 40
+    assert body["operator"]["username"] == "agent1"
+    assert body["operator"]["role"] == "agent"
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"dispatch_session={body['access_token']};")
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.json()["username"] == "agent1"
+
+
+async def test_session_cookie_alone_authenticates(
+    client: httpx.AsyncClient, app_services: AppServices
+) -> None:
+    await make_operator(app_services, "agent1", Role.agent)
+    await client.post("/api/v1/auth/login", json={"username": "agent1", "password": PASSWORD})
+    assert client.cookies.get("dispatch_session")
+    response = await client.get("/api/v1/auth/me")
+    assert response.status_code == 200
+    assert response.json()["username"] == "agent1"
+
+
+@pytest.mark.parametrize(("username", "password"), [("agent1", "wrong password"), ("nobody", PASSWORD)])
+async def test_wrong_credentials_get_401(
+    client: httpx.AsyncClient, app_services: AppServices, username: str, password: str
+) -> None:
+    await make_operator(app_services, "agent1", Role.agent)
+    response = await client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 401
+    assert response.json() == {
+        "code": "unauthenticated",
+        "message": "wrong username or password",
+        "detail": None,
+    }
+
+
+async def test_deactivated_operator_cannot_log_in_and_loses_sessions(
+    client: httpx.AsyncClient, app_services: AppServices
+) -> None:
+    admin = await operator_headers(app_services, client, Role.admin)
+    agent = await make_operator(app_services, "agent1", Role.agent)
+    agent_headers = await login(client, "agent1")
+    response = await client.patch(f"/api/v1/operators/{agent.id}", json={"active": False}, headers=admin)
+    assert response.status_code == 200
+    assert response.json()["active"] is False
+    assert (await client.get("/api/v1/auth/me", headers=agent_headers)).status_code == 401
+    again = await client.post("/api/v1/auth/login", json={"username": "agent1", "password": PASSWORD})
+    assert again.status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path"), PROTECTED)
+async def test_every_api_route_requires_login(client: httpx.AsyncClient, method: str, path: str) -> None:
+    response = await client.request(method, path, json={})
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthenticated"
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_a_made_up_token_is_refused(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/elders", headers={"Authorization": "Bearer made-up-token"})
+    assert response.status_code == 401
+
+
+async def test_logout_revokes_the_token(client: httpx.AsyncClient, app_services: AppServices) -> None:
+    headers = await operator_headers(app_services, client, Role.agent)
+    assert (await client.post("/api/v1/auth/logout", headers=headers)).status_code == 204
+    assert (await client.get("/api/v1/elders", headers=headers)).status_code == 401
+
+
+async def test_session_expires_after_its_ttl(
+    client: httpx.AsyncClient, app_services: AppServices, clock: FakeClock
+) -> None:
+    headers = await operator_headers(app_services, client, Role.agent)
+    clock.advance(app_services.settings.session_ttl_seconds - 1)
+    assert (await client.get("/api/v1/auth/me", headers=headers)).status_code == 200
+    clock.advance(2)
+    assert (await client.get("/api/v1/auth/me", headers=headers)).status_code == 401
+
+
+async def test_failed_logins_are_throttled_even_for_the_right_password(
+    client: httpx.AsyncClient, app_services: AppServices
+) -> None:
+    await make_operator(app_services, "agent1", Role.agent)
+    allowed = int(app_services.settings.login_rate_limit.split("/")[0])
+    for _ in range(allowed):
+        bad = await client.post("/api/v1/auth/login", json={"username": "agent1", "password": "guess"})
+        assert bad.status_code == 401
+    blocked = await client.post("/api/v1/auth/login", json={"username": "agent1", "password": PASSWORD})
+    assert blocked.status_code == 429
+    assert blocked.json()["code"] == "rate_limited"
+
+
+@pytest.mark.parametrize("role", [Role.agent, Role.supervisor])
+async def test_only_admins_manage_operators(
+    client: httpx.AsyncClient, app_services: AppServices, role: Role
+) -> None:
+    headers = await operator_headers(app_services, client, role)
+    assert (await client.get("/api/v1/operators", headers=headers)).status_code == 403
+    create = await client.post(
+        "/api/v1/operators",
+        headers=headers,
+        json={"username": "mallory", "display_name": "M", "role": "admin", "password": "long enough pw"},
+    )
+    assert create.status_code == 403
+    assert create.json()["code"] == "forbidden"
+
+
+async def test_admin_creates_an_operator_who_can_then_log_in(
+    client: httpx.AsyncClient, app_services: AppServices
+) -> None:
+    admin = await operator_headers(app_services, client, Role.admin)
+    created = await client.post(
+        "/api/v1/operators",
+        headers=admin,
+        json={
+            "username": "agent9",
+            "display_name": "坐席九号",
+            "role": "agent",
+            "password": "long enough pw",
+        },
+    )
+    assert created.status_code == 201
+    assert created.json()["role"] == "agent"
+    assert "password_hash" not in created.json()
+    duplicate = await client.post(
+        "/api/v1/operators",
+        headers=admin,
+        json={"username": "agent9", "display_name": "x", "role": "agent", "password": "long enough pw"},
+    )
+    assert duplicate.status_code == 409
+    await login(client, "agent9", "long enough pw")
+    listing = await client.get("/api/v1/operators", headers=admin)
+    assert {o["username"] for o in listing.json()["items"]} >= {"agent9"}
+
+
+async def test_short_passwords_are_refused(client: httpx.AsyncClient, app_services: AppServices) -> None:
+    admin = await operator_headers(app_services, client, Role.admin)
+    response = await client.post(
+        "/api/v1/operators",
+        headers=admin,
+        json={"username": "agent9", "display_name": "x", "role": "agent", "password": "short"},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "password"]
