@@ -34,7 +34,6 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     login_rate_limit: str = "10/minute"
     log_level: str = "INFO"
-    public_base_url: str = ""
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
