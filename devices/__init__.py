@@ -1,0 +1,1 @@
+"""The device gateway: the watch protocol over TCP and the phone / app HTTP API."""

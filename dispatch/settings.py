@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     login_rate_limit: str = "10/minute"
     log_level: str = "INFO"
+    watch_host: str = "0.0.0.0"  # noqa: S104 - devices connect from the mobile network
+    watch_port: int = Field(default=5093, ge=0, le=65535)
+    watch_idle_timeout_seconds: int = Field(default=1200, ge=10)
+    device_replay_window_seconds: int = Field(default=300, ge=5)
+    ingest_batch_max_delay_ms: float = Field(default=2.0, ge=0)
+    ingest_batch_max_size: int = Field(default=500, ge=1)
+    silent_after_missed_heartbeats: int = Field(default=3, ge=1)
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

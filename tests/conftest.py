@@ -31,11 +31,14 @@ START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai on a Monday
 
 
 def sqlite_settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, database_url="", redis_url="", _env_file=None)
+    return Settings(data_dir=data_dir, database_url="", redis_url="", watch_port=0, _env_file=None)
 
 
-def pg_settings(schema: str) -> Settings:
-    return Settings(database_url=PG_URL, database_schema=schema, redis_url="", _env_file=None)
+def pg_settings(schema: str, data_dir: Path | None = None) -> Settings:
+    return Settings(
+        database_url=PG_URL, database_schema=schema, redis_url="", watch_port=0, _env_file=None,
+        data_dir=data_dir or Path("./var"),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +81,7 @@ async def db_settings(
     if request.param == "sqlite":
         shutil.copy(sqlite_template, tmp_path / "dispatch.sqlite3")
         return sqlite_settings(tmp_path)
-    settings = pg_settings(pg_schema)
+    settings = pg_settings(pg_schema, tmp_path)
     await _truncate_all(settings)
     return settings
 

@@ -107,3 +107,22 @@ async def operator_headers(
     name = username or f"{role.value}{next(_sequence)}"
     await make_operator(services, name, role)
     return await login(client, name)
+
+
+async def make_elder_with_device(
+    services: AppServices, imei: str, kind: str = "watch", heartbeat_interval_s: int = 600, **elder: Any
+) -> tuple[int, int, str]:
+    """An elder with one registered device; returns (elder id, device id, device secret)."""
+    from dispatch.elders import service as elders_service
+    from dispatch.elders.schemas import DeviceCreate, ElderCreate
+
+    actor = Actor.system("test")
+    async with unit_of_work(services.sessions) as session:
+        created = await elders_service.create(
+            session=session, clock=services.clock, actor=actor, data=ElderCreate.model_validate(elder_payload(**elder))
+        )
+        device = await elders_service.register_device(
+            session=session, clock=services.clock, actor=actor,
+            data=DeviceCreate(imei=imei, elder_id=created.id, kind=kind, heartbeat_interval_s=heartbeat_interval_s),  # type: ignore[arg-type]
+        )
+        return created.id, device.id, device.secret

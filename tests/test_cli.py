@@ -29,12 +29,13 @@ def free_port() -> int:
 
 def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")}
-    env.update({"DISPATCH_DATA_DIR": str(tmp_path / "var"), "DISPATCH_LOG_LEVEL": "WARNING", **extra})
+    env.update({"DISPATCH_DATA_DIR": str(tmp_path / "var"), "DISPATCH_LOG_LEVEL": "WARNING",
+                "DISPATCH_WATCH_PORT": "0", **extra})
     return env
 
 
 def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own CLI
+    return subprocess.run(
         [*DISPATCH, *args], env=env, input=stdin, capture_output=True, text=True, timeout=180, check=False
     )
 
@@ -43,7 +44,7 @@ def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> subpr
 def server(args: list[str], env: dict[str, str]) -> Iterator[str]:
     """Start `dispatch <args>` and yield its base URL once /healthz answers."""
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [*DISPATCH, *args, "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True,
     )
@@ -123,7 +124,7 @@ def test_demo_on_postgresql_and_redis(tmp_path: Path) -> None:
         assert not (tmp_path / "var" / "dispatch.sqlite3").exists()
     finally:
         assert run(["db", "downgrade", "base"], env).returncode == 0
-        subprocess.run(["psql", "-h", "127.0.0.1", "-d", "test", "-c", f"DROP SCHEMA {schema} CASCADE"],  # noqa: S603,S607
+        subprocess.run(["psql", "-h", "127.0.0.1", "-d", "test", "-c", f"DROP SCHEMA {schema} CASCADE"],
                        capture_output=True, check=False)
 
 

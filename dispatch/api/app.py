@@ -12,6 +12,10 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from devices.http_api import router as device_gateway_router
+from devices.watch.directory import DeviceDirectory
+from devices.watch.router import router as watch_commands_router
+from devices.watch.server import GatewayParts, WatchMetrics, WatchServer
 from dispatch.api import health
 from dispatch.api.errors import install_error_handlers
 from dispatch.api.state import AppServices
@@ -20,6 +24,9 @@ from dispatch.auth.router import router as auth_router
 from dispatch.clock import Clock, SystemClock
 from dispatch.db.session import create_engine, create_session_factory
 from dispatch.elders.router import router as elders_router
+from dispatch.ingest.router import router as device_events_router
+from dispatch.ingest.silent import SilentDeviceMonitor
+from dispatch.ingest.writer import EventWriter
 from dispatch.providers.router import router as providers_router
 from dispatch.settings import Settings
 
@@ -37,29 +44,60 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     registry = CollectorRegistry()
     http_metrics = health.HttpMetrics(registry)
 
+    watch_metrics = WatchMetrics(registry)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        the_clock = clock or SystemClock()
         engine = create_engine(settings)
+        sessions = create_session_factory(engine)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         storage = _rate_limit_storage(settings)
+        writer = EventWriter(
+            sessions,
+            max_delay=settings.ingest_batch_max_delay_ms / 1000,
+            max_size=settings.ingest_batch_max_size,
+            silent_after=settings.silent_after_missed_heartbeats,
+        )
+        watch = WatchServer(
+            GatewayParts(
+                clock=the_clock,
+                directory=DeviceDirectory(sessions),
+                writer=writer,
+                metrics=watch_metrics,
+                media_dir=settings.data_dir / "media",
+                idle_timeout=settings.watch_idle_timeout_seconds,
+            )
+        )
+        silent = SilentDeviceMonitor(sessions, the_clock, silent_after=settings.silent_after_missed_heartbeats)
+        writer.start()
+        watch_port = await watch.start(settings.watch_host, settings.watch_port)
+        silent.start()
         app.state.services = AppServices(
             settings=settings,
-            clock=clock or SystemClock(),
+            clock=the_clock,
             engine=engine,
-            sessions=create_session_factory(engine),
+            sessions=sessions,
             redis=redis,
             rate_limit_storage=storage,
             login_limiter=MovingWindowRateLimiter(storage),
             metrics=registry,
+            writer=writer,
+            watch=watch,
+            watch_port=watch_port,
         )
         logger.info(
-            "dispatch server ready (database: %s, redis: %s)",
+            "dispatch server ready (database: %s, redis: %s, watch port %d)",
             engine.url.get_backend_name(),
             "on" if redis else "off",
+            watch_port,
         )
         try:
             yield
         finally:
+            await watch.stop()
+            await silent.stop()
+            await writer.stop()
             if redis is not None:
                 await redis.aclose()
             await engine.dispose()
@@ -72,4 +110,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(elders_router)
     app.include_router(providers_router)
     app.include_router(audit_router)
+    app.include_router(device_events_router)
+    app.include_router(device_gateway_router)
+    app.include_router(watch_commands_router)
     return app

@@ -10,7 +10,9 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from devices.watch.server import WatchServer
 from dispatch.clock import Clock
+from dispatch.ingest.writer import EventWriter
 from dispatch.settings import Settings
 
 
@@ -26,3 +28,6 @@ class AppServices:
     rate_limit_storage: Storage
     login_limiter: MovingWindowRateLimiter
     metrics: CollectorRegistry
+    writer: EventWriter
+    watch: WatchServer
+    watch_port: int

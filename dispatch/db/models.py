@@ -4,6 +4,7 @@ from dispatch.audit.models import AuditEntry
 from dispatch.auth.models import Operator, OperatorSession
 from dispatch.db.base import Base
 from dispatch.elders.models import Contact, Device, Elder, HealthRecord
+from dispatch.ingest.models import DeviceEvent
 from dispatch.providers.models import Provider, ProviderStaff
 
 metadata = Base.metadata
@@ -12,6 +13,7 @@ __all__ = [
     "AuditEntry",
     "Contact",
     "Device",
+    "DeviceEvent",
     "Elder",
     "HealthRecord",
     "Operator",

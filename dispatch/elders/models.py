@@ -185,6 +185,9 @@ class Device(Base):
     last_lat: Mapped[float | None] = mapped_column(Float)
     last_fixed: Mapped[bool | None]
     last_position_at: Mapped[datetime | None]
+    # Not heard from by this time (missed heartbeats) = silent; None until the device is first heard.
+    silent_deadline_at: Mapped[datetime | None] = mapped_column(index=True)
+    silent_since: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

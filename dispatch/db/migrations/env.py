@@ -33,9 +33,12 @@ async def _run_async() -> None:
     engine = create_engine(settings)
     try:
         async with engine.connect() as connection:
-            if settings.database_schema and not settings.is_sqlite:
+            if settings.is_sqlite:
+                # Batch mode recreates tables; with foreign keys on, dropping the old copy would cascade.
+                await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            elif settings.database_schema:
                 await connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{settings.database_schema}"'))
-                await connection.commit()
+            await connection.commit()
             await connection.run_sync(_run_migrations)
     finally:
         await engine.dispose()

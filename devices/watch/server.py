@@ -1,0 +1,250 @@
+"""The TCP server for the watch protocol: asyncio glue around the sans-IO codec.
+
+Per connection: bytes go into a FrameDecoder; each frame is authenticated (registered, active IMEI),
+parsed, its events handed to the group-commit writer, and only after the commit is the reply sent.
+Frames of one connection are handled in order; a slow database slows that watch, never the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from devices.watch import codec
+from devices.watch.directory import DeviceDirectory
+from dispatch.clock import Clock
+from dispatch.ingest.events import IncomingEvent
+from dispatch.ingest.service import DeviceRef, Submission
+from dispatch.ingest.writer import EventWriter
+
+logger = logging.getLogger(__name__)
+
+MAX_REFUSED_FRAMES = 3
+MAX_PENDING_FRAMES = 64
+MAX_FRAMES_PER_SECOND = 50
+
+
+class WatchMetrics:
+    """Counters of the gateway, registered in the app's Prometheus registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.connections = Gauge("dispatch_watch_connections", "open watch connections", registry=registry)
+        self.frames = Counter("dispatch_watch_frames", "frames received", ["type"], registry=registry)
+        self.rejected = Counter("dispatch_watch_frames_rejected", "frames refused", ["reason"], registry=registry)
+
+
+@dataclass
+class GatewayParts:
+    """What every connection shares."""
+
+    clock: Clock
+    directory: DeviceDirectory
+    writer: EventWriter
+    metrics: WatchMetrics
+    media_dir: Path
+    idle_timeout: float
+    connections: dict[str, WatchConnection] = field(default_factory=dict)
+
+
+def message_key(frame: codec.Frame, events: list[IncomingEvent], minute: str) -> str:
+    """Identifies a frame for de-duplication: its content, plus the minute when it carries no device time."""
+    digest = hashlib.sha256(frame.msg_type.encode() + b"," + frame.payload).hexdigest()
+    has_time = any(event.device_time is not None for event in events)
+    return f"watch|{digest}" if has_time else f"watch|{digest}|{minute}"
+
+
+class WatchConnection(asyncio.Protocol):
+    """One watch's TCP connection."""
+
+    def __init__(self, parts: GatewayParts) -> None:
+        self._parts = parts
+        self._decoder = codec.FrameDecoder()
+        self._pending: deque[codec.Frame | codec.Rejected] = deque()
+        self._transport: asyncio.Transport | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._idle: asyncio.TimerHandle | None = None
+        self._refused = 0
+        self._window_start = 0.0
+        self._window_frames = 0
+        self.peer = "?"
+        self.imei: str | None = None
+        self._header: tuple[str, str, str | None] | None = None  # manufacturer, id, index of the last frame
+
+    # asyncio callbacks -------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)  # noqa: S101 - TCP server
+        self._transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        self._parts.metrics.connections.inc()
+        self._touch()
+
+    def data_received(self, data: bytes) -> None:
+        self._touch()
+        self._decoder.feed(data)
+        while (event := self._decoder.next_event()) is not None:
+            self._pending.append(event)
+        if len(self._pending) > MAX_PENDING_FRAMES and self._transport is not None:
+            self._transport.pause_reading()  # backpressure until the backlog is stored
+        if self._pending and (self._worker is None or self._worker.done()):
+            self._worker = asyncio.create_task(self._work())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._parts.metrics.connections.dec()
+        if self._idle is not None:
+            self._idle.cancel()
+        if self.imei and self._parts.connections.get(self.imei) is self:
+            del self._parts.connections[self.imei]
+        self._transport = None
+
+    # helpers ------------------------------------------------------------------------------------
+    def _touch(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+        loop = asyncio.get_running_loop()
+        self._idle = loop.call_later(self._parts.idle_timeout, self.close, "idle timeout")
+
+    def close(self, reason: str) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            logger.info("closing watch connection %s (%s): %s", self.peer, self.imei or "unidentified", reason)
+            self._transport.close()
+
+    def send(self, data: bytes) -> bool:
+        """Write to the watch; False if the connection is gone."""
+        if self._transport is None or self._transport.is_closing():
+            return False
+        self._transport.write(data)
+        return True
+
+    def send_content(self, content: bytes) -> bool:
+        """Frame content the way this watch frames its own messages, and send it."""
+        if self._header is None:
+            return False
+        manufacturer, device_id, index = self._header
+        return self.send(codec.encode_frame(manufacturer, device_id, index, content))
+
+    def _over_rate(self) -> bool:
+        now = asyncio.get_running_loop().time()
+        if now - self._window_start >= 1.0:
+            self._window_start, self._window_frames = now, 0
+        self._window_frames += 1
+        return self._window_frames > MAX_FRAMES_PER_SECOND
+
+    # work -------------------------------------------------------------------------------------------
+    async def _work(self) -> None:
+        while self._pending and self._transport is not None:
+            item = self._pending.popleft()
+            try:
+                if isinstance(item, codec.Rejected):
+                    self._reject(item)
+                else:
+                    await self._handle(item)
+            except Exception:
+                logger.exception("watch %s: frame handling failed; not acknowledged", self.imei or self.peer)
+            if len(self._pending) <= MAX_PENDING_FRAMES // 2 and self._transport is not None:
+                self._transport.resume_reading()
+
+    def _reject(self, rejected: codec.Rejected) -> None:
+        self._parts.metrics.rejected.labels("malformed").inc()
+        logger.warning("watch %s (%s): %s: %s", self.peer, self.imei or "?", rejected.reason, rejected.data.hex())
+        if rejected.fatal:
+            self.close(rejected.reason)
+
+    async def _authenticate(self, frame: codec.Frame) -> DeviceRef | None:
+        device = await self._parts.directory.lookup(frame.device_id)
+        if device is not None and device.active:
+            if self.imei != device.imei:
+                self.imei = device.imei
+                self._parts.connections[device.imei] = self
+            return device
+        self._refused += 1
+        reason = "unregistered" if device is None else "disabled"
+        self._parts.metrics.rejected.labels(reason).inc()
+        logger.warning("watch %s: frame from %s device %s refused", self.peer, reason, frame.device_id)
+        if self._refused >= MAX_REFUSED_FRAMES:
+            self.close(f"{reason} device")
+        return None
+
+    async def _handle(self, frame: codec.Frame) -> None:
+        if self._over_rate():
+            self._parts.metrics.rejected.labels("rate").inc()
+            self.close("more than %d frames a second" % MAX_FRAMES_PER_SECOND)
+            return
+        device = await self._authenticate(frame)
+        if device is None:
+            return
+        self._header = (frame.manufacturer, frame.device_id, frame.index)
+        self._parts.metrics.frames.labels(frame.msg_type[:16]).inc()
+        message = codec.parse_message(frame)
+        events = codec.events_for(message)
+        if isinstance(message, codec.VoiceClip):
+            events = [await self._store_media(device, message, event) for event in events]
+        await self._store(device, frame, message, events)
+        reply = codec.reply_for(frame, message)
+        if reply is not None:
+            self.send(reply)
+
+    async def _store(
+        self, device: DeviceRef, frame: codec.Frame, message: codec.Message, events: list[IncomingEvent]
+    ) -> None:
+        now = self._parts.clock.now()
+        battery = next((e.data["battery"] for e in events if isinstance(e.data.get("battery"), int)), None)
+        submission = Submission(
+            device=device, events=events, message_key=message_key(frame, events, now.strftime("%Y%m%d%H%M")),
+            received_at=now, battery=battery,
+        )
+        await self._parts.writer.submit(submission)
+
+    async def _store_media(
+        self, device: DeviceRef, clip: codec.VoiceClip, event: IncomingEvent
+    ) -> IncomingEvent:
+        now = self._parts.clock.now()
+        directory = self._parts.media_dir / device.imei
+        path = directory / f"{now:%Y%m%dT%H%M%S%f}.amr"
+
+        def write() -> None:
+            directory.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(clip.audio)
+
+        await asyncio.to_thread(write)
+        return IncomingEvent(type=event.type, device_time=event.device_time, position=event.position,
+                             data={**event.data, "file": str(path.relative_to(self._parts.media_dir))})
+
+
+class WatchServer:
+    """Listens for watches; keeps the open connections by IMEI for downlink commands."""
+
+    def __init__(self, parts: GatewayParts) -> None:
+        self.parts = parts
+        self._server: asyncio.Server | None = None
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen; returns the bound port (useful when asked for port 0)."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: WatchConnection(self.parts), host, port, reuse_port=True, backlog=4096
+        )
+        bound: int = self._server.sockets[0].getsockname()[1]
+        logger.info("watch gateway listening on %s:%d", host, bound)
+        return bound
+
+    async def stop(self) -> None:
+        """Stop accepting, close the connections."""
+        if self._server is None:
+            return
+        self._server.close()
+        for connection in list(self.parts.connections.values()):
+            connection.close("server shutting down")
+        await self._server.wait_closed()
+        self._server = None
+
+    def send_command(self, imei: str, content: bytes) -> bool:
+        """Send a downlink command's content to a connected watch; False if it is not connected here."""
+        connection = self.parts.connections.get(imei)
+        return connection is not None and connection.send_content(content)

@@ -1,0 +1,1 @@
+"""The door for devices/: normalised device events, device authentication and store-before-ack."""

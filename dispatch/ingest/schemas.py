@@ -1,0 +1,79 @@
+"""API bodies of the phone / app gateway and of the device-event list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+
+from dispatch.ingest.events import EventType
+from dispatch.schemas import Latitude, Longitude
+
+PHONE_EVENT_TYPES = tuple(t for t in EventType if t not in (EventType.silent, EventType.media))
+
+
+class PositionIn(BaseModel):
+    lon: Longitude
+    lat: Latitude
+    fixed: bool = True
+    accuracy_m: Annotated[float, Field(ge=0, le=100_000)] | None = None
+
+
+class VitalsIn(BaseModel):
+    heart_rate: Annotated[int, Field(ge=20, le=250)] | None = None
+    systolic: Annotated[int, Field(ge=40, le=300)] | None = None
+    diastolic: Annotated[int, Field(ge=20, le=200)] | None = None
+    spo2: Annotated[int, Field(ge=50, le=100)] | None = None
+    temperature: Annotated[float, Field(ge=30, le=45)] | None = None
+
+    @model_validator(mode="after")
+    def _something_measured(self) -> VitalsIn:
+        if all(value is None for value in self.model_dump().values()):
+            raise ValueError("vitals need at least one measurement")
+        if (self.systolic is None) != (self.diastolic is None):
+            raise ValueError("blood pressure needs both systolic and diastolic")
+        return self
+
+
+class PhoneEventIn(BaseModel):
+    """One event from an elder's phone or app (SOS button, fall detection, position, vitals)."""
+
+    event_type: EventType = Field(description=f"one of {', '.join(t.value for t in PHONE_EVENT_TYPES)}")
+    time: AwareDatetime = Field(description="when it happened on the device, ISO 8601 with offset")
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    position: PositionIn | None = None
+    vitals: VitalsIn | None = None
+    battery: Annotated[int, Field(ge=0, le=100)] | None = None
+
+    @model_validator(mode="after")
+    def _type_and_content_agree(self) -> PhoneEventIn:
+        if self.event_type not in PHONE_EVENT_TYPES:
+            raise ValueError(f"{self.event_type.value} events are not sent by devices")
+        if self.event_type is EventType.vitals and self.vitals is None:
+            raise ValueError("a vitals event needs vitals")
+        if self.event_type is EventType.position and self.position is None:
+            raise ValueError("a position event needs a position")
+        return self
+
+
+class PhoneEventAccepted(BaseModel):
+    event_ids: list[int]
+    duplicate: bool
+
+
+class EventPosition(BaseModel):
+    lon: float | None
+    lat: float | None
+    fixed: bool
+
+
+class DeviceEventRead(BaseModel):
+    id: int
+    imei: str
+    elder_id: int
+    type: EventType
+    device_time: datetime | None
+    received_at: datetime
+    position: EventPosition | None
+    data: dict[str, Any]

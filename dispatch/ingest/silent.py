@@ -1,0 +1,113 @@
+"""Silent devices: one not heard from for N heartbeat intervals raises a `silent` event, once.
+
+Each device carries its own deadline (`silent_deadline_at`, moved forward by every message), so the
+monitor sleeps until the earliest deadline instead of scanning the table; claiming is one atomic UPDATE,
+so several server processes never flag the same silence twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dispatch.clock import Clock
+from dispatch.elders.models import Device, DeviceStatus
+from dispatch.ingest import service
+from dispatch.ingest.events import EventType, IncomingEvent, Position
+from dispatch.ingest.service import DeviceRef, Submission
+
+logger = logging.getLogger(__name__)
+
+MAX_SLEEP_SECONDS = 2.0
+
+
+def _overdue(now: datetime) -> list[object]:
+    return [
+        Device.silent_since.is_(None),
+        Device.silent_deadline_at.is_not(None),
+        Device.silent_deadline_at <= now,
+        Device.status == DeviceStatus.active,
+    ]
+
+
+async def flag_silent_devices(*, session: AsyncSession, clock: Clock, silent_after: int) -> list[int]:
+    """Mark every device past its deadline as silent and store one `silent` event each; returns their ids."""
+    now = clock.now()
+    claimed = await session.execute(
+        update(Device)
+        .where(*_overdue(now))  # type: ignore[arg-type]
+        .values(silent_since=now)
+        .returning(Device.id, Device.imei, Device.elder_id, Device.kind, Device.heartbeat_interval_s,
+                   Device.silent_deadline_at, Device.last_seen_at, Device.last_lon, Device.last_lat,
+                   Device.last_fixed)
+    )
+    submissions = []
+    for row in claimed.all():
+        device = DeviceRef(id=row.id, imei=row.imei, elder_id=row.elder_id, kind=row.kind,
+                           status=DeviceStatus.active, secret="", heartbeat_interval_s=row.heartbeat_interval_s)
+        position = Position(lon=row.last_lon, lat=row.last_lat, fixed=bool(row.last_fixed)) \
+            if row.last_lon is not None else None
+        event = IncomingEvent(
+            type=EventType.silent, device_time=None, position=position,
+            data={"last_seen_at": row.last_seen_at.isoformat() if row.last_seen_at else None,
+                  "missed_heartbeats": silent_after, "heartbeat_interval_s": row.heartbeat_interval_s},
+        )
+        submissions.append(Submission(device=device, events=[event],
+                                      message_key=f"silent|{row.silent_deadline_at.isoformat()}", received_at=now))
+    if submissions:
+        await service.store_events_only(session=session, submissions=submissions)
+    return [s.device.id for s in submissions]
+
+
+async def next_deadline(*, session: AsyncSession) -> datetime | None:
+    """The earliest deadline of a device not yet flagged."""
+    return await session.scalar(
+        select(func.min(Device.silent_deadline_at))
+        .where(Device.silent_since.is_(None), Device.status == DeviceStatus.active)
+    )
+
+
+class SilentDeviceMonitor:
+    """Background task: sleep until the next deadline (at most a couple of seconds), then flag."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, *, silent_after: int) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._silent_after = silent_after
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="silent-device-monitor")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def sweep(self) -> float:
+        """Flag what is due; return how long to sleep before looking again."""
+        async with self._sessions() as session:
+            flagged = await flag_silent_devices(session=session, clock=self._clock, silent_after=self._silent_after)
+            upcoming = await next_deadline(session=session)
+            await session.commit()
+        if flagged:
+            logger.info("%d device(s) went silent", len(flagged))
+        if upcoming is None:
+            return MAX_SLEEP_SECONDS
+        return min(MAX_SLEEP_SECONDS, max(0.0, (upcoming - self._clock.now()).total_seconds()))
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                delay = await self.sweep()
+            except Exception:
+                logger.exception("silent-device sweep failed; retrying")
+                delay = MAX_SLEEP_SECONDS
+            await asyncio.sleep(delay)
