@@ -56,7 +56,9 @@ def _event_from(body: PhoneEventIn) -> IncomingEvent:
     return IncomingEvent(type=body.event_type, device_time=body.time, position=position, data=data)
 
 
-async def _authenticate(session: SessionDep, device_id: str, timestamp: str, sent: str, raw: bytes) -> DeviceRef:
+async def _authenticate(
+    session: SessionDep, device_id: str, timestamp: str, sent: str, raw: bytes
+) -> DeviceRef:
     device = await service.find_device(session=session, imei=device_id)
     if device is None or not device.active:
         logger.warning("device-events: unknown or disabled device %r refused", device_id)
@@ -88,8 +90,11 @@ async def receive_device_event(
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
     submission = Submission(
-        device=device, events=[_event_from(body)], message_key=f"http|{body.idempotency_key}",
-        received_at=clock.now(), battery=body.battery,
+        device=device,
+        events=[_event_from(body)],
+        message_key=f"http|{body.idempotency_key}",
+        received_at=clock.now(),
+        battery=body.battery,
     )
     [result] = await service.store(
         session=session, submissions=[submission], silent_after=settings.silent_after_missed_heartbeats

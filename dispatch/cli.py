@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -34,17 +35,50 @@ def _settings() -> Settings:
     return settings
 
 
-def _run_server(settings: Settings, host: str | None, port: int | None) -> None:
+def _run_server(settings: Settings, host: str | None, port: int | None, *, simulators: bool = False) -> None:
     from dispatch.api.app import create_app
 
     migrate.upgrade(settings)
-    uvicorn.run(
-        create_app(settings),
+    app_ = create_app(settings)
+    config = uvicorn.Config(
+        app_,
         host=host or settings.http_host,
         port=port or settings.http_port,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
     )
+    server = uvicorn.Server(config)
+
+    async def run() -> None:
+        if not simulators:
+            await server.serve()
+            return
+        serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn offers no event
+            await asyncio.sleep(0.1)
+        devices = None
+        if server.started:
+            from simulators.demo import run_demo_devices
+
+            url = f"http://127.0.0.1:{config.port}"
+            devices = asyncio.create_task(
+                run_demo_devices(settings, http_url=url, watch_port=app_.state.services.watch_port)
+            )
+        await serving
+        if devices is not None:
+            devices.cancel()
+
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(run())
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when it is installed (it is, with uvicorn[standard]), else asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 @app.command()
@@ -66,11 +100,7 @@ def demo(
     host: Annotated[str | None, typer.Option(help="overrides DISPATCH_HTTP_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="overrides DISPATCH_HTTP_PORT")] = None,
 ) -> None:
-    """Migrate, seed the demo city into an empty database, and serve it.
-
-    The device and provider simulators arrive with the gateway and dispatch features;
-    until then --no-simulators and the default behave the same.
-    """
+    """Migrate, seed the demo city into an empty database, and serve it with simulated devices."""
     settings = _settings()
     migrate.upgrade(settings)
     _seed(settings, seed=seed, elders=elders)
@@ -78,7 +108,7 @@ def demo(
         f"Demo city ready. API http://{host or settings.http_host}:{port or settings.http_port}/docs — "
         "log in as admin, supervisor, agent1 or agent2 with the password 'demo'."
     )
-    _run_server(settings, host, port)
+    _run_server(settings, host, port, simulators=not no_simulators)
 
 
 @db_app.command("upgrade")

@@ -26,8 +26,16 @@ STATUS_BITS = {"sos": 1 << 16, "fall": 1 << 21, "low_battery": 1 << 17, "removed
 
 
 def position_block(
-    when: datetime, lat: float, lon: float, *, fixed: bool = True, battery: int = 80, steps: int = 0,
-    status: int = 0, cells: int = 1, wifis: int = 1,
+    when: datetime,
+    lat: float,
+    lon: float,
+    *,
+    fixed: bool = True,
+    battery: int = 80,
+    steps: int = 0,
+    status: int = 0,
+    cells: int = 1,
+    wifis: int = 1,
 ) -> str:
     """The `ddmmyy,hhmmss,A,lat,N,lon,E,...` block of UD and AL reports."""
     cell_part = ",".join(f"9360,{4082 + i},{140 - i}" for i in range(cells))
@@ -130,7 +138,8 @@ class SimulatedWatch:
         metres = abs(self.rng.gauss(0, 150))
         return (
             self.config.home_lat + metres * math.sin(angle) / 111_320,
-            self.config.home_lon + metres * math.cos(angle) / (111_320 * math.cos(math.radians(self.config.home_lat))),
+            self.config.home_lon
+            + metres * math.cos(angle) / (111_320 * math.cos(math.radians(self.config.home_lat))),
         )
 
     async def heartbeat(self) -> None:
@@ -139,15 +148,28 @@ class SimulatedWatch:
 
     async def report_position(self, when: datetime | None = None, *, fixed: bool = True) -> None:
         lat, lon = self._where()
-        await self.send("UD," + position_block(when or datetime.now(UTC), lat, lon, fixed=fixed,
-                                               battery=self.battery, steps=self.steps))
+        await self.send(
+            "UD,"
+            + position_block(
+                when or datetime.now(UTC), lat, lon, fixed=fixed, battery=self.battery, steps=self.steps
+            )
+        )
 
-    async def alarm(self, *kinds: str, when: datetime | None = None, fixed: bool = True) -> codec.Frame | None:
+    async def alarm(
+        self, *kinds: str, when: datetime | None = None, fixed: bool = True
+    ) -> codec.Frame | None:
         """Raise an alarm (sos, fall, low_battery, removed) and wait for the server's AL acknowledgement."""
         status = sum(STATUS_BITS[kind] for kind in kinds)
         lat, lon = self._where()
-        block = position_block(when or datetime.now(UTC), lat, lon, fixed=fixed, battery=self.battery,
-                               steps=self.steps, status=status)
+        block = position_block(
+            when or datetime.now(UTC),
+            lat,
+            lon,
+            fixed=fixed,
+            battery=self.battery,
+            steps=self.steps,
+            status=status,
+        )
         return await self.send("AL," + block, expect="AL")
 
     async def run(self, *, alarm_rate_per_hour: float = 0.0) -> None:
@@ -161,7 +183,10 @@ class SimulatedWatch:
                 if loop.time() >= next_position:
                     await self.report_position()
                     next_position = loop.time() + self.config.position_s
-                if alarm_rate_per_hour and self.rng.random() < alarm_rate_per_hour * self.config.heartbeat_s / 3600:
+                if (
+                    alarm_rate_per_hour
+                    and self.rng.random() < alarm_rate_per_hour * self.config.heartbeat_s / 3600
+                ):
                     await self.alarm(self.rng.choice(["sos", "sos", "fall"]))
             except (OSError, TimeoutError) as exc:
                 logger.debug("watch %s: %s; reconnecting", self.config.imei, exc)
@@ -189,7 +214,7 @@ async def _main(args: argparse.Namespace) -> None:
     await watch.heartbeat()
     if args.sos:
         reply = await watch.alarm("sos")
-        print(f"SOS acknowledged: {reply.raw.decode() if reply else None}")  # noqa: T201 - CLI output
+        print(f"SOS acknowledged: {reply.raw.decode() if reply else None}")
     await watch.close()
 
 

@@ -36,7 +36,11 @@ def sqlite_settings(data_dir: Path) -> Settings:
 
 def pg_settings(schema: str, data_dir: Path | None = None) -> Settings:
     return Settings(
-        database_url=PG_URL, database_schema=schema, redis_url="", watch_port=0, _env_file=None,
+        database_url=PG_URL,
+        database_schema=schema,
+        redis_url="",
+        watch_port=0,
+        _env_file=None,
         data_dir=data_dir or Path("./var"),
     )
 

@@ -119,10 +119,17 @@ async def make_elder_with_device(
     actor = Actor.system("test")
     async with unit_of_work(services.sessions) as session:
         created = await elders_service.create(
-            session=session, clock=services.clock, actor=actor, data=ElderCreate.model_validate(elder_payload(**elder))
+            session=session,
+            clock=services.clock,
+            actor=actor,
+            data=ElderCreate.model_validate(elder_payload(**elder)),
         )
         device = await elders_service.register_device(
-            session=session, clock=services.clock, actor=actor,
-            data=DeviceCreate(imei=imei, elder_id=created.id, kind=kind, heartbeat_interval_s=heartbeat_interval_s),  # type: ignore[arg-type]
+            session=session,
+            clock=services.clock,
+            actor=actor,
+            data=DeviceCreate(
+                imei=imei, elder_id=created.id, kind=kind, heartbeat_interval_s=heartbeat_interval_s
+            ),
         )
         return created.id, device.id, device.secret

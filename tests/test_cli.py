@@ -29,8 +29,14 @@ def free_port() -> int:
 
 def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")}
-    env.update({"DISPATCH_DATA_DIR": str(tmp_path / "var"), "DISPATCH_LOG_LEVEL": "WARNING",
-                "DISPATCH_WATCH_PORT": "0", **extra})
+    env.update(
+        {
+            "DISPATCH_DATA_DIR": str(tmp_path / "var"),
+            "DISPATCH_LOG_LEVEL": "WARNING",
+            "DISPATCH_WATCH_PORT": "0",
+            **extra,
+        }
+    )
     return env
 
 
@@ -45,7 +51,10 @@ def server(args: list[str], env: dict[str, str]) -> Iterator[str]:
     """Start `dispatch <args>` and yield its base URL once /healthz answers."""
     port = free_port()
     process = subprocess.Popen(
-        [*DISPATCH, *args, "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [*DISPATCH, *args, "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -83,8 +92,11 @@ def check_demo_acceptance(base: str) -> None:
     assert len(page["items"]) == 50
     assert all("********" in elder["id_number"] for elder in page["items"])
     provider = httpx.get(f"{base}/api/v1/providers?limit=1", headers=agent).json()["items"][0]
-    refused = httpx.post(f"{base}/api/v1/providers/{provider['id']}/status", headers=agent,
-                         json={"status": "suspended", "reason": "agent tries"})
+    refused = httpx.post(
+        f"{base}/api/v1/providers/{provider['id']}/status",
+        headers=agent,
+        json={"status": "suspended", "reason": "agent tries"},
+    )
     assert refused.status_code == 403
     elder_id = page["items"][0]["id"]
     health = httpx.get(f"{base}/api/v1/elders/{elder_id}/health", headers=agent)
@@ -109,13 +121,17 @@ def test_demo_on_sqlite_seeds_once_and_keeps_data_across_restarts(tmp_path: Path
     with server(["demo", "--no-simulators", "--elders", "500"], env) as base:
         agent = token(base, "agent1")
         assert httpx.get(f"{base}/api/v1/elders?limit=1", headers=agent).json()["total"] == 120
-        assert httpx.get(f"{base}/api/v1/elders/{elder_id}", headers=agent).json()["notes"] == "留言：请先打女儿电话"
+        assert (
+            httpx.get(f"{base}/api/v1/elders/{elder_id}", headers=agent).json()["notes"]
+            == "留言：请先打女儿电话"
+        )
 
 
 def test_demo_on_postgresql_and_redis(tmp_path: Path) -> None:
     schema = f"t_cli_{uuid.uuid4().hex[:8]}"
-    env = env_for(tmp_path, DISPATCH_DATABASE_URL=PG_URL, DISPATCH_DATABASE_SCHEMA=schema,
-                  DISPATCH_REDIS_URL=REDIS_URL)
+    env = env_for(
+        tmp_path, DISPATCH_DATABASE_URL=PG_URL, DISPATCH_DATABASE_SCHEMA=schema, DISPATCH_REDIS_URL=REDIS_URL
+    )
     try:
         with server(["demo", "--no-simulators", "--elders", "120"], env) as base:
             check_demo_acceptance(base)
@@ -124,13 +140,18 @@ def test_demo_on_postgresql_and_redis(tmp_path: Path) -> None:
         assert not (tmp_path / "var" / "dispatch.sqlite3").exists()
     finally:
         assert run(["db", "downgrade", "base"], env).returncode == 0
-        subprocess.run(["psql", "-h", "127.0.0.1", "-d", "test", "-c", f"DROP SCHEMA {schema} CASCADE"],
-                       capture_output=True, check=False)
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-d", "test", "-c", f"DROP SCHEMA {schema} CASCADE"],
+            capture_output=True,
+            check=False,
+        )
 
 
 def test_serve_creates_no_accounts_and_create_operator_does(tmp_path: Path) -> None:
     env = env_for(tmp_path)
-    created = run(["create-operator", "chief", "--role", "admin", "--password-stdin"], env, "a long password\n")
+    created = run(
+        ["create-operator", "chief", "--role", "admin", "--password-stdin"], env, "a long password\n"
+    )
     assert created.returncode == 0, created.stderr
     assert "created admin chief" in created.stdout
     again = run(["create-operator", "chief", "--password-stdin"], env, "a long password\n")

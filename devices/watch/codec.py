@@ -129,10 +129,12 @@ class FrameDecoder:
         return self._take_frame()
 
     def _drop(self, count: int) -> None:
+        """Forget the first `count` bytes."""
         del self._buffer[:count]
         self._scanned = 1
 
     def _reject_junk(self) -> Rejected:
+        """Drop everything before the next '[' (all of it if there is none yet), reported as one rejection."""
         start = self._buffer.find(b"[")
         end = len(self._buffer) if start < 0 else start
         rejected = _rejected("junk before frame", self._buffer[:end])
@@ -140,6 +142,7 @@ class FrameDecoder:
         return rejected
 
     def _take_frame(self) -> Frame | Rejected | None:
+        """The frame at the head of the buffer, brackets included and at most MAX_FRAME_BYTES long."""
         limit = min(len(self._buffer), MAX_FRAME_BYTES)
         bracket = _BRACKET.search(self._buffer, self._scanned, limit)
         if bracket is None:

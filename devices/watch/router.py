@@ -29,7 +29,11 @@ class CommandResult(BaseModel):
 
 @router.post("/devices/{device_id}/commands", response_model=CommandResult)
 async def send_command(
-    device_id: int, body: CommandIn, session: SessionDep, clock: ClockDep, services: ServicesDep,
+    device_id: int,
+    body: CommandIn,
+    session: SessionDep,
+    clock: ClockDep,
+    services: ServicesDep,
     actor: CurrentActor,
 ) -> CommandResult:
     """Send a command to the watch if it is connected to this server; the attempt is audited."""
@@ -40,6 +44,13 @@ async def send_command(
         raise ValidationFailed(str(exc)) from None
     sent = services.watch.send_command(device.imei, content)
     detail = "sent to the watch" if sent else "the watch is not connected to this server"
-    await audit.record(session=session, clock=clock, actor=actor, action="device.command", entity_type="device",
-                       entity_id=device_id, detail={"command": body.command, "sent": sent})
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="device.command",
+        entity_type="device",
+        entity_id=device_id,
+        detail={"command": body.command, "sent": sent},
+    )
     return CommandResult(command=body.command, sent=sent, detail=detail)

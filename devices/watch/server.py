@@ -13,6 +13,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -36,7 +37,9 @@ class WatchMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.connections = Gauge("dispatch_watch_connections", "open watch connections", registry=registry)
         self.frames = Counter("dispatch_watch_frames", "frames received", ["type"], registry=registry)
-        self.rejected = Counter("dispatch_watch_frames_rejected", "frames refused", ["reason"], registry=registry)
+        self.rejected = Counter(
+            "dispatch_watch_frames_rejected", "frames refused", ["reason"], registry=registry
+        )
 
 
 @dataclass
@@ -78,8 +81,7 @@ class WatchConnection(asyncio.Protocol):
 
     # asyncio callbacks -------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)  # noqa: S101 - TCP server
-        self._transport = transport
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
         self._parts.metrics.connections.inc()
@@ -112,7 +114,9 @@ class WatchConnection(asyncio.Protocol):
 
     def close(self, reason: str) -> None:
         if self._transport is not None and not self._transport.is_closing():
-            logger.info("closing watch connection %s (%s): %s", self.peer, self.imei or "unidentified", reason)
+            logger.info(
+                "closing watch connection %s (%s): %s", self.peer, self.imei or "unidentified", reason
+            )
             self._transport.close()
 
     def send(self, data: bytes) -> bool:
@@ -152,7 +156,9 @@ class WatchConnection(asyncio.Protocol):
 
     def _reject(self, rejected: codec.Rejected) -> None:
         self._parts.metrics.rejected.labels("malformed").inc()
-        logger.warning("watch %s (%s): %s: %s", self.peer, self.imei or "?", rejected.reason, rejected.data.hex())
+        logger.warning(
+            "watch %s (%s): %s: %s", self.peer, self.imei or "?", rejected.reason, rejected.data.hex()
+        )
         if rejected.fatal:
             self.close(rejected.reason)
 
@@ -174,7 +180,7 @@ class WatchConnection(asyncio.Protocol):
     async def _handle(self, frame: codec.Frame) -> None:
         if self._over_rate():
             self._parts.metrics.rejected.labels("rate").inc()
-            self.close("more than %d frames a second" % MAX_FRAMES_PER_SECOND)
+            self.close(f"more than {MAX_FRAMES_PER_SECOND} frames a second")
             return
         device = await self._authenticate(frame)
         if device is None:
@@ -196,8 +202,11 @@ class WatchConnection(asyncio.Protocol):
         now = self._parts.clock.now()
         battery = next((e.data["battery"] for e in events if isinstance(e.data.get("battery"), int)), None)
         submission = Submission(
-            device=device, events=events, message_key=message_key(frame, events, now.strftime("%Y%m%d%H%M")),
-            received_at=now, battery=battery,
+            device=device,
+            events=events,
+            message_key=message_key(frame, events, now.strftime("%Y%m%d%H%M")),
+            received_at=now,
+            battery=battery,
         )
         await self._parts.writer.submit(submission)
 
@@ -213,8 +222,12 @@ class WatchConnection(asyncio.Protocol):
             path.write_bytes(clip.audio)
 
         await asyncio.to_thread(write)
-        return IncomingEvent(type=event.type, device_time=event.device_time, position=event.position,
-                             data={**event.data, "file": str(path.relative_to(self._parts.media_dir))})
+        return IncomingEvent(
+            type=event.type,
+            device_time=event.device_time,
+            position=event.position,
+            data={**event.data, "file": str(path.relative_to(self._parts.media_dir))},
+        )
 
 
 class WatchServer:

@@ -69,7 +69,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 idle_timeout=settings.watch_idle_timeout_seconds,
             )
         )
-        silent = SilentDeviceMonitor(sessions, the_clock, silent_after=settings.silent_after_missed_heartbeats)
+        silent = SilentDeviceMonitor(
+            sessions, the_clock, silent_after=settings.silent_after_missed_heartbeats
+        )
         writer.start()
         watch_port = await watch.start(settings.watch_host, settings.watch_port)
         silent.start()

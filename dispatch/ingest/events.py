@@ -26,10 +26,18 @@ class EventType(StrEnum):
     silent = "silent"
 
 
-ALARM_TYPES = frozenset({
-    EventType.sos, EventType.fall, EventType.alarm, EventType.removed, EventType.low_battery,
-    EventType.geofence_exit, EventType.geofence_enter, EventType.power_cut,
-})
+ALARM_TYPES = frozenset(
+    {
+        EventType.sos,
+        EventType.fall,
+        EventType.alarm,
+        EventType.removed,
+        EventType.low_battery,
+        EventType.geofence_exit,
+        EventType.geofence_enter,
+        EventType.power_cut,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

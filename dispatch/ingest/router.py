@@ -22,24 +22,42 @@ def _read(event: DeviceEvent, imei: str) -> DeviceEventRead:
     if event.fixed is not None or event.lon is not None:
         position = EventPosition(lon=event.lon, lat=event.lat, fixed=bool(event.fixed))
     return DeviceEventRead(
-        id=event.id, imei=imei, elder_id=event.elder_id, type=event.type, device_time=event.device_time,
-        received_at=event.received_at, position=position, data=event.data,
+        id=event.id,
+        imei=imei,
+        elder_id=event.elder_id,
+        type=event.type,
+        device_time=event.device_time,
+        received_at=event.received_at,
+        position=position,
+        data=event.data,
     )
 
 
 @router.get("/device-events", response_model=Page[DeviceEventRead])
 async def list_device_events(
-    session: SessionDep, clock: ClockDep, actor: CurrentActor, paging: PagingDep,
+    session: SessionDep,
+    clock: ClockDep,
+    actor: CurrentActor,
+    paging: PagingDep,
     imei: Annotated[str | None, Query(max_length=32)] = None,
     elder_id: int | None = None,
-    type: EventType | None = None,  # noqa: A002 - the query parameter's public name
+    type: EventType | None = None,
 ) -> Page[DeviceEventRead]:
     """Device events, newest first."""
     rows, total = await service.list_events(
-        session=session, limit=paging.limit, offset=paging.offset, imei=imei, elder_id=elder_id, event_type=type
+        session=session,
+        limit=paging.limit,
+        offset=paging.offset,
+        imei=imei,
+        elder_id=elder_id,
+        event_type=type,
     )
     await audit.record(
-        session=session, clock=clock, actor=actor, action="device_event.read", entity_type="device_event",
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="device_event.read",
+        entity_type="device_event",
         detail={"imei": imei, "elder_id": elder_id, "type": type, "returned": len(rows)},
     )
     return Page(items=[_read(event, imei_) for event, imei_ in rows], total=total)

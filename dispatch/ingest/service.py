@@ -6,9 +6,9 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,8 +65,13 @@ async def find_device(*, session: AsyncSession, imei: str) -> DeviceRef | None:
     if device is None:
         return None
     return DeviceRef(
-        id=device.id, imei=device.imei, elder_id=device.elder_id, kind=DeviceKind(device.kind),
-        status=DeviceStatus(device.status), secret=device.secret, heartbeat_interval_s=device.heartbeat_interval_s,
+        id=device.id,
+        imei=device.imei,
+        elder_id=device.elder_id,
+        kind=DeviceKind(device.kind),
+        status=DeviceStatus(device.status),
+        secret=device.secret,
+        heartbeat_interval_s=device.heartbeat_interval_s,
     )
 
 
@@ -122,19 +127,20 @@ def _device_touch(submission: Submission, silent_after: int) -> dict[str, Any]:
     }
 
 
+_DEVICE = cast(Table, Device.__table__)
 _TOUCH_DEVICE = (
-    update(Device.__table__)
-    .where(Device.__table__.c.id == bindparam("b_id"))
+    update(_DEVICE)
+    .where(_DEVICE.c.id == bindparam("b_id"))
     .values(
         last_seen_at=bindparam("b_seen"),
         silent_deadline_at=bindparam("b_deadline"),
         silent_since=None,
-        battery=func.coalesce(bindparam("b_battery"), Device.__table__.c.battery),
-        firmware=func.coalesce(bindparam("b_firmware"), Device.__table__.c.firmware),
-        last_lon=func.coalesce(bindparam("b_lon"), Device.__table__.c.last_lon),
-        last_lat=func.coalesce(bindparam("b_lat"), Device.__table__.c.last_lat),
-        last_fixed=func.coalesce(bindparam("b_fixed"), Device.__table__.c.last_fixed),
-        last_position_at=func.coalesce(bindparam("b_position_at"), Device.__table__.c.last_position_at),
+        battery=func.coalesce(bindparam("b_battery"), _DEVICE.c.battery),
+        firmware=func.coalesce(bindparam("b_firmware"), _DEVICE.c.firmware),
+        last_lon=func.coalesce(bindparam("b_lon"), _DEVICE.c.last_lon),
+        last_lat=func.coalesce(bindparam("b_lat"), _DEVICE.c.last_lat),
+        last_fixed=func.coalesce(bindparam("b_fixed"), _DEVICE.c.last_fixed),
+        last_position_at=func.coalesce(bindparam("b_position_at"), _DEVICE.c.last_position_at),
     )
 )
 
@@ -177,7 +183,12 @@ async def store_events_only(*, session: AsyncSession, submissions: Sequence[Subm
 
 
 async def list_events(
-    *, session: AsyncSession, limit: int, offset: int, imei: str | None = None, elder_id: int | None = None,
+    *,
+    session: AsyncSession,
+    limit: int,
+    offset: int,
+    imei: str | None = None,
+    elder_id: int | None = None,
     event_type: EventType | None = None,
 ) -> tuple[list[tuple[DeviceEvent, str]], int]:
     """Events newest first, each with its device's IMEI, filtered by device, elder and type; and the total."""

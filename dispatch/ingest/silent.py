@@ -42,23 +42,53 @@ async def flag_silent_devices(*, session: AsyncSession, clock: Clock, silent_aft
         update(Device)
         .where(*_overdue(now))  # type: ignore[arg-type]
         .values(silent_since=now)
-        .returning(Device.id, Device.imei, Device.elder_id, Device.kind, Device.heartbeat_interval_s,
-                   Device.silent_deadline_at, Device.last_seen_at, Device.last_lon, Device.last_lat,
-                   Device.last_fixed)
+        .returning(
+            Device.id,
+            Device.imei,
+            Device.elder_id,
+            Device.kind,
+            Device.heartbeat_interval_s,
+            Device.silent_deadline_at,
+            Device.last_seen_at,
+            Device.last_lon,
+            Device.last_lat,
+            Device.last_fixed,
+        )
     )
     submissions = []
     for row in claimed.all():
-        device = DeviceRef(id=row.id, imei=row.imei, elder_id=row.elder_id, kind=row.kind,
-                           status=DeviceStatus.active, secret="", heartbeat_interval_s=row.heartbeat_interval_s)
-        position = Position(lon=row.last_lon, lat=row.last_lat, fixed=bool(row.last_fixed)) \
-            if row.last_lon is not None else None
-        event = IncomingEvent(
-            type=EventType.silent, device_time=None, position=position,
-            data={"last_seen_at": row.last_seen_at.isoformat() if row.last_seen_at else None,
-                  "missed_heartbeats": silent_after, "heartbeat_interval_s": row.heartbeat_interval_s},
+        device = DeviceRef(
+            id=row.id,
+            imei=row.imei,
+            elder_id=row.elder_id,
+            kind=row.kind,
+            status=DeviceStatus.active,
+            secret="",
+            heartbeat_interval_s=row.heartbeat_interval_s,
         )
-        submissions.append(Submission(device=device, events=[event],
-                                      message_key=f"silent|{row.silent_deadline_at.isoformat()}", received_at=now))
+        position = (
+            Position(lon=row.last_lon, lat=row.last_lat, fixed=bool(row.last_fixed))
+            if row.last_lon is not None
+            else None
+        )
+        event = IncomingEvent(
+            type=EventType.silent,
+            device_time=None,
+            position=position,
+            data={
+                "last_seen_at": row.last_seen_at.isoformat() if row.last_seen_at else None,
+                "missed_heartbeats": silent_after,
+                "heartbeat_interval_s": row.heartbeat_interval_s,
+            },
+        )
+        submissions.append(
+            Submission(
+                device=device,
+                events=[event],
+                message_key=f"silent|{row.silent_deadline_at.isoformat()}",
+                received_at=now,
+            )
+        )
     if submissions:
         await service.store_events_only(session=session, submissions=submissions)
     return [s.device.id for s in submissions]
@@ -67,15 +97,18 @@ async def flag_silent_devices(*, session: AsyncSession, clock: Clock, silent_aft
 async def next_deadline(*, session: AsyncSession) -> datetime | None:
     """The earliest deadline of a device not yet flagged."""
     return await session.scalar(
-        select(func.min(Device.silent_deadline_at))
-        .where(Device.silent_since.is_(None), Device.status == DeviceStatus.active)
+        select(func.min(Device.silent_deadline_at)).where(
+            Device.silent_since.is_(None), Device.status == DeviceStatus.active
+        )
     )
 
 
 class SilentDeviceMonitor:
     """Background task: sleep until the next deadline (at most a couple of seconds), then flag."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, *, silent_after: int) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, *, silent_after: int
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._silent_after = silent_after
@@ -94,7 +127,9 @@ class SilentDeviceMonitor:
     async def sweep(self) -> float:
         """Flag what is due; return how long to sleep before looking again."""
         async with self._sessions() as session:
-            flagged = await flag_silent_devices(session=session, clock=self._clock, silent_after=self._silent_after)
+            flagged = await flag_silent_devices(
+                session=session, clock=self._clock, silent_after=self._silent_after
+            )
             upcoming = await next_deadline(session=session)
             await session.commit()
         if flagged:

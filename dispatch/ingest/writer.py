@@ -21,7 +21,12 @@ class EventWriter:
     transaction, then resolves every submitter's future (or fails them all, so nothing is acked)."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, max_delay: float, max_size: int, silent_after: int
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        max_delay: float,
+        max_size: int,
+        silent_after: int,
     ) -> None:
         self._sessions = sessions
         self._max_delay = max_delay
@@ -91,7 +96,9 @@ class EventWriter:
             results = await self._store([submission for submission, _ in live])
         except Exception:
             if len(live) == 1:
-                logger.exception("storing a message of device %s failed; not acknowledged", live[0][0].device.imei)
+                logger.exception(
+                    "storing a message of device %s failed; not acknowledged", live[0][0].device.imei
+                )
                 live[0][1].set_exception(RuntimeError("the message could not be stored"))
                 return
             # One bad message must not fail its neighbours: store them one by one.
@@ -107,6 +114,8 @@ class EventWriter:
 
     async def _store(self, submissions: list[Submission]) -> list[StoreResult]:
         async with self._sessions() as session:
-            results = await service.store(session=session, submissions=submissions, silent_after=self._silent_after)
+            results = await service.store(
+                session=session, submissions=submissions, silent_after=self._silent_after
+            )
             await session.commit()
         return results

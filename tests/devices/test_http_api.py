@@ -27,19 +27,31 @@ async def phone(app_services: AppServices) -> tuple[int, str]:
 
 
 def sos_body(**overrides: Any) -> dict[str, Any]:
-    body = {"event_type": "sos", "time": "2026-03-02T09:00:00+08:00", "idempotency_key": "sos-1",
-            "position": {"lon": 119.2985, "lat": 26.083, "fixed": True, "accuracy_m": 12.5}, "battery": 64}
+    body = {
+        "event_type": "sos",
+        "time": "2026-03-02T09:00:00+08:00",
+        "idempotency_key": "sos-1",
+        "position": {"lon": 119.2985, "lat": 26.083, "fixed": True, "accuracy_m": 12.5},
+        "battery": 64,
+    }
     body.update(overrides)
     return body
 
 
-def signed(secret: str, body: dict[str, Any] | bytes, clock: FakeClock, *, skew: int = 0,
-           device: str = PHONE) -> dict[str, Any]:
+def signed(
+    secret: str, body: dict[str, Any] | bytes, clock: FakeClock, *, skew: int = 0, device: str = PHONE
+) -> dict[str, Any]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     timestamp = str(int(clock.now().timestamp()) + skew)
-    return {"content": raw, "headers": {"X-Device-Id": device, "X-Timestamp": timestamp,
-                                        "X-Signature": signature(secret, timestamp, raw),
-                                        "Content-Type": "application/json"}}
+    return {
+        "content": raw,
+        "headers": {
+            "X-Device-Id": device,
+            "X-Timestamp": timestamp,
+            "X-Signature": signature(secret, timestamp, raw),
+            "Content-Type": "application/json",
+        },
+    }
 
 
 async def count_events(services: AppServices) -> int:
@@ -60,11 +72,23 @@ async def test_signed_sos_is_stored_before_the_answer(
         device = await session.scalar(select(Device).where(Device.imei == PHONE))
     assert event is not None
     assert device is not None
-    assert (event.type, event.elder_id, event.lon, event.lat, event.fixed) == ("sos", elder_id, 119.2985, 26.083, True)
+    assert (event.type, event.elder_id, event.lon, event.lat, event.fixed) == (
+        "sos",
+        elder_id,
+        119.2985,
+        26.083,
+        True,
+    )
+    assert event.device_time is not None
     assert event.device_time.isoformat() == "2026-03-02T01:00:00+00:00"
     assert event.received_at == clock.now()
     assert event.data == {"source": "phone", "battery": 64, "accuracy_m": 12.5}
-    assert (device.last_seen_at, device.battery, device.last_lon, device.last_fixed) == (clock.now(), 64, 119.2985, True)
+    assert (device.last_seen_at, device.battery, device.last_lon, device.last_fixed) == (
+        clock.now(),
+        64,
+        119.2985,
+        True,
+    )
 
 
 async def test_a_retry_is_stored_once(
@@ -76,7 +100,9 @@ async def test_a_retry_is_stored_once(
     again = await client.post("/api/v1/device-events", **signed(secret, sos_body(), clock))
     assert again.status_code == 202
     assert again.json() == {"event_ids": [], "duplicate": True}
-    other = await client.post("/api/v1/device-events", **signed(secret, sos_body(idempotency_key="sos-2"), clock))
+    other = await client.post(
+        "/api/v1/device-events", **signed(secret, sos_body(idempotency_key="sos-2"), clock)
+    )
     assert other.json()["duplicate"] is False
     assert first.json()["event_ids"] != other.json()["event_ids"]
     assert await count_events(app_services) == 2
@@ -93,8 +119,12 @@ async def test_a_retry_is_stored_once(
     ],
 )
 async def test_bad_credentials_get_401_and_store_nothing(
-    client: httpx.AsyncClient, app_services: AppServices, clock: FakeClock, phone: tuple[int, str],
-    mutate: Any, message: str,
+    client: httpx.AsyncClient,
+    app_services: AppServices,
+    clock: FakeClock,
+    phone: tuple[int, str],
+    mutate: Any,
+    message: str,
 ) -> None:
     request = signed(phone[1], sos_body(), clock)
     mutate(request)
@@ -133,16 +163,34 @@ async def test_a_disabled_device_is_refused(
         (sos_body(event_type="teleport"), "sos"),
         (sos_body(event_type="silent"), "not sent by devices"),
         ({"event_type": "vitals", "time": "2026-03-02T01:00:00Z", "idempotency_key": "v"}, "needs vitals"),
-        ({"event_type": "vitals", "time": "2026-03-02T01:00:00Z", "idempotency_key": "v",
-          "vitals": {"systolic": 150}}, "both systolic and diastolic"),
-        ({"event_type": "vitals", "time": "2026-03-02T01:00:00Z", "idempotency_key": "v",
-          "vitals": {"heart_rate": 400}}, "less than or equal to 250"),
+        (
+            {
+                "event_type": "vitals",
+                "time": "2026-03-02T01:00:00Z",
+                "idempotency_key": "v",
+                "vitals": {"systolic": 150},
+            },
+            "both systolic and diastolic",
+        ),
+        (
+            {
+                "event_type": "vitals",
+                "time": "2026-03-02T01:00:00Z",
+                "idempotency_key": "v",
+                "vitals": {"heart_rate": 400},
+            },
+            "less than or equal to 250",
+        ),
         (b"{not json", "JSON"),
     ],
 )
 async def test_invalid_bodies_get_422(
-    client: httpx.AsyncClient, app_services: AppServices, clock: FakeClock, phone: tuple[int, str],
-    body: dict[str, Any] | bytes, message: str,
+    client: httpx.AsyncClient,
+    app_services: AppServices,
+    clock: FakeClock,
+    phone: tuple[int, str],
+    body: dict[str, Any] | bytes,
+    message: str,
 ) -> None:
     response = await client.post("/api/v1/device-events", **signed(phone[1], body, clock))
     assert response.status_code == 422
@@ -155,8 +203,12 @@ async def test_vitals_and_the_event_list(
     client: httpx.AsyncClient, app_services: AppServices, clock: FakeClock, phone: tuple[int, str]
 ) -> None:
     elder_id, secret = phone
-    vitals = {"event_type": "vitals", "time": "2026-03-02T01:00:00Z", "idempotency_key": "v1",
-              "vitals": {"heart_rate": 131, "systolic": 150, "diastolic": 95, "spo2": 93, "temperature": 37.9}}
+    vitals = {
+        "event_type": "vitals",
+        "time": "2026-03-02T01:00:00Z",
+        "idempotency_key": "v1",
+        "vitals": {"heart_rate": 131, "systolic": 150, "diastolic": 95, "spo2": 93, "temperature": 37.9},
+    }
     await client.post("/api/v1/device-events", **signed(secret, sos_body(), clock))
     clock.advance(60)
     await client.post("/api/v1/device-events", **signed(secret, vitals, clock))
@@ -166,15 +218,22 @@ async def test_vitals_and_the_event_list(
     assert page["total"] == 2
     newest, oldest = page["items"]
     assert newest["type"] == "vitals"
-    assert newest["data"] == {"source": "phone", "heart_rate": 131, "systolic": 150, "diastolic": 95, "spo2": 93,
-                              "temperature": 37.9}
+    assert newest["data"] == {
+        "source": "phone",
+        "heart_rate": 131,
+        "systolic": 150,
+        "diastolic": 95,
+        "spo2": 93,
+        "temperature": 37.9,
+    }
     assert newest["position"] is None
     assert newest["received_at"] == "2026-03-02T01:01:00Z"
     assert oldest["type"] == "sos"
     assert oldest["position"] == {"lon": 119.2985, "lat": 26.083, "fixed": True}
     assert oldest["elder_id"] == elder_id
-    only_sos = (await client.get("/api/v1/device-events", params={"elder_id": elder_id, "type": "sos"},
-                                 headers=agent)).json()
+    only_sos = (
+        await client.get("/api/v1/device-events", params={"elder_id": elder_id, "type": "sos"}, headers=agent)
+    ).json()
     assert [e["type"] for e in only_sos["items"]] == ["sos"]
     admin = await operator_headers(app_services, client, Role.admin)
     audit = (await client.get("/api/v1/audit", params={"action": "device_event.read"}, headers=admin)).json()

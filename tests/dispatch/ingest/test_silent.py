@@ -28,9 +28,13 @@ async def heard(services: AppServices, key: str) -> None:
         device = await find_device(session=session, imei=IMEI)
         assert device is not None
         event = IncomingEvent(EventType.position, services.clock.now(), Position(119.30, 26.08, True))
-        await service.store(session=session, submissions=[
-            Submission(device=device, events=[event], message_key=key, received_at=services.clock.now())
-        ], silent_after=3)
+        await service.store(
+            session=session,
+            submissions=[
+                Submission(device=device, events=[event], message_key=key, received_at=services.clock.now())
+            ],
+            silent_after=3,
+        )
         await session.commit()
 
 
@@ -46,7 +50,9 @@ async def flag(services: AppServices) -> list[int]:
         return flagged
 
 
-async def test_flagged_once_after_three_missed_heartbeats(app_services: AppServices, clock: FakeClock) -> None:
+async def test_flagged_once_after_three_missed_heartbeats(
+    app_services: AppServices, clock: FakeClock
+) -> None:
     _, device_id, _ = await make_elder_with_device(app_services, IMEI, heartbeat_interval_s=INTERVAL)
     last_seen = clock.now()
     await heard(app_services, "hb-1")
@@ -60,8 +66,11 @@ async def test_flagged_once_after_three_missed_heartbeats(app_services: AppServi
     [event] = await silent_events(app_services)
     assert event.received_at == last_seen + timedelta(seconds=3 * INTERVAL)
     assert (event.lon, event.lat, event.fixed) == (119.30, 26.08, True)
-    assert event.data == {"last_seen_at": last_seen.isoformat(), "missed_heartbeats": 3,
-                          "heartbeat_interval_s": INTERVAL}
+    assert event.data == {
+        "last_seen_at": last_seen.isoformat(),
+        "missed_heartbeats": 3,
+        "heartbeat_interval_s": INTERVAL,
+    }
 
 
 async def test_coming_back_clears_and_a_new_silence_is_flagged_again(
@@ -82,7 +91,9 @@ async def test_coming_back_clears_and_a_new_silence_is_flagged_again(
     assert len(await silent_events(app_services)) == 2
 
 
-async def test_never_heard_and_disabled_devices_are_not_flagged(app_services: AppServices, clock: FakeClock) -> None:
+async def test_never_heard_and_disabled_devices_are_not_flagged(
+    app_services: AppServices, clock: FakeClock
+) -> None:
     await make_elder_with_device(app_services, "860000000000001", heartbeat_interval_s=INTERVAL)
     _, device_id, _ = await make_elder_with_device(app_services, IMEI, heartbeat_interval_s=INTERVAL)
     await heard(app_services, "hb-1")
@@ -101,13 +112,16 @@ async def test_two_processes_flag_a_silence_once(app_services: AppServices, cloc
     clock.advance(3 * INTERVAL)
     other = create_engine(app_services.settings)  # a second connection pool, as another process would have
     try:
+
         async def sweep(factory: object) -> list[int]:
             async with factory() as session:  # type: ignore[operator]
                 flagged = await flag_silent_devices(session=session, clock=clock, silent_after=3)
                 await session.commit()
                 return flagged
 
-        first, second = await asyncio.gather(sweep(app_services.sessions), sweep(create_session_factory(other)))
+        first, second = await asyncio.gather(
+            sweep(app_services.sessions), sweep(create_session_factory(other))
+        )
     finally:
         await other.dispose()
     assert sorted(first + second) == [first[0] if first else second[0]]

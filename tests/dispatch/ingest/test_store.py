@@ -27,9 +27,14 @@ async def device_ref(services: AppServices, imei: str) -> DeviceRef:
 
 def sos(device: DeviceRef, key: str, services: AppServices, lon: float = 119.3) -> Submission:
     return Submission(
-        device=device, message_key=key, received_at=services.clock.now(), battery=55,
+        device=device,
+        message_key=key,
+        received_at=services.clock.now(),
+        battery=55,
         events=[
-            IncomingEvent(EventType.sos, services.clock.now() - timedelta(seconds=3), Position(lon, 26.08, True)),
+            IncomingEvent(
+                EventType.sos, services.clock.now() - timedelta(seconds=3), Position(lon, 26.08, True)
+            ),
             IncomingEvent(EventType.low_battery, services.clock.now(), Position(lon, 26.08, True)),
         ],
     )
@@ -37,7 +42,9 @@ def sos(device: DeviceRef, key: str, services: AppServices, lon: float = 119.3) 
 
 async def events_in_db(services: AppServices) -> list[tuple[str, str]]:
     async with services.sessions() as session:
-        rows = await session.execute(select(DeviceEvent.type, DeviceEvent.dedupe_key).order_by(DeviceEvent.id))
+        rows = await session.execute(
+            select(DeviceEvent.type, DeviceEvent.dedupe_key).order_by(DeviceEvent.id)
+        )
         return [(t, k) for t, k in rows]
 
 
@@ -50,7 +57,9 @@ async def test_concurrent_messages_share_transactions(app_services: AppServices)
     writer = writer_for(app_services)
     writer.start()
     try:
-        results = await asyncio.gather(*(writer.submit(sos(device, f"m{i}", app_services)) for i in range(40)))
+        results = await asyncio.gather(
+            *(writer.submit(sos(device, f"m{i}", app_services)) for i in range(40))
+        )
     finally:
         await writer.stop()
     assert [len(r.new_event_ids) for r in results] == [2] * 40
@@ -61,7 +70,12 @@ async def test_concurrent_messages_share_transactions(app_services: AppServices)
     async with app_services.sessions() as session:
         state = await session.scalar(select(Device).where(Device.imei == device.imei))
     assert state is not None
-    assert (state.battery, state.last_lon, state.last_fixed, state.last_seen_at) == (55, 119.3, True, app_services.clock.now())
+    assert (state.battery, state.last_lon, state.last_fixed, state.last_seen_at) == (
+        55,
+        119.3,
+        True,
+        app_services.clock.now(),
+    )
     assert state.silent_deadline_at == app_services.clock.now() + timedelta(seconds=3 * 600)
 
 
@@ -70,8 +84,9 @@ async def test_retries_are_stored_once_even_within_one_batch(app_services: AppSe
     writer = writer_for(app_services)
     writer.start()
     try:
-        first, same_batch = await asyncio.gather(writer.submit(sos(device, "k", app_services)),
-                                                 writer.submit(sos(device, "k", app_services)))
+        first, same_batch = await asyncio.gather(
+            writer.submit(sos(device, "k", app_services)), writer.submit(sos(device, "k", app_services))
+        )
         later = await writer.submit(sos(device, "k", app_services))
     finally:
         await writer.stop()
@@ -82,15 +97,24 @@ async def test_retries_are_stored_once_even_within_one_batch(app_services: AppSe
 
 async def test_a_bad_message_fails_alone(app_services: AppServices) -> None:
     device = await device_ref(app_services, "860000000000001")
-    ghost = DeviceRef(id=9999, imei="860000000009999", elder_id=9999, kind=DeviceKind.watch,
-                      status=DeviceStatus.active, secret="", heartbeat_interval_s=600)
+    ghost = DeviceRef(
+        id=9999,
+        imei="860000000009999",
+        elder_id=9999,
+        kind=DeviceKind.watch,
+        status=DeviceStatus.active,
+        secret="",
+        heartbeat_interval_s=600,
+    )
     writer = writer_for(app_services)
     writer.start()
     try:
-        outcomes = await asyncio.gather(writer.submit(sos(device, "good-1", app_services)),
-                                        writer.submit(sos(ghost, "bad", app_services)),
-                                        writer.submit(sos(device, "good-2", app_services)),
-                                        return_exceptions=True)
+        outcomes = await asyncio.gather(
+            writer.submit(sos(device, "good-1", app_services)),
+            writer.submit(sos(ghost, "bad", app_services)),
+            writer.submit(sos(device, "good-2", app_services)),
+            return_exceptions=True,
+        )
     finally:
         await writer.stop()
     assert isinstance(outcomes[1], RuntimeError)
