@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dispatch.db import migrate
+from dispatch.settings import Settings
 from tests.conftest import PG_URL, REDIS_URL
 
 pytestmark = pytest.mark.slow
@@ -168,9 +170,27 @@ def test_serve_creates_no_accounts_and_create_operator_does(tmp_path: Path) -> N
 
 def test_db_commands(tmp_path: Path) -> None:
     env = env_for(tmp_path)
+    head = migrate.head_revision(Settings())
     upgraded = run(["db", "upgrade"], env)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "database at revision 0001" in upgraded.stdout
-    assert run(["db", "current"], env).stdout.strip() == "database: 0001  code: 0001"
+    assert f"database at revision {head}" in upgraded.stdout
+    assert run(["db", "current"], env).stdout.strip() == f"database: {head}  code: {head}"
+    assert "database at revision 0001" in run(["db", "downgrade", "0001"], env).stdout
     assert "database at revision None" in run(["db", "downgrade", "base"], env).stdout
-    assert run(["db", "current"], env).stdout.strip() == "database: None  code: 0001"
+    assert run(["db", "current"], env).stdout.strip() == f"database: None  code: {head}"
+
+
+def test_demo_with_simulators_brings_device_events(tmp_path: Path) -> None:
+    env = env_for(tmp_path)
+    with server(["demo", "--elders", "40"], env) as base:
+        agent = token(base, "agent1")
+        deadline = time.monotonic() + 90
+        seen: set[tuple[str, str]] = set()  # (kind of device, event type)
+        wanted = {("watch", "heartbeat"), ("watch", "position"), ("phone", "position"), ("phone", "vitals")}
+        while time.monotonic() < deadline and not wanted <= seen:
+            page = httpx.get(f"{base}/api/v1/device-events?limit=500", headers=agent).json()
+            seen = {
+                ("phone" if e["imei"].startswith("phone-") else "watch", e["type"]) for e in page["items"]
+            }
+            time.sleep(1)
+        assert wanted <= seen  # watches over TCP, phones over the signed HTTP API
