@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     device_replay_window_seconds: int = Field(default=300, ge=5)
     ingest_batch_max_delay_ms: float = Field(default=2.0, ge=0)
     ingest_batch_max_size: int = Field(default=500, ge=1)
+    ingest_writers: int = Field(default=4, ge=1, le=64)
+    device_state_flush_seconds: float = Field(default=1.0, gt=0, le=60)
     silent_after_missed_heartbeats: int = Field(default=3, ge=1)
 
     @model_validator(mode="after")

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from devices.watch import codec
 from devices.watch.directory import DeviceDirectory
 from dispatch.clock import Clock
 from dispatch.ingest.events import IncomingEvent
-from dispatch.ingest.service import DeviceRef, Submission
+from dispatch.ingest.service import DeviceRef, StoreResult, Submission
 from dispatch.ingest.writer import EventWriter
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,12 @@ class WatchMetrics:
         self.frames = Counter("dispatch_watch_frames", "frames received", ["type"], registry=registry)
         self.rejected = Counter(
             "dispatch_watch_frames_rejected", "frames refused", ["reason"], registry=registry
+        )
+        self.ack_seconds = Histogram(
+            "dispatch_watch_ack_seconds",
+            "frame received to acknowledgement sent (stored in between)",
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+            registry=registry,
         )
 
 
@@ -68,7 +74,7 @@ class WatchConnection(asyncio.Protocol):
     def __init__(self, parts: GatewayParts) -> None:
         self._parts = parts
         self._decoder = codec.FrameDecoder()
-        self._pending: deque[codec.Frame | codec.Rejected] = deque()
+        self._pending: deque[tuple[float, codec.Frame | codec.Rejected]] = deque()
         self._transport: asyncio.Transport | None = None
         self._worker: asyncio.Task[None] | None = None
         self._idle: asyncio.TimerHandle | None = None
@@ -90,8 +96,9 @@ class WatchConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._touch()
         self._decoder.feed(data)
+        arrived = asyncio.get_running_loop().time()
         while (event := self._decoder.next_event()) is not None:
-            self._pending.append(event)
+            self._pending.append((arrived, event))
         if len(self._pending) > MAX_PENDING_FRAMES and self._transport is not None:
             self._transport.pause_reading()  # backpressure until the backlog is stored
         if self._pending and (self._worker is None or self._worker.done()):
@@ -142,16 +149,31 @@ class WatchConnection(asyncio.Protocol):
 
     # work -------------------------------------------------------------------------------------------
     async def _work(self) -> None:
+        """Handle what has arrived: every frame is submitted for storage at once (pipelined), then the
+        replies go out in frame order, each only after its own frame is committed."""
         while self._pending and self._transport is not None:
-            item = self._pending.popleft()
-            try:
-                if isinstance(item, codec.Rejected):
-                    self._reject(item)
-                else:
-                    await self._handle(item)
-            except Exception:
-                logger.exception("watch %s: frame handling failed; not acknowledged", self.imei or self.peer)
-            if len(self._pending) <= MAX_PENDING_FRAMES // 2 and self._transport is not None:
+            acks: list[tuple[float, asyncio.Future[StoreResult], bytes | None]] = []
+            while self._pending:
+                arrived, item = self._pending.popleft()
+                try:
+                    if isinstance(item, codec.Rejected):
+                        self._reject(item)
+                    elif (ack := await self._accept(item)) is not None:
+                        acks.append((arrived, *ack))
+                except Exception:
+                    logger.exception(
+                        "watch %s: frame handling failed; not acknowledged", self.imei or self.peer
+                    )
+            for arrived, stored, reply in acks:
+                try:
+                    await stored
+                except Exception:
+                    logger.warning("watch %s: frame not stored; not acknowledged", self.imei or self.peer)
+                    continue
+                if reply is not None:
+                    self.send(reply)
+                    self._parts.metrics.ack_seconds.observe(asyncio.get_running_loop().time() - arrived)
+            if self._transport is not None:
                 self._transport.resume_reading()
 
     def _reject(self, rejected: codec.Rejected) -> None:
@@ -177,28 +199,21 @@ class WatchConnection(asyncio.Protocol):
             self.close(f"{reason} device")
         return None
 
-    async def _handle(self, frame: codec.Frame) -> None:
+    async def _accept(self, frame: codec.Frame) -> tuple[asyncio.Future[StoreResult], bytes | None] | None:
+        """Authenticate, decode and submit one frame; returns the pending store and the reply to send."""
         if self._over_rate():
             self._parts.metrics.rejected.labels("rate").inc()
             self.close(f"more than {MAX_FRAMES_PER_SECOND} frames a second")
-            return
+            return None
         device = await self._authenticate(frame)
         if device is None:
-            return
+            return None
         self._header = (frame.manufacturer, frame.device_id, frame.index)
         self._parts.metrics.frames.labels(frame.msg_type[:16]).inc()
         message = codec.parse_message(frame)
         events = codec.events_for(message)
         if isinstance(message, codec.VoiceClip):
             events = [await self._store_media(device, message, event) for event in events]
-        await self._store(device, frame, message, events)
-        reply = codec.reply_for(frame, message)
-        if reply is not None:
-            self.send(reply)
-
-    async def _store(
-        self, device: DeviceRef, frame: codec.Frame, message: codec.Message, events: list[IncomingEvent]
-    ) -> None:
         now = self._parts.clock.now()
         battery = next((e.data["battery"] for e in events if isinstance(e.data.get("battery"), int)), None)
         submission = Submission(
@@ -208,7 +223,7 @@ class WatchConnection(asyncio.Protocol):
             received_at=now,
             battery=battery,
         )
-        await self._parts.writer.submit(submission)
+        return self._parts.writer.enqueue(submission), codec.reply_for(frame, message)
 
     async def _store_media(
         self, device: DeviceRef, clip: codec.VoiceClip, event: IncomingEvent

@@ -53,11 +53,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         sessions = create_session_factory(engine)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         storage = _rate_limit_storage(settings)
+        # Device messages get their own connections: busy operators never delay an alarm's acknowledgement.
+        ingest_engine = create_engine(settings, pre_ping=False, pool_size=settings.ingest_writers)
         writer = EventWriter(
-            sessions,
+            ingest_engine,
             max_delay=settings.ingest_batch_max_delay_ms / 1000,
             max_size=settings.ingest_batch_max_size,
             silent_after=settings.silent_after_missed_heartbeats,
+            concurrency=1 if settings.is_sqlite else settings.ingest_writers,
+            device_state_interval=settings.device_state_flush_seconds,
         )
         watch = WatchServer(
             GatewayParts(
@@ -100,6 +104,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             await watch.stop()
             await silent.stop()
             await writer.stop()
+            await ingest_engine.dispose()
             if redis is not None:
                 await redis.aclose()
             await engine.dispose()

@@ -21,15 +21,22 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """An async engine for the configured database (SQLite file by default)."""
+def create_engine(settings: Settings, *, pre_ping: bool = True, pool_size: int = 5) -> AsyncEngine:
+    """An async engine for the configured database (SQLite file by default).
+
+    `pre_ping` tests each pooled connection before use (one round trip) so a database restart costs no
+    failed request; the ingest path turns it off and retries instead, as every round trip delays acks.
+    """
     url = settings.effective_database_url
     connect_args: dict[str, Any] = {}
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     elif settings.database_schema:
         connect_args["server_settings"] = {"search_path": settings.database_schema}
-    engine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=not url.startswith("sqlite"))
+    options: dict[str, Any] = (
+        {} if url.startswith("sqlite") else {"pool_pre_ping": pre_ping, "pool_size": pool_size}
+    )
+    engine = create_async_engine(url, connect_args=connect_args, **options)
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
     return engine

@@ -6,11 +6,12 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from dispatch.elders.models import Device, DeviceKind, DeviceStatus
 from dispatch.ingest.events import EventType, IncomingEvent
@@ -96,14 +97,18 @@ def _event_row(submission: Submission, event: IncomingEvent) -> dict[str, Any]:
     }
 
 
-def _insert_ignoring_duplicates(session: AsyncSession, rows: list[dict[str, Any]]) -> Any:
-    dialect = session.get_bind().dialect.name
+_EVENTS = cast(Table, DeviceEvent.__table__)
+
+
+@cache
+def _insert_ignoring_duplicates(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING, built once per dialect so its compiled form is cached
+    (executed with many parameter sets, it becomes one multi-row statement per batch)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
-        insert(DeviceEvent)
-        .values(rows)
+        insert(_EVENTS)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(DeviceEvent.id, DeviceEvent.dedupe_key)
+        .returning(_EVENTS.c.id, _EVENTS.c.dedupe_key)
     )
 
 
@@ -132,8 +137,24 @@ _TOUCH_DEVICE = (
     update(_DEVICE)
     .where(_DEVICE.c.id == bindparam("b_id"))
     .values(
-        last_seen_at=bindparam("b_seen"),
-        silent_deadline_at=bindparam("b_deadline"),
+        # Never move backwards: another process may flush an older sighting of the same device later.
+        last_seen_at=case(
+            (
+                or_(_DEVICE.c.last_seen_at.is_(None), _DEVICE.c.last_seen_at < bindparam("b_seen")),
+                bindparam("b_seen"),
+            ),
+            else_=_DEVICE.c.last_seen_at,
+        ),
+        silent_deadline_at=case(
+            (
+                or_(
+                    _DEVICE.c.silent_deadline_at.is_(None),
+                    _DEVICE.c.silent_deadline_at < bindparam("b_deadline"),
+                ),
+                bindparam("b_deadline"),
+            ),
+            else_=_DEVICE.c.silent_deadline_at,
+        ),
         silent_since=None,
         battery=func.coalesce(bindparam("b_battery"), _DEVICE.c.battery),
         firmware=func.coalesce(bindparam("b_firmware"), _DEVICE.c.firmware),
@@ -153,16 +174,35 @@ async def store(
     Duplicates (retried messages) are skipped by the database's unique key, so this is safe to repeat.
     The caller commits; only after the commit may the devices be acknowledged.
     """
-    results = await store_events_only(session=session, submissions=submissions)
-    latest: dict[int, Submission] = {}
-    for submission in submissions:
-        latest[submission.device.id] = submission
-    await session.execute(_TOUCH_DEVICE, [_device_touch(s, silent_after) for s in latest.values()])
+    connection = await session.connection()
+    results = await insert_events(connection=connection, submissions=submissions)
+    await touch_devices(connection=connection, submissions=submissions, silent_after=silent_after)
     return results
 
 
+async def touch_devices(
+    *, connection: AsyncConnection, submissions: Sequence[Submission], silent_after: int
+) -> None:
+    """Record that these devices were heard from: last seen, battery, position, silence deadline."""
+    latest: dict[int, Submission] = {}
+    for submission in submissions:
+        latest[submission.device.id] = submission
+    if latest:
+        # In id order, so concurrent transactions lock device rows in the same order and cannot deadlock.
+        await connection.execute(
+            _TOUCH_DEVICE, [_device_touch(latest[i], silent_after) for i in sorted(latest)]
+        )
+
+
 async def store_events_only(*, session: AsyncSession, submissions: Sequence[Submission]) -> list[StoreResult]:
-    """Store the events of many messages, skipping those already stored, without touching the devices."""
+    """Store the events of many messages in the session's transaction, without touching the devices."""
+    return await insert_events(connection=await session.connection(), submissions=submissions)
+
+
+async def insert_events(
+    *, connection: AsyncConnection, submissions: Sequence[Submission]
+) -> list[StoreResult]:
+    """Insert the events of many messages, skipping those already stored (one statement per 1000 rows)."""
     results = [StoreResult() for _ in submissions]
     rows: list[tuple[int, dict[str, Any]]] = []
     seen: set[str] = set()
@@ -174,7 +214,8 @@ async def store_events_only(*, session: AsyncSession, submissions: Sequence[Subm
                 rows.append((index, row))
     if rows:
         owner = {row["dedupe_key"]: index for index, row in rows}
-        stored = await session.execute(_insert_ignoring_duplicates(session, [row for _, row in rows]))
+        statement = _insert_ignoring_duplicates(connection.dialect.name)
+        stored = await connection.execute(statement, [row for _, row in rows])
         for event_id, key in stored.all():
             results[owner[key]].new_event_ids.append(event_id)
         for index, submission in enumerate(submissions):

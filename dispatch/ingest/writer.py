@@ -1,90 +1,152 @@
-"""Group commit: device messages arriving within a few milliseconds share one transaction, and each
-sender learns only after the commit that its message is durable (then, and only then, it acks)."""
+"""Group commit: device messages arriving together share one database round trip, and each sender
+learns only after the commit that its message is durable (then, and only then, it acknowledges).
+
+Several writers run at once on PostgreSQL, each taking whatever has queued up while it was busy: at low
+load a message is written alone at once, at high load batches grow by themselves. SQLite has one writer.
+The events are written in autocommit mode (one round trip per batch, each event idempotent by its key);
+the devices' last-seen state is not on this path: `DeviceStateFlusher` writes it a moment later.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatch.ingest import service
 from dispatch.ingest.service import StoreResult, Submission
 
 logger = logging.getLogger(__name__)
 
-_Item = tuple[Submission, asyncio.Future[StoreResult]]  # a None in the queue means stop
+_Item = tuple[Submission, asyncio.Future[StoreResult]]  # a None in the queue tells one writer to stop
+
+
+class DeviceStateFlusher:
+    """Keeps the newest sighting of each device and writes them all every `interval` seconds."""
+
+    def __init__(self, engine: AsyncEngine, *, silent_after: int, interval: float) -> None:
+        self._engine = engine
+        self._silent_after = silent_after
+        self._interval = interval
+        self._pending: dict[int, Submission] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def note(self, submissions: list[Submission]) -> None:
+        for submission in submissions:
+            self._pending[submission.device.id] = submission
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        try:
+            async with self._engine.begin() as connection:
+                await service.touch_devices(
+                    connection=connection, submissions=list(pending.values()), silent_after=self._silent_after
+                )
+        except Exception:
+            logger.exception("updating the last-seen state of %d devices failed; will retry", len(pending))
+            self._pending = {**pending, **self._pending}
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="device-state-flusher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            await self.flush()
 
 
 class EventWriter:
-    """Collects submissions for up to `max_delay` seconds or `max_size` items, stores them in one
-    transaction, then resolves every submitter's future (or fails them all, so nothing is acked)."""
+    """Stores submissions in batches and resolves every submitter's future after the commit (or fails
+    it, so nothing is acknowledged that is not stored)."""
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         *,
         max_delay: float,
         max_size: int,
         silent_after: int,
+        concurrency: int = 1,
+        device_state_interval: float = 1.0,
     ) -> None:
-        self._sessions = sessions
+        self._engine = engine
         self._max_delay = max_delay
         self._max_size = max_size
-        self._silent_after = silent_after
+        self._concurrency = concurrency
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.devices = DeviceStateFlusher(engine, silent_after=silent_after, interval=device_state_interval)
         self.batches = 0
         self.stored_events = 0
 
     def start(self) -> None:
-        self._stopping = False
-        self._task = asyncio.create_task(self._run(), name="event-writer")
+        self._tasks = [
+            asyncio.create_task(self._run(), name=f"event-writer-{n}") for n in range(self._concurrency)
+        ]
+        self.devices.start()
 
     async def stop(self) -> None:
         """Store everything submitted so far, then stop."""
-        if self._task is None:
+        if not self._tasks:
             return
-        await self._queue.put(None)
-        await self._task
-        self._task = None
+        for _ in self._tasks:
+            await self._queue.put(None)
+        await asyncio.gather(*self._tasks)
+        self._tasks = []
+        await self.devices.stop()
 
-    async def submit(self, submission: Submission) -> StoreResult:
-        """Resolves once the submission's events are committed; raises if they could not be."""
-        if self._task is None:
+    def enqueue(self, submission: Submission) -> asyncio.Future[StoreResult]:
+        """A future resolved once the submission's events are committed (or failed if they could not be)."""
+        if not self._tasks:
             raise RuntimeError("the event writer is not running")
         future: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
-        await self._queue.put((submission, future))
-        return await future
+        self._queue.put_nowait((submission, future))
+        return future
 
-    def _take(self, item: _Item | None, batch: list[_Item]) -> None:
-        if item is None:
-            self._stopping = True
-        else:
-            batch.append(item)
+    async def submit(self, submission: Submission) -> StoreResult:
+        """Store one submission with the next batch and return once it is committed."""
+        return await self.enqueue(submission)
 
-    async def _collect(self) -> list[_Item]:
-        batch: list[_Item] = []
-        self._take(await self._queue.get(), batch)
+    async def _collect(self) -> tuple[list[_Item], bool]:
+        """A batch, and whether this writer was told to stop."""
+        first = await self._queue.get()
+        if first is None:
+            return [], True
+        batch = [first]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._max_delay
-        while len(batch) < self._max_size and not self._stopping:
-            if not self._queue.empty():
-                self._take(self._queue.get_nowait(), batch)
-                continue
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            try:
-                self._take(await asyncio.wait_for(self._queue.get(), remaining), batch)
-            except TimeoutError:
-                break
-        return batch
+        while len(batch) < self._max_size:
+            if self._queue.empty():
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(self._queue.get(), remaining)
+                except TimeoutError:
+                    break
+            else:
+                item = self._queue.get_nowait()
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
 
     async def _run(self) -> None:
-        while not self._stopping:
-            batch = await self._collect()
+        stopping = False
+        while not stopping:
+            batch, stopping = await self._collect()
             if batch:
                 await self._write(batch)
 
@@ -107,15 +169,13 @@ class EventWriter:
                 await self._write([item])
             return
         self.batches += 1
+        self.devices.note([submission for submission, _ in live])
         for (_, future), result in zip(live, results, strict=True):
             self.stored_events += len(result.new_event_ids)
             if not future.done():
                 future.set_result(result)
 
     async def _store(self, submissions: list[Submission]) -> list[StoreResult]:
-        async with self._sessions() as session:
-            results = await service.store(
-                session=session, submissions=submissions, silent_after=self._silent_after
-            )
-            await session.commit()
-        return results
+        async with self._engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            return await service.insert_events(connection=autocommit, submissions=submissions)

@@ -84,6 +84,7 @@ async def test_sos_is_in_the_database_when_the_ack_arrives(
     assert sos.data["battery"] == 15
     assert sos.data["steps"] == 321
     assert sos.data["alarm_kind"] == "AL"
+    await app_services.writer.devices.flush()  # the last-seen state follows within a second
     async with app_services.sessions() as session:
         device = await session.scalar(select(Device).where(Device.imei == IMEI))
     assert device is not None

@@ -49,7 +49,7 @@ async def events_in_db(services: AppServices) -> list[tuple[str, str]]:
 
 
 def writer_for(services: AppServices, max_delay: float = 0.05) -> EventWriter:
-    return EventWriter(services.sessions, max_delay=max_delay, max_size=500, silent_after=3)
+    return EventWriter(services.engine, max_delay=max_delay, max_size=500, silent_after=3)
 
 
 async def test_concurrent_messages_share_transactions(app_services: AppServices) -> None:

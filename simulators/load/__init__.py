@@ -1,0 +1,1 @@
+"""Load runs: benchmarks that print a table (not part of the test suite)."""
