@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, case, func, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -133,35 +133,33 @@ def _device_touch(submission: Submission, silent_after: int) -> dict[str, Any]:
 
 
 _DEVICE = cast(Table, Device.__table__)
+
+
+def _newer_sighting() -> ColumnElement[bool]:
+    """The sighting being written is at least as new as the stored one (right-hand sides of an UPDATE
+    see the old row). Another process may flush an older sighting of the same device later."""
+    return or_(_DEVICE.c.last_seen_at.is_(None), _DEVICE.c.last_seen_at <= bindparam("b_seen"))
+
+
+def _if_newer(value: ColumnElement[Any], column: str) -> ColumnElement[Any]:
+    return case((_newer_sighting(), value), else_=_DEVICE.c[column])
+
+
 _TOUCH_DEVICE = (
     update(_DEVICE)
     .where(_DEVICE.c.id == bindparam("b_id"))
     .values(
-        # Never move backwards: another process may flush an older sighting of the same device later.
-        last_seen_at=case(
-            (
-                or_(_DEVICE.c.last_seen_at.is_(None), _DEVICE.c.last_seen_at < bindparam("b_seen")),
-                bindparam("b_seen"),
-            ),
-            else_=_DEVICE.c.last_seen_at,
+        last_seen_at=_if_newer(bindparam("b_seen"), "last_seen_at"),
+        silent_deadline_at=_if_newer(bindparam("b_deadline"), "silent_deadline_at"),
+        silent_since=_if_newer(null(), "silent_since"),
+        battery=_if_newer(func.coalesce(bindparam("b_battery"), _DEVICE.c.battery), "battery"),
+        firmware=_if_newer(func.coalesce(bindparam("b_firmware"), _DEVICE.c.firmware), "firmware"),
+        last_lon=_if_newer(func.coalesce(bindparam("b_lon"), _DEVICE.c.last_lon), "last_lon"),
+        last_lat=_if_newer(func.coalesce(bindparam("b_lat"), _DEVICE.c.last_lat), "last_lat"),
+        last_fixed=_if_newer(func.coalesce(bindparam("b_fixed"), _DEVICE.c.last_fixed), "last_fixed"),
+        last_position_at=_if_newer(
+            func.coalesce(bindparam("b_position_at"), _DEVICE.c.last_position_at), "last_position_at"
         ),
-        silent_deadline_at=case(
-            (
-                or_(
-                    _DEVICE.c.silent_deadline_at.is_(None),
-                    _DEVICE.c.silent_deadline_at < bindparam("b_deadline"),
-                ),
-                bindparam("b_deadline"),
-            ),
-            else_=_DEVICE.c.silent_deadline_at,
-        ),
-        silent_since=None,
-        battery=func.coalesce(bindparam("b_battery"), _DEVICE.c.battery),
-        firmware=func.coalesce(bindparam("b_firmware"), _DEVICE.c.firmware),
-        last_lon=func.coalesce(bindparam("b_lon"), _DEVICE.c.last_lon),
-        last_lat=func.coalesce(bindparam("b_lat"), _DEVICE.c.last_lat),
-        last_fixed=func.coalesce(bindparam("b_fixed"), _DEVICE.c.last_fixed),
-        last_position_at=func.coalesce(bindparam("b_position_at"), _DEVICE.c.last_position_at),
     )
 )
 

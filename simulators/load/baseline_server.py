@@ -34,7 +34,7 @@ class ParseAndAck(asyncio.Protocol):
 
 async def serve(port: int) -> None:
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(ParseAndAck, "127.0.0.1", port, backlog=4096)
+    server = await loop.create_server(ParseAndAck, "127.0.0.1", port, backlog=4096, reuse_port=True)
     async with server:
         await server.serve_forever()
 

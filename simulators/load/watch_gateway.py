@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import random
-import resource
 import socket
 import statistics
 import subprocess
@@ -24,9 +24,10 @@ import time
 import urllib.request
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from multiprocessing.connection import Connection
 from typing import cast
 
 from sqlalchemy import Table, func, insert, select, text
@@ -65,13 +66,17 @@ async def seed_devices(settings: Settings, count: int) -> None:
     """`count` elders with one watch each, inserted in bulk."""
     now = datetime.now(UTC)
     engine = create_engine(settings)
+
+    def born(n: int) -> date:  # distinct (birth date, sequence) pairs give distinct ID-card numbers
+        return date(1930 + n % 40, 1 + n // 40 % 12, 1 + n // 480 % 28)
+
     elders = [
         {
             "id": n,
             "name": f"压测{n}",
             "sex": "female",
-            "birth_date": date(1940, 1, 1 + n % 28),
-            "id_number": make_id_number("350102", date(1940, 1, 1 + n % 28), n, False) + "",
+            "birth_date": born(n),
+            "id_number": make_id_number("350102", born(n), n // 13440, False),
             "hukou_type": "urban",
             "hukou_address": "福州",
             "district": "鼓楼区",
@@ -95,11 +100,6 @@ async def seed_devices(settings: Settings, count: int) -> None:
         }
         for n in range(1, count + 1)
     ]
-    seen: set[str] = set()
-    for elder in elders:  # make_id_number repeats after 500 per birth date; keep them unique
-        while elder["id_number"] in seen:
-            elder["id_number"] = make_id_number("350102", date(1941 + len(seen) % 50, 2, 2), len(seen), False)
-        seen.add(cast(str, elder["id_number"]))
     devices = [
         {
             "id": n,
@@ -206,8 +206,9 @@ class LoadConnection(asyncio.Protocol):
 
 
 class Fleet:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, first: int = 0) -> None:
         self.port = port
+        self.first = first  # watches first+1 ... are this fleet's
         self.stats = Stats()
         self.connections: list[LoadConnection] = []
         self.counter = 0
@@ -228,7 +229,7 @@ class Fleet:
             )
 
     def frame(self, index: int, content: str) -> bytes:
-        return codec.encode_frame("3G", imei_of(index + 1), None, content.encode())
+        return codec.encode_frame("3G", imei_of(self.first + index + 1), None, content.encode())
 
     def heartbeat(self, index: int) -> bytes:
         self.counter += 1
@@ -311,6 +312,48 @@ class Fleet:
                 connection.transport.close()
 
 
+async def _hold(port: int, first: int, count: int, rounds: int) -> tuple[Fleet, int, int]:
+    """Open `count` watch connections and heartbeat them `rounds` + 1 times; (fleet, held, acks)."""
+    fleet = Fleet(port, first)
+    await fleet.open(count)
+    acks = await fleet.ping_all(within=120)
+    for _ in range(rounds):
+        await asyncio.sleep(2)
+        acks += await fleet.ping_all(within=120)
+    return fleet, sum(1 for c in fleet.connections if c.transport is not None), acks
+
+
+def _hold_in_child(port: int, first: int, count: int, rounds: int, pipe: Connection) -> None:
+    """A second client process (one process may not open 20,000 sockets here): hold until told to stop."""
+
+    async def main() -> None:
+        fleet, held, acks = await _hold(port, first, count, rounds)
+        pipe.send((held, acks))
+        await asyncio.to_thread(pipe.recv)
+        fleet.close()
+
+    asyncio.run(main())
+
+
+async def hold_connections(port: int, count: int, rounds: int) -> tuple[Fleet, int, int, Callable[[], None]]:
+    """Hold `count` connections from two client processes; returns this process's fleet, the totals and a
+    function that releases the other process's half."""
+    child_count = count // 2
+    ours, theirs = multiprocessing.get_context("spawn").Pipe()
+    child = multiprocessing.get_context("spawn").Process(
+        target=_hold_in_child, args=(port, count - child_count, child_count, rounds, theirs)
+    )
+    child.start()
+    fleet, held, acks = await _hold(port, 0, count - child_count, rounds)
+    child_held, child_acks = await asyncio.to_thread(ours.recv)
+
+    def release() -> None:
+        ours.send("stop")
+        child.join(timeout=60)
+
+    return fleet, held + child_held, acks + child_acks, release
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -368,16 +411,16 @@ def print_profile(path: str, top: int = 15) -> None:
         print(f"  {100 * count / total:5.1f}%  {name[:110]}")
 
 
-def ack_histogram(url: str) -> list[tuple[float, float]]:
-    """The gateway's frame-to-ack histogram buckets (upper bound, cumulative count)."""
-    with urllib.request.urlopen(url) as response:  # noqa: S310 - our own server
-        lines = response.read().decode().splitlines()
-    buckets = []
-    for line in lines:
-        if line.startswith("dispatch_watch_ack_seconds_bucket"):
-            bound = line.split('le="')[1].split('"')[0]
-            buckets.append((float(bound), float(line.rsplit(" ", 1)[1])))
-    return buckets
+def ack_histogram(urls: tuple[str, ...]) -> list[tuple[float, float]]:
+    """The gateways' frame-to-ack histogram buckets (upper bound, cumulative count), summed over servers."""
+    summed: dict[float, float] = {}
+    for url in urls:
+        with urllib.request.urlopen(url) as response:  # noqa: S310 - our own server
+            for line in response.read().decode().splitlines():
+                if line.startswith("dispatch_watch_ack_seconds_bucket"):
+                    bound = float(line.split('le="')[1].split('"')[0])
+                    summed[bound] = summed.get(bound, 0.0) + float(line.rsplit(" ", 1)[1])
+    return sorted(summed.items())
 
 
 def histogram_quantiles(
@@ -394,32 +437,29 @@ def histogram_quantiles(
 
 async def measure(
     port: int,
-    pid: int,
+    pids: list[int],
     args: argparse.Namespace,
     half_rate: float | None,
     profile: str | None = None,
-    metrics_url: str | None = None,
+    metrics_urls: tuple[str, ...] = (),
 ) -> Measured:
     result = Measured()
-    fleet = Fleet(port)
-    before = rss_kib(pid)
-    await fleet.open(args.connections)
-    result.held = sum(1 for c in fleet.connections if c.transport is not None)
-    result.heartbeat_acks = await fleet.ping_all(within=60)
-    for _ in range(args.hold_rounds):  # hold them, heartbeating
-        await asyncio.sleep(2)
-        result.heartbeat_acks += await fleet.ping_all(within=60)
-    result.memory_per_connection_kib = (rss_kib(pid) - before) / max(1, result.held)
-    profiler = start_profiler(pid, args.seconds, profile) if profile else None
+    before = sum(rss_kib(pid) for pid in pids)
+    fleet, result.held, result.heartbeat_acks, release = await hold_connections(
+        port, args.connections, args.hold_rounds
+    )
+    result.memory_per_connection_kib = (sum(rss_kib(pid) for pid in pids) - before) / max(1, result.held)
+    release()
+    profiler = start_profiler(pids[0], args.seconds, profile) if profile else None
     result.rate = await fleet.closed_loop(args.seconds, args.pipelines, args.window)
     if profiler is not None:
         await asyncio.to_thread(profiler.wait)
     result.half_rate = half_rate or args.latency_rate or result.rate / 2
-    histogram_before = ack_histogram(metrics_url) if metrics_url else []
+    histogram_before = ack_histogram(metrics_urls)
     latencies = await fleet.open_loop(args.seconds, args.pipelines, result.half_rate)
-    if metrics_url:
+    if metrics_urls:
         result.server_p50_ms, result.server_p99_ms = histogram_quantiles(
-            histogram_before, ack_histogram(metrics_url), (0.5, 0.99)
+            histogram_before, ack_histogram(metrics_urls), (0.5, 0.99)
         )
     result.p50_ms = percentile(latencies, 50) * 1000
     result.p99_ms = percentile(latencies, 99) * 1000
@@ -428,30 +468,33 @@ async def measure(
 
 
 async def run(args: argparse.Namespace) -> None:
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (max(hard, 200_000), max(hard, 200_000)))
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     settings = Settings(database_url=PG_URL, database_schema=schema, _env_file=None)
     await asyncio.to_thread(migrate.upgrade, settings)
-    devices = max(args.connections, args.storm)
-    await seed_devices(settings, devices)
+    await seed_devices(settings, max(args.connections, args.storm))
+    watch_port = free_port()
+    http_ports = [free_port() for _ in range(args.servers)]
     env = {
         **os.environ,
         "DISPATCH_DATABASE_URL": PG_URL,
         "DISPATCH_DATABASE_SCHEMA": schema,
         "DISPATCH_LOG_LEVEL": "WARNING",
-        "DISPATCH_WATCH_PORT": str(free_port()),
-        "DISPATCH_HTTP_PORT": str(free_port()),
+        "DISPATCH_WATCH_PORT": str(watch_port),
     }
     ours = baseline = Measured()
     storm_seconds, storm_acks, storm_stored = 0.0, 0, 0
     try:
-        with process([sys.executable, "-m", "dispatch", "serve"], env) as server:
-            watch_port = int(env["DISPATCH_WATCH_PORT"])
+        with contextlib.ExitStack() as stack:  # N gateway processes sharing the watch port (SO_REUSEPORT)
+            servers = [
+                stack.enter_context(
+                    process([sys.executable, "-m", "dispatch", "serve", "--port", str(p)], env)
+                )
+                for p in http_ports
+            ]
             await wait_for_port(watch_port)
-            metrics = f"http://127.0.0.1:{env['DISPATCH_HTTP_PORT']}/metrics"
-            ours = await measure(watch_port, server.pid, args, None, args.profile, metrics)
+            await asyncio.gather(*(wait_for_port(p) for p in http_ports))
+            metrics = tuple(f"http://127.0.0.1:{p}/metrics" for p in http_ports)
+            ours = await measure(watch_port, [s.pid for s in servers], args, None, args.profile, metrics)
             fleet = Fleet(watch_port)
             await fleet.open(args.storm)
             await fleet.ping_all(within=60)
@@ -459,11 +502,24 @@ async def run(args: argparse.Namespace) -> None:
             storm_stored = await count_events(settings, "sos")
             fleet.close()
         baseline_port = free_port()
-        with process(
-            [sys.executable, "-m", "simulators.load.baseline_server", "--port", str(baseline_port)], env
-        ) as base:
+        with contextlib.ExitStack() as stack:
+            bases = [
+                stack.enter_context(
+                    process(
+                        [
+                            sys.executable,
+                            "-m",
+                            "simulators.load.baseline_server",
+                            "--port",
+                            str(baseline_port),
+                        ],
+                        env,
+                    )
+                )
+                for _ in range(args.servers)
+            ]
             await wait_for_port(baseline_port)
-            baseline = await measure(baseline_port, base.pid, args, ours.half_rate)
+            baseline = await measure(baseline_port, [b.pid for b in bases], args, ours.half_rate)
     finally:
         engine = create_engine(settings)
         async with engine.begin() as connection:
@@ -514,7 +570,7 @@ def print_table(
         ("    acknowledged / stored", f"{storm[1]:,} / {storm[2]:,}", "", ""),
     ]
     print(
-        f"\nwatch gateway load run: PostgreSQL, {os.cpu_count()} cores, {args.pipelines} pipelined connections "
+        f"\nwatch gateway load run: PostgreSQL, {os.cpu_count()} cores, {args.servers} processes per server, {args.pipelines} pipelined connections "
         f"x {args.window} frames in flight, {args.seconds:.0f} s per phase"
     )
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
@@ -532,6 +588,7 @@ if __name__ == "__main__":
     parser.add_argument("--pipelines", type=int, default=1000, help="connections used for the rate phases")
     parser.add_argument("--window", type=int, default=4, help="frames in flight per pipelined connection")
     parser.add_argument("--hold-rounds", type=int, default=3, help="extra heartbeat rounds while holding")
+    parser.add_argument("--servers", type=int, default=2, help="gateway processes sharing the watch port")
     parser.add_argument(
         "--latency-rate", type=float, help="open-loop rate of phase (c) (default: half of (b))"
     )

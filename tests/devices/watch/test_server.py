@@ -251,3 +251,15 @@ async def test_command_to_a_watch_that_is_not_connected(
         f"/api/v1/devices/{device_id}/commands", json={"command": "locate"}, headers=agent
     )
     assert sent.json()["sent"] is False
+
+
+async def test_frames_without_device_time_repeat_once_a_minute_at_most(
+    watch: Watch, app_services: AppServices, clock: FakeClock
+) -> None:
+    for _ in range(2):  # a resend within the minute is the same message
+        await watch.send(frame("heart,72"))
+        assert await watch.reply() == b"[3G*8800000015*0005*heart]"
+    clock.advance(60)  # the same reading a minute later is a new measurement
+    await watch.send(frame("heart,72"))
+    assert await watch.reply() == b"[3G*8800000015*0005*heart]"
+    assert [e.type for e in await stored(app_services)] == ["vitals", "vitals"]

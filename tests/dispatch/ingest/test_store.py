@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from dispatch.api.state import AppServices
 from dispatch.elders.models import Device, DeviceKind, DeviceStatus
+from dispatch.ingest import service
 from dispatch.ingest.events import EventType, IncomingEvent, Position
 from dispatch.ingest.models import DeviceEvent
 from dispatch.ingest.service import DeviceRef, Submission, find_device
@@ -133,3 +134,25 @@ async def test_stop_stores_what_is_queued(app_services: AppServices, count: int)
     await writer.stop()
     results = await asyncio.gather(*pending)
     assert sum(len(r.new_event_ids) for r in results) == 2 * count
+
+
+async def test_device_state_never_moves_backwards(app_services: AppServices) -> None:
+    device = await device_ref(app_services, "860000000000001")
+    clock = app_services.clock
+    newer = sos(device, "newer", app_services, lon=119.31)
+    older = Submission(
+        device=device,
+        events=[],
+        message_key="older",
+        received_at=clock.now() - timedelta(minutes=5),
+        battery=99,
+    )
+    async with app_services.engine.begin() as connection:
+        await service.touch_devices(connection=connection, submissions=[newer], silent_after=3)
+        await service.touch_devices(connection=connection, submissions=[older], silent_after=3)
+    async with app_services.sessions() as session:
+        state = await session.scalar(select(Device).where(Device.id == device.id))
+    assert state is not None
+    assert state.last_seen_at == clock.now()
+    assert state.silent_deadline_at == clock.now() + timedelta(seconds=1800)
+    assert (state.battery, state.last_lon) == (55, 119.31)  # the older sighting changed nothing
