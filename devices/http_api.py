@@ -95,6 +95,7 @@ async def receive_device_event(
         message_key=f"http|{body.idempotency_key}",
         received_at=clock.now(),
         battery=body.battery,
+        firmware=body.firmware,
     )
     [result] = await service.store(
         session=session, submissions=[submission], silent_after=settings.silent_after_missed_heartbeats

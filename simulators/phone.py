@@ -12,6 +12,7 @@ import math
 import random
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,9 +25,15 @@ class SimulatedPhone:
     """Sends signed events for one device; a retry reuses the idempotency key."""
 
     def __init__(
-        self, client: httpx.AsyncClient, device_id: str, secret: str, home: tuple[float, float]
+        self,
+        client: httpx.AsyncClient,
+        device_id: str,
+        secret: str,
+        home: tuple[float, float],
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
+        self.now = clock  # Unix seconds for the signature: the phone's own clock
         self.device_id = device_id
         self.secret = secret
         self.home = home
@@ -37,7 +44,7 @@ class SimulatedPhone:
         raw = json.dumps(body).encode()
         response: httpx.Response | None = None
         for attempt in range(retries):
-            timestamp = str(int(time.time()))
+            timestamp = str(int(self.now()))
             headers = {
                 "X-Device-Id": self.device_id,
                 "X-Timestamp": timestamp,

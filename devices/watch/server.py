@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 MAX_REFUSED_FRAMES = 3
 MAX_PENDING_FRAMES = 64
 MAX_FRAMES_PER_SECOND = 50
+MAX_UNREAD_REPLY_BYTES = 64 * 1024  # a client that stops reading its replies is cut off
 
 
 class WatchMetrics:
@@ -131,6 +132,9 @@ class WatchConnection(asyncio.Protocol):
         if self._transport is None or self._transport.is_closing():
             return False
         self._transport.write(data)
+        if self._transport.get_write_buffer_size() > MAX_UNREAD_REPLY_BYTES:
+            self.close("not reading its replies")
+            return False
         return True
 
     def send_content(self, content: bytes) -> bool:

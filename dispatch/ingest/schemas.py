@@ -45,6 +45,9 @@ class PhoneEventIn(BaseModel):
     position: PositionIn | None = None
     vitals: VitalsIn | None = None
     battery: Annotated[int, Field(ge=0, le=100)] | None = None
+    firmware: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None, description="app / OS version"
+    )
 
     @model_validator(mode="after")
     def _type_and_content_agree(self) -> PhoneEventIn:

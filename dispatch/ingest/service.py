@@ -60,11 +60,7 @@ class StoreResult:
     duplicates: int = 0
 
 
-async def find_device(*, session: AsyncSession, imei: str) -> DeviceRef | None:
-    """The registered device with this IMEI / device id, if any."""
-    device = await session.scalar(select(Device).where(Device.imei == imei))
-    if device is None:
-        return None
+def _ref(device: Device) -> DeviceRef:
     return DeviceRef(
         id=device.id,
         imei=device.imei,
@@ -74,6 +70,18 @@ async def find_device(*, session: AsyncSession, imei: str) -> DeviceRef | None:
         secret=device.secret,
         heartbeat_interval_s=device.heartbeat_interval_s,
     )
+
+
+async def find_device(*, session: AsyncSession, imei: str) -> DeviceRef | None:
+    """The registered device with this IMEI / device id, if any."""
+    device = await session.scalar(select(Device).where(Device.imei == imei))
+    return None if device is None else _ref(device)
+
+
+async def find_devices(*, session: AsyncSession, imeis: Sequence[str]) -> dict[str, DeviceRef]:
+    """The registered devices among these IMEIs / device ids, in one query."""
+    devices = await session.scalars(select(Device).where(Device.imei.in_(imeis)))
+    return {device.imei: _ref(device) for device in devices}
 
 
 def dedupe_key(device_id: int, message_key: str, event_type: EventType) -> str:

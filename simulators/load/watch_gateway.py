@@ -20,6 +20,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -136,15 +137,18 @@ async def count_events(settings: Settings, event_type: str | None = None) -> int
 
 @contextlib.contextmanager
 def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        yield proc
-    finally:
-        proc.terminate()
+    """Run a server, its output going to a log file (a pipe nobody reads would block it once full)."""
+    with tempfile.NamedTemporaryFile(prefix="gateway-bench-", suffix=".log", delete=False) as log:
+        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            print(f"server log: {log.name}", file=sys.stderr)
 
 
 async def wait_for_port(port: int, within: float = 120) -> None:

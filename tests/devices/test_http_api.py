@@ -33,6 +33,7 @@ def sos_body(**overrides: Any) -> dict[str, Any]:
         "idempotency_key": "sos-1",
         "position": {"lon": 119.2985, "lat": 26.083, "fixed": True, "accuracy_m": 12.5},
         "battery": 64,
+        "firmware": "ElderApp 2.3.1",
     }
     body.update(overrides)
     return body
@@ -83,6 +84,7 @@ async def test_signed_sos_is_stored_before_the_answer(
     assert event.device_time.isoformat() == "2026-03-02T01:00:00+00:00"
     assert event.received_at == clock.now()
     assert event.data == {"source": "phone", "battery": 64, "accuracy_m": 12.5}
+    assert device.firmware == "ElderApp 2.3.1"
     assert (device.last_seen_at, device.battery, device.last_lon, device.last_fixed) == (
         clock.now(),
         64,
