@@ -41,12 +41,22 @@ class WatchMetrics:
         self.rejected = Counter(
             "dispatch_watch_frames_rejected", "frames refused", ["reason"], registry=registry
         )
+        self._frames_by_type: dict[str, Counter] = {}
         self.ack_seconds = Histogram(
             "dispatch_watch_ack_seconds",
             "frame received to acknowledgement sent (stored in between)",
             buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=registry,
         )
+
+    def count_frame(self, msg_type: str) -> None:
+        """Count a frame by type (labelled children are cached: looking one up costs more than counting)."""
+        child = self._frames_by_type.get(msg_type)
+        if child is None:
+            child = self.frames.labels(msg_type[:16])
+            if len(self._frames_by_type) < 256:
+                self._frames_by_type[msg_type] = child
+        child.inc()
 
 
 @dataclass
@@ -213,7 +223,7 @@ class WatchConnection(asyncio.Protocol):
         if device is None:
             return None
         self._header = (frame.manufacturer, frame.device_id, frame.index)
-        self._parts.metrics.frames.labels(frame.msg_type[:16]).inc()
+        self._parts.metrics.count_frame(frame.msg_type)
         message = codec.parse_message(frame)
         events = codec.events_for(message)
         if isinstance(message, codec.VoiceClip):
