@@ -63,10 +63,16 @@ async def list_entries(
     return list(rows), int(total or 0)
 
 
-def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """The fields whose values differ, as {field: {"from": old, "to": new}}; secrets never appear."""
-    return {
-        key: {"from": before.get(key), "to": value}
-        for key, value in after.items()
-        if before.get(key) != value and key not in {"password", "password_hash", "secret"}
-    }
+SECRET_FIELDS = frozenset({"password", "password_hash", "secret"})
+
+
+def apply_changes(target: object, changes: dict[str, Any]) -> dict[str, Any]:
+    """Set the attributes that really change; returns them as {field: {"from": old, "to": new}} for the
+    audit log (secrets shown as changed, never their values)."""
+    applied: dict[str, Any] = {}
+    for key, value in changes.items():
+        old = getattr(target, key)
+        if old != value:
+            setattr(target, key, value)
+            applied[key] = "changed" if key in SECRET_FIELDS else {"from": old, "to": value}
+    return applied

@@ -158,22 +158,15 @@ async def update_operator(
 ) -> Operator:
     """Change an operator; deactivating or resetting the password ends their sessions."""
     operator = await get(session=session, operator_id=operator_id)
-    before = {"display_name": operator.display_name, "role": operator.role, "active": operator.active}
-    if display_name is not None:
-        operator.display_name = display_name
-    if role is not None:
-        operator.role = role
-    if active is not None:
-        operator.active = active
+    wanted = {"display_name": display_name, "role": role, "active": active}
+    changes = audit.apply_changes(
+        operator, {key: value for key, value in wanted.items() if value is not None}
+    )
     if password is not None:
-        operator.password_hash = hash_password(password)
+        changes |= audit.apply_changes(operator, {"password_hash": hash_password(password)})
     operator.updated_at = clock.now()
     if active is False or password is not None:
         await revoke_all_sessions(session=session, clock=clock, operator_id=operator.id)
-    after = {"display_name": operator.display_name, "role": operator.role, "active": operator.active}
-    changes = audit.changed_fields(before, after)
-    if password is not None:
-        changes["password"] = "reset"  # noqa: S105 - records that it changed, not the value
     await audit.record(
         session=session,
         clock=clock,

@@ -132,9 +132,7 @@ async def update(
     location = changes.pop("home_location", None)
     if location is not None:
         changes["home_lon"], changes["home_lat"] = location["lon"], location["lat"]
-    changed = sorted(key for key, value in changes.items() if getattr(elder, key) != value)
-    for key in changed:
-        setattr(elder, key, changes[key])
+    changed = sorted(audit.apply_changes(elder, changes))  # names only: health and whereabouts stay out
     if changed:
         elder.updated_at = clock.now()
         await audit.record(
@@ -162,9 +160,7 @@ async def replace_health(
         session.add(record)
         changed = sorted(values)
     else:
-        changed = sorted(key for key, value in values.items() if getattr(record, key) != value)
-        for key in changed:
-            setattr(record, key, values[key])
+        changed = sorted(audit.apply_changes(record, values))
         record.updated_at = clock.now()
     await audit.record(
         session=session,
@@ -296,9 +292,7 @@ async def update_device(
     changes = data.model_dump(exclude_unset=True)
     if "elder_id" in changes:
         await get(session=session, elder_id=changes["elder_id"])
-    before = {key: getattr(device, key) for key in changes}
-    for key, value in changes.items():
-        setattr(device, key, value)
+    applied = audit.apply_changes(device, changes)
     device.updated_at = clock.now()
     await audit.record(
         session=session,
@@ -307,7 +301,7 @@ async def update_device(
         action="device.update",
         entity_type="device",
         entity_id=device_id,
-        detail=audit.changed_fields(before, changes),
+        detail=applied,
     )
     await session.flush()
     return device

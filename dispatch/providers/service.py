@@ -81,9 +81,7 @@ async def update(
     priced = {item["service_type"] for item in changes.get("price_list", provider.price_list)}
     if not priced <= offered:
         raise ValidationFailed(f"price list names services not offered: {sorted(priced - offered)}")
-    before = {key: getattr(provider, key) for key in changes}
-    for key, value in changes.items():
-        setattr(provider, key, value)
+    applied = audit.apply_changes(provider, changes)
     provider.updated_at = clock.now()
     await audit.record(
         session=session,
@@ -92,7 +90,7 @@ async def update(
         action="provider.update",
         entity_type="provider",
         entity_id=provider_id,
-        detail=audit.changed_fields(before, changes),
+        detail=applied,
     )
     await session.flush()
     return provider

@@ -178,3 +178,23 @@ async def test_short_passwords_are_refused(client: httpx.AsyncClient, app_servic
     )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "password"]
+
+
+async def test_password_reset_ends_sessions_and_is_audited_without_the_value(
+    client: httpx.AsyncClient, app_services: AppServices
+) -> None:
+    admin = await operator_headers(app_services, client, Role.admin)
+    agent = await make_operator(app_services, "agent1", Role.agent)
+    old_session = await login(client, "agent1")
+    response = await client.patch(
+        f"/api/v1/operators/{agent.id}",
+        json={"password": "a brand new one", "role": "supervisor"},
+        headers=admin,
+    )
+    assert response.json()["role"] == "supervisor"
+    assert (await client.get("/api/v1/auth/me", headers=old_session)).status_code == 401
+    await login(client, "agent1", "a brand new one")
+    log = await client.get("/api/v1/audit", params={"action": "operator.update"}, headers=admin)
+    [entry] = log.json()["items"]
+    assert entry["detail"] == {"role": {"from": "agent", "to": "supervisor"}, "password_hash": "changed"}
+    assert "brand new" not in log.text
