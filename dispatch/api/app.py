@@ -52,7 +52,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         engine = create_engine(settings)
         sessions = create_session_factory(engine)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-        storage = _rate_limit_storage(settings)
         # Device messages get their own connections: busy operators never delay an alarm's acknowledgement.
         ingest_engine = create_engine(settings, pre_ping=False, pool_size=settings.ingest_writers)
         writer = EventWriter(
@@ -85,8 +84,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             engine=engine,
             sessions=sessions,
             redis=redis,
-            rate_limit_storage=storage,
-            login_limiter=MovingWindowRateLimiter(storage),
+            login_limiter=MovingWindowRateLimiter(_rate_limit_storage(settings)),
             metrics=registry,
             writer=writer,
             watch=watch,

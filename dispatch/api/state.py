@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -25,7 +24,6 @@ class AppServices:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis | None
-    rate_limit_storage: Storage
     login_limiter: MovingWindowRateLimiter
     metrics: CollectorRegistry
     writer: EventWriter

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
+from dispatch.api.app import create_app
 from dispatch.api.state import AppServices
 from dispatch.auth.models import Role
 from dispatch.clock import FakeClock
+from dispatch.settings import Settings
+from tests.conftest import REDIS_URL
 from tests.factories import PASSWORD, login, make_operator, operator_headers
 
 PROTECTED = [
@@ -198,3 +202,31 @@ async def test_password_reset_ends_sessions_and_is_audited_without_the_value(
     [entry] = log.json()["items"]
     assert entry["detail"] == {"role": {"from": "agent", "to": "supervisor"}, "password_hash": "changed"}
     assert "brand new" not in log.text
+
+
+async def test_login_throttle_is_shared_through_redis_by_several_processes(
+    db_settings: Settings, clock: FakeClock
+) -> None:
+    """Two app instances (as two server processes would be) count failed logins together in Redis."""
+    settings = db_settings.model_copy(update={"redis_url": REDIS_URL, "login_rate_limit": "4/minute"})
+    redis = Redis.from_url(REDIS_URL)
+    await redis.flushdb()  # database 15 belongs to the tests; start with no counts from earlier runs
+    first, second = create_app(settings, clock=clock), create_app(settings, clock=clock)
+    async with first.router.lifespan_context(first), second.router.lifespan_context(second):
+        await make_operator(first.state.services, "agent1", Role.agent)
+        clients = [
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t")
+            for a in (first, second)
+        ]
+        body = {"username": "agent1", "password": "guess"}
+        statuses = [
+            (await clients[i % 2].post("/api/v1/auth/login", json=body)).status_code for i in range(4)
+        ]
+        blocked = await clients[1].post(
+            "/api/v1/auth/login", json={"username": "agent1", "password": PASSWORD}
+        )
+        for c in clients:
+            await c.aclose()
+    await redis.aclose()
+    assert statuses == [401, 401, 401, 401]
+    assert blocked.status_code == 429
