@@ -263,3 +263,46 @@ async def test_frames_without_device_time_repeat_once_a_minute_at_most(
     await watch.send(frame("heart,72"))
     assert await watch.reply() == b"[3G*8800000015*0005*heart]"
     assert [e.type for e in await stored(app_services)] == ["vitals", "vitals"]
+
+
+SOUTH_WEST = position_block(WHEN, -33.8688, -70.6693, battery=44)  # Santiago: S and W hemispheres
+
+
+@pytest.mark.parametrize(
+    ("content", "reply", "types", "check"),
+    [
+        ("UD_LTE," + SOUTH_WEST, None, ["position"], {"lon": -70.6693, "lat": -33.8688, "fixed": True}),
+        ("UD2," + SOUTH_WEST, None, ["position"], {"lon": -70.6693}),
+        ("WT," + SOUTH_WEST, None, ["position"], {"lat": -33.8688}),
+        ("AL_LTE," + SOS_BLOCK, b"[3G*8800000015*0002*AL]", ["sos", "low_battery"], {"lon": 119.2985}),
+        (
+            "ALCUSTOMER1," + position_block(WHEN, 26.083, 119.2985),
+            b"[3G*8800000015*0002*AL]",
+            ["alarm"],
+            {"fixed": True},
+        ),
+        ("PULSE,64", b"[3G*8800000015*0005*PULSE]", ["vitals"], {"heart_rate": 64}),
+        ("BLOOD,165,101", b"[3G*8800000015*0005*BLOOD]", ["vitals"], {"systolic": 165, "diastolic": 101}),
+        ("TEMP,37.6", b"[3G*8800000015*0004*TEMP]", ["vitals"], {"temperature": 37.6}),
+    ],
+)
+async def test_more_message_types_over_tcp(
+    watch: Watch,
+    app_services: AppServices,
+    content: str,
+    reply: bytes | None,
+    types: list[str],
+    check: dict[str, object],
+) -> None:
+    await watch.send(frame(content))
+    if reply is not None:
+        assert await watch.reply() == reply
+    await watch.send(frame("TKQ"))  # its echo proves everything before it was handled
+    assert await watch.reply() == b"[3G*8800000015*0003*TKQ]"
+    events = await stored(app_services)
+    assert [e.type for e in events] == types
+    first = events[0]
+    values = {"lon": first.lon, "lat": first.lat, "fixed": first.fixed, **first.data}
+    assert {key: values[key] for key in check} == check
+    if first.device_time is not None:
+        assert first.device_time == WHEN
