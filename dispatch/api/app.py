@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from prometheus_client import CollectorRegistry
-from redis.asyncio import Redis
 
 from devices.http_api import router as device_gateway_router
 from devices.watch.directory import DeviceDirectory
@@ -21,6 +20,9 @@ from dispatch.api.errors import install_error_handlers
 from dispatch.api.state import AppServices
 from dispatch.audit.router import router as audit_router
 from dispatch.auth.router import router as auth_router
+from dispatch.bus.base import EventBus
+from dispatch.bus.memory import MemoryBus
+from dispatch.bus.redis import RedisBus
 from dispatch.clock import Clock, SystemClock
 from dispatch.db.session import create_engine, create_session_factory
 from dispatch.elders.router import router as elders_router
@@ -51,7 +53,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         the_clock = clock or SystemClock()
         engine = create_engine(settings)
         sessions = create_session_factory(engine)
-        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        bus: EventBus = RedisBus.from_url(settings.redis_url) if settings.redis_url else MemoryBus()
         # Device messages get their own connections: busy operators never delay an alarm's acknowledgement.
         ingest_engine = create_engine(settings, pre_ping=False, pool_size=settings.ingest_writers)
         writer = EventWriter(
@@ -83,7 +85,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             clock=the_clock,
             engine=engine,
             sessions=sessions,
-            redis=redis,
+            bus=bus,
             login_limiter=MovingWindowRateLimiter(_rate_limit_storage(settings)),
             metrics=registry,
             writer=writer,
@@ -91,9 +93,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             watch_port=watch_port,
         )
         logger.info(
-            "dispatch server ready (database: %s, redis: %s, watch port %d)",
+            "dispatch server ready (database: %s, bus: %s, watch port %d)",
             engine.url.get_backend_name(),
-            "on" if redis else "off",
+            "redis" if settings.redis_url else "in-process",
             watch_port,
         )
         try:
@@ -103,8 +105,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             await silent.stop()
             await writer.stop()
             await ingest_engine.dispose()
-            if redis is not None:
-                await redis.aclose()
+            await bus.close()
             await engine.dispose()
 
     app = FastAPI(title="Elder dispatch", version="0.1.0", lifespan=lifespan)

@@ -35,10 +35,9 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     except Exception as exc:
         logger.warning("readiness: database unreachable: %s", exc)
         checks["database"] = "unreachable"
-    if services.redis is not None:
+    if services.settings.redis_url:
         try:
-            await services.redis.ping()
-            checks["redis"] = "ok"
+            checks["redis"] = "ok" if await services.bus.ping() else "unreachable"
         except Exception as exc:
             logger.warning("readiness: redis unreachable: %s", exc)
             checks["redis"] = "unreachable"

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from limits.aio.strategies import MovingWindowRateLimiter
 from prometheus_client import CollectorRegistry
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from devices.watch.server import WatchServer
+from dispatch.bus.base import EventBus
 from dispatch.clock import Clock
 from dispatch.ingest.writer import EventWriter
 from dispatch.settings import Settings
@@ -23,7 +23,7 @@ class AppServices:
     clock: Clock
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    redis: Redis | None
+    bus: EventBus
     login_limiter: MovingWindowRateLimiter
     metrics: CollectorRegistry
     writer: EventWriter

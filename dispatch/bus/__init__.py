@@ -1,0 +1,1 @@
+"""The event bus: one interface, an in-process implementation (embedded default) and a Redis one."""
