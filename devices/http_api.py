@@ -17,9 +17,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from dispatch.api.deps import ClockDep, SessionDep, SettingsDep
+from dispatch.bus.outbox import enqueue
 from dispatch.errors import Unauthenticated
 from dispatch.ingest import service
-from dispatch.ingest.events import IncomingEvent, Position
+from dispatch.ingest.events import RULES_STREAM, IncomingEvent, Position
 from dispatch.ingest.schemas import PhoneEventAccepted, PhoneEventIn
 from dispatch.ingest.service import DeviceRef, Submission
 
@@ -100,4 +101,6 @@ async def receive_device_event(
     [result] = await service.store(
         session=session, submissions=[submission], silent_after=settings.silent_after_missed_heartbeats
     )
+    for message in service.rule_work([result]):
+        enqueue(session, RULES_STREAM, message)  # sent once the request's transaction has committed
     return PhoneEventAccepted(event_ids=result.new_event_ids, duplicate=result.duplicates > 0)

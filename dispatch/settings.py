@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     ingest_writers: int = Field(default=4, ge=1, le=64)
     device_state_flush_seconds: float = Field(default=1.0, gt=0, le=60)
     silent_after_missed_heartbeats: int = Field(default=3, ge=1)
+    p1_ack_seconds: int = Field(default=30, ge=1)
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

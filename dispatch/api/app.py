@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,7 +25,10 @@ from dispatch.auth.router import router as auth_router
 from dispatch.bus.base import EventBus
 from dispatch.bus.memory import MemoryBus
 from dispatch.bus.redis import RedisBus
+from dispatch.calls.processor import CallProcessor
+from dispatch.calls.router import router as calls_router
 from dispatch.clock import Clock, SystemClock
+from dispatch.console.ws import router as console_router
 from dispatch.db.session import create_engine, create_session_factory
 from dispatch.elders.router import router as elders_router
 from dispatch.ingest.router import router as device_events_router
@@ -63,6 +68,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             silent_after=settings.silent_after_missed_heartbeats,
             concurrency=1 if settings.is_sqlite else settings.ingest_writers,
             device_state_interval=settings.device_state_flush_seconds,
+            bus=bus,
         )
         watch = WatchServer(
             GatewayParts(
@@ -75,11 +81,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             )
         )
         silent = SilentDeviceMonitor(
-            sessions, the_clock, silent_after=settings.silent_after_missed_heartbeats
+            sessions, the_clock, silent_after=settings.silent_after_missed_heartbeats, bus=bus
+        )
+        processor = CallProcessor(
+            sessions,
+            bus,
+            the_clock,
+            consumer=f"{socket.gethostname()}-{os.getpid()}",
+            p1_ack_seconds=settings.p1_ack_seconds,
         )
         writer.start()
         watch_port = await watch.start(settings.watch_host, settings.watch_port)
         silent.start()
+        processor.start()
         app.state.services = AppServices(
             settings=settings,
             clock=the_clock,
@@ -91,6 +105,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             writer=writer,
             watch=watch,
             watch_port=watch_port,
+            processor=processor,
         )
         logger.info(
             "dispatch server ready (database: %s, bus: %s, watch port %d)",
@@ -102,6 +117,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             yield
         finally:
             await watch.stop()
+            await processor.stop()
             await silent.stop()
             await writer.stop()
             await ingest_engine.dispose()
@@ -117,6 +133,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(providers_router)
     app.include_router(audit_router)
     app.include_router(device_events_router)
+    app.include_router(calls_router)
+    app.include_router(console_router)
     app.include_router(device_gateway_router)
     app.include_router(watch_commands_router)
     return app

@@ -14,6 +14,7 @@ from dispatch.api.state import AppServices
 from dispatch.auth import service as auth_service
 from dispatch.auth.actor import Actor
 from dispatch.auth.models import Role
+from dispatch.bus.outbox import commit_and_publish, discard_announced
 from dispatch.clock import Clock
 from dispatch.errors import PermissionDenied, Unauthenticated
 from dispatch.settings import Settings
@@ -48,8 +49,9 @@ async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
     async with services.sessions() as session:
         try:
             yield session
-            await session.commit()
+            await commit_and_publish(session, services.bus)
         except BaseException:
+            discard_announced(session)
             await session.rollback()
             raise
 

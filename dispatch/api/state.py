@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from devices.watch.server import WatchServer
 from dispatch.bus.base import EventBus
+from dispatch.calls.processor import CallProcessor
 from dispatch.clock import Clock
 from dispatch.ingest.writer import EventWriter
 from dispatch.settings import Settings
@@ -29,3 +30,4 @@ class AppServices:
     writer: EventWriter
     watch: WatchServer
     watch_port: int
+    processor: CallProcessor

@@ -2,6 +2,7 @@
 
 from dispatch.audit.models import AuditEntry
 from dispatch.auth.models import Operator, OperatorSession
+from dispatch.calls.models import Call, CallEntry
 from dispatch.db.base import Base
 from dispatch.elders.models import Contact, Device, Elder, HealthRecord
 from dispatch.ingest.models import DeviceEvent
@@ -11,6 +12,8 @@ metadata = Base.metadata
 
 __all__ = [
     "AuditEntry",
+    "Call",
+    "CallEntry",
     "Contact",
     "Device",
     "DeviceEvent",

@@ -40,6 +40,24 @@ ALARM_TYPES = frozenset(
 )
 
 
+# The events the alarm rules look at; the rest (heartbeats, media, ...) never wait for them.
+RULE_EVENT_TYPES = frozenset(
+    {
+        EventType.sos,
+        EventType.fall,
+        EventType.alarm,
+        EventType.removed,
+        EventType.low_battery,
+        EventType.geofence_exit,
+        EventType.silent,
+        EventType.vitals,
+        EventType.position,
+    }
+)
+# The bus stream on which stored events wait for the alarm rules.
+RULES_STREAM = "device-events"
+
+
 @dataclass(frozen=True, slots=True)
 class Position:
     """Where the device was: WGS84 lon/lat when known; `fixed` is False for a non-GPS (cell/Wi-Fi) report."""

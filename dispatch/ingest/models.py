@@ -31,3 +31,5 @@ class DeviceEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     # Same device, same message, same device time (or the same minute without one) = the same event.
     dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # Set when the alarm rules have looked at the event; the recovery pass picks up the rest.
+    processed_at: Mapped[datetime | None]

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from dispatch.elders.models import Device, DeviceKind, DeviceStatus
-from dispatch.ingest.events import EventType, IncomingEvent
+from dispatch.ingest.events import RULE_EVENT_TYPES, EventType, IncomingEvent
 from dispatch.ingest.models import DeviceEvent
 
 
@@ -57,6 +57,7 @@ class StoreResult:
     """Ids of the events newly stored for one submission, and how many were already there."""
 
     new_event_ids: list[int] = field(default_factory=list)
+    new_event_types: list[EventType] = field(default_factory=list)
     duplicates: int = 0
 
 
@@ -82,6 +83,16 @@ async def find_devices(*, session: AsyncSession, imeis: Sequence[str]) -> dict[s
     """The registered devices among these IMEIs / device ids, in one query."""
     devices = await session.scalars(select(Device).where(Device.imei.in_(imeis)))
     return {device.imei: _ref(device) for device in devices}
+
+
+def rule_work(results: Sequence[StoreResult]) -> list[dict[str, Any]]:
+    """Stream messages for the newly stored events the alarm rules must see."""
+    return [
+        {"event_id": event_id}
+        for result in results
+        for event_id, event_type in zip(result.new_event_ids, result.new_event_types, strict=True)
+        if event_type in RULE_EVENT_TYPES
+    ]
 
 
 def dedupe_key(device_id: int, message_key: str, event_type: EventType) -> str:
@@ -222,8 +233,10 @@ async def insert_events(
         owner = {row["dedupe_key"]: index for index, row in rows}
         statement = _insert_ignoring_duplicates(connection.dialect.name)
         stored = await connection.execute(statement, [row for _, row in rows])
+        types = {row["dedupe_key"]: EventType(row["type"]) for _, row in rows}
         for event_id, key in stored.all():
             results[owner[key]].new_event_ids.append(event_id)
+            results[owner[key]].new_event_types.append(types[key])
         for index, submission in enumerate(submissions):
             results[index].duplicates = len(submission.events) - len(results[index].new_event_ids)
     return results

@@ -15,10 +15,12 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatch.bus.base import EventBus
+from dispatch.bus.outbox import commit_and_publish, enqueue
 from dispatch.clock import Clock
 from dispatch.elders.models import Device, DeviceStatus
 from dispatch.ingest import service
-from dispatch.ingest.events import EventType, IncomingEvent, Position
+from dispatch.ingest.events import RULES_STREAM, EventType, IncomingEvent, Position
 from dispatch.ingest.service import DeviceRef, Submission
 
 logger = logging.getLogger(__name__)
@@ -90,7 +92,9 @@ async def flag_silent_devices(*, session: AsyncSession, clock: Clock, silent_aft
             )
         )
     if submissions:
-        await service.store_events_only(session=session, submissions=submissions)
+        results = await service.store_events_only(session=session, submissions=submissions)
+        for message in service.rule_work(results):
+            enqueue(session, RULES_STREAM, message)
     return [s.device.id for s in submissions]
 
 
@@ -107,9 +111,15 @@ class SilentDeviceMonitor:
     """Background task: sleep until the next deadline (at most a couple of seconds), then flag."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, *, silent_after: int
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        silent_after: int,
+        bus: EventBus | None = None,
     ) -> None:
         self._sessions = sessions
+        self._bus = bus
         self._clock = clock
         self._silent_after = silent_after
         self._task: asyncio.Task[None] | None = None
@@ -131,7 +141,10 @@ class SilentDeviceMonitor:
                 session=session, clock=self._clock, silent_after=self._silent_after
             )
             upcoming = await next_deadline(session=session)
-            await session.commit()
+            if self._bus is None:
+                await session.commit()
+            else:
+                await commit_and_publish(session, self._bus)
         if flagged:
             logger.info("%d device(s) went silent", len(flagged))
         if upcoming is None:

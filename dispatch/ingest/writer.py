@@ -15,7 +15,9 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dispatch.bus.base import EventBus
 from dispatch.ingest import service
+from dispatch.ingest.events import RULES_STREAM
 from dispatch.ingest.service import StoreResult, Submission
 
 logger = logging.getLogger(__name__)
@@ -80,8 +82,10 @@ class EventWriter:
         silent_after: int,
         concurrency: int = 1,
         device_state_interval: float = 1.0,
+        bus: EventBus | None = None,
     ) -> None:
         self._engine = engine
+        self._bus = bus
         self._max_delay = max_delay
         self._max_size = max_size
         self._concurrency = concurrency
@@ -174,6 +178,18 @@ class EventWriter:
             self.stored_events += len(result.new_event_ids)
             if not future.done():
                 future.set_result(result)
+        await self._hand_to_rules(results)
+
+    async def _hand_to_rules(self, results: list[StoreResult]) -> None:
+        """After the acknowledgements: queue the new events for the alarm rules. If this process dies
+        first, the recovery pass finds them (they stay unprocessed in the database)."""
+        if self._bus is None:
+            return
+        try:
+            for message in service.rule_work(results):
+                await self._bus.append(RULES_STREAM, message)
+        except Exception:
+            logger.exception("queueing device events for the alarm rules failed; recovery will pick them up")
 
     async def _store(self, submissions: list[Submission]) -> list[StoreResult]:
         async with self._engine.connect() as connection:

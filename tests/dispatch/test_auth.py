@@ -25,6 +25,9 @@ PROTECTED = [
     ("GET", "/api/v1/devices"),
     ("POST", "/api/v1/devices"),
     ("GET", "/api/v1/audit"),
+    ("GET", "/api/v1/calls"),
+    ("POST", "/api/v1/calls/1/acknowledge"),
+    ("GET", "/api/v1/device-events"),
     ("GET", "/api/v1/operators"),
     ("GET", "/api/v1/auth/me"),
 ]

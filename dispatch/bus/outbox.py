@@ -1,0 +1,41 @@
+"""What to put on the bus once the transaction that caused it has committed (never before, never lost
+to a rollback): services `announce` (channels) or `enqueue` (streams); whoever commits the unit of work
+calls `publish_announced` after the commit, or `commit_and_publish`."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.bus.base import EventBus, Message
+
+_KEY = "bus_outbox"
+
+
+def announce(session: AsyncSession, channel: str, message: Message) -> None:
+    """Publish `message` on `channel` after this session commits."""
+    session.info.setdefault(_KEY, []).append(("channel", channel, message))
+
+
+def enqueue(session: AsyncSession, stream: str, message: Message) -> None:
+    """Append `message` to `stream` after this session commits."""
+    session.info.setdefault(_KEY, []).append(("stream", stream, message))
+
+
+async def publish_announced(session: AsyncSession, bus: EventBus) -> None:
+    """Send what the committed transaction announced."""
+    for kind, name, message in session.info.pop(_KEY, []):
+        if kind == "stream":
+            await bus.append(name, message)
+        else:
+            await bus.publish(name, message)
+
+
+def discard_announced(session: AsyncSession) -> None:
+    """Forget what a rolled-back transaction announced."""
+    session.info.pop(_KEY, None)
+
+
+async def commit_and_publish(session: AsyncSession, bus: EventBus) -> None:
+    """Commit, then send what the transaction announced."""
+    await session.commit()
+    await publish_announced(session, bus)

@@ -1,0 +1,139 @@
+"""Call endpoints for the console: the queue, a call's detail and timeline, and the agents' actions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from dispatch.api.deps import ClockDep, CurrentActor, PagingDep, SessionDep, SettingsDep
+from dispatch.calls import service
+from dispatch.calls.models import Call
+from dispatch.calls.schemas import (
+    CallCreate,
+    CallDetail,
+    CallEntryRead,
+    ClaimIn,
+    CloseIn,
+    NoteIn,
+    TransitionIn,
+)
+from dispatch.calls.states import OPEN_STATES, CallState
+from dispatch.clock import Clock
+from dispatch.schemas import Page
+
+router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
+
+
+def _json(call: Call, clock: Clock) -> dict[str, Any]:
+    return service.call_json(call, clock.now())
+
+
+@router.get("", response_model=Page[dict[str, Any]])
+async def list_calls(
+    session: SessionDep,
+    clock: ClockDep,
+    actor: CurrentActor,
+    paging: PagingDep,
+    state: Annotated[list[CallState] | None, Query(description="repeat for several; default: all")] = None,
+    open: Annotated[bool, Query(description="only new, acknowledged, dispatched, on_scene")] = False,
+    elder_id: int | None = None,
+) -> Page[dict[str, Any]]:
+    """The queue: calls by priority, then oldest first."""
+    states = sorted(OPEN_STATES) if open else state
+    items, total = await service.list_calls(
+        session=session, limit=paging.limit, offset=paging.offset, states=states, elder_id=elder_id
+    )
+    return Page(items=[_json(c, clock) for c in items], total=total)
+
+
+@router.post("", status_code=201)
+async def open_call(
+    body: CallCreate, session: SessionDep, clock: ClockDep, settings: SettingsDep, actor: CurrentActor
+) -> dict[str, Any]:
+    """Open a call by hand (409 if the elder already has an open call)."""
+    call = await service.open_call(
+        session=session,
+        clock=clock,
+        actor=actor,
+        elder_id=body.elder_id,
+        priority=int(body.priority[1]),
+        category=body.category,
+        source=body.source,
+        reason=body.reason,
+        p1_ack_seconds=settings.p1_ack_seconds,
+    )
+    return _json(call, clock)
+
+
+@router.get("/{call_id}", response_model=CallDetail)
+async def read_call(call_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor) -> CallDetail:
+    """A call and its whole timeline."""
+    call = await service.get(session=session, call_id=call_id)
+    entries = await service.timeline(session=session, call_id=call_id)
+    return CallDetail(call=_json(call, clock), timeline=[CallEntryRead.model_validate(e) for e in entries])
+
+
+@router.post("/{call_id}/acknowledge")
+async def acknowledge(
+    call_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor
+) -> dict[str, Any]:
+    """Take note of a new call (it is also claimed by this agent if nobody has it)."""
+    call = await service.transition(
+        session=session, clock=clock, actor=actor, call_id=call_id, target=CallState.acknowledged
+    )
+    return _json(call, clock)
+
+
+@router.post("/{call_id}/claim")
+async def claim(
+    call_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor, body: ClaimIn | None = None
+) -> dict[str, Any]:
+    """Become the agent handling the call (409 if another agent has it, unless taking over)."""
+    call = await service.claim(
+        session=session, clock=clock, actor=actor, call_id=call_id, take_over=bool(body and body.take_over)
+    )
+    return _json(call, clock)
+
+
+@router.post("/{call_id}/notes", response_model=CallEntryRead, status_code=201)
+async def add_note(
+    call_id: int, body: NoteIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
+) -> CallEntryRead:
+    """Add a note to the call's timeline."""
+    entry = await service.add_note(session=session, clock=clock, actor=actor, call_id=call_id, text=body.text)
+    return CallEntryRead.model_validate(entry)
+
+
+@router.post("/{call_id}/transition")
+async def transition(
+    call_id: int, body: TransitionIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
+) -> dict[str, Any]:
+    """Move the call to another state (409 if the state machine does not allow it)."""
+    call = await service.transition(
+        session=session,
+        clock=clock,
+        actor=actor,
+        call_id=call_id,
+        target=body.state,
+        outcome=body.outcome,
+        note=body.note,
+    )
+    return _json(call, clock)
+
+
+@router.post("/{call_id}/close")
+async def close(
+    call_id: int, body: CloseIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
+) -> dict[str, Any]:
+    """Close a resolved call with its outcome code."""
+    call = await service.transition(
+        session=session,
+        clock=clock,
+        actor=actor,
+        call_id=call_id,
+        target=CallState.closed,
+        outcome=body.outcome,
+        note=body.note,
+    )
+    return _json(call, clock)

@@ -1,0 +1,352 @@
+"""Calls: opening them from alarms or by hand, joining alarms to an open call, the state machine, claims,
+notes, escalation. Every change is written to the call's timeline and announced on the console channel."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.auth.actor import Actor
+from dispatch.bus.outbox import announce
+from dispatch.calls import rules
+from dispatch.calls.models import Call, CallEntry, CallSource
+from dispatch.calls.rules import Alarm, CallCategory, ElderFacts, EventFacts
+from dispatch.calls.states import OPEN_STATES, STATE_SLA_SECONDS, CallState, check_transition
+from dispatch.clock import Clock
+from dispatch.elders.models import Elder, HealthRecord
+from dispatch.elders.schemas import VitalsThresholds
+from dispatch.errors import Conflict, NotFound, ValidationFailed
+from dispatch.ingest.models import DeviceEvent
+
+CONSOLE_CHANNEL = "console"
+SYSTEM = Actor.system("system")
+
+
+def priority_label(priority: int) -> str:
+    return f"P{priority}"
+
+
+def call_json(call: Call, now: datetime) -> dict[str, Any]:
+    """The call as the API and the console see it."""
+    return {
+        "id": call.id,
+        "elder_id": call.elder_id,
+        "elder_name": call.elder_name,
+        "priority": priority_label(call.priority),
+        "category": call.category,
+        "state": call.state,
+        "source": call.source,
+        "reason": call.reason,
+        "position": None
+        if call.lon is None
+        else {"lon": call.lon, "lat": call.lat, "fixed": bool(call.fixed)},
+        "opened_at": call.opened_at.isoformat(),
+        "state_since": call.state_since.isoformat(),
+        "sla_deadline_at": call.sla_deadline_at.isoformat() if call.sla_deadline_at else None,
+        "overdue": call.sla_deadline_at is not None and call.sla_deadline_at <= now,
+        "ack_deadline_at": call.ack_deadline_at.isoformat() if call.ack_deadline_at else None,
+        "escalation_level": call.escalation_level,
+        "claimed_by": call.claimed_by,
+        "claimed_by_name": call.claimed_by_name,
+        "outcome": call.outcome,
+    }
+
+
+def _entry(call: Call, at: datetime, actor: Actor, kind: str, text: str = "", **detail: Any) -> CallEntry:
+    return CallEntry(
+        call_id=call.id,
+        at=at,
+        kind=kind,
+        operator_id=actor.operator_id,
+        username=actor.username,
+        text=text,
+        detail=detail,
+    )
+
+
+def _announce_change(session: AsyncSession, call: Call, now: datetime, change: str) -> None:
+    announce(session, CONSOLE_CHANNEL, {"type": "call", "change": change, "call": call_json(call, now)})
+
+
+def _sla_deadline(state: CallState, now: datetime) -> datetime | None:
+    seconds = STATE_SLA_SECONDS.get(state)
+    return None if seconds is None else now + timedelta(seconds=seconds)
+
+
+async def get(*, session: AsyncSession, call_id: int) -> Call:
+    call = await session.get(Call, call_id)
+    if call is None:
+        raise NotFound(f"call {call_id} not found")
+    return call
+
+
+async def open_call_of(*, session: AsyncSession, elder_id: int) -> Call | None:
+    """The elder's open call, if any."""
+    return await session.scalar(select(Call).where(Call.open_elder_id == elder_id))
+
+
+async def open_call(
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    actor: Actor,
+    elder_id: int,
+    priority: int,
+    category: CallCategory,
+    source: CallSource,
+    reason: str,
+    position: tuple[float | None, float | None, bool | None] = (None, None, None),
+    p1_ack_seconds: int = 30,
+    event_id: int | None = None,
+) -> Call:
+    """A new call; Conflict if the elder already has an open one (join that instead)."""
+    elder = await session.get(Elder, elder_id)
+    if elder is None:
+        raise NotFound(f"elder {elder_id} not found")
+    now = clock.now()
+    lon, lat, fixed = position
+    call = Call(
+        elder_id=elder_id,
+        elder_name=elder.name,
+        open_elder_id=elder_id,
+        source=source,
+        priority=priority,
+        category=category,
+        state=CallState.new,
+        reason=reason,
+        lon=lon,
+        lat=lat,
+        fixed=fixed,
+        opened_at=now,
+        state_since=now,
+        sla_deadline_at=_sla_deadline(CallState.new, now),
+        ack_deadline_at=now + timedelta(seconds=p1_ack_seconds) if priority == 1 else None,
+        escalation_level=0,
+        updated_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(call)
+            await session.flush()
+    except IntegrityError:
+        raise Conflict(f"elder {elder_id} already has an open call") from None
+    opened = _entry(call, now, actor, "opened", reason, priority=priority_label(priority), category=category)
+    opened.device_event_id = event_id
+    session.add(opened)
+    _announce_change(session, call, now, "opened")
+    return call
+
+
+async def join_alarm(
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    call: Call,
+    alarm: Alarm,
+    event_id: int | None,
+    position: tuple[float | None, float | None, bool | None],
+) -> None:
+    """Add an alarm to an open call: a timeline line, the newest position, a higher priority if it is."""
+    now = clock.now()
+    detail: dict[str, Any] = {"category": alarm.category, "priority": priority_label(alarm.priority)}
+    if alarm.priority < call.priority:
+        detail["raised_from"] = priority_label(call.priority)
+        call.priority, call.category = alarm.priority, alarm.category
+        if alarm.priority == 1 and call.state == CallState.new and call.ack_deadline_at is None:
+            call.ack_deadline_at = now
+    if position[0] is not None:
+        call.lon, call.lat, call.fixed = position
+    call.updated_at = now
+    session.add(
+        CallEntry(
+            call_id=call.id,
+            at=now,
+            kind="alarm",
+            operator_id=None,
+            username="system",
+            text=alarm.reason,
+            detail=detail,
+            device_event_id=event_id,
+        )
+    )
+    _announce_change(session, call, now, "alarm")
+
+
+def _facts(elder: Elder, health: HealthRecord | None) -> ElderFacts:
+    thresholds = VitalsThresholds().model_dump() | (health.vitals_thresholds if health else {})
+    return ElderFacts(vitals_thresholds=thresholds, safe_area=elder.safe_area)
+
+
+async def apply_device_event(
+    *, session: AsyncSession, clock: Clock, event: DeviceEvent, p1_ack_seconds: int
+) -> Call | None:
+    """Run the alarm rules on a stored device event: open a call, join the open one, or nothing.
+    Idempotent: an event already processed changes nothing."""
+    if event.processed_at is not None:
+        return None
+    event.processed_at = clock.now()
+    elder = await session.get(Elder, event.elder_id)
+    if elder is None:
+        return None
+    facts = EventFacts(type=event.type, data=event.data, lon=event.lon, lat=event.lat, fixed=event.fixed)
+    alarm = rules.evaluate(facts, _facts(elder, await session.get(HealthRecord, elder.id)))
+    if alarm is None:
+        return None
+    position = (event.lon, event.lat, event.fixed)
+    existing = await open_call_of(session=session, elder_id=elder.id)
+    if existing is None:
+        try:
+            call = await open_call(
+                session=session,
+                clock=clock,
+                actor=SYSTEM,
+                elder_id=elder.id,
+                priority=alarm.priority,
+                category=alarm.category,
+                source=CallSource.device_alarm,
+                reason=alarm.reason,
+                position=position,
+                p1_ack_seconds=p1_ack_seconds,
+                event_id=event.id,
+            )
+            return call
+        except Conflict:  # another process opened one a moment ago
+            existing = await open_call_of(session=session, elder_id=elder.id)
+            if existing is None:
+                raise
+    await join_alarm(
+        session=session, clock=clock, call=existing, alarm=alarm, event_id=event.id, position=position
+    )
+    return existing
+
+
+async def transition(
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    actor: Actor,
+    call_id: int,
+    target: CallState,
+    outcome: str | None = None,
+    note: str = "",
+) -> Call:
+    """Move a call along its state machine (409 if the move is not allowed)."""
+    call = await get(session=session, call_id=call_id)
+    current = CallState(call.state)
+    check_transition(current, target)
+    if target == CallState.closed and not outcome:
+        raise ValidationFailed("closing a call needs an outcome code")
+    now = clock.now()
+    call.state, call.state_since, call.updated_at = target, now, now
+    call.sla_deadline_at = _sla_deadline(target, now)
+    if target != CallState.new:
+        call.ack_deadline_at = None
+    if target not in OPEN_STATES:
+        call.open_elder_id = None
+    if outcome:
+        call.outcome = outcome
+    if target == CallState.acknowledged and call.claimed_by is None:
+        call.claimed_by, call.claimed_by_name = actor.operator_id, actor.username
+    session.add(
+        _entry(
+            call, now, actor, "state", note, **{"from": current.value, "to": target.value, "outcome": outcome}
+        )
+    )
+    await session.flush()
+    _announce_change(session, call, now, target.value)
+    return call
+
+
+async def claim(
+    *, session: AsyncSession, clock: Clock, actor: Actor, call_id: int, take_over: bool = False
+) -> Call:
+    """Make this operator the call's handler; Conflict if another agent has it (unless taking over)."""
+    call = await get(session=session, call_id=call_id)
+    if call.claimed_by not in (None, actor.operator_id) and not take_over:
+        raise Conflict(f"call {call_id} is being handled by {call.claimed_by_name}")
+    now = clock.now()
+    previous = call.claimed_by_name
+    call.claimed_by, call.claimed_by_name, call.updated_at = actor.operator_id, actor.username, now
+    session.add(_entry(call, now, actor, "claimed", previous=previous))
+    await session.flush()
+    _announce_change(session, call, now, "claimed")
+    return call
+
+
+async def add_note(
+    *, session: AsyncSession, clock: Clock, actor: Actor, call_id: int, text: str
+) -> CallEntry:
+    call = await get(session=session, call_id=call_id)
+    now = clock.now()
+    entry = _entry(call, now, actor, "note", text)
+    call.updated_at = now
+    session.add(entry)
+    await session.flush()
+    _announce_change(session, call, now, "note")
+    return entry
+
+
+async def timeline(*, session: AsyncSession, call_id: int) -> list[CallEntry]:
+    await get(session=session, call_id=call_id)
+    rows = await session.scalars(select(CallEntry).where(CallEntry.call_id == call_id).order_by(CallEntry.id))
+    return list(rows)
+
+
+async def list_calls(
+    *,
+    session: AsyncSession,
+    limit: int,
+    offset: int,
+    states: list[CallState] | None = None,
+    elder_id: int | None = None,
+) -> tuple[list[Call], int]:
+    """Calls by priority, then oldest first."""
+    query = select(Call)
+    if states:
+        query = query.where(Call.state.in_(states))
+    if elder_id is not None:
+        query = query.where(Call.elder_id == elder_id)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(
+        query.order_by(Call.priority, Call.opened_at, Call.id).limit(limit).offset(offset)
+    )
+    return list(rows), int(total or 0)
+
+
+async def escalate_due(*, session: AsyncSession, clock: Clock, p1_ack_seconds: int) -> list[Call]:
+    """Escalate unacknowledged P1 calls past their deadline, one level at a time: 1 = loud alert to every
+    agent, 2 = supervisors. The conditional UPDATE claims each step once, across processes."""
+    now = clock.now()
+    escalated: list[Call] = []
+    for level in (1, 2):
+        next_deadline = now + timedelta(seconds=p1_ack_seconds) if level == 1 else None
+        rows = await session.execute(
+            update(Call)
+            .where(
+                Call.state == CallState.new, Call.ack_deadline_at <= now, Call.escalation_level == level - 1
+            )
+            .values(escalation_level=level, ack_deadline_at=next_deadline, updated_at=now)
+            .returning(Call.id)
+        )
+        for call_id in rows.scalars().all():
+            call = await get(session=session, call_id=call_id)
+            await session.refresh(call)
+            target = "all agents" if level == 1 else "supervisors"
+            session.add(
+                _entry(call, now, SYSTEM, "escalated", f"not acknowledged: alerting {target}", level=level)
+            )
+            announce(
+                session, CONSOLE_CHANNEL, {"type": "escalation", "level": level, "call": call_json(call, now)}
+            )
+            escalated.append(call)
+    return escalated
+
+
+async def next_ack_deadline(*, session: AsyncSession) -> datetime | None:
+    return await session.scalar(
+        select(func.min(Call.ack_deadline_at)).where(Call.state == CallState.new, Call.escalation_level < 2)
+    )

@@ -1,0 +1,1 @@
+"""The console's server side: the WebSocket that pushes call changes to agents."""

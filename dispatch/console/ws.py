@@ -1,0 +1,78 @@
+"""`/ws/console`: pushes every call change to logged-in operators, from whichever server process it
+happened in (the bus's console channel). On (re)connect the console first gets a `resync` with the open
+calls, then live messages, so nothing published while it was away is missed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from dispatch.api.deps import SESSION_COOKIE
+from dispatch.api.state import AppServices
+from dispatch.auth import service as auth_service
+from dispatch.calls import service as calls_service
+from dispatch.calls.states import OPEN_STATES
+from dispatch.errors import Unauthenticated
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter()
+
+UNAUTHENTICATED = 4401  # WebSocket close code: log in first
+
+
+async def _operator_name(websocket: WebSocket, services: AppServices) -> str | None:
+    token = websocket.query_params.get("token") or websocket.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    async with services.sessions() as session:
+        try:
+            operator = await auth_service.resolve_token(
+                session=session, clock=services.clock, token=token, secret_key=services.settings.secret_key
+            )
+        except Unauthenticated:
+            return None
+        return operator.username
+
+
+async def _resync(websocket: WebSocket, services: AppServices) -> None:
+    async with services.sessions() as session:
+        calls, _ = await calls_service.list_calls(
+            session=session, limit=500, offset=0, states=sorted(OPEN_STATES)
+        )
+    now = services.clock.now()
+    await websocket.send_json({"type": "resync", "calls": [calls_service.call_json(c, now) for c in calls]})
+
+
+@router.websocket("/ws/console")
+async def console_socket(websocket: WebSocket) -> None:
+    services: AppServices = websocket.app.state.services
+    username = await _operator_name(websocket, services)
+    if username is None:
+        await websocket.close(code=UNAUTHENTICATED, reason="login required")
+        return
+    await websocket.accept()
+    subscription = await services.bus.subscribe(calls_service.CONSOLE_CHANNEL)
+    try:
+        await _resync(websocket, services)
+
+        async def forward() -> None:
+            async for message in subscription:
+                await websocket.send_json(message)
+
+        forwarding = asyncio.create_task(forward())
+        try:
+            while True:  # the console may send pings; a disconnect ends the loop
+                await websocket.receive_text()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            forwarding.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await forwarding
+    finally:
+        await subscription.close()
+        logger.debug("console socket of %s closed", username)

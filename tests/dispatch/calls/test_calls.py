@@ -1,0 +1,337 @@
+"""Calls end to end in one process: device events through the rules, the agents' actions over HTTP,
+escalation on the fake clock, crash recovery and at-least-once processing."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from devices.watch import codec
+from dispatch.api.state import AppServices
+from dispatch.auth.models import Role
+from dispatch.calls.models import CallEntry
+from dispatch.calls.processor import CallProcessor
+from dispatch.clock import FakeClock
+from dispatch.db.session import create_engine, create_session_factory
+from dispatch.ingest import service as ingest
+from dispatch.ingest.events import EventType, IncomingEvent, Position
+from dispatch.ingest.service import Submission, find_device
+from simulators.watch import position_block
+from tests.factories import make_elder_with_device, operator_headers
+
+IMEI = "860000000000555"
+WHEN = datetime(2026, 3, 2, 0, 59, tzinfo=UTC)
+
+
+@pytest.fixture
+async def elder_id(app_services: AppServices) -> int:
+    await app_services.processor.stop()  # the tests drive processing step by step
+    elder, _, _ = await make_elder_with_device(app_services, IMEI, name="林玉兰")
+    return elder
+
+
+@pytest.fixture
+async def agent(client: httpx.AsyncClient, app_services: AppServices) -> dict[str, str]:
+    return await operator_headers(app_services, client, Role.agent, "agent1")
+
+
+async def store(services: AppServices, kind: EventType, key: str, **data: Any) -> int:
+    """A device event stored as the gateway stores it (and queued for the rules, as the writer does)."""
+    async with services.sessions() as session:
+        device = await find_device(session=session, imei=IMEI)
+        assert device is not None
+        [result] = await ingest.store(
+            session=session,
+            silent_after=3,
+            submissions=[
+                Submission(
+                    device=device,
+                    message_key=key,
+                    received_at=services.clock.now(),
+                    events=[IncomingEvent(kind, WHEN, Position(119.2991, 26.0833, True), data)],
+                )
+            ],
+        )
+        await session.commit()
+    for message in ingest.rule_work([result]):
+        await services.bus.append("device-events", message)
+    return result.new_event_ids[0]
+
+
+async def process(services: AppServices) -> None:
+    while await services.processor.consume_once(block_ms=1):
+        pass
+
+
+async def calls(client: httpx.AsyncClient, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
+    page = (await client.get("/api/v1/calls", params=params, headers=headers)).json()
+    items: list[dict[str, Any]] = page["items"]
+    return items
+
+
+async def test_watch_sos_over_tcp_opens_a_p1_call_and_a_second_sos_joins_it(
+    app_services: AppServices, client: httpx.AsyncClient, elder_id: int, agent: dict[str, str]
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", app_services.watch_port)
+    for minute in (0, 1):
+        block = position_block(WHEN.replace(minute=minute), 26.0833, 119.2991, status=1 << 16)
+        writer.write(codec.encode_frame("3G", IMEI, None, ("AL," + block).encode()))
+        assert await reader.readuntil(b"]") == f"[3G*{IMEI}*0002*AL]".encode()
+    writer.close()
+    await process(app_services)
+    [call] = await calls(client, agent, open=True)
+    assert (call["priority"], call["category"], call["state"], call["elder_name"]) == (
+        "P1",
+        "sos",
+        "new",
+        "林玉兰",
+    )
+    assert call["position"] == {"lon": 119.2991, "lat": 26.0833, "fixed": True}
+    assert call["ack_deadline_at"] == "2026-03-02T01:00:30+00:00"
+    detail = (await client.get(f"/api/v1/calls/{call['id']}", headers=agent)).json()
+    assert [(e["kind"], e["text"]) for e in detail["timeline"]] == [
+        ("opened", "SOS button"),
+        ("alarm", "SOS button"),
+    ]
+
+
+async def test_a_higher_priority_alarm_raises_the_open_call(
+    app_services: AppServices, client: httpx.AsyncClient, elder_id: int, agent: dict[str, str]
+) -> None:
+    await store(app_services, EventType.low_battery, "battery")
+    await process(app_services)
+    assert [(c["priority"], c["category"]) for c in await calls(client, agent)] == [("P4", "low_battery")]
+    await store(app_services, EventType.vitals, "hr", heart_rate=140)
+    await store(app_services, EventType.fall, "fall")
+    await store(app_services, EventType.heartbeat, "hb")  # not for the rules
+    await process(app_services)
+    [call] = await calls(client, agent)
+    assert (call["priority"], call["category"]) == ("P1", "fall")
+    timeline = (await client.get(f"/api/v1/calls/{call['id']}", headers=agent)).json()["timeline"]
+    assert [(e["kind"], e["detail"].get("raised_from")) for e in timeline] == [
+        ("opened", None),
+        ("alarm", "P4"),
+        ("alarm", "P2"),
+    ]
+    assert timeline[1]["text"] == "heart_rate 140 > 120"
+
+
+async def test_the_agent_handles_a_call_through_its_states(
+    app_services: AppServices,
+    client: httpx.AsyncClient,
+    elder_id: int,
+    agent: dict[str, str],
+    clock: FakeClock,
+) -> None:
+    await store(app_services, EventType.sos, "sos")
+    await process(app_services)
+    [call] = await calls(client, agent)
+    url = f"/api/v1/calls/{call['id']}"
+    acked = (await client.post(f"{url}/acknowledge", headers=agent)).json()
+    assert (acked["state"], acked["claimed_by_name"], acked["ack_deadline_at"]) == (
+        "acknowledged",
+        "agent1",
+        None,
+    )
+    again = await client.post(f"{url}/acknowledge", headers=agent)
+    assert again.status_code == 409
+    assert again.json()["code"] == "invalid_transition"
+    assert (
+        await client.post(f"{url}/notes", json={"text": "女儿已在路上"}, headers=agent)
+    ).status_code == 201
+    for state in ("dispatched", "on_scene", "resolved"):
+        clock.advance(60)
+        moved = await client.post(f"{url}/transition", json={"state": state}, headers=agent)
+        assert moved.json()["state"] == state
+    assert (
+        await client.post(f"{url}/transition", json={"state": "closed"}, headers=agent)
+    ).status_code == 422
+    closed = (await client.post(f"{url}/close", json={"outcome": "helped_at_home"}, headers=agent)).json()
+    assert (closed["state"], closed["outcome"]) == ("closed", "helped_at_home")
+    timeline = (await client.get(url, headers=agent)).json()["timeline"]
+    assert [e["kind"] for e in timeline] == ["opened", "state", "note", "state", "state", "state", "state"]
+    assert [e["username"] for e in timeline[1:]] == ["agent1"] * 6
+    await store(app_services, EventType.sos, "sos-2")  # the elder's next alarm opens a new call
+    await process(app_services)
+    assert [c["state"] for c in await calls(client, agent)] == [
+        "closed",
+        "new",
+    ]  # same priority: oldest first
+
+
+async def test_two_agents_cannot_work_the_same_call_unless_one_takes_over(
+    app_services: AppServices, client: httpx.AsyncClient, elder_id: int, agent: dict[str, str]
+) -> None:
+    other = await operator_headers(app_services, client, Role.agent, "agent2")
+    await store(app_services, EventType.sos, "sos")
+    await process(app_services)
+    [call] = await calls(client, agent)
+    assert (await client.post(f"/api/v1/calls/{call['id']}/claim", headers=agent)).status_code == 200
+    refused = await client.post(f"/api/v1/calls/{call['id']}/claim", headers=other)
+    assert refused.status_code == 409
+    assert "agent1" in refused.json()["message"]
+    taken = await client.post(f"/api/v1/calls/{call['id']}/claim", json={"take_over": True}, headers=other)
+    assert taken.json()["claimed_by_name"] == "agent2"
+
+
+async def test_unacknowledged_p1_escalates_to_all_agents_then_supervisors(
+    app_services: AppServices,
+    client: httpx.AsyncClient,
+    elder_id: int,
+    agent: dict[str, str],
+    clock: FakeClock,
+) -> None:
+    subscription = await app_services.bus.subscribe("console")
+    await store(app_services, EventType.fall, "fall")
+    await process(app_services)
+    processor = app_services.processor
+    clock.advance(29)
+    await processor.escalate_once()
+    clock.advance(1)
+    await processor.escalate_once()
+    clock.advance(30)
+    await processor.escalate_once()
+    clock.advance(300)
+    await processor.escalate_once()
+    [call] = await calls(client, agent)
+    assert call["escalation_level"] == 2
+    timeline = (await client.get(f"/api/v1/calls/{call['id']}", headers=agent)).json()["timeline"]
+    assert [(e["kind"], e["detail"].get("level"), e["at"]) for e in timeline if e["kind"] == "escalated"] == [
+        ("escalated", 1, "2026-03-02T01:00:30Z"),
+        ("escalated", 2, "2026-03-02T01:01:00Z"),
+    ]
+    messages = []
+    async with asyncio.timeout(5):
+        async for message in subscription:
+            messages.append((message["type"], message.get("level")))
+            if len(messages) == 3:
+                break
+    await subscription.close()
+    assert messages == [("call", None), ("escalation", 1), ("escalation", 2)]
+
+
+async def test_an_acknowledged_call_does_not_escalate(
+    app_services: AppServices,
+    client: httpx.AsyncClient,
+    elder_id: int,
+    agent: dict[str, str],
+    clock: FakeClock,
+) -> None:
+    await store(app_services, EventType.sos, "sos")
+    await process(app_services)
+    [call] = await calls(client, agent)
+    await client.post(f"/api/v1/calls/{call['id']}/acknowledge", headers=agent)
+    clock.advance(600)
+    await app_services.processor.escalate_once()
+    [call] = await calls(client, agent)
+    assert call["escalation_level"] == 0
+
+
+async def test_escalation_fires_once_with_two_processes(
+    app_services: AppServices,
+    client: httpx.AsyncClient,
+    elder_id: int,
+    agent: dict[str, str],
+    clock: FakeClock,
+) -> None:
+    await store(app_services, EventType.sos, "sos")
+    await process(app_services)
+    clock.advance(30)
+    other_engine = create_engine(app_services.settings)  # the second process's own connections
+    other = CallProcessor(
+        create_session_factory(other_engine), app_services.bus, clock, consumer="other", p1_ack_seconds=30
+    )
+    try:
+        await asyncio.gather(app_services.processor.escalate_once(), other.escalate_once())
+    finally:
+        await other_engine.dispose()
+    async with app_services.sessions() as session:
+        entries = list(await session.scalars(select(CallEntry).where(CallEntry.kind == "escalated")))
+    assert [e.detail["level"] for e in entries] == [1]
+
+
+async def test_events_stored_before_a_crash_are_processed_after_restart_once(
+    app_services: AppServices,
+    client: httpx.AsyncClient,
+    elder_id: int,
+    agent: dict[str, str],
+    clock: FakeClock,
+) -> None:
+    # The server stored the SOS and acknowledged the watch, then died before the rules ran: the bus
+    # message is gone (the in-process bus died with it), the event is in the database, unprocessed.
+    async with app_services.sessions() as session:
+        device = await find_device(session=session, imei=IMEI)
+        assert device is not None
+        await ingest.store(
+            session=session,
+            silent_after=3,
+            submissions=[
+                Submission(
+                    device=device,
+                    message_key="lost",
+                    received_at=clock.now(),
+                    events=[IncomingEvent(EventType.sos, WHEN, None, {})],
+                )
+            ],
+        )
+        await session.commit()
+    assert await calls(client, agent) == []
+    restarted = CallProcessor(
+        app_services.sessions, app_services.bus, clock, consumer="restarted", p1_ack_seconds=30
+    )
+    assert await restarted.recover() == 1
+    assert await restarted.recover() == 0
+    assert [c["category"] for c in await calls(client, agent)] == ["sos"]
+
+
+async def test_processing_twice_changes_nothing(
+    app_services: AppServices, client: httpx.AsyncClient, elder_id: int, agent: dict[str, str]
+) -> None:
+    first = await store(app_services, EventType.sos, "sos")
+    second = await store(app_services, EventType.fall, "fall")
+    await app_services.processor.process([first, second])
+    await app_services.processor.process([first, second])  # a redelivery after a crash before the ack
+    [call] = await calls(client, agent)
+    timeline = (await client.get(f"/api/v1/calls/{call['id']}", headers=agent)).json()["timeline"]
+    assert [e["kind"] for e in timeline] == ["opened", "alarm"]
+
+
+async def test_work_of_a_dead_consumer_is_reclaimed(
+    app_services: AppServices,
+    client: httpx.AsyncClient,
+    elder_id: int,
+    agent: dict[str, str],
+    clock: FakeClock,
+) -> None:
+    await store(app_services, EventType.sos, "sos")
+    taken = await app_services.bus.read("device-events", "alarm-rules", "dead-process")
+    assert len(taken) == 1  # ... and the process dies before handling it
+    survivor = CallProcessor(
+        app_services.sessions,
+        app_services.bus,
+        clock,
+        consumer="survivor",
+        p1_ack_seconds=30,
+        reclaim_after_ms=0,
+    )
+    assert await survivor.consume_once(block_ms=1) == 1
+    assert [c["category"] for c in await calls(client, agent)] == ["sos"]
+    assert await survivor.consume_once(block_ms=1) == 0
+
+
+async def test_agents_open_calls_by_hand(
+    app_services: AppServices, client: httpx.AsyncClient, elder_id: int, agent: dict[str, str]
+) -> None:
+    body = {"elder_id": elder_id, "priority": "P3", "category": "service_request", "reason": "想预约助浴"}
+    created = await client.post("/api/v1/calls", json=body, headers=agent)
+    assert created.status_code == 201
+    assert (created.json()["source"], created.json()["priority"]) == ("inbound_phone", "P3")
+    assert (await client.post("/api/v1/calls", json=body, headers=agent)).status_code == 409
+    assert (
+        await client.post("/api/v1/calls", json={**body, "priority": "P9"}, headers=agent)
+    ).status_code == 422
