@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import math
 import random
 import time
@@ -19,6 +20,8 @@ from typing import Any
 import httpx
 
 from devices.http_api import signature
+
+logger = logging.getLogger(__name__)
 
 
 class SimulatedPhone:
@@ -91,7 +94,7 @@ class SimulatedPhone:
                 if sos_rate_per_hour and self.rng.random() < sos_rate_per_hour * period_s / 3600:
                     await self.send(self.event("sos"))
             except ConnectionError:
-                pass
+                logger.debug("phone %s: server unreachable, will retry", self.device_id)
             await asyncio.sleep(period_s)
 
 

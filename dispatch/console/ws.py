@@ -68,11 +68,10 @@ async def console_socket(websocket: WebSocket) -> None:
             while True:  # the console may send pings; a disconnect ends the loop
                 await websocket.receive_text()
         except WebSocketDisconnect:
-            pass
+            logger.debug("console of %s disconnected", username)
         finally:
             forwarding.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await forwarding
     finally:
         await subscription.close()
-        logger.debug("console socket of %s closed", username)
