@@ -28,15 +28,32 @@ class MemorySubscription:
 
 @dataclass
 class _Group:
-    cursor: int = 0  # index of the next never-delivered message
-    pending: dict[str, tuple[str, float]] = field(default_factory=dict)  # id -> (consumer, delivered at)
+    cursor: int = 0  # position of the next never-delivered message
+    pending: dict[str, tuple[str, float, int]] = field(default_factory=dict)  # id -> (consumer, at, position)
 
 
 @dataclass
 class _Stream:
     messages: list[tuple[str, Message]] = field(default_factory=list)
+    offset: int = 0  # position of messages[0]: what every group has acknowledged is dropped
     groups: dict[str, _Group] = field(default_factory=dict)
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    @property
+    def end(self) -> int:
+        return self.offset + len(self.messages)
+
+    def trim(self) -> None:
+        """Forget the messages every group has received and acknowledged."""
+        if not self.groups:
+            return
+        keep = min(
+            min([group.cursor, *(position for _, _, position in group.pending.values())])
+            for group in self.groups.values()
+        )
+        if keep > self.offset:
+            del self.messages[: keep - self.offset]
+            self.offset = keep
 
 
 class MemoryBus:
@@ -69,43 +86,47 @@ class MemoryBus:
         return message_id
 
     def _deliver(self, target: _Stream, group: _Group, consumer: str, count: int) -> list[Delivery]:
-        batch = target.messages[group.cursor : group.cursor + count]
-        group.cursor += len(batch)
+        start = group.cursor - target.offset
+        batch = target.messages[start : start + count]
         now = asyncio.get_running_loop().time()
-        for message_id, _ in batch:
-            group.pending[message_id] = (consumer, now)
+        for position, (message_id, _) in enumerate(batch, start=group.cursor):
+            group.pending[message_id] = (consumer, now, position)
+        group.cursor += len(batch)
         return [Delivery(message_id, message) for message_id, message in batch]
 
     async def read(
         self, stream: str, group: str, consumer: str, *, count: int = 100, block_ms: int = 0
     ) -> list[Delivery]:
         target = self._streams[stream]
-        state = target.groups.setdefault(group, _Group())
-        if block_ms and state.cursor >= len(target.messages):
+        state = target.groups.setdefault(group, _Group(cursor=target.offset))
+        if block_ms and state.cursor >= target.end:
             async with target.changed:
                 try:
                     await asyncio.wait_for(
-                        target.changed.wait_for(lambda: state.cursor < len(target.messages)), block_ms / 1000
+                        target.changed.wait_for(lambda: state.cursor < target.end), block_ms / 1000
                     )
                 except TimeoutError:
                     return []
         return self._deliver(target, state, consumer, count)
 
     async def ack(self, stream: str, group: str, ids: Sequence[str]) -> None:
-        state = self._streams[stream].groups.setdefault(group, _Group())
+        target = self._streams[stream]
+        state = target.groups.setdefault(group, _Group(cursor=target.offset))
         for message_id in ids:
             state.pending.pop(message_id, None)
+        target.trim()
 
     async def reclaim(
         self, stream: str, group: str, consumer: str, *, min_idle_ms: int, count: int = 100
     ) -> list[Delivery]:
         target = self._streams[stream]
-        state = target.groups.setdefault(group, _Group())
+        state = target.groups.setdefault(group, _Group(cursor=target.offset))
         now = asyncio.get_running_loop().time()
-        stale = [i for i, (_, at) in state.pending.items() if now - at >= min_idle_ms / 1000][:count]
+        stale = [i for i, (_, at, _) in state.pending.items() if now - at >= min_idle_ms / 1000][:count]
         by_id = dict(target.messages)
         for message_id in stale:
-            state.pending[message_id] = (consumer, now)
+            _, _, position = state.pending[message_id]
+            state.pending[message_id] = (consumer, now, position)
         return [Delivery(message_id, by_id[message_id]) for message_id in stale]
 
     async def ping(self) -> bool:

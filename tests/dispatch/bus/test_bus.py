@@ -113,3 +113,18 @@ async def test_blocking_read_returns_when_work_arrives(bus: EventBus) -> None:
 
 async def test_ping(bus: EventBus) -> None:
     assert await bus.ping() is True
+
+
+async def test_the_memory_bus_forgets_work_every_group_has_acknowledged() -> None:
+    bus = MemoryBus()
+    for n in range(5):
+        await bus.append("work", {"n": n})
+    taken = await bus.read("work", "rules", "c", count=3)
+    await bus.ack("work", "rules", [taken[0].id, taken[2].id])  # the second is still pending
+    assert bus._streams["work"].offset == 1  # only the first is gone
+    await bus.ack("work", "rules", [taken[1].id])
+    assert bus._streams["work"].offset == 3
+    rest = await bus.read("work", "rules", "c")
+    assert [d.message["n"] for d in rest] == [3, 4]
+    await bus.ack("work", "rules", [d.id for d in rest])
+    assert bus._streams["work"].messages == []
