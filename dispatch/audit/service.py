@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit.models import AuditEntry
 from dispatch.auth.actor import Actor
 from dispatch.clock import Clock
+from dispatch.db.pagination import fetch_page
 
 
 async def record(
@@ -58,9 +59,7 @@ async def list_entries(
         query = query.where(AuditEntry.entity_id == entity_id)
     if username:
         query = query.where(AuditEntry.username == username)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
-    return list(rows), int(total or 0)
+    return await fetch_page(session, query, AuditEntry.id.desc(), limit=limit, offset=offset)
 
 
 SECRET_FIELDS = frozenset({"password", "password_hash", "secret"})

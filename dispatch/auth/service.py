@@ -15,6 +15,7 @@ from dispatch.auth.actor import Actor
 from dispatch.auth.models import Operator, OperatorSession, Role
 from dispatch.auth.passwords import hash_password, needs_rehash, verify_password
 from dispatch.clock import Clock
+from dispatch.db.pagination import fetch_page
 from dispatch.errors import Conflict, NotFound, Unauthenticated
 
 
@@ -182,9 +183,7 @@ async def update_operator(
 
 async def list_operators(*, session: AsyncSession, limit: int, offset: int) -> tuple[list[Operator], int]:
     """Operators by username, with the total count."""
-    total = await session.scalar(select(func.count()).select_from(Operator))
-    rows = await session.scalars(select(Operator).order_by(Operator.username).limit(limit).offset(offset))
-    return list(rows), int(total or 0)
+    return await fetch_page(session, select(Operator), Operator.username, limit=limit, offset=offset)
 
 
 async def count_operators(*, session: AsyncSession) -> int:

@@ -17,6 +17,7 @@ from dispatch.calls.models import Call, CallEntry, CallSource
 from dispatch.calls.rules import Alarm, CallCategory, ElderFacts, EventFacts
 from dispatch.calls.states import OPEN_STATES, STATE_SLA_SECONDS, CallState, check_transition
 from dispatch.clock import Clock
+from dispatch.db.pagination import fetch_page
 from dispatch.elders.models import Elder, HealthRecord
 from dispatch.elders.schemas import VitalsThresholds
 from dispatch.errors import Conflict, NotFound, ValidationFailed
@@ -310,11 +311,9 @@ async def list_calls(
         query = query.where(Call.state.in_(states))
     if elder_id is not None:
         query = query.where(Call.elder_id == elder_id)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(
-        query.order_by(Call.priority, Call.opened_at, Call.id).limit(limit).offset(offset)
+    return await fetch_page(
+        session, query, Call.priority, Call.opened_at, Call.id, limit=limit, offset=offset
     )
-    return list(rows), int(total or 0)
 
 
 async def escalate_due(*, session: AsyncSession, clock: Clock, p1_ack_seconds: int) -> list[Call]:

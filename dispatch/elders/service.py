@@ -8,13 +8,14 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from dispatch.audit import service as audit
 from dispatch.auth.actor import Actor
 from dispatch.clock import Clock
+from dispatch.db.pagination import fetch_page
 from dispatch.elders.models import Contact, Device, DeviceStatus, Elder, ElderStatus, HealthRecord
 from dispatch.elders.schemas import (
     ContactIn,
@@ -241,9 +242,7 @@ async def search(
         query = query.where(Elder.status == status)
     if living_alone is not None:
         query = query.where(Elder.living_alone == living_alone)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(query.order_by(Elder.id).limit(limit).offset(offset))
-    return list(rows), int(total or 0)
+    return await fetch_page(session, query, Elder.id, limit=limit, offset=offset)
 
 
 async def register_device(*, session: AsyncSession, clock: Clock, actor: Actor, data: DeviceCreate) -> Device:
@@ -324,6 +323,4 @@ async def list_devices(
         query = query.where(Device.elder_id == elder_id)
     if status:
         query = query.where(Device.status == status)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(query.order_by(Device.id).limit(limit).offset(offset))
-    return list(rows), int(total or 0)
+    return await fetch_page(session, query, Device.id, limit=limit, offset=offset)

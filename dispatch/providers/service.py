@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -12,6 +12,7 @@ from dispatch.audit import service as audit
 from dispatch.auth.actor import Actor
 from dispatch.catalog import ServiceType
 from dispatch.clock import Clock
+from dispatch.db.pagination import fetch_page
 from dispatch.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from dispatch.providers.models import Provider, ProviderStaff, ProviderStatus
 from dispatch.providers.schemas import ProviderCreate, ProviderUpdate, StaffIn
@@ -154,9 +155,7 @@ async def search(
     if service_type:
         # JSON arrays are matched as text, which works on SQLite and PostgreSQL alike.
         query = query.where(cast(Provider.service_types, String).like(f'%"{service_type.value}"%'))
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(query.order_by(Provider.id).limit(limit).offset(offset))
-    return list(rows), int(total or 0)
+    return await fetch_page(session, query, Provider.id, limit=limit, offset=offset)
 
 
 async def add_staff(
