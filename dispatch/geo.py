@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from shapely.errors import ShapelyError
@@ -49,3 +50,22 @@ def parse_area(geojson: dict[str, Any]) -> BaseGeometry:
     if geometry.is_empty or geometry.area == 0:
         raise ValueError(f"the {kind} is empty or has no area")
     return geometry
+
+
+EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle (haversine) distance in metres between two WGS84 points."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi = phi2 - phi1
+    dlam = math.radians(lon2 - lon1)
+    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlam / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def bounding_box(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
+    """(min_lon, min_lat, max_lon, max_lat) enclosing every point within radius_m of (lon, lat)."""
+    dlat = math.degrees(radius_m / EARTH_RADIUS_M)
+    dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
+    return lon - dlon, lat - dlat, lon + dlon, lat + dlat

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     device_state_flush_seconds: float = Field(default=1.0, gt=0, le=60)
     silent_after_missed_heartbeats: int = Field(default=3, ge=1)
     p1_ack_seconds: int = Field(default=30, ge=1)
+    # Map tiles for the console, e.g. "https://tiles.example.cn/{z}/{x}/{y}.png"; empty: a plain background.
+    map_tile_url: str = ""
+    map_tile_attribution: str = ""
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

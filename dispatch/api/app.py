@@ -28,6 +28,7 @@ from dispatch.bus.redis import RedisBus
 from dispatch.calls.processor import CallProcessor
 from dispatch.calls.router import router as calls_router
 from dispatch.clock import Clock, SystemClock
+from dispatch.console.static import mount_console
 from dispatch.console.ws import router as console_router
 from dispatch.db.session import create_engine, create_session_factory
 from dispatch.elders.router import router as elders_router
@@ -137,4 +138,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(console_router)
     app.include_router(device_gateway_router)
     app.include_router(watch_commands_router)
+    mount_console(app)
     return app

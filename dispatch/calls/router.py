@@ -15,7 +15,9 @@ from dispatch.calls.schemas import (
     CallEntryRead,
     ClaimIn,
     CloseIn,
+    DispatchIn,
     NoteIn,
+    NotifyIn,
     TransitionIn,
 )
 from dispatch.calls.states import OPEN_STATES, CallState
@@ -103,6 +105,28 @@ async def add_note(
     """Add a note to the call's timeline."""
     entry = await service.add_note(session=session, clock=clock, actor=actor, call_id=call_id, text=body.text)
     return CallEntryRead.model_validate(entry)
+
+
+@router.post("/{call_id}/notify", response_model=CallEntryRead, status_code=201)
+async def notify_contact(
+    call_id: int, body: NotifyIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
+) -> CallEntryRead:
+    """Ask for one of the elder's contacts to be told about the call (on the timeline)."""
+    entry = await service.notify_contact(
+        session=session, clock=clock, actor=actor, call_id=call_id, contact_id=body.contact_id
+    )
+    return CallEntryRead.model_validate(entry)
+
+
+@router.post("/{call_id}/dispatch")
+async def start_dispatch(
+    call_id: int, body: DispatchIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
+) -> dict[str, Any]:
+    """Send help of a service type to the call (409 unless the call is acknowledged)."""
+    call = await service.start_dispatch(
+        session=session, clock=clock, actor=actor, call_id=call_id, service_type=body.service_type
+    )
+    return _json(call, clock)
 
 
 @router.post("/{call_id}/transition")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dispatch.calls.models import CallSource
 from dispatch.calls.rules import CallCategory
 from dispatch.calls.states import CallState
+from dispatch.catalog import ServiceType
 
 Priority = Annotated[str, Field(pattern=r"^P[1-4]$", examples=["P1"])]
 
@@ -37,6 +38,14 @@ class CloseIn(BaseModel):
 
 class NoteIn(BaseModel):
     text: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class NotifyIn(BaseModel):
+    contact_id: int
+
+
+class DispatchIn(BaseModel):
+    service_type: ServiceType
 
 
 class ClaimIn(BaseModel):

@@ -16,12 +16,14 @@ from dispatch.calls import rules
 from dispatch.calls.models import Call, CallEntry, CallSource
 from dispatch.calls.rules import Alarm, CallCategory, ElderFacts, EventFacts
 from dispatch.calls.states import OPEN_STATES, STATE_SLA_SECONDS, CallState, check_transition
+from dispatch.catalog import ServiceType
 from dispatch.clock import Clock
 from dispatch.db.pagination import fetch_page
-from dispatch.elders.models import Elder, HealthRecord
+from dispatch.elders.models import Contact, Elder, HealthRecord
 from dispatch.elders.schemas import VitalsThresholds
 from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.ingest.models import DeviceEvent
+from dispatch.schemas import mask_phone
 
 CONSOLE_CHANNEL = "console"
 SYSTEM = Actor.system("system")
@@ -289,6 +291,44 @@ async def add_note(
     await session.flush()
     _announce_change(session, call, now, "note")
     return entry
+
+
+async def notify_contact(
+    *, session: AsyncSession, clock: Clock, actor: Actor, call_id: int, contact_id: int
+) -> CallEntry:
+    """Record that the agent asked for one of the elder's contacts to be told about the call."""
+    call = await get(session=session, call_id=call_id)
+    contact = await session.get(Contact, contact_id)
+    if contact is None or contact.elder_id != call.elder_id:
+        raise NotFound(f"contact {contact_id} is not one of this elder's contacts")
+    now = clock.now()
+    entry = _entry(
+        call,
+        now,
+        actor,
+        "notify",
+        contact_id=contact.id,
+        name=contact.name,
+        relation=contact.relation,
+        phone=mask_phone(contact.phone),
+    )
+    call.updated_at = now
+    session.add(entry)
+    await session.flush()
+    _announce_change(session, call, now, "notify")
+    return entry
+
+
+async def start_dispatch(
+    *, session: AsyncSession, clock: Clock, actor: Actor, call_id: int, service_type: ServiceType
+) -> Call:
+    """Send help of a service type: the call goes to dispatched with the request on its timeline."""
+    call = await transition(
+        session=session, clock=clock, actor=actor, call_id=call_id, target=CallState.dispatched
+    )
+    session.add(_entry(call, clock.now(), actor, "dispatch", service_type=service_type.value))
+    await session.flush()
+    return call
 
 
 async def timeline(*, session: AsyncSession, call_id: int) -> list[CallEntry]:

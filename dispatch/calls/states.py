@@ -33,6 +33,9 @@ TRANSITIONS: dict[CallState, frozenset[CallState]] = {
 # While a call is in one of these, a new alarm for the same elder joins it instead of opening another.
 OPEN_STATES = frozenset({S.new, S.acknowledged, S.dispatched, S.on_scene})
 
+# What the console's queue shows: the open calls and the resolved ones waiting to be closed.
+QUEUE_STATES = OPEN_STATES | {S.resolved}
+
 # How long a call may stay in a state before it shows as overdue (seconds).
 STATE_SLA_SECONDS: dict[CallState, int] = {
     S.new: 60,

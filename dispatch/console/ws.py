@@ -1,6 +1,7 @@
 """`/ws/console`: pushes every call change to logged-in operators, from whichever server process it
 happened in (the bus's console channel). On (re)connect the console first gets a `resync` with the open
-calls, then live messages, so nothing published while it was away is missed."""
+calls, then live messages, so nothing published while it was away is missed. The resync
+carries the server's time, so countdowns agree with the server's deadlines."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from dispatch.api.deps import SESSION_COOKIE
 from dispatch.api.state import AppServices
 from dispatch.auth import service as auth_service
 from dispatch.calls import service as calls_service
-from dispatch.calls.states import OPEN_STATES
+from dispatch.calls.states import QUEUE_STATES
 from dispatch.errors import Unauthenticated
 
 logger = logging.getLogger(__name__)
@@ -41,10 +42,16 @@ async def _operator_name(websocket: WebSocket, services: AppServices) -> str | N
 async def _resync(websocket: WebSocket, services: AppServices) -> None:
     async with services.sessions() as session:
         calls, _ = await calls_service.list_calls(
-            session=session, limit=500, offset=0, states=sorted(OPEN_STATES)
+            session=session, limit=500, offset=0, states=sorted(QUEUE_STATES)
         )
     now = services.clock.now()
-    await websocket.send_json({"type": "resync", "calls": [calls_service.call_json(c, now) for c in calls]})
+    await websocket.send_json(
+        {
+            "type": "resync",
+            "server_time": now.isoformat(),
+            "calls": [calls_service.call_json(c, now) for c in calls],
+        }
+    )
 
 
 @router.websocket("/ws/console")

@@ -11,6 +11,7 @@ from dispatch.catalog import ServiceType
 from dispatch.providers import service
 from dispatch.providers.models import Provider, ProviderStatus
 from dispatch.providers.schemas import (
+    NearbyProvider,
     ProviderCreate,
     ProviderRead,
     ProviderStatusChange,
@@ -80,6 +81,23 @@ async def list_providers(
         district=district,
     )
     return Page(items=[ProviderSummary.model_validate(_summary_fields(p)) for p in items], total=total)
+
+
+@router.get("/nearby", response_model=list[NearbyProvider])
+async def nearby_providers(
+    session: SessionDep,
+    actor: CurrentActor,
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    radius_m: Annotated[float, Query(gt=0, le=100_000)] = 5_000,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    service_type: ServiceType | None = None,
+) -> list[NearbyProvider]:
+    """Active providers around a point (for the call map), nearest first."""
+    found = await service.nearby(
+        session=session, lon=lon, lat=lat, radius_m=radius_m, limit=limit, service_type=service_type
+    )
+    return [NearbyProvider.model_validate({**_summary_fields(p), "distance_m": round(d)}) for p, d in found]
 
 
 @router.post("", response_model=ProviderRead, status_code=201)

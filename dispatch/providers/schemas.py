@@ -131,6 +131,10 @@ class ProviderSummary(BaseModel):
     rating_count: int
 
 
+class NearbyProvider(ProviderSummary):
+    distance_m: int
+
+
 class ProviderRead(ProviderSummary):
     contact_person: str
     address: str

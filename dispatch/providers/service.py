@@ -14,6 +14,7 @@ from dispatch.catalog import ServiceType
 from dispatch.clock import Clock
 from dispatch.db.pagination import fetch_page
 from dispatch.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from dispatch.geo import bounding_box, distance_m
 from dispatch.providers.models import Provider, ProviderStaff, ProviderStatus
 from dispatch.providers.schemas import ProviderCreate, ProviderUpdate, StaffIn
 
@@ -153,9 +154,35 @@ async def search(
     if district:
         query = query.where(Provider.district == district)
     if service_type:
-        # JSON arrays are matched as text, which works on SQLite and PostgreSQL alike.
-        query = query.where(cast(Provider.service_types, String).like(f'%"{service_type.value}"%'))
+        query = query.where(_service_type_filter(service_type))
     return await fetch_page(session, query, Provider.id, limit=limit, offset=offset)
+
+
+def _service_type_filter(service_type: ServiceType) -> Any:
+    # JSON arrays are matched as text, which works on SQLite and PostgreSQL alike.
+    return cast(Provider.service_types, String).like(f'%"{service_type.value}"%')
+
+
+async def nearby(
+    *,
+    session: AsyncSession,
+    lon: float,
+    lat: float,
+    radius_m: float,
+    limit: int,
+    service_type: ServiceType | None = None,
+) -> list[tuple[Provider, float]]:
+    """Active providers whose base is within radius_m of (lon, lat), nearest first, with the distance."""
+    min_lon, min_lat, max_lon, max_lat = bounding_box(lon, lat, radius_m)
+    query = select(Provider).where(
+        Provider.status == ProviderStatus.active,
+        Provider.base_lon.between(min_lon, max_lon),
+        Provider.base_lat.between(min_lat, max_lat),
+    )
+    if service_type:
+        query = query.where(_service_type_filter(service_type))
+    found = [(p, distance_m(lon, lat, p.base_lon, p.base_lat)) for p in (await session.scalars(query)).all()]
+    return sorted((pair for pair in found if pair[1] <= radius_m), key=lambda pair: pair[1])[:limit]
 
 
 async def add_staff(

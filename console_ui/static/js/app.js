@@ -1,0 +1,427 @@
+// The operator console: login, the live call queue and the call in hand.
+
+import { html, render, useCallback, useEffect, useMemo, useRef, useState } from '../vendor/htm/preact/standalone.module.js';
+import { setAlertLevel, setMuted, unlockSound } from './alerts.js';
+import { api, ApiError, LiveFeed } from './api.js';
+import { dictionary, formatDuration, formatTime, initialLanguage, saveLanguage, translator } from './i18n.js';
+import { CallMap } from './map.js';
+
+const PRIORITY_ORDER = { P1: 1, P2: 2, P3: 3, P4: 4 };
+const QUEUE_STATES = new Set(['new', 'acknowledged', 'dispatched', 'on_scene', 'resolved']);
+
+function byPriorityThenAge(a, b) {
+  const waiting = (call) => (call.state === 'resolved' ? 1 : 0); // resolved calls only wait for closing
+  return waiting(a) - waiting(b) || PRIORITY_ORDER[a.priority] - PRIORITY_ORDER[b.priority] || a.opened_at.localeCompare(b.opened_at);
+}
+
+function useNow(offsetMs) {
+  const [now, setNow] = useState(Date.now() + offsetMs);
+  useEffect(() => {
+    setNow(Date.now() + offsetMs);
+    const timer = setInterval(() => setNow(Date.now() + offsetMs), 1000);
+    return () => clearInterval(timer);
+  }, [offsetMs]);
+  return now;
+}
+
+/** What the countdown of a call counts to: the P1 acknowledgement deadline, else the state's SLA. */
+function countdown(call, now) {
+  const deadline = call.state === 'new' && call.ack_deadline_at ? call.ack_deadline_at : call.sla_deadline_at;
+  if (!deadline) return null;
+  const seconds = (Date.parse(deadline) - now) / 1000;
+  return { seconds, overdue: seconds <= 0 };
+}
+
+function alertLevel(calls) {
+  const ringing = calls.filter((c) => c.state === 'new' && c.priority === 'P1');
+  if (ringing.some((c) => c.escalation_level > 0)) return 'escalated';
+  return ringing.length ? 'p1' : 'none';
+}
+
+// ---------------------------------------------------------------- login
+
+function Login({ t, lang, onLanguage, onLoggedIn }) {
+  const [error, setError] = useState('');
+  const submit = async (event) => {
+    event.preventDefault();
+    unlockSound();
+    const form = new FormData(event.target);
+    try {
+      await api('/api/v1/auth/login', { method: 'POST', body: { username: form.get('username'), password: form.get('password') } });
+      onLoggedIn();
+    } catch (err) {
+      setError(err instanceof ApiError && err.status === 429 ? t('login_throttled') : t('login_failed'));
+    }
+  };
+  return html`
+    <main class="login">
+      <form class="login-card" onSubmit=${submit}>
+        <h1>${t('title')}</h1>
+        <label>${t('username')}<input name="username" autocomplete="username" required /></label>
+        <label>${t('password')}<input name="password" type="password" autocomplete="current-password" required /></label>
+        ${error && html`<p class="error" role="alert">${error}</p>`}
+        <button type="submit" class="primary">${t('login')}</button>
+        <button type="button" class="link" onClick=${onLanguage}>${t('language')}</button>
+      </form>
+    </main>`;
+}
+
+// ---------------------------------------------------------------- queue
+
+function Countdown({ call, now, t }) {
+  const left = countdown(call, now);
+  if (!left) return null;
+  return html`<span class=${`countdown ${left.overdue ? 'overdue' : ''}`} data-testid="countdown">
+    ${left.overdue ? `${t('overdue')} ${formatDuration(-left.seconds)}` : `${t('left')} ${formatDuration(left.seconds)}`}
+  </span>`;
+}
+
+function QueueRow({ call, selected, now, t, lang, onSelect }) {
+  const waited = (now - Date.parse(call.opened_at)) / 1000;
+  return html`
+    <li class=${`call-row priority-${call.priority} state-${call.state} ${selected ? 'selected' : ''} ${call.escalation_level ? 'escalated' : ''}`}
+        data-call-id=${call.id} data-priority=${call.priority} data-state=${call.state} onClick=${() => onSelect(call.id)}>
+      <span class="badge">${call.priority}</span>
+      <div class="row-main">
+        <div class="row-title"><strong class="elder-name">${call.elder_name}</strong> · ${t(`category.${call.category}`)}</div>
+        <div class="row-meta">
+          <span class="state-label">${t(`state.${call.state}`)}</span>
+          <span>${t('waiting')} ${formatDuration(waited)}</span>
+          <span title=${formatTime(call.opened_at, lang)}>${formatTime(call.opened_at, lang)}</span>
+        </div>
+        <div class="row-meta">
+          <${Countdown} call=${call} now=${now} t=${t} />
+          <span>${call.claimed_by_name ? `${t('handled_by')} ${call.claimed_by_name}` : t('unclaimed')}</span>
+          ${call.escalation_level > 0 && html`<span class="escalation">${t('escalated')} ×${call.escalation_level}</span>`}
+        </div>
+      </div>
+    </li>`;
+}
+
+function Queue({ calls, selectedId, now, t, lang, onSelect }) {
+  return html`
+    <section class="queue" aria-label=${t('queue')}>
+      <h2>${t('queue')} <span class="count">${calls.length}</span></h2>
+      ${calls.length === 0 && html`<p class="empty">${t('no_calls')}</p>`}
+      <ol class="call-list">
+        ${calls.map((call) => html`<${QueueRow} key=${call.id} call=${call} selected=${call.id === selectedId} now=${now} t=${t} lang=${lang} onSelect=${onSelect} />`)}
+      </ol>
+    </section>`;
+}
+
+// ---------------------------------------------------------------- call detail
+
+function Profile({ elder, t }) {
+  if (!elder) return null;
+  const health = elder.health || {};
+  const list = (items) => (items && items.length ? items.join('、') : t('none'));
+  const medications = (health.medications || []).map((m) => [m.name, m.dosage, m.frequency].filter(Boolean).join(' '));
+  return html`
+    <section class="card profile" aria-label=${t('profile')}>
+      <div class="photo" aria-hidden="true">${elder.name.slice(0, 1)}</div>
+      <div>
+        <h3 class="profile-name">${elder.name} <small>${t(`sex.${elder.sex}`)} · ${elder.age}${t('age')}</small></h3>
+        <div class="tags">
+          ${elder.living_alone && html`<span class="tag">${t('living_alone')}</span>`}
+          ${elder.empty_nest && html`<span class="tag">${t('empty_nest')}</span>`}
+        </div>
+        <dl>
+          <dt>${t('phone')}</dt><dd>${elder.phone || t('none')}</dd>
+          <dt>${t('address')}</dt><dd>${elder.address}</dd>
+          <dt>${t('community')}</dt><dd>${elder.district} ${elder.street} ${elder.community}</dd>
+          <dt>${t('conditions')}</dt><dd>${list(health.conditions)}</dd>
+          <dt>${t('medications')}</dt><dd>${list(medications)}</dd>
+          <dt>${t('allergies')}</dt><dd class=${health.allergies?.length ? 'warn' : ''}>${list(health.allergies)}</dd>
+          <dt>${t('ability')}</dt><dd>${dictionaryValue(t, 'ability_level', health.self_care_ability ?? 0)}</dd>
+          <dt>${t('blood_type')}</dt><dd>${health.blood_type || '-'}</dd>
+        </dl>
+      </div>
+    </section>`;
+}
+
+function dictionaryValue(t, group, index) {
+  const values = t(group);
+  return Array.isArray(values) ? values[index] : index;
+}
+
+function Contacts({ elder, timeline, busy, t, onNotify }) {
+  if (!elder) return null;
+  const notified = new Set(timeline.filter((e) => e.kind === 'notify').map((e) => e.detail.contact_id));
+  const contacts = [...elder.contacts].sort((a, b) => a.priority - b.priority);
+  return html`
+    <section class="card" aria-label=${t('contacts')}>
+      <h3>${t('contacts')}</h3>
+      <ol class="contacts">
+        ${contacts.map((c) => html`
+          <li key=${c.id} data-contact-id=${c.id}>
+            <span><strong>${c.name}</strong> ${t(`contact_kind.${c.kind}`)}${c.relation ? ` · ${c.relation}` : ''}</span>
+            <a href=${`tel:${c.phone}`}>${c.phone}</a>
+            <button disabled=${busy} onClick=${() => onNotify(c.id)}>${notified.has(c.id) ? `✓ ${t('notified')}` : t('notify')}</button>
+          </li>`)}
+      </ol>
+    </section>`;
+}
+
+function DeviceEvents({ events, t, lang }) {
+  return html`
+    <section class="card" aria-label=${t('events')}>
+      <h3>${t('events')}</h3>
+      <table class="events">
+        <tbody>
+          ${events.map((e, i) => html`
+            <tr key=${i}>
+              <td>${formatTime(e.received_at, lang)}</td>
+              <td class=${`event-${e.type}`}>${t(`event_type.${e.type}`)}</td>
+              <td>${e.position ? `${e.position.lon.toFixed(5)}, ${e.position.lat.toFixed(5)}` : ''}</td>
+              <td class="event-data">${Object.entries(e.data || {}).filter(([k]) => k !== 'raw').slice(0, 4).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ')}</td>
+            </tr>`)}
+        </tbody>
+      </table>
+    </section>`;
+}
+
+function entryText(entry, t) {
+  const d = entry.detail || {};
+  switch (entry.kind) {
+    case 'state': return `${t(`state.${d.from}`)} → ${t(`state.${d.to}`)}${d.outcome ? ` (${t(`outcomes.${d.outcome}`)})` : ''}${entry.text ? ` · ${entry.text}` : ''}`;
+    case 'opened': return `${d.priority || ''} ${d.category ? t(`category.${d.category}`) : ''} ${entry.text}`;
+    case 'alarm': return `${d.priority || ''} ${d.category ? t(`category.${d.category}`) : ''} ${entry.text}`;
+    case 'notify': return `${d.name} (${d.relation || ''}) ${d.phone || ''}`;
+    case 'dispatch': return t(`service.${d.service_type}`);
+    case 'claimed': return d.previous ? `← ${d.previous}` : '';
+    default: return entry.text;
+  }
+}
+
+function Timeline({ timeline, t, lang }) {
+  return html`
+    <section class="card" aria-label=${t('timeline')}>
+      <h3>${t('timeline')}</h3>
+      <ol class="timeline">
+        ${[...timeline].reverse().map((e) => html`
+          <li key=${e.id} class=${`entry-${e.kind}`}>
+            <time>${formatTime(e.at, lang)}</time>
+            <span class="entry-kind">${t(`entry.${e.kind}`)}</span>
+            <span class="entry-who">${e.username}</span>
+            <span class="entry-text">${entryText(e, t)}</span>
+          </li>`)}
+      </ol>
+    </section>`;
+}
+
+function Actions({ call, me, config, busy, t, act }) {
+  const [serviceType, setServiceType] = useState('emergency_rescue');
+  const [outcome, setOutcome] = useState('resolved_by_phone');
+  const [note, setNote] = useState('');
+  const byOther = call.claimed_by !== null && call.claimed_by_name !== me.username;
+  const blocked = busy || byOther;
+  const move = (state) => act(`/transition`, { state });
+  const button = (label, onClick, cls = '') => html`<button class=${cls} disabled=${blocked} onClick=${onClick}>${t(label)}</button>`;
+  const byState = {
+    new: [button('acknowledge', () => act('/acknowledge'), 'primary'), button('false_alarm', () => move('false_alarm')), button('cancel', () => move('cancelled'))],
+    acknowledged: [
+      html`<select aria-label=${t('service_type')} value=${serviceType} onChange=${(e) => setServiceType(e.target.value)}>
+        ${config.service_types.map((s) => html`<option value=${s}>${t(`service.${s}`)}</option>`)}</select>`,
+      button('dispatch', () => act('/dispatch', { service_type: serviceType }), 'primary'),
+      button('on_scene', () => move('on_scene')), button('resolve', () => move('resolved')),
+      button('false_alarm', () => move('false_alarm')), button('cancel', () => move('cancelled')),
+    ],
+    dispatched: [button('on_scene', () => move('on_scene')), button('resolve', () => move('resolved')), button('cancel', () => move('cancelled'))],
+    on_scene: [button('resolve', () => move('resolved'), 'primary')],
+    resolved: [
+      html`<select aria-label=${t('outcome')} value=${outcome} onChange=${(e) => setOutcome(e.target.value)}>
+        ${Object.keys(dictionary('en').outcomes).map((o) => html`<option value=${o}>${t(`outcomes.${o}`)}</option>`)}</select>`,
+      button('close', () => act('/close', { outcome }), 'primary'),
+    ],
+  };
+  const saveNote = async (event) => {
+    event.preventDefault();
+    if (note.trim() && (await act('/notes', { text: note.trim() }))) setNote('');
+  };
+  return html`
+    <div class="actions">
+      ${byOther && html`<p class="claimed-note">${t('claimed_by_other', { name: call.claimed_by_name })}
+        <button disabled=${busy} onClick=${() => act('/claim', { take_over: true })}>${t('take_over')}</button></p>`}
+      <div class="action-buttons">
+        ${call.claimed_by === null && QUEUE_STATES.has(call.state) && button('claim', () => act('/claim'))}
+        ${byState[call.state] || null}
+      </div>
+      <form class="note-form" onSubmit=${saveNote}>
+        <textarea aria-label=${t('add_note')} placeholder=${t('note_placeholder')} value=${note} onInput=${(e) => setNote(e.target.value)}></textarea>
+        <button type="submit" disabled=${busy || !note.trim()}>${t('add_note')}</button>
+      </form>
+    </div>`;
+}
+
+function useCallData(callId, version, onError) {
+  const [detail, setDetail] = useState(null);
+  const [elder, setElder] = useState(null);
+  const [events, setEvents] = useState([]);
+  const [providers, setProviders] = useState([]);
+  const elderId = detail?.call.elder_id;
+  const alarms = detail ? detail.timeline.filter((e) => e.kind === 'alarm' || e.kind === 'opened').length : 0;
+  const position = detail?.call.position || elder?.home_location;
+
+  useEffect(() => {
+    api(`/api/v1/calls/${callId}`).then(setDetail, onError);
+  }, [callId, version]);
+  useEffect(() => {
+    if (elderId) api(`/api/v1/elders/${elderId}`).then(setElder, onError);
+  }, [elderId]);
+  useEffect(() => {
+    if (elderId) api(`/api/v1/device-events?elder_id=${elderId}&limit=10`).then((page) => setEvents(page.items), onError);
+  }, [elderId, alarms]);
+  useEffect(() => {
+    if (position) api(`/api/v1/providers/nearby?lon=${position.lon}&lat=${position.lat}&limit=8`).then(setProviders, onError);
+  }, [position?.lon, position?.lat]);
+  return { detail, elder: elder?.id === elderId ? elder : null, events, providers };
+}
+
+function CallDetail({ callId, liveCall, version, me, config, now, t, lang, onError }) {
+  const { detail, elder, events, providers } = useCallData(callId, version, onError);
+  const [busy, setBusy] = useState(false);
+  if (!detail) return html`<section class="detail"></section>`;
+  const call = liveCall || detail.call;
+  const act = async (path, body = {}) => {
+    setBusy(true);
+    try {
+      await api(`/api/v1/calls/${callId}${path}`, { method: 'POST', body });
+      return true;
+    } catch (err) {
+      onError(err);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`
+    <section class="detail" data-call-id=${call.id}>
+      <header class=${`detail-head priority-${call.priority}`}>
+        <span class="badge">${call.priority}</span>
+        <h2><span class="elder-name">${call.elder_name}</span> · ${t(`category.${call.category}`)}</h2>
+        <span class="state-label" data-testid="detail-state">${t(`state.${call.state}`)}</span>
+        <${Countdown} call=${call} now=${now} t=${t} />
+        <span class="muted">${t(`source.${call.source}`)} · ${t('opened')} ${formatTime(call.opened_at, lang)}</span>
+      </header>
+      <${Actions} call=${call} me=${me} config=${config} busy=${busy} t=${t} act=${act} />
+      <div class="detail-grid">
+        <div class="column">
+          <${Profile} elder=${elder} t=${t} />
+          <${Contacts} elder=${elder} timeline=${detail.timeline} busy=${busy} t=${t} onNotify=${(id) => act('/notify', { contact_id: id })} />
+        </div>
+        <div class="column">
+          <section class="card" aria-label=${t('map')}>
+            <h3>${t('map')}</h3>
+            <${CallMap} call=${call} elder=${elder} providers=${providers} config=${config} t=${t} />
+          </section>
+          <${DeviceEvents} events=${events} t=${t} lang=${lang} />
+        </div>
+      </div>
+      <${Timeline} timeline=${detail.timeline} t=${t} lang=${lang} />
+    </section>`;
+}
+
+// ---------------------------------------------------------------- the console
+
+function Banner({ calls, me, t }) {
+  const escalated = calls.filter((c) => c.state === 'new' && c.escalation_level > 0);
+  if (!escalated.length) return null;
+  const toSupervisors = escalated.some((c) => c.escalation_level > 1) && me.role !== 'agent';
+  return html`<div class="banner" role="alert">${toSupervisors ? t('supervisor_alert') : t('agents_alert')}</div>`;
+}
+
+function Console({ me, config, t, lang, onLanguage, onLogout }) {
+  const [calls, setCalls] = useState(new Map());
+  const [selectedId, setSelectedId] = useState(null);
+  const [versions, setVersions] = useState({});
+  const [connected, setConnected] = useState(false);
+  const [offset, setOffset] = useState(0);
+  const [error, setError] = useState('');
+  const [muted, setMute] = useState(false);
+  const now = useNow(offset);
+
+  const onMessage = useCallback((message) => {
+    if (message.type === 'resync') {
+      if (message.server_time) setOffset(Date.parse(message.server_time) - Date.now());
+      setCalls(new Map(message.calls.map((c) => [c.id, c])));
+      setVersions((v) => Object.fromEntries(Object.entries(v).map(([id, n]) => [id, n + 1])));
+    } else if (message.call) {
+      const call = message.call;
+      setCalls((previous) => new Map(previous).set(call.id, call));
+      setVersions((v) => ({ ...v, [call.id]: (v[call.id] || 0) + 1 }));
+    }
+  }, []);
+
+  useEffect(() => {
+    const feed = new LiveFeed({ onMessage, onStatus: setConnected, onUnauthenticated: onLogout });
+    return () => feed.close();
+  }, []);
+
+  const queue = useMemo(() => [...calls.values()].filter((c) => QUEUE_STATES.has(c.state)).sort(byPriorityThenAge), [calls]);
+  useEffect(() => setAlertLevel(alertLevel(queue)), [queue]);
+  useEffect(() => () => setAlertLevel('none'), []);
+
+  const showError = useCallback((err) => {
+    setError(`${t('error')}: ${err.message}`);
+    setTimeout(() => setError(''), 6000);
+  }, [t]);
+  const toggleMute = () => {
+    setMuted(!muted);
+    setMute(!muted);
+  };
+
+  return html`
+    <div class="console">
+      <header class="topbar">
+        <h1>${t('title')}</h1>
+        <span class=${`connection ${connected ? 'up' : 'down'}`} data-testid="connection">${connected ? t('live') : t('reconnecting')}</span>
+        <span class="spacer"></span>
+        <button class="link" onClick=${toggleMute}>${muted ? t('sound_off') : t('sound_on')}</button>
+        <button class="link" onClick=${onLanguage}>${t('language')}</button>
+        <span class="operator">${me.display_name || me.username} (${me.role})</span>
+        <button class="link" onClick=${onLogout}>${t('logout')}</button>
+      </header>
+      <${Banner} calls=${queue} me=${me} t=${t} />
+      ${error && html`<div class="toast" role="status">${error}</div>`}
+      <div class="workspace">
+        <${Queue} calls=${queue} selectedId=${selectedId} now=${now} t=${t} lang=${lang} onSelect=${setSelectedId} />
+        ${selectedId === null
+          ? html`<section class="detail empty">${t('select_call')}</section>`
+          : html`<${CallDetail} key=${selectedId} callId=${selectedId} liveCall=${calls.get(selectedId)} version=${versions[selectedId] || 0}
+                   me=${me} config=${config} now=${now} t=${t} lang=${lang} onError=${showError} />`}
+      </div>
+    </div>`;
+}
+
+function App() {
+  const [lang, setLang] = useState(initialLanguage());
+  const [session, setSession] = useState(undefined); // undefined: checking; null: logged out
+  const t = useMemo(() => translator(lang), [lang]);
+
+  const load = useCallback(async () => {
+    try {
+      const [me, config] = await Promise.all([api('/api/v1/auth/me'), api('/api/v1/console/config')]);
+      setSession({ me, config });
+    } catch {
+      setSession(null);
+    }
+  }, []);
+  useEffect(() => {
+    saveLanguage(lang);
+    document.title = t('title');
+  }, [lang]);
+  useEffect(() => {
+    load();
+  }, []);
+
+  const toggleLanguage = () => setLang(lang === 'zh-CN' ? 'en' : 'zh-CN');
+  const logout = async () => {
+    await api('/api/v1/auth/logout', { method: 'POST' }).catch(() => null);
+    setSession(null);
+  };
+  if (session === undefined) return null;
+  if (session === null) return html`<${Login} t=${t} lang=${lang} onLanguage=${toggleLanguage} onLoggedIn=${load} />`;
+  return html`<${Console} me=${session.me} config=${session.config} t=${t} lang=${lang} onLanguage=${toggleLanguage} onLogout=${logout} />`;
+}
+
+render(html`<${App} />`, document.getElementById('app'));
