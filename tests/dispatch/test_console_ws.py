@@ -47,3 +47,33 @@ def test_console_socket(db_settings: Settings) -> None:
                 "acknowledged",
                 "agent1",
             )
+
+
+def test_resync_lists_open_and_resolved_calls_with_the_server_time(db_settings: Settings) -> None:
+    app = create_app(db_settings, clock=FakeClock(START))
+    with TestClient(app) as client:
+        assert client.portal is not None
+        client.portal.call(make_operator, app.state.services, "agent1", Role.agent)
+        token = client.post("/api/v1/auth/login", json={"username": "agent1", "password": PASSWORD}).json()[
+            "access_token"
+        ]
+        headers = {"Authorization": f"Bearer {token}"}
+        ids = []
+        for final_state in ("new", "resolved", "false_alarm"):
+            elder = client.post("/api/v1/elders", json=elder_payload(), headers=headers).json()
+            call = client.post(
+                "/api/v1/calls", headers=headers, json={"elder_id": elder["id"], "category": "enquiry"}
+            ).json()
+            ids.append(call["id"])
+            if final_state != "new":
+                client.post(f"/api/v1/calls/{call['id']}/acknowledge", headers=headers)
+                client.post(
+                    f"/api/v1/calls/{call['id']}/transition", json={"state": final_state}, headers=headers
+                )
+        with client.websocket_connect(f"/ws/console?token={token}") as ws:
+            resync = ws.receive_json()
+        assert resync["server_time"] == START.isoformat()
+        assert sorted((c["id"], c["state"]) for c in resync["calls"]) == [
+            (ids[0], "new"),
+            (ids[1], "resolved"),
+        ]

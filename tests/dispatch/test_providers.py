@@ -249,3 +249,37 @@ async def test_staff(client: httpx.AsyncClient, supervisor: dict[str, str]) -> N
         json={"name": "x", "phone": "13700000001"},
     )
     assert wrong_provider.status_code == 404
+
+
+async def test_nearby_lists_active_providers_nearest_first_within_the_radius(
+    client: httpx.AsyncClient, supervisor: dict[str, str], agent: dict[str, str]
+) -> None:
+    # Along a meridian one degree of latitude is about 111.2 km: 0.01° ≈ 1112 m.
+    spots = {"near": 26.090, "nearer": 26.085, "far": 26.150, "pending": 26.081}
+    ids = {}
+    for name, lat in spots.items():
+        ids[name] = (await create(client, supervisor, base_location={"lon": 119.29, "lat": lat}))["id"]
+        if name != "pending":
+            await client.post(
+                f"/api/v1/providers/{ids[name]}/status",
+                json={"status": "active", "reason": "admitted"},
+                headers=supervisor,
+            )
+    response = await client.get(
+        "/api/v1/providers/nearby", params={"lon": 119.29, "lat": 26.08, "radius_m": 5000}, headers=agent
+    )
+    assert response.status_code == 200
+    found = [(p["id"], p["distance_m"]) for p in response.json()]
+    assert found == [(ids["nearer"], 556), (ids["near"], 1112)]
+    other_type = await client.get(
+        "/api/v1/providers/nearby",
+        params={"lon": 119.29, "lat": 26.08, "service_type": "bathing"},
+        headers=agent,
+    )
+    assert other_type.json() == []
+    bad = await client.get("/api/v1/providers/nearby", params={"lon": 200, "lat": 26.08}, headers=agent)
+    assert bad.status_code == 422
+    client.cookies.clear()  # the logins above left session cookies behind
+    assert (
+        await client.get("/api/v1/providers/nearby", params={"lon": 119.29, "lat": 26.08})
+    ).status_code == 401

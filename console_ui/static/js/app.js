@@ -349,6 +349,8 @@ function Console({ me, config, t, lang, onLanguage, onLogout }) {
       const call = message.call;
       setCalls((previous) => new Map(previous).set(call.id, call));
       setVersions((v) => ({ ...v, [call.id]: (v[call.id] || 0) + 1 }));
+      // An idle agent is taken straight to a new P1 call.
+      if (message.change === 'opened' && call.priority === 'P1') setSelectedId((current) => current ?? call.id);
     }
   }, []);
 

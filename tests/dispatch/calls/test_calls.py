@@ -335,3 +335,45 @@ async def test_agents_open_calls_by_hand(
     assert (
         await client.post("/api/v1/calls", json={**body, "priority": "P9"}, headers=agent)
     ).status_code == 422
+
+
+async def test_agents_notify_contacts_and_start_dispatch(
+    app_services: AppServices, client: httpx.AsyncClient, elder_id: int, agent: dict[str, str]
+) -> None:
+    call = (
+        await client.post(
+            "/api/v1/calls", json={"elder_id": elder_id, "priority": "P2", "category": "fall"}, headers=agent
+        )
+    ).json()
+    contacts = (await client.get(f"/api/v1/elders/{elder_id}/contacts", headers=agent)).json()
+    notified = await client.post(
+        f"/api/v1/calls/{call['id']}/notify", json={"contact_id": contacts[1]["id"]}, headers=agent
+    )
+    assert notified.status_code == 201
+    assert notified.json()["detail"] == {
+        "contact_id": contacts[1]["id"],
+        "name": "测试助老员",
+        "relation": "助老员",
+        "phone": "138****0002",
+    }
+    stranger = await client.post(
+        f"/api/v1/calls/{call['id']}/notify", json={"contact_id": 999999}, headers=agent
+    )
+    assert stranger.status_code == 404
+
+    too_early = await client.post(
+        f"/api/v1/calls/{call['id']}/dispatch", json={"service_type": "emergency_rescue"}, headers=agent
+    )
+    assert too_early.status_code == 409  # a new call is acknowledged first
+    await client.post(f"/api/v1/calls/{call['id']}/acknowledge", headers=agent)
+    unknown = await client.post(
+        f"/api/v1/calls/{call['id']}/dispatch", json={"service_type": "teleport"}, headers=agent
+    )
+    assert unknown.status_code == 422
+    dispatched = await client.post(
+        f"/api/v1/calls/{call['id']}/dispatch", json={"service_type": "emergency_rescue"}, headers=agent
+    )
+    assert dispatched.json()["state"] == "dispatched"
+    timeline = (await client.get(f"/api/v1/calls/{call['id']}", headers=agent)).json()["timeline"]
+    assert [e["kind"] for e in timeline] == ["opened", "notify", "state", "state", "dispatch"]
+    assert timeline[-1]["detail"] == {"service_type": "emergency_rescue"}

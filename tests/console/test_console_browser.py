@@ -1,0 +1,234 @@
+"""The console in real headless Chromium against a real `dispatch serve` process (SQLite, in-process
+bus), with alarms from a simulated watch over TCP."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+from sqlalchemy import select
+
+from dispatch.db.session import create_engine, create_session_factory
+from dispatch.elders.models import Device, DeviceKind, Elder
+from dispatch.settings import Settings
+from simulators.watch import SimulatedWatch, WatchConfig
+from tests.test_cli import env_for, free_port, run, server
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+]
+
+
+@dataclass(frozen=True)
+class Site:
+    base: str
+    watch_port: int
+    data_dir: Path
+
+
+@dataclass(frozen=True)
+class Wearer:
+    elder_id: int
+    name: str
+    imei: str
+    lon: float
+    lat: float
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    tmp_path = tmp_path_factory.mktemp("console")
+    watch_port = free_port()
+    env = env_for(tmp_path, DISPATCH_WATCH_PORT=str(watch_port))
+    seeded = run(["seed-demo", "--elders", "40"], env)
+    assert seeded.returncode == 0, seeded.stderr
+    with server(["serve"], env) as base:
+        yield Site(base=base, watch_port=watch_port, data_dir=tmp_path / "var")
+
+
+async def watch_wearers(site: Site) -> list[Wearer]:
+    engine = create_engine(Settings(data_dir=site.data_dir))
+    try:
+        async with create_session_factory(engine)() as session:
+            rows = await session.execute(
+                select(Elder.id, Elder.name, Device.imei, Elder.home_lon, Elder.home_lat)
+                .join(Device, Device.elder_id == Elder.id)
+                .where(Device.kind == DeviceKind.watch)
+                .order_by(Elder.id)
+            )
+            return [Wearer(*row) for row in rows]
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
+
+
+async def logged_in(browser: Browser, site: Site, username: str, *, lang: str = "zh-CN") -> Page:
+    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    await context.add_init_script(f"localStorage.setItem('console.lang', '{lang}')")
+    page = await context.new_page()
+    await page.goto(f"{site.base}/console/")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", "demo")
+    await page.click("button[type=submit]")
+    await expect(page.get_by_test_id("connection")).to_have_class("connection up")
+    return page
+
+
+async def sos(site: Site, wearer: Wearer) -> None:
+    watch = SimulatedWatch(WatchConfig(wearer.imei, wearer.lon, wearer.lat), port=site.watch_port)
+    await watch.connect()
+    try:
+        assert await watch.alarm("sos") is not None, "the gateway did not acknowledge the SOS"
+    finally:
+        await watch.close()
+
+
+def row_of(page: Page, name: str):  # type: ignore[no-untyped-def]
+    return page.locator(".call-row", has=page.locator(".elder-name", has_text=name))
+
+
+async def test_a_watch_sos_reaches_two_consoles_live_and_a_second_sos_joins_the_call(
+    site: Site, browser: Browser
+) -> None:
+    wearer = (await watch_wearers(site))[0]
+    agent_a = await logged_in(browser, site, "agent1")
+    agent_b = await logged_in(browser, site, "agent2")
+    await expect(agent_a.locator("body")).to_have_attribute("data-alert", "none")
+
+    await sos(site, wearer)
+    stored = time.monotonic()
+    row_a = row_of(agent_a, wearer.name)
+    await expect(row_a).to_have_attribute("data-priority", "P1", timeout=1000)
+    # The idle agent is taken to the call: its map shows where the alarm came from.
+    await expect(agent_a.locator("path.marker-alarm")).to_be_visible(timeout=1000)
+    assert time.monotonic() - stored < 1.0
+    await expect(agent_a.locator(".detail .elder-name")).to_have_text(wearer.name)
+    await expect(agent_a.locator("path.marker-home")).to_be_visible()
+    await expect(agent_a.locator("body")).to_have_attribute("data-alert", "p1")
+    await expect(row_a.get_by_test_id("countdown")).to_contain_text("剩余")
+
+    row_b = row_of(agent_b, wearer.name)
+    await expect(row_b).to_have_attribute("data-state", "new")
+    await agent_a.get_by_role("button", name="确认", exact=True).click()
+    await expect(row_b).to_have_attribute("data-state", "acknowledged")
+    await expect(row_b).to_contain_text("agent1")
+    await expect(agent_b.locator("body")).to_have_attribute("data-alert", "none")
+    await row_b.click()
+    await expect(agent_b.get_by_test_id("detail-state")).to_have_text("已确认")
+    await expect(agent_b.locator(".claimed-note")).to_contain_text("agent1")
+
+    await sos(site, wearer)
+    await expect(agent_a.locator(".timeline .entry-alarm")).to_have_count(1)
+    await expect(agent_b.locator(".timeline .entry-alarm")).to_have_count(1)
+    await expect(row_of(agent_a, wearer.name)).to_have_count(1)
+    await expect(row_of(agent_b, wearer.name)).to_have_count(1)
+
+
+async def test_an_agent_works_a_call_through_to_closing_in_english(site: Site, browser: Browser) -> None:
+    wearer = (await watch_wearers(site))[1]
+    page = await logged_in(browser, site, "agent1", lang="en")
+    await expect(page.get_by_role("heading", name="Call queue")).to_be_visible()
+    await sos(site, wearer)
+    row = row_of(page, wearer.name)
+    await row.click()
+    detail = page.locator(".detail")
+    await expect(detail.locator(".elder-name")).to_have_text(wearer.name)
+    await expect(detail.locator(".contacts li").first).to_be_visible()
+
+    # Times are Shanghai times whatever the browser's zone.
+    async with httpx.AsyncClient(base_url=site.base) as client:
+        await client.post("/api/v1/auth/login", json={"username": "agent2", "password": "demo"})
+        calls = (await client.get("/api/v1/calls", params={"elder_id": wearer.elder_id})).json()["items"]
+    opened = datetime.fromisoformat(calls[0]["opened_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    await expect(row).to_contain_text(opened.strftime("%H:%M:%S"))
+
+    await page.get_by_role("button", name="Acknowledge", exact=True).click()
+    await expect(page.get_by_test_id("detail-state")).to_have_text("Acknowledged")
+    await detail.locator(".contacts li").first.get_by_role("button", name="Notify").click()
+    await expect(detail.locator(".contacts li").first).to_contain_text("Notified")
+    await page.get_by_label("Add note").fill("Daughter on her way")
+    await page.get_by_role("button", name="Add note").click()
+    await expect(page.locator(".timeline .entry-note")).to_contain_text("Daughter on her way")
+    await page.get_by_label("Service type").select_option("emergency_rescue")
+    await page.get_by_role("button", name="Dispatch", exact=True).click()
+    await expect(page.get_by_test_id("detail-state")).to_have_text("Dispatched")
+    await page.get_by_role("button", name="On scene").click()
+    await page.get_by_role("button", name="Resolve").click()
+    await expect(row).to_have_attribute("data-state", "resolved")
+    await page.get_by_label("Outcome").select_option("family_handled")
+    await page.get_by_role("button", name="Close", exact=True).click()
+    await expect(row).to_have_count(0)
+    await expect(page.locator(".timeline")).to_contain_text("Family handled it")
+
+    await page.get_by_role("button", name="中文").click()
+    await expect(page.get_by_role("heading", name="警情队列")).to_be_visible()
+
+
+async def test_the_console_needs_a_login_and_says_when_it_is_wrong(site: Site, browser: Browser) -> None:
+    page = await (await browser.new_context()).new_page()
+    await page.goto(f"{site.base}/console/")
+    await page.fill("input[name=username]", "agent1")
+    await page.fill("input[name=password]", "wrong")
+    await page.click("button[type=submit]")
+    await expect(page.get_by_role("alert")).to_have_text("用户名或密码错误")
+    await expect(page.locator(".queue")).to_have_count(0)
+
+
+async def test_the_map_shows_positions_without_tiles(site: Site, browser: Browser) -> None:
+    page = await logged_in(browser, site, "agent2")
+    wearer = (await watch_wearers(site))[2]
+    await sos(site, wearer)
+    await row_of(page, wearer.name).click()
+    await expect(page.get_by_test_id("call-map")).to_have_class(re.compile(r"\bno-tiles\b"))
+    await expect(page.locator(".leaflet-tile")).to_have_count(0)
+    await expect(page.locator("path.marker-alarm")).to_be_visible()
+    await expect(page.locator("path.map-safe-area")).to_be_visible()
+    assert await page.locator("path.marker-provider").count() > 0
+
+
+@pytest.fixture(scope="module")
+def hurried_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A server where a P1 call must be acknowledged within one second."""
+    tmp_path = tmp_path_factory.mktemp("hurried")
+    watch_port = free_port()
+    env = env_for(tmp_path, DISPATCH_WATCH_PORT=str(watch_port), DISPATCH_P1_ACK_SECONDS="1")
+    seeded = run(["seed-demo", "--elders", "10"], env)
+    assert seeded.returncode == 0, seeded.stderr
+    with server(["serve"], env) as base:
+        yield Site(base=base, watch_port=watch_port, data_dir=tmp_path / "var")
+
+
+async def test_an_unacknowledged_p1_gets_louder_then_reaches_the_supervisor(
+    hurried_site: Site, browser: Browser
+) -> None:
+    wearer = (await watch_wearers(hurried_site))[0]
+    agent = await logged_in(browser, hurried_site, "agent1")
+    supervisor = await logged_in(browser, hurried_site, "supervisor")
+    await sos(hurried_site, wearer)
+    await expect(agent.locator("body")).to_have_attribute("data-alert", "escalated")
+    await expect(agent.get_by_role("alert")).to_have_text("P1呼叫未在规定时间内确认！")
+    await expect(supervisor.get_by_role("alert")).to_have_text("有P1呼叫超时未确认，需主管介入")
+    await expect(row_of(supervisor, wearer.name)).to_contain_text("已升级 ×2")
+    await agent.get_by_role("button", name="确认", exact=True).click()
+    await expect(supervisor.get_by_role("alert")).to_have_count(0)
+    await expect(supervisor.locator("body")).to_have_attribute("data-alert", "none")
