@@ -49,9 +49,9 @@ def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> subpr
 
 
 @contextmanager
-def server(args: list[str], env: dict[str, str]) -> Iterator[str]:
+def server(args: list[str], env: dict[str, str], port: int | None = None) -> Iterator[str]:
     """Start `dispatch <args>` and yield its base URL once /healthz answers."""
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [*DISPATCH, *args, "--port", str(port)],
         env=env,

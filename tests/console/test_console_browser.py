@@ -16,7 +16,11 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy import select
 
-from dispatch.db.session import create_engine, create_session_factory
+from dispatch.auth.actor import Actor
+from dispatch.calls import service as calls_service
+from dispatch.calls.states import CallState
+from dispatch.clock import SystemClock
+from dispatch.db.session import create_engine, create_session_factory, unit_of_work
 from dispatch.elders.models import Device, DeviceKind, Elder
 from dispatch.settings import Settings
 from simulators.watch import SimulatedWatch, WatchConfig
@@ -232,3 +236,38 @@ async def test_an_unacknowledged_p1_gets_louder_then_reaches_the_supervisor(
     await agent.get_by_role("button", name="确认", exact=True).click()
     await expect(supervisor.get_by_role("alert")).to_have_count(0)
     await expect(supervisor.locator("body")).to_have_attribute("data-alert", "none")
+
+
+async def test_a_console_that_lost_its_server_resyncs_what_changed_meanwhile(
+    tmp_path: Path, browser: Browser
+) -> None:
+    watch_port, http_port = free_port(), free_port()
+    env = env_for(tmp_path, DISPATCH_WATCH_PORT=str(watch_port))
+    assert run(["seed-demo", "--elders", "10"], env).returncode == 0
+    first, second = (await watch_wearers(Site("", 0, tmp_path / "var")))[:2]
+    with server(["serve"], env, port=http_port) as base:
+        site = Site(base=base, watch_port=watch_port, data_dir=tmp_path / "var")
+        page = await logged_in(browser, site, "agent1")
+        await sos(site, first)
+        await expect(row_of(page, first.name)).to_have_attribute("data-state", "new")
+    await expect(page.get_by_test_id("connection")).to_have_text("重新连接中…")
+
+    # While the console is cut off, the call is handled elsewhere and another elder raises an alarm.
+    engine = create_engine(Settings(data_dir=site.data_dir))
+    async with unit_of_work(create_session_factory(engine)) as session:
+        [call] = (
+            await calls_service.list_calls(session=session, limit=1, offset=0, elder_id=first.elder_id)
+        )[0]
+        await calls_service.transition(
+            session=session,
+            clock=SystemClock(),
+            actor=Actor.system("another console"),
+            call_id=call.id,
+            target=CallState.false_alarm,
+        )
+    await engine.dispose()
+    with server(["serve"], env, port=http_port):
+        await expect(page.get_by_test_id("connection")).to_have_text("实时", timeout=10_000)
+        await expect(row_of(page, first.name)).to_have_count(0)
+        await sos(site, second)
+        await expect(row_of(page, second.name)).to_have_attribute("data-priority", "P1")
