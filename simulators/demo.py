@@ -19,7 +19,8 @@ logger = logging.getLogger(__name__)
 ALARMS_PER_HOUR = 20  # across the whole demo fleet: an alarm every three minutes or so
 
 
-async def _devices(settings: Settings) -> list[tuple[str, DeviceKind, str, float, float]]:
+async def demo_devices(settings: Settings) -> list[tuple[str, DeviceKind, str, float, float]]:
+    """(imei, kind, secret, home lon, home lat) of every active device."""
     engine = create_engine(settings)
     try:
         async with create_session_factory(engine)() as session:
@@ -35,7 +36,7 @@ async def _devices(settings: Settings) -> list[tuple[str, DeviceKind, str, float
 
 async def run_demo_devices(settings: Settings, *, http_url: str, watch_port: int) -> None:
     """Run the demo's watches (TCP) and phones (HTTP) until cancelled."""
-    devices = await _devices(settings)
+    devices = await demo_devices(settings)
     watches = [
         WatchConfig(imei, lon, lat, heartbeat_s=60, position_s=300)
         for imei, kind, _, lon, lat in devices

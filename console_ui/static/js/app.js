@@ -40,7 +40,7 @@ function alertLevel(calls) {
 
 // ---------------------------------------------------------------- login
 
-function Login({ t, lang, onLanguage, onLoggedIn }) {
+function Login({ t, onLanguage, onLoggedIn }) {
   const [error, setError] = useState('');
   const submit = async (event) => {
     event.preventDefault();
@@ -76,7 +76,7 @@ function Countdown({ call, now, t }) {
   </span>`;
 }
 
-function QueueRow({ call, selected, now, t, lang, onSelect }) {
+function QueueRow({ call, selected, now, t, onSelect }) {
   const waited = (now - Date.parse(call.opened_at)) / 1000;
   return html`
     <li class=${`call-row priority-${call.priority} state-${call.state} ${selected ? 'selected' : ''} ${call.escalation_level ? 'escalated' : ''}`}
@@ -87,7 +87,7 @@ function QueueRow({ call, selected, now, t, lang, onSelect }) {
         <div class="row-meta">
           <span class="state-label">${t(`state.${call.state}`)}</span>
           <span>${t('waiting')} ${formatDuration(waited)}</span>
-          <span title=${formatTime(call.opened_at, lang)}>${formatTime(call.opened_at, lang)}</span>
+          <span title=${formatTime(call.opened_at)}>${formatTime(call.opened_at)}</span>
         </div>
         <div class="row-meta">
           <${Countdown} call=${call} now=${now} t=${t} />
@@ -98,13 +98,13 @@ function QueueRow({ call, selected, now, t, lang, onSelect }) {
     </li>`;
 }
 
-function Queue({ calls, selectedId, now, t, lang, onSelect }) {
+function Queue({ calls, selectedId, now, t, onSelect }) {
   return html`
     <section class="queue" aria-label=${t('queue')}>
       <h2>${t('queue')} <span class="count">${calls.length}</span></h2>
       ${calls.length === 0 && html`<p class="empty">${t('no_calls')}</p>`}
       <ol class="call-list">
-        ${calls.map((call) => html`<${QueueRow} key=${call.id} call=${call} selected=${call.id === selectedId} now=${now} t=${t} lang=${lang} onSelect=${onSelect} />`)}
+        ${calls.map((call) => html`<${QueueRow} key=${call.id} call=${call} selected=${call.id === selectedId} now=${now} t=${t} onSelect=${onSelect} />`)}
       </ol>
     </section>`;
 }
@@ -162,7 +162,7 @@ function Contacts({ elder, timeline, busy, t, onNotify }) {
     </section>`;
 }
 
-function DeviceEvents({ events, t, lang }) {
+function DeviceEvents({ events, t }) {
   return html`
     <section class="card" aria-label=${t('events')}>
       <h3>${t('events')}</h3>
@@ -170,7 +170,7 @@ function DeviceEvents({ events, t, lang }) {
         <tbody>
           ${events.map((e, i) => html`
             <tr key=${i}>
-              <td>${formatTime(e.received_at, lang)}</td>
+              <td>${formatTime(e.received_at)}</td>
               <td class=${`event-${e.type}`}>${t(`event_type.${e.type}`)}</td>
               <td>${e.position ? `${e.position.lon.toFixed(5)}, ${e.position.lat.toFixed(5)}` : ''}</td>
               <td class="event-data">${Object.entries(e.data || {}).filter(([k]) => k !== 'raw').slice(0, 4).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ')}</td>
@@ -184,8 +184,8 @@ function entryText(entry, t) {
   const d = entry.detail || {};
   switch (entry.kind) {
     case 'state': return `${t(`state.${d.from}`)} → ${t(`state.${d.to}`)}${d.outcome ? ` (${t(`outcomes.${d.outcome}`)})` : ''}${entry.text ? ` · ${entry.text}` : ''}`;
-    case 'opened': return `${d.priority || ''} ${d.category ? t(`category.${d.category}`) : ''} ${entry.text}`;
-    case 'alarm': return `${d.priority || ''} ${d.category ? t(`category.${d.category}`) : ''} ${entry.text}`;
+    case 'opened':
+    case 'alarm': return [d.priority, d.category && t(`category.${d.category}`), entry.text].filter(Boolean).join(' · ');
     case 'notify': return `${d.name} (${d.relation || ''}) ${d.phone || ''}`;
     case 'dispatch': return t(`service.${d.service_type}`);
     case 'claimed': return d.previous ? `← ${d.previous}` : '';
@@ -193,14 +193,14 @@ function entryText(entry, t) {
   }
 }
 
-function Timeline({ timeline, t, lang }) {
+function Timeline({ timeline, t }) {
   return html`
     <section class="card" aria-label=${t('timeline')}>
       <h3>${t('timeline')}</h3>
       <ol class="timeline">
         ${[...timeline].reverse().map((e) => html`
           <li key=${e.id} class=${`entry-${e.kind}`}>
-            <time>${formatTime(e.at, lang)}</time>
+            <time>${formatTime(e.at)}</time>
             <span class="entry-kind">${t(`entry.${e.kind}`)}</span>
             <span class="entry-who">${e.username}</span>
             <span class="entry-text">${entryText(e, t)}</span>
@@ -277,7 +277,7 @@ function useCallData(callId, version, onError) {
   return { detail, elder: elder?.id === elderId ? elder : null, events, providers };
 }
 
-function CallDetail({ callId, liveCall, version, me, config, now, t, lang, onError }) {
+function CallDetail({ callId, liveCall, version, me, config, now, t, onError }) {
   const { detail, elder, events, providers } = useCallData(callId, version, onError);
   const [busy, setBusy] = useState(false);
   if (!detail) return html`<section class="detail"></section>`;
@@ -301,7 +301,7 @@ function CallDetail({ callId, liveCall, version, me, config, now, t, lang, onErr
         <h2><span class="elder-name">${call.elder_name}</span> · ${t(`category.${call.category}`)}</h2>
         <span class="state-label" data-testid="detail-state">${t(`state.${call.state}`)}</span>
         <${Countdown} call=${call} now=${now} t=${t} />
-        <span class="muted">${t(`source.${call.source}`)} · ${t('opened')} ${formatTime(call.opened_at, lang)}</span>
+        <span class="muted">${t(`source.${call.source}`)} · ${t('opened')} ${formatTime(call.opened_at)}</span>
       </header>
       <${Actions} call=${call} me=${me} config=${config} busy=${busy} t=${t} act=${act} />
       <div class="detail-grid">
@@ -314,10 +314,10 @@ function CallDetail({ callId, liveCall, version, me, config, now, t, lang, onErr
             <h3>${t('map')}</h3>
             <${CallMap} call=${call} elder=${elder} providers=${providers} config=${config} t=${t} />
           </section>
-          <${DeviceEvents} events=${events} t=${t} lang=${lang} />
+          <${DeviceEvents} events=${events} t=${t} />
         </div>
       </div>
-      <${Timeline} timeline=${detail.timeline} t=${t} lang=${lang} />
+      <${Timeline} timeline=${detail.timeline} t=${t} />
     </section>`;
 }
 
@@ -330,7 +330,7 @@ function Banner({ calls, me, t }) {
   return html`<div class="banner" role="alert">${toSupervisors ? t('supervisor_alert') : t('agents_alert')}</div>`;
 }
 
-function Console({ me, config, t, lang, onLanguage, onLogout }) {
+function Console({ me, config, t, onLanguage, onLogout }) {
   const [calls, setCalls] = useState(new Map());
   const [selectedId, setSelectedId] = useState(null);
   const [versions, setVersions] = useState({});
@@ -386,11 +386,11 @@ function Console({ me, config, t, lang, onLanguage, onLogout }) {
       <${Banner} calls=${queue} me=${me} t=${t} />
       ${error && html`<div class="toast" role="status">${error}</div>`}
       <div class="workspace">
-        <${Queue} calls=${queue} selectedId=${selectedId} now=${now} t=${t} lang=${lang} onSelect=${setSelectedId} />
+        <${Queue} calls=${queue} selectedId=${selectedId} now=${now} t=${t} onSelect=${setSelectedId} />
         ${selectedId === null
           ? html`<section class="detail empty">${t('select_call')}</section>`
           : html`<${CallDetail} key=${selectedId} callId=${selectedId} liveCall=${calls.get(selectedId)} version=${versions[selectedId] || 0}
-                   me=${me} config=${config} now=${now} t=${t} lang=${lang} onError=${showError} />`}
+                   me=${me} config=${config} now=${now} t=${t} onError=${showError} />`}
       </div>
     </div>`;
 }
@@ -422,8 +422,8 @@ function App() {
     setSession(null);
   };
   if (session === undefined) return null;
-  if (session === null) return html`<${Login} t=${t} lang=${lang} onLanguage=${toggleLanguage} onLoggedIn=${load} />`;
-  return html`<${Console} me=${session.me} config=${session.config} t=${t} lang=${lang} onLanguage=${toggleLanguage} onLogout=${logout} />`;
+  if (session === null) return html`<${Login} t=${t} onLanguage=${toggleLanguage} onLoggedIn=${load} />`;
+  return html`<${Console} me=${session.me} config=${session.config} t=${t} onLanguage=${toggleLanguage} onLogout=${logout} />`;
 }
 
 render(html`<${App} />`, document.getElementById('app'));

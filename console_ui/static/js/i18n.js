@@ -143,16 +143,20 @@ export function dictionary(lang) {
 }
 
 const formats = new Map();
-function format(lang, options) {
-  const key = lang + JSON.stringify(options);
-  if (!formats.has(key)) formats.set(key, new Intl.DateTimeFormat(lang, { timeZone: TIME_ZONE, hour12: false, ...options }));
+function format(locale, options) {
+  const key = locale + JSON.stringify(options);
+  if (!formats.has(key)) formats.set(key, new Intl.DateTimeFormat(locale, { timeZone: TIME_ZONE, hour12: false, ...options }));
   return formats.get(key);
 }
 
-/** "11-23 20:41:05" in Shanghai time. */
-export function formatTime(iso, lang) {
+/** "11-23 20:41:05" in Shanghai time, the same in every language. */
+export function formatTime(iso) {
   if (!iso) return '';
-  return format(lang, { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(new Date(iso));
+  const parts = Object.fromEntries(
+    format('en-GB', { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+      .formatToParts(new Date(iso)).map((part) => [part.type, part.value]),
+  );
+  return `${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}`;
 }
 
 /** 75 → "1:15", 4000 → "1:06:40". */
