@@ -28,6 +28,7 @@ from dispatch.bus.redis import RedisBus
 from dispatch.calls.processor import CallProcessor
 from dispatch.calls.router import router as calls_router
 from dispatch.clock import Clock, SystemClock
+from dispatch.console.hub import ConsoleHub
 from dispatch.console.static import mount_console
 from dispatch.console.ws import router as console_router
 from dispatch.db.session import create_engine, create_session_factory
@@ -91,6 +92,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             consumer=f"{socket.gethostname()}-{os.getpid()}",
             p1_ack_seconds=settings.p1_ack_seconds,
         )
+        console_hub = ConsoleHub(bus)
+        await console_hub.start()
         writer.start()
         watch_port = await watch.start(settings.watch_host, settings.watch_port)
         silent.start()
@@ -107,6 +110,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             watch=watch,
             watch_port=watch_port,
             processor=processor,
+            console_hub=console_hub,
         )
         logger.info(
             "dispatch server ready (database: %s, bus: %s, watch port %d)",
@@ -119,6 +123,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         finally:
             await watch.stop()
             await processor.stop()
+            await console_hub.stop()
             await silent.stop()
             await writer.stop()
             await ingest_engine.dispose()

@@ -12,6 +12,7 @@ from devices.watch.server import WatchServer
 from dispatch.bus.base import EventBus
 from dispatch.calls.processor import CallProcessor
 from dispatch.clock import Clock
+from dispatch.console.hub import ConsoleHub
 from dispatch.ingest.writer import EventWriter
 from dispatch.settings import Settings
 
@@ -31,3 +32,4 @@ class AppServices:
     watch: WatchServer
     watch_port: int
     processor: CallProcessor
+    console_hub: ConsoleHub

@@ -1,5 +1,5 @@
 """`/ws/console`: pushes every call change to logged-in operators, from whichever server process it
-happened in (the bus's console channel). On (re)connect the console first gets a `resync` with the open
+happened in (the bus's console channel, through the process's ConsoleHub). On (re)connect the console first gets a `resync` with the open
 calls, then live messages, so nothing published while it was away is missed. The resync
 carries the server's time, so countdowns agree with the server's deadlines."""
 
@@ -54,6 +54,9 @@ async def _resync(websocket: WebSocket, services: AppServices) -> None:
     )
 
 
+RESYNC_NEEDED = 1013  # WebSocket close code "try again later": the console reconnects and resyncs
+
+
 @router.websocket("/ws/console")
 async def console_socket(websocket: WebSocket) -> None:
     services: AppServices = websocket.app.state.services
@@ -62,13 +65,13 @@ async def console_socket(websocket: WebSocket) -> None:
         await websocket.close(code=UNAUTHENTICATED, reason="login required")
         return
     await websocket.accept()
-    subscription = await services.bus.subscribe(calls_service.CONSOLE_CHANNEL)
-    try:
+    with services.console_hub.listen() as listener:  # before the resync, so nothing falls between
         await _resync(websocket, services)
 
         async def forward() -> None:
-            async for message in subscription:
-                await websocket.send_json(message)
+            while (text := await listener.queue.get()) is not None:
+                await websocket.send_text(text)
+            await websocket.close(code=RESYNC_NEEDED, reason="resync")
 
         forwarding = asyncio.create_task(forward())
         try:
@@ -80,5 +83,3 @@ async def console_socket(websocket: WebSocket) -> None:
             forwarding.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await forwarding
-    finally:
-        await subscription.close()
