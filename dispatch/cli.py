@@ -46,6 +46,9 @@ def _run_server(settings: Settings, host: str | None, port: int | None, *, simul
         port=port or settings.http_port,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        # Console messages are small and go to every console: compressing each one per console costs more
+        # CPU than the LAN bandwidth it saves.
+        ws_per_message_deflate=False,
     )
     server = uvicorn.Server(config)
 

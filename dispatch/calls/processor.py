@@ -53,7 +53,8 @@ class CallProcessor:
         changed = 0
         async with self._sessions() as session:
             try:
-                events = await session.scalars(select(DeviceEvent).where(DeviceEvent.id.in_(event_ids)))
+                events = list(await session.scalars(select(DeviceEvent).where(DeviceEvent.id.in_(event_ids))))
+                await service.load_elders(session=session, elder_ids={e.elder_id for e in events})
                 for event in sorted(events, key=lambda e: e.id):
                     call = await service.apply_device_event(
                         session=session, clock=self._clock, event=event, p1_ack_seconds=self._p1_ack_seconds

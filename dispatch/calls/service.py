@@ -184,6 +184,13 @@ def _facts(elder: Elder, health: HealthRecord | None) -> ElderFacts:
     return ElderFacts(vitals_thresholds=thresholds, safe_area=elder.safe_area)
 
 
+async def load_elders(*, session: AsyncSession, elder_ids: set[int]) -> None:
+    """Bring a batch's elders and health records into the session at once (the rules then find them there)."""
+    if elder_ids:
+        (await session.scalars(select(Elder).where(Elder.id.in_(elder_ids)))).all()
+        (await session.scalars(select(HealthRecord).where(HealthRecord.elder_id.in_(elder_ids)))).all()
+
+
 async def apply_device_event(
     *, session: AsyncSession, clock: Clock, event: DeviceEvent, p1_ack_seconds: int
 ) -> Call | None:
