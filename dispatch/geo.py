@@ -69,3 +69,9 @@ def bounding_box(lon: float, lat: float, radius_m: float) -> tuple[float, float,
     dlat = math.degrees(radius_m / EARTH_RADIUS_M)
     dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
     return lon - dlon, lat - dlat, lon + dlon, lat + dlat
+
+
+def map_link(lon: float, lat: float) -> str:
+    """A link any phone opens on a map (Amap, the usual map app in China), for SMS texts. Our positions are
+    GPS (WGS84); Amap's own are GCJ-02, hundreds of metres off, hence `coordinate=wgs84`."""
+    return f"https://uri.amap.com/marker?position={lon:.6f},{lat:.6f}&coordinate=wgs84"

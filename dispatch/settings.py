@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     device_state_flush_seconds: float = Field(default=1.0, gt=0, le=60)
     silent_after_missed_heartbeats: int = Field(default=3, ge=1)
     p1_ack_seconds: int = Field(default=30, ge=1)
+    # SMS: through Twilio when the SID, token and sender are all set, else into the console's outbox.
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from: str = ""
+    twilio_base_url: str = ""  # empty: Twilio itself; the demo and tests point it at simulators.fake_twilio
+    public_base_url: str = "http://127.0.0.1:8000"  # how Twilio reaches our webhooks (signatures cover it)
+    sms_language: str = "zh"
+    offer_timeout_seconds: int = Field(default=120, ge=10)
+    offer_timeouts: dict[str, int] = {}  # per service type, e.g. {"meal_assistance": 900}
+    emergency_parallel_offers: int = Field(default=2, ge=1, le=10)
+    travel_speed_kmh: float = Field(default=20.0, gt=0)
+    handoff_sms_to: str = ""  # the 120 centre's SMS number for location summaries; empty: none sent
     # Map tiles for the console, e.g. "https://tiles.example.cn/{z}/{x}/{y}.png"; empty: a plain background.
     map_tile_url: str = ""
     map_tile_attribution: str = ""
@@ -60,6 +72,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'dispatch.sqlite3').resolve()}"
+
+    @property
+    def twilio_enabled(self) -> bool:
+        """Send through Twilio (else the SMS outbox)."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from)
 
     @property
     def is_sqlite(self) -> bool:

@@ -31,11 +31,14 @@ def sign(secret: str, body: bytes) -> dict[str, str]:
     }
 
 
-async def next_call_message(socket: websockets.ClientConnection, within: float = 15) -> dict[str, object]:
+async def next_call_message(
+    socket: websockets.ClientConnection, change: str, within: float = 15
+) -> dict[str, object]:
+    """The next call message with this change (a P1 call also brings its contact alerts)."""
     async with asyncio.timeout(within):
         while True:
             message = json.loads(await socket.recv())
-            if message["type"] == "call":
+            if message["type"] == "call" and message["change"] == change:
                 return dict(message)
 
 
@@ -76,10 +79,10 @@ def test_an_alarm_received_by_one_process_reaches_a_console_on_the_other(tmp_pat
                             headers={"X-Device-Id": "phone-mp-0001", **sign(device["secret"], body)},
                         )
                         assert sent.status_code == 202
-                        opened = await next_call_message(socket)
+                        opened = await next_call_message(socket, "opened")
                         call_id = opened["call"]["id"]  # type: ignore[index]
                         await client.post(f"{one}/api/v1/calls/{call_id}/acknowledge", headers=headers)
-                        acknowledged = await next_call_message(socket)
+                        acknowledged = await next_call_message(socket, "acknowledged")
                 return opened, acknowledged
 
             opened, acknowledged = asyncio.run(scenario())

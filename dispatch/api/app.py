@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devices.http_api import router as device_gateway_router
 from devices.watch.directory import DeviceDirectory
@@ -36,6 +37,16 @@ from dispatch.elders.router import router as elders_router
 from dispatch.ingest.router import router as device_events_router
 from dispatch.ingest.silent import SilentDeviceMonitor
 from dispatch.ingest.writer import EventWriter
+from dispatch.notify.models import SmsMessage
+from dispatch.notify.router import router as sms_router
+from dispatch.notify.sender import TwilioSender
+from dispatch.notify.service import options_for
+from dispatch.notify.webhooks import router as twilio_webhooks
+from dispatch.notify.worker import SmsWorker
+from dispatch.offers.deliveries import message_settled
+from dispatch.offers.matcher import ProviderMatcher
+from dispatch.offers.processor import OfferProcessor
+from dispatch.offers.router import router as offers_router
 from dispatch.providers.router import router as providers_router
 from dispatch.settings import Settings
 
@@ -46,6 +57,27 @@ def _rate_limit_storage(settings: Settings) -> Storage:
     if settings.redis_url:
         return RedisStorage(f"async+{settings.redis_url}", implementation="redispy", key_prefix="dispatch")
     return MemoryStorage()
+
+
+def _sms_worker(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], bus: EventBus, clock: Clock
+) -> SmsWorker | None:
+    """A sender through Twilio when it is configured; without one, messages stay in the outbox."""
+    if not settings.twilio_enabled:
+        return None
+    sender = TwilioSender(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token,
+        sender=settings.twilio_from,
+        base_url=settings.twilio_base_url or None,
+    )
+    options = options_for(settings)
+
+    async def settled(session: AsyncSession, message: SmsMessage) -> None:
+        await message_settled(session=session, clock=clock, message=message, options=options)
+
+    callback = settings.public_base_url.rstrip("/") + "/webhooks/twilio/status"
+    return SmsWorker(sessions, bus, clock, sender, status_callback_url=callback, on_failed=settled)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
@@ -85,19 +117,26 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         silent = SilentDeviceMonitor(
             sessions, the_clock, silent_after=settings.silent_after_missed_heartbeats, bus=bus
         )
+        sms_options = options_for(settings)
         processor = CallProcessor(
             sessions,
             bus,
             the_clock,
             consumer=f"{socket.gethostname()}-{os.getpid()}",
             p1_ack_seconds=settings.p1_ack_seconds,
+            sms=sms_options,
         )
+        offer_processor = OfferProcessor(sessions, bus, the_clock, options=sms_options)
+        sms_worker = _sms_worker(settings, sessions, bus, the_clock)
         console_hub = ConsoleHub(bus)
         await console_hub.start()
         writer.start()
         watch_port = await watch.start(settings.watch_host, settings.watch_port)
         silent.start()
         processor.start()
+        offer_processor.start()
+        if sms_worker:
+            sms_worker.start()
         app.state.services = AppServices(
             settings=settings,
             clock=the_clock,
@@ -111,6 +150,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             watch_port=watch_port,
             processor=processor,
             console_hub=console_hub,
+            matcher=ProviderMatcher(speed_kmh=settings.travel_speed_kmh),
+            offer_processor=offer_processor,
+            sms_worker=sms_worker,
         )
         logger.info(
             "dispatch server ready (database: %s, bus: %s, watch port %d)",
@@ -123,6 +165,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         finally:
             await watch.stop()
             await processor.stop()
+            await offer_processor.stop()
+            if sms_worker:
+                await sms_worker.stop()
             await console_hub.stop()
             await silent.stop()
             await writer.stop()
@@ -143,5 +188,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(console_router)
     app.include_router(device_gateway_router)
     app.include_router(watch_commands_router)
+    app.include_router(offers_router)
+    app.include_router(sms_router)
+    app.include_router(twilio_webhooks)
     mount_console(app)
     return app

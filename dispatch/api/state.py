@@ -14,6 +14,9 @@ from dispatch.calls.processor import CallProcessor
 from dispatch.clock import Clock
 from dispatch.console.hub import ConsoleHub
 from dispatch.ingest.writer import EventWriter
+from dispatch.notify.worker import SmsWorker
+from dispatch.offers.matcher import ProviderMatcher
+from dispatch.offers.processor import OfferProcessor
 from dispatch.settings import Settings
 
 
@@ -33,3 +36,6 @@ class AppServices:
     watch_port: int
     processor: CallProcessor
     console_hub: ConsoleHub
+    matcher: ProviderMatcher
+    offer_processor: OfferProcessor
+    sms_worker: SmsWorker | None  # None: no gateway configured, messages stay in the outbox

@@ -14,14 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch.bus.base import EventBus
 from dispatch.bus.outbox import commit_and_publish, discard_announced
-from dispatch.calls import service
+from dispatch.calls import contacts, service
 from dispatch.clock import Clock
 from dispatch.ingest.events import RULE_EVENT_TYPES, RULES_STREAM
 from dispatch.ingest.models import DeviceEvent
+from dispatch.notify.service import SmsOptions
 
 logger = logging.getLogger(__name__)
 
 RULES_GROUP = "alarm-rules"
+OUTBOX_IN_CHINESE = SmsOptions(through_gateway=False, language="zh")
 MAX_SLEEP_SECONDS = 1.0
 
 
@@ -36,6 +38,7 @@ class CallProcessor:
         *,
         consumer: str,
         p1_ack_seconds: int,
+        sms: SmsOptions = OUTBOX_IN_CHINESE,
         reclaim_after_ms: int = 30_000,
         recovery_hours: int = 24,
     ) -> None:
@@ -44,6 +47,7 @@ class CallProcessor:
         self._clock = clock
         self._consumer = consumer
         self._p1_ack_seconds = p1_ack_seconds
+        self._sms = sms
         self._reclaim_after_ms = reclaim_after_ms
         self._recovery_hours = recovery_hours
         self._tasks: list[asyncio.Task[None]] = []
@@ -56,10 +60,14 @@ class CallProcessor:
                 events = list(await session.scalars(select(DeviceEvent).where(DeviceEvent.id.in_(event_ids))))
                 await service.load_elders(session=session, elder_ids={e.elder_id for e in events})
                 for event in sorted(events, key=lambda e: e.id):
-                    call = await service.apply_device_event(
+                    applied = await service.apply_device_event(
                         session=session, clock=self._clock, event=event, p1_ack_seconds=self._p1_ack_seconds
                     )
-                    changed += call is not None
+                    changed += applied is not None
+                    if applied and applied.became_p1:
+                        await contacts.alert_contacts(
+                            session=session, clock=self._clock, call=applied.call, options=self._sms
+                        )
                 await commit_and_publish(session, self._bus)
             except BaseException:
                 discard_announced(session)

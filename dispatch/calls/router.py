@@ -15,7 +15,6 @@ from dispatch.calls.schemas import (
     CallEntryRead,
     ClaimIn,
     CloseIn,
-    DispatchIn,
     NoteIn,
     NotifyIn,
     TransitionIn,
@@ -116,17 +115,6 @@ async def notify_contact(
         session=session, clock=clock, actor=actor, call_id=call_id, contact_id=body.contact_id
     )
     return CallEntryRead.model_validate(entry)
-
-
-@router.post("/{call_id}/dispatch")
-async def start_dispatch(
-    call_id: int, body: DispatchIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
-) -> dict[str, Any]:
-    """Send help of a service type to the call (409 unless the call is acknowledged)."""
-    call = await service.start_dispatch(
-        session=session, clock=clock, actor=actor, call_id=call_id, service_type=body.service_type
-    )
-    return _json(call, clock)
 
 
 @router.post("/{call_id}/transition")

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from dispatch.calls.models import CallSource
 from dispatch.calls.rules import CallCategory
 from dispatch.calls.states import CallState
-from dispatch.catalog import ServiceType
 
 Priority = Annotated[str, Field(pattern=r"^P[1-4]$", examples=["P1"])]
 
@@ -42,10 +41,6 @@ class NoteIn(BaseModel):
 
 class NotifyIn(BaseModel):
     contact_id: int
-
-
-class DispatchIn(BaseModel):
-    service_type: ServiceType
 
 
 class ClaimIn(BaseModel):

@@ -3,6 +3,7 @@ notes, escalation. Every change is written to the call's timeline and announced 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,6 @@ from dispatch.calls import rules
 from dispatch.calls.models import Call, CallEntry, CallSource
 from dispatch.calls.rules import Alarm, CallCategory, ElderFacts, EventFacts
 from dispatch.calls.states import OPEN_STATES, STATE_SLA_SECONDS, CallState, check_transition
-from dispatch.catalog import ServiceType
 from dispatch.clock import Clock
 from dispatch.db.pagination import fetch_page
 from dispatch.elders.models import Contact, Elder, HealthRecord
@@ -191,9 +191,15 @@ async def load_elders(*, session: AsyncSession, elder_ids: set[int]) -> None:
         (await session.scalars(select(HealthRecord).where(HealthRecord.elder_id.in_(elder_ids)))).all()
 
 
+@dataclass(frozen=True, slots=True)
+class AlarmApplied:
+    call: Call
+    became_p1: bool  # opened as P1 or raised to P1: the elder's contacts are to be told
+
+
 async def apply_device_event(
     *, session: AsyncSession, clock: Clock, event: DeviceEvent, p1_ack_seconds: int
-) -> Call | None:
+) -> AlarmApplied | None:
     """Run the alarm rules on a stored device event: open a call, join the open one, or nothing.
     Idempotent: an event already processed changes nothing."""
     if event.processed_at is not None:
@@ -223,15 +229,16 @@ async def apply_device_event(
                 p1_ack_seconds=p1_ack_seconds,
                 event_id=event.id,
             )
-            return call
+            return AlarmApplied(call, became_p1=alarm.priority == 1)
         except Conflict:  # another process opened one a moment ago
             existing = await open_call_of(session=session, elder_id=elder.id)
             if existing is None:
                 raise
+    raised_to_p1 = alarm.priority == 1 and existing.priority > 1
     await join_alarm(
         session=session, clock=clock, call=existing, alarm=alarm, event_id=event.id, position=position
     )
-    return existing
+    return AlarmApplied(existing, became_p1=raised_to_p1)
 
 
 async def transition(
@@ -287,17 +294,31 @@ async def claim(
     return call
 
 
-async def add_note(
-    *, session: AsyncSession, clock: Clock, actor: Actor, call_id: int, text: str
+async def record(
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    actor: Actor,
+    call_id: int,
+    kind: str,
+    text: str = "",
+    **detail: Any,
 ) -> CallEntry:
+    """Add a line to the call's timeline and tell the consoles."""
     call = await get(session=session, call_id=call_id)
     now = clock.now()
-    entry = _entry(call, now, actor, "note", text)
+    entry = _entry(call, now, actor, kind, text, **detail)
     call.updated_at = now
     session.add(entry)
     await session.flush()
-    _announce_change(session, call, now, "note")
+    _announce_change(session, call, now, kind)
     return entry
+
+
+async def add_note(
+    *, session: AsyncSession, clock: Clock, actor: Actor, call_id: int, text: str
+) -> CallEntry:
+    return await record(session=session, clock=clock, actor=actor, call_id=call_id, kind="note", text=text)
 
 
 async def notify_contact(
@@ -308,34 +329,17 @@ async def notify_contact(
     contact = await session.get(Contact, contact_id)
     if contact is None or contact.elder_id != call.elder_id:
         raise NotFound(f"contact {contact_id} is not one of this elder's contacts")
-    now = clock.now()
-    entry = _entry(
-        call,
-        now,
-        actor,
-        "notify",
+    return await record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        call_id=call_id,
+        kind="notify",
         contact_id=contact.id,
         name=contact.name,
         relation=contact.relation,
         phone=mask_phone(contact.phone),
     )
-    call.updated_at = now
-    session.add(entry)
-    await session.flush()
-    _announce_change(session, call, now, "notify")
-    return entry
-
-
-async def start_dispatch(
-    *, session: AsyncSession, clock: Clock, actor: Actor, call_id: int, service_type: ServiceType
-) -> Call:
-    """Send help of a service type: the call goes to dispatched with the request on its timeline."""
-    call = await transition(
-        session=session, clock=clock, actor=actor, call_id=call_id, target=CallState.dispatched
-    )
-    session.add(_entry(call, clock.now(), actor, "dispatch", service_type=service_type.value))
-    await session.flush()
-    return call
 
 
 async def timeline(*, session: AsyncSession, call_id: int) -> list[CallEntry]:

@@ -6,6 +6,8 @@ from dispatch.calls.models import Call, CallEntry
 from dispatch.db.base import Base
 from dispatch.elders.models import Contact, Device, Elder, HealthRecord
 from dispatch.ingest.models import DeviceEvent
+from dispatch.notify.models import SmsMessage
+from dispatch.offers.models import Job, Offer
 from dispatch.providers.models import Provider, ProviderStaff
 
 metadata = Base.metadata
@@ -19,9 +21,12 @@ __all__ = [
     "DeviceEvent",
     "Elder",
     "HealthRecord",
+    "Job",
+    "Offer",
     "Operator",
     "OperatorSession",
     "Provider",
     "ProviderStaff",
+    "SmsMessage",
     "metadata",
 ]

@@ -94,10 +94,20 @@ async def test_watch_sos_over_tcp_opens_a_p1_call_and_a_second_sos_joins_it(
     assert call["position"] == {"lon": 119.2991, "lat": 26.0833, "fixed": True}
     assert call["ack_deadline_at"] == "2026-03-02T01:00:30+00:00"
     detail = (await client.get(f"/api/v1/calls/{call['id']}", headers=agent)).json()
-    assert [(e["kind"], e["text"]) for e in detail["timeline"]] == [
+    assert [(e["kind"], e["text"]) for e in detail["timeline"] if e["kind"] != "contact_alert"] == [
         ("opened", "SOS button"),
         ("alarm", "SOS button"),
     ]
+    # Without an SMS gateway the contacts' alerts all go to the outbox at once, in call order.
+    alerts = [e["detail"]["name"] for e in detail["timeline"] if e["kind"] == "contact_alert"]
+    assert alerts == ["测试儿子", "测试助老员"]
+    outbox = (await client.get("/api/v1/sms/outbox", headers=agent)).json()
+    assert [(m["to"], m["status"]) for m in reversed(outbox["items"])] == [
+        ("+8613800000001", "outbox"),
+        ("+8613800000002", "outbox"),
+    ]
+    assert "林玉兰" in outbox["items"][0]["body"]
+    assert "119.299100,26.083300" in outbox["items"][0]["body"]
 
 
 async def test_a_higher_priority_alarm_raises_the_open_call(
@@ -117,6 +127,8 @@ async def test_a_higher_priority_alarm_raises_the_open_call(
         ("opened", None),
         ("alarm", "P4"),
         ("alarm", "P2"),
+        ("contact_alert", None),  # raised to P1: the contacts are told
+        ("contact_alert", None),
     ]
     assert timeline[1]["text"] == "heart_rate 140 > 120"
 
@@ -153,8 +165,18 @@ async def test_the_agent_handles_a_call_through_its_states(
     ).status_code == 422
     closed = (await client.post(f"{url}/close", json={"outcome": "helped_at_home"}, headers=agent)).json()
     assert (closed["state"], closed["outcome"]) == ("closed", "helped_at_home")
-    timeline = (await client.get(url, headers=agent)).json()["timeline"]
-    assert [e["kind"] for e in timeline] == ["opened", "state", "note", "state", "state", "state", "state"]
+    timeline = [
+        e for e in (await client.get(url, headers=agent)).json()["timeline"] if e["kind"] != "contact_alert"
+    ]
+    assert [e["kind"] for e in timeline] == [
+        "opened",
+        "state",
+        "note",
+        "state",
+        "state",
+        "state",
+        "state",
+    ]
     assert [e["username"] for e in timeline[1:]] == ["agent1"] * 6
     await store(app_services, EventType.sos, "sos-2")  # the elder's next alarm opens a new call
     await process(app_services)
@@ -208,7 +230,8 @@ async def test_unacknowledged_p1_escalates_to_all_agents_then_supervisors(
     messages = []
     async with asyncio.timeout(5):
         async for message in subscription:
-            messages.append((message["type"], message.get("level")))
+            if message.get("change") != "contact_alert":
+                messages.append((message["type"], message.get("level")))
             if len(messages) == 3:
                 break
     await subscription.close()
@@ -298,7 +321,8 @@ async def test_processing_twice_changes_nothing(
     await app_services.processor.process([first, second])  # a redelivery after a crash before the ack
     [call] = await calls(client, agent)
     timeline = (await client.get(f"/api/v1/calls/{call['id']}", headers=agent)).json()["timeline"]
-    assert [e["kind"] for e in timeline] == ["opened", "alarm"]
+    # The contacts were told once, not once per delivery.
+    assert [e["kind"] for e in timeline] == ["opened", "contact_alert", "contact_alert", "alarm"]
 
 
 async def test_work_of_a_dead_consumer_is_reclaimed(
@@ -337,7 +361,7 @@ async def test_agents_open_calls_by_hand(
     ).status_code == 422
 
 
-async def test_agents_notify_contacts_and_start_dispatch(
+async def test_agents_notify_contacts_and_dispatch_where_nobody_can_go(
     app_services: AppServices, client: httpx.AsyncClient, elder_id: int, agent: dict[str, str]
 ) -> None:
     call = (
@@ -373,7 +397,19 @@ async def test_agents_notify_contacts_and_start_dispatch(
     dispatched = await client.post(
         f"/api/v1/calls/{call['id']}/dispatch", json={"service_type": "emergency_rescue"}, headers=agent
     )
-    assert dispatched.json()["state"] == "dispatched"
-    timeline = (await client.get(f"/api/v1/calls/{call['id']}", headers=agent)).json()["timeline"]
-    assert [e["kind"] for e in timeline] == ["opened", "notify", "state", "state", "dispatch"]
-    assert timeline[-1]["detail"] == {"service_type": "emergency_rescue"}
+    # No provider in this city: the job goes straight back to the agents, saying why.
+    job = dispatched.json()
+    assert (dispatched.status_code, job["state"], job["offers"]) == (201, "exhausted", [])
+    assert job["reason"] == "no eligible provider (0 considered and excluded)"
+    detail = (await client.get(f"/api/v1/calls/{call['id']}", headers=agent)).json()
+    assert detail["call"]["state"] == "dispatched"
+    timeline = detail["timeline"]
+    assert [e["kind"] for e in timeline] == [
+        "opened",
+        "notify",
+        "state",
+        "state",
+        "dispatch",
+        "dispatch_failed",
+    ]
+    assert timeline[4]["detail"]["service_type"] == "emergency_rescue"

@@ -1,0 +1,101 @@
+"""The SMS outbox and log for the console, and replies typed in by an agent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from dispatch.api.deps import ClockDep, CurrentActor, PagingDep, SessionDep, SettingsDep
+from dispatch.notify import service
+from dispatch.notify.models import SmsDirection, SmsPurpose, SmsStatus
+from dispatch.offers import service as offers
+from dispatch.schemas import Page, PhoneNumber
+
+router = APIRouter(prefix="/api/v1/sms", tags=["sms"])
+
+
+class SmsRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    direction: SmsDirection
+    to: str = Field(validation_alias="to_number")
+    from_: str = Field(validation_alias="from_number", serialization_alias="from")
+    body: str
+    purpose: SmsPurpose
+    status: SmsStatus
+    error_code: str | None
+    call_id: int | None
+    offer_id: int | None
+    entered_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReplyIn(BaseModel):
+    """A provider's answer that reached an agent some other way (a phone call, an SMS to the outbox's phone)."""
+
+    from_: PhoneNumber = Field(alias="from")
+    body: Annotated[str, Field(min_length=1, max_length=320)]
+
+
+class ReplyOutcomeRead(BaseModel):
+    handled: bool
+    detail: str
+
+
+@router.get("/outbox", response_model=Page[SmsRead], response_model_by_alias=True)
+async def outbox(session: SessionDep, actor: CurrentActor, paging: PagingDep) -> Page[SmsRead]:
+    """Messages kept for the console because no SMS gateway is configured, newest first."""
+    items, total = await service.list_messages(
+        session=session, limit=paging.limit, offset=paging.offset, status=SmsStatus.outbox
+    )
+    return Page(items=[SmsRead.model_validate(m) for m in items], total=total)
+
+
+@router.get("", response_model=Page[SmsRead], response_model_by_alias=True)
+async def messages(
+    session: SessionDep,
+    actor: CurrentActor,
+    paging: PagingDep,
+    direction: SmsDirection | None = None,
+    status: SmsStatus | None = None,
+    call_id: int | None = None,
+) -> Page[SmsRead]:
+    """Every message, sent and received, newest first."""
+    items, total = await service.list_messages(
+        session=session,
+        limit=paging.limit,
+        offset=paging.offset,
+        direction=direction,
+        status=status,
+        call_id=call_id,
+    )
+    return Page(items=[SmsRead.model_validate(m) for m in items], total=total)
+
+
+@router.post("/replies", response_model=ReplyOutcomeRead, status_code=201)
+async def enter_reply(
+    body: ReplyIn, session: SessionDep, clock: ClockDep, settings: SettingsDep, actor: CurrentActor
+) -> ReplyOutcomeRead:
+    """Apply a provider's reply as if it had arrived by SMS (recorded with the agent's name)."""
+    recorded = await service.record_inbound(
+        session=session,
+        clock=clock,
+        from_number=body.from_,
+        to_number=settings.twilio_from or "outbox",
+        body=body.body,
+        entered_by=actor.username,
+    )
+    outcome = await offers.handle_reply(
+        session=session,
+        clock=clock,
+        from_number=recorded.from_number,
+        text=recorded.body,
+        options=service.options_for(settings),
+        entered_by=actor.username,
+    )
+    return ReplyOutcomeRead(handled=outcome.handled, detail=outcome.detail)

@@ -1,0 +1,204 @@
+"""Queueing text messages, recording what Twilio says became of them, and the outbox for the console.
+
+A message is a row written in the caller's transaction: `pending` when Twilio is configured (the sender
+worker sends it after the commit, so a rollback sends nothing and a crash loses nothing), `outbox` when
+it is not (an agent reads it on the console). Effects of delivery reports and inbound messages on offers
+and contacts are handled by their own domains, from the rows recorded here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.bus.outbox import announce
+from dispatch.clock import Clock
+from dispatch.db.pagination import fetch_page
+from dispatch.notify.models import SmsDirection, SmsMessage, SmsPurpose, SmsStatus
+from dispatch.settings import Settings
+
+SMS_CHANNEL = "sms"  # a nudge to the sender workers: there is something to send
+
+
+@dataclass(frozen=True, slots=True)
+class SmsOptions:
+    """How this deployment sends: through the gateway (Twilio) or into the outbox, and in which language."""
+
+    through_gateway: bool
+    language: str
+
+
+def options_for(settings: Settings) -> SmsOptions:
+    return SmsOptions(through_gateway=settings.twilio_enabled, language=settings.sms_language)
+
+
+async def send(
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    options: SmsOptions,
+    to: str,
+    body: str,
+    purpose: SmsPurpose,
+    call_id: int | None = None,
+    offer_id: int | None = None,
+    contact_id: int | None = None,
+) -> SmsMessage:
+    """`queue` as this deployment sends."""
+    return await queue(
+        session=session,
+        clock=clock,
+        to=to,
+        body=body,
+        purpose=purpose,
+        through_gateway=options.through_gateway,
+        call_id=call_id,
+        offer_id=offer_id,
+        contact_id=contact_id,
+    )
+
+
+async def queue(
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    to: str,
+    body: str,
+    purpose: SmsPurpose,
+    through_gateway: bool,
+    call_id: int | None = None,
+    offer_id: int | None = None,
+    contact_id: int | None = None,
+) -> SmsMessage:
+    """Write an outgoing message; it is sent (or shown in the outbox) once the transaction commits."""
+    now = clock.now()
+    message = SmsMessage(
+        direction=SmsDirection.outbound,
+        to_number=to,
+        body=body,
+        purpose=purpose,
+        status=SmsStatus.pending if through_gateway else SmsStatus.outbox,
+        call_id=call_id,
+        offer_id=offer_id,
+        contact_id=contact_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    if through_gateway:
+        announce(session, SMS_CHANNEL, {"sms_id": message.id})
+    return message
+
+
+async def record_inbound(
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    from_number: str,
+    to_number: str,
+    body: str,
+    sid: str | None = None,
+    entered_by: str | None = None,
+) -> SmsMessage:
+    """Store a received message."""
+    now = clock.now()
+    message = SmsMessage(
+        direction=SmsDirection.inbound,
+        to_number=to_number,
+        from_number=from_number,
+        body=body,
+        purpose=SmsPurpose.reply,
+        status=SmsStatus.received,
+        sid=sid,
+        entered_by=entered_by,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    return message
+
+
+async def already_received(*, session: AsyncSession, sid: str) -> bool:
+    """Whether this Twilio message was recorded before (Twilio retries a webhook it got no answer to)."""
+    return await session.scalar(select(SmsMessage.id).where(SmsMessage.sid == sid)) is not None
+
+
+async def record_status(
+    *, session: AsyncSession, clock: Clock, sid: str, status: SmsStatus, error_code: str | None
+) -> SmsMessage | None:
+    """Apply a delivery report; returns the message if its status changed (reports may repeat or cross)."""
+    message = await session.scalar(select(SmsMessage).where(SmsMessage.sid == sid))
+    if message is None or message.status == status or message.status in _LATER_THAN.get(status, ()):
+        return None
+    message.status, message.error_code, message.updated_at = status, error_code, clock.now()
+    await session.flush()
+    return message
+
+
+# A report never takes a message back: "sent" arriving after "delivered" changes nothing.
+_LATER_THAN: dict[SmsStatus, frozenset[SmsStatus]] = {
+    SmsStatus.queued: frozenset(
+        {SmsStatus.sent, SmsStatus.delivered, SmsStatus.undelivered, SmsStatus.failed}
+    ),
+    SmsStatus.sent: frozenset({SmsStatus.delivered, SmsStatus.undelivered, SmsStatus.failed}),
+}
+
+
+async def claim(*, session: AsyncSession, clock: Clock, sms_id: int) -> SmsMessage | None:
+    """Take a pending message for sending; None if another sender has it (once across processes)."""
+    claimed = await session.execute(
+        update(SmsMessage)
+        .where(SmsMessage.id == sms_id, SmsMessage.status == SmsStatus.pending)
+        .values(status=SmsStatus.sending, attempts=SmsMessage.attempts + 1, updated_at=clock.now())
+        .returning(SmsMessage.id)
+    )
+    if claimed.scalar() is None:
+        return None
+    return await session.get(SmsMessage, sms_id, populate_existing=True)
+
+
+async def pending_ids(*, session: AsyncSession, stale_before: datetime) -> list[int]:
+    """Messages waiting to be sent, and those a sender claimed but never finished (it died)."""
+    rows = await session.scalars(
+        select(SmsMessage.id)
+        .where(
+            (SmsMessage.status == SmsStatus.pending)
+            | ((SmsMessage.status == SmsStatus.sending) & (SmsMessage.updated_at < stale_before))
+        )
+        .order_by(SmsMessage.id)
+        .limit(500)
+    )
+    return list(rows)
+
+
+async def release_stale(*, session: AsyncSession, clock: Clock, stale_before: datetime) -> None:
+    """Put messages whose sender died mid-send back in the queue."""
+    await session.execute(
+        update(SmsMessage)
+        .where(SmsMessage.status == SmsStatus.sending, SmsMessage.updated_at < stale_before)
+        .values(status=SmsStatus.pending, updated_at=clock.now())
+    )
+
+
+async def list_messages(
+    *,
+    session: AsyncSession,
+    limit: int,
+    offset: int,
+    direction: SmsDirection | None = None,
+    status: SmsStatus | None = None,
+    call_id: int | None = None,
+) -> tuple[list[SmsMessage], int]:
+    """Messages, newest first."""
+    query = select(SmsMessage)
+    if direction:
+        query = query.where(SmsMessage.direction == direction)
+    if status:
+        query = query.where(SmsMessage.status == status)
+    if call_id:
+        query = query.where(SmsMessage.call_id == call_id)
+    return await fetch_page(session, query, SmsMessage.id.desc(), limit=limit, offset=offset)

@@ -1,0 +1,90 @@
+"""Twilio's webhooks: inbound SMS (providers' replies) and delivery reports. Enabled whenever an auth
+token is configured (404 otherwise); every request must carry a valid `X-Twilio-Signature` over
+`DISPATCH_PUBLIC_BASE_URL` + path and the form parameters, else 403 (logged) and nothing changes."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request, Response
+from twilio.request_validator import RequestValidator
+
+from dispatch.api.deps import ClockDep, SessionDep, SettingsDep
+from dispatch.errors import NotFound, PermissionDenied
+from dispatch.notify import service
+from dispatch.notify.models import SmsStatus
+from dispatch.offers import service as offers
+from dispatch.offers.deliveries import message_settled
+from dispatch.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"], include_in_schema=False)
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+async def _signed_form(request: Request, settings: Settings) -> dict[str, str]:
+    """The form Twilio posted, once its signature is verified."""
+    if not settings.twilio_auth_token:
+        raise NotFound("no SMS gateway is configured")
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    url = settings.public_base_url.rstrip("/") + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not RequestValidator(settings.twilio_auth_token).validate(url, form, signature):
+        logger.warning("Twilio webhook %s refused: bad signature (from %s)", request.url.path, request.client)
+        raise PermissionDenied("invalid Twilio signature")
+    return form
+
+
+@router.post("/sms")
+async def inbound_sms(
+    request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> Response:
+    """A text message to our number: a provider's reply to an offer (anything else gets the help text)."""
+    form = await _signed_form(request, settings)
+    sid = form.get("MessageSid", "")
+    if sid and await service.already_received(session=session, sid=sid):  # a retry: answered, not re-applied
+        return Response(EMPTY_TWIML, media_type="text/xml")
+    recorded = await service.record_inbound(
+        session=session,
+        clock=clock,
+        from_number=form.get("From", ""),
+        to_number=form.get("To", ""),
+        body=form.get("Body", ""),
+        sid=sid or None,
+    )
+    outcome = await offers.handle_reply(
+        session=session,
+        clock=clock,
+        from_number=recorded.from_number,
+        text=recorded.body,
+        options=service.options_for(settings),
+    )
+    logger.info("SMS reply %s: %s", recorded.id, outcome.detail)
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+@router.post("/status", status_code=204)
+async def delivery_report(
+    request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> Response:
+    """Twilio's report on a message we sent: queued, sent, delivered, undelivered or failed."""
+    form = await _signed_form(request, settings)
+    try:
+        status = SmsStatus(form.get("MessageStatus", ""))
+    except ValueError:
+        return Response(status_code=204)  # statuses we do not track (accepted, scheduled, read...)
+    message = await service.record_status(
+        session=session,
+        clock=clock,
+        sid=form.get("MessageSid", ""),
+        status=status,
+        error_code=form.get("ErrorCode") or None,
+    )
+    if message is not None:
+        await message_settled(
+            session=session, clock=clock, message=message, options=service.options_for(settings)
+        )
+    return Response(status_code=204)

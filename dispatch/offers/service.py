@@ -1,0 +1,579 @@
+"""The dispatcher's offers: a job goes to the best-ranked providers by SMS, `parallel` at a time; a
+decline, an undeliverable SMS or no answer before the deadline moves it to the next one; the first to
+accept gets it; nobody left sends it back to the agents with the reason. Every step is on the call's
+timeline. Deadlines are stored and each expiry is claimed by one conditional UPDATE (once across
+processes)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.auth.actor import Actor
+from dispatch.calls import service as calls_service
+from dispatch.calls.states import CallState
+from dispatch.catalog import SERVICE_TYPE_LABELS_ZH, ServiceType
+from dispatch.clock import Clock
+from dispatch.elders.models import Elder
+from dispatch.errors import Conflict, InvalidTransition, NotFound
+from dispatch.geo import map_link
+from dispatch.matching import MatchResult
+from dispatch.notify import service as sms
+from dispatch.notify.models import SmsMessage, SmsPurpose
+from dispatch.notify.service import SmsOptions
+from dispatch.notify.templates import render
+from dispatch.offers.models import ASSIGNED_OFFER_STATES, Job, JobState, Offer, OfferState
+from dispatch.offers.replies import Reply, ReplyAction, parse_reply
+from dispatch.providers.models import Provider, ProviderStaff
+
+logger = logging.getLogger(__name__)
+
+SYSTEM = Actor.system("dispatcher")
+LIVE_CODE_STATES = (OfferState.offered, OfferState.accepted, OfferState.arrived)
+
+
+@dataclass(frozen=True, slots=True)
+class JobRequest:
+    call_id: int | None
+    elder: Elder
+    service_type: ServiceType
+    lon: float
+    lat: float
+    window: str
+    parallel: int
+    timeout_seconds: int
+    ranking: list[dict[str, Any]]  # each: provider_id, name, distance_m, ... (the matcher's explanation)
+    exclusions: list[dict[str, Any]]
+
+
+def service_label(service_type: ServiceType, language: str) -> str:
+    return SERVICE_TYPE_LABELS_ZH[service_type] if language == "zh" else service_type.value.replace("_", " ")
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchPolicy:
+    """How a job is offered: how many providers at once and how long each has to answer."""
+
+    parallel: int
+    timeout_seconds: int
+    window: str
+
+
+async def dispatch_call(
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    actor: Actor,
+    call_id: int,
+    service_type: ServiceType,
+    match: Callable[[float, float], Awaitable[MatchResult]],
+    policy: DispatchPolicy,
+    options: SmsOptions,
+) -> Job:
+    """Send help of a type to a call: the call goes to dispatched and the best providers get offers."""
+    call = await calls_service.get(session=session, call_id=call_id)
+    if call.state == CallState.acknowledged:
+        await calls_service.transition(
+            session=session, clock=clock, actor=actor, call_id=call_id, target=CallState.dispatched
+        )
+    elif call.state != CallState.dispatched:
+        raise InvalidTransition(
+            f"a call that is {call.state.value} cannot be dispatched (acknowledge it first)"
+        )
+    if await session.scalar(
+        select(Job.id).where(
+            Job.call_id == call_id,
+            Job.service_type == service_type,
+            Job.state.in_((JobState.offering, JobState.assigned)),
+        )
+    ):
+        raise Conflict(f"{service_type.value} is already being dispatched for this call")
+    elder = await session.get(Elder, call.elder_id)
+    if elder is None:
+        raise NotFound(f"elder {call.elder_id} not found")
+    lon, lat = (
+        (call.lon, call.lat)
+        if call.lon is not None and call.lat is not None
+        else (elder.home_lon, elder.home_lat)
+    )
+    result = await match(lon, lat)
+    request = JobRequest(
+        call_id=call_id,
+        elder=elder,
+        service_type=service_type,
+        lon=lon,
+        lat=lat,
+        window=policy.window,
+        parallel=policy.parallel,
+        timeout_seconds=policy.timeout_seconds,
+        ranking=[_plain(asdict(r)) for r in result.ranked],
+        exclusions=[_plain(asdict(e)) for e in result.excluded],
+    )
+    return await start(session=session, clock=clock, actor=actor, request=request, options=options)
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """JSON-ready: enums as their values, distances in whole metres."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, StrEnum):
+            value = value.value
+        elif key == "distance_m":
+            value = round(value)
+        elif isinstance(value, float):
+            value = round(value, 2)
+        out[key] = value
+    return out
+
+
+async def start(
+    *, session: AsyncSession, clock: Clock, actor: Actor, request: JobRequest, options: SmsOptions
+) -> Job:
+    """Create the job and send the first offers (or report at once that nobody can take it)."""
+    now = clock.now()
+    job = Job(
+        call_id=request.call_id,
+        elder_id=request.elder.id,
+        service_type=request.service_type,
+        lon=request.lon,
+        lat=request.lat,
+        address=request.elder.address,
+        window=request.window,
+        parallel=request.parallel,
+        timeout_seconds=request.timeout_seconds,
+        state=JobState.offering,
+        ranking=request.ranking,
+        exclusions=request.exclusions,
+        next_rank=0,
+        created_by=actor.username,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(job)
+    await session.flush()
+    await _timeline(
+        session,
+        clock,
+        job,
+        "dispatch",
+        actor=actor,
+        service_type=request.service_type.value,
+        job_id=job.id,
+        candidates=len(request.ranking),
+        excluded=len(request.exclusions),
+    )
+    await _offer_more(session, clock, job, options)
+    return job
+
+
+async def _offer_more(session: AsyncSession, clock: Clock, job: Job, options: SmsOptions) -> None:
+    """Keep `parallel` offers out while candidates remain; none out and none left: exhausted."""
+    if job.state != JobState.offering:
+        return
+    out = len(await _offers(session, job.id, OfferState.offered))
+    while out < job.parallel and job.next_rank < len(job.ranking):
+        candidate = job.ranking[job.next_rank]
+        job.next_rank += 1
+        provider = await session.get(Provider, candidate["provider_id"])
+        if provider is None:
+            continue
+        await _make_offer(session, clock, job, provider, candidate, options)
+        out += 1
+    if out == 0:
+        await _exhaust(session, clock, job)
+    job.updated_at = clock.now()
+
+
+async def _make_offer(
+    session: AsyncSession,
+    clock: Clock,
+    job: Job,
+    provider: Provider,
+    candidate: dict[str, Any],
+    options: SmsOptions,
+) -> Offer:
+    now = clock.now()
+    offer = Offer(
+        job_id=job.id,
+        provider_id=provider.id,
+        provider_name=provider.name,
+        provider_phone=provider.phone,
+        rank=int(candidate.get("rank", job.next_rank)),
+        distance_m=int(candidate.get("distance_m", 0)),
+        code=await _free_code(session),
+        state=OfferState.offered,
+        offered_at=now,
+        deadline_at=now + timedelta(seconds=job.timeout_seconds),
+        updated_at=now,
+    )
+    session.add(offer)
+    await session.flush()
+    body = render(
+        "offer",
+        options.language,
+        service=service_label(job.service_type, options.language),
+        address=job.address,
+        distance=f"{offer.distance_m / 1000:.1f}",
+        window=job.window,
+        code=offer.code,
+        minutes=max(1, job.timeout_seconds // 60),
+    )
+    await _send(
+        session, clock, options, to=provider.phone, body=body, purpose=SmsPurpose.offer, job=job, offer=offer
+    )
+    await _timeline(
+        session,
+        clock,
+        job,
+        "offer",
+        provider=provider.name,
+        rank=offer.rank,
+        code=offer.code,
+        distance_m=offer.distance_m,
+    )
+    return offer
+
+
+async def _free_code(session: AsyncSession) -> str:
+    """A 4-digit code no live offer uses, so a reply names exactly one offer."""
+    while True:
+        code = str(1000 + secrets.randbelow(9000))
+        taken = await session.scalar(
+            select(Offer.id).where(Offer.code == code, Offer.state.in_(LIVE_CODE_STATES)).limit(1)
+        )
+        if taken is None:
+            return code
+
+
+async def _exhaust(session: AsyncSession, clock: Clock, job: Job) -> None:
+    asked = job.next_rank
+    if not job.ranking:
+        job.reason = f"no eligible provider ({len(job.exclusions)} considered and excluded)"
+    else:
+        job.reason = f"none of the {asked} provider(s) asked accepted in time"
+    job.state = JobState.exhausted
+    logger.warning("job %d exhausted: %s", job.id, job.reason)
+    await _timeline(session, clock, job, "dispatch_failed", text=job.reason, job_id=job.id)
+
+
+async def expire_due(*, session: AsyncSession, clock: Clock, options: SmsOptions) -> int:
+    """Expire unanswered offers past their deadline and move their jobs on; returns how many."""
+    now = clock.now()
+    rows = await session.execute(
+        update(Offer)
+        .where(Offer.state == OfferState.offered, Offer.deadline_at <= now)
+        .values(state=OfferState.expired, answered_at=now, updated_at=now)
+        .returning(Offer.id)
+    )
+    expired = list(rows.scalars())
+    for offer_id in expired:
+        offer = await session.get(Offer, offer_id, populate_existing=True)
+        if offer is None:
+            continue
+        job = await _job(session, offer.job_id)
+        await _timeline(session, clock, job, "offer_expired", provider=offer.provider_name, code=offer.code)
+        await _offer_more(session, clock, job, options)
+    return len(expired)
+
+
+async def next_deadline(*, session: AsyncSession) -> datetime | None:
+    return await session.scalar(
+        select(Offer.deadline_at)
+        .where(Offer.state == OfferState.offered)
+        .order_by(Offer.deadline_at)
+        .limit(1)
+    )
+
+
+async def offer_sms_failed(
+    *, session: AsyncSession, clock: Clock, message: SmsMessage, options: SmsOptions
+) -> None:
+    """An offer SMS that could not be delivered counts as no answer."""
+    if message.offer_id is None or message.purpose != SmsPurpose.offer:
+        return
+    offer = await session.get(Offer, message.offer_id)
+    if offer is None or offer.state != OfferState.offered:
+        return
+    now = clock.now()
+    offer.state, offer.answered_at, offer.updated_at = OfferState.undeliverable, now, now
+    job = await _job(session, offer.job_id)
+    await _timeline(
+        session,
+        clock,
+        job,
+        "offer_undeliverable",
+        provider=offer.provider_name,
+        code=offer.code,
+        error=message.error_code,
+    )
+    await _offer_more(session, clock, job, options)
+
+
+# ---------------------------------------------------------------- replies
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyOutcome:
+    handled: bool
+    detail: str
+
+
+async def handle_reply(
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    from_number: str,
+    text: str,
+    options: SmsOptions,
+    entered_by: str | None = None,
+) -> ReplyOutcome:
+    """Apply a provider's SMS reply; answer with help when it cannot be read or names no live job."""
+    reply = parse_reply(text)
+    offer = None if reply is None else await _offer_by_code(session, reply.code)
+    if reply is None or offer is None:
+        logger.info("SMS reply not understood from %s****", from_number[:-4])
+        await _send(
+            session,
+            clock,
+            options,
+            to=from_number,
+            body=render("help", options.language),
+            purpose=SmsPurpose.help,
+        )
+        return ReplyOutcome(False, "not understood" if reply is None else f"no live job {reply.code}")
+    if not await _speaks_for(session, offer.provider_id, from_number):
+        logger.warning(
+            "SMS reply for job %s from a number not of %s: rejected", offer.code, offer.provider_name
+        )
+        return ReplyOutcome(False, "not the provider's number")
+    job = await _job(session, offer.job_id)
+    detail = await _apply(session, clock, job, offer, reply, options, entered_by)
+    return ReplyOutcome(True, detail)
+
+
+async def _apply(
+    session: AsyncSession,
+    clock: Clock,
+    job: Job,
+    offer: Offer,
+    reply: Reply,
+    options: SmsOptions,
+    entered_by: str | None,
+) -> str:
+    now = clock.now()
+    via: dict[str, Any] = {"via": entered_by} if entered_by else {}
+    if reply.action == ReplyAction.accept and offer.state == OfferState.offered:
+        offer.state, offer.answered_at, offer.updated_at = OfferState.accepted, now, now
+        job.state, job.updated_at = JobState.assigned, now
+        await _timeline(
+            session, clock, job, "offer_accepted", provider=offer.provider_name, code=offer.code, **via
+        )
+        await _withdraw_others(session, clock, job, offer, options)
+        await _confirm(session, clock, job, offer, options)
+        return "accepted"
+    if reply.action == ReplyAction.decline and offer.state == OfferState.offered:
+        offer.state, offer.answered_at, offer.updated_at = OfferState.declined, now, now
+        await _timeline(
+            session, clock, job, "offer_declined", provider=offer.provider_name, code=offer.code, **via
+        )
+        await _offer_more(session, clock, job, options)
+        return "declined"
+    if reply.action == ReplyAction.arrived and offer.state == OfferState.accepted:
+        offer.state, offer.arrived_at, offer.updated_at = OfferState.arrived, now, now
+        await _timeline(
+            session, clock, job, "provider_arrived", provider=offer.provider_name, code=offer.code, **via
+        )
+        await _move_call(session, clock, job, CallState.on_scene)
+        return "arrived"
+    if reply.action == ReplyAction.done and offer.state in ASSIGNED_OFFER_STATES:
+        offer.state, offer.done_at, offer.updated_at = OfferState.done, now, now
+        job.state, job.updated_at = JobState.completed, now
+        await _timeline(
+            session, clock, job, "provider_done", provider=offer.provider_name, code=offer.code, **via
+        )
+        return "done"
+    await _send(
+        session,
+        clock,
+        options,
+        to=offer.provider_phone,
+        body=render("help", options.language),
+        purpose=SmsPurpose.help,
+    )
+    return f"{reply.action.value} does not apply to a job that is {offer.state.value}"
+
+
+async def _withdraw_others(
+    session: AsyncSession, clock: Clock, job: Job, taken: Offer, options: SmsOptions
+) -> None:
+    for other in await _offers(session, job.id, OfferState.offered):
+        if other.id == taken.id:
+            continue
+        other.state, other.updated_at = OfferState.withdrawn, clock.now()
+        body = render("withdraw", options.language, code=other.code)
+        await _send(
+            session,
+            clock,
+            options,
+            to=other.provider_phone,
+            body=body,
+            purpose=SmsPurpose.withdraw,
+            job=job,
+            offer=other,
+        )
+
+
+async def _confirm(session: AsyncSession, clock: Clock, job: Job, offer: Offer, options: SmsOptions) -> None:
+    """The accepting provider gets what it needs to go: the elder's name, phone and exact place."""
+    elder = await session.get(Elder, job.elder_id)
+    if elder is None:
+        return
+    body = render(
+        "confirm",
+        options.language,
+        code=offer.code,
+        service=service_label(job.service_type, options.language),
+        elder_name=elder.name,
+        elder_phone=elder.phone or "-",
+        address=job.address,
+        lon=f"{job.lon:.6f}",
+        lat=f"{job.lat:.6f}",
+        map_link=map_link(job.lon, job.lat),
+    )
+    await _send(
+        session,
+        clock,
+        options,
+        to=offer.provider_phone,
+        body=body,
+        purpose=SmsPurpose.confirm,
+        job=job,
+        offer=offer,
+    )
+
+
+async def _move_call(session: AsyncSession, clock: Clock, job: Job, target: CallState) -> None:
+    if job.call_id is None:
+        return
+    call = await calls_service.get(session=session, call_id=job.call_id)
+    if call.state == CallState.dispatched:
+        await calls_service.transition(
+            session=session, clock=clock, actor=SYSTEM, call_id=call.id, target=target
+        )
+
+
+async def _speaks_for(session: AsyncSession, provider_id: int, number: str) -> bool:
+    """The provider's own number or one of its active staff's."""
+    provider = await session.get(Provider, provider_id)
+    if provider is not None and provider.phone == number:
+        return True
+    staff = await session.scalar(
+        select(ProviderStaff.id).where(
+            ProviderStaff.provider_id == provider_id,
+            ProviderStaff.phone == number,
+            ProviderStaff.active.is_(True),
+        )
+    )
+    return staff is not None
+
+
+# ---------------------------------------------------------------- reading
+
+
+async def jobs_of_call(*, session: AsyncSession, call_id: int) -> list[tuple[Job, list[Offer]]]:
+    """A call's jobs, oldest first, each with its offers in the order they were made."""
+    jobs = list(await session.scalars(select(Job).where(Job.call_id == call_id).order_by(Job.id)))
+    result = []
+    for job in jobs:
+        offers = list(await session.scalars(select(Offer).where(Offer.job_id == job.id).order_by(Offer.id)))
+        result.append((job, offers))
+    return result
+
+
+async def open_job_of_call(*, session: AsyncSession, call_id: int) -> Job | None:
+    return await session.scalar(
+        select(Job)
+        .where(Job.call_id == call_id, Job.state.in_((JobState.offering, JobState.assigned)))
+        .limit(1)
+    )
+
+
+async def assigned_load(*, session: AsyncSession) -> dict[int, int]:
+    """How many jobs each provider holds right now (accepted, not yet done)."""
+    rows = await session.execute(
+        select(Offer.provider_id, Offer.id).where(Offer.state.in_(tuple(ASSIGNED_OFFER_STATES)))
+    )
+    load: dict[int, int] = {}
+    for provider_id, _ in rows:
+        load[provider_id] = load.get(provider_id, 0) + 1
+    return load
+
+
+# ---------------------------------------------------------------- helpers
+
+
+async def _job(session: AsyncSession, job_id: int) -> Job:
+    job = await session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} not found")
+    return job
+
+
+async def _offers(session: AsyncSession, job_id: int, state: OfferState) -> list[Offer]:
+    return list(await session.scalars(select(Offer).where(Offer.job_id == job_id, Offer.state == state)))
+
+
+async def _offer_by_code(session: AsyncSession, code: str) -> Offer | None:
+    return await session.scalar(
+        select(Offer)
+        .where(Offer.code == code, Offer.state.in_(LIVE_CODE_STATES))
+        .order_by(Offer.id.desc())
+        .limit(1)
+    )
+
+
+async def _send(
+    session: AsyncSession,
+    clock: Clock,
+    options: SmsOptions,
+    *,
+    to: str,
+    body: str,
+    purpose: SmsPurpose,
+    job: Job | None = None,
+    offer: Offer | None = None,
+) -> None:
+    await sms.send(
+        session=session,
+        clock=clock,
+        options=options,
+        to=to,
+        body=body,
+        purpose=purpose,
+        call_id=job.call_id if job else None,
+        offer_id=offer.id if offer else None,
+    )
+
+
+async def _timeline(
+    session: AsyncSession,
+    clock: Clock,
+    job: Job,
+    kind: str,
+    *,
+    actor: Actor = SYSTEM,
+    text: str = "",
+    **detail: Any,
+) -> None:
+    if job.call_id is not None:
+        await calls_service.record(
+            session=session, clock=clock, actor=actor, call_id=job.call_id, kind=kind, text=text, **detail
+        )

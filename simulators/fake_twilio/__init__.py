@@ -1,0 +1,24 @@
+"""A wire-level fake of Twilio's SMS API: the real `twilio` client talks to it, it calls back like Twilio.
+
+Layout: `wire` (Twilio's formats, errors and checks, pure), `state` (configuration and messages),
+`delivery` (signed status callbacks and inbound webhooks), `server` (the Starlette app and `FakeTwilio`),
+`runner` (uvicorn in the caller's loop). `python -m simulators.fake_twilio --port 8790` runs it alone.
+"""
+
+from simulators.fake_twilio.delivery import InboundResult
+from simulators.fake_twilio.runner import LocalServer
+from simulators.fake_twilio.server import FakeTwilio, create_app
+from simulators.fake_twilio.state import FakeConfig, FakeMessage
+from simulators.fake_twilio.wire import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, num_segments
+
+__all__ = [
+    "DEFAULT_ACCOUNT_SID",
+    "DEFAULT_AUTH_TOKEN",
+    "FakeConfig",
+    "FakeMessage",
+    "FakeTwilio",
+    "InboundResult",
+    "LocalServer",
+    "create_app",
+    "num_segments",
+]

@@ -1,0 +1,186 @@
+"""What the fake Twilio sends out: status callbacks through a message's life, and inbound SMS webhooks.
+
+Every request is form-encoded and signed with `X-Twilio-Signature` by twilio's own `RequestValidator`
+(HMAC-SHA1 of the URL plus the sorted parameters, keyed by the auth token), as Twilio signs webhooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+import httpx
+from twilio.request_validator import RequestValidator
+
+from simulators.fake_twilio.state import FakeMessage, FakeState
+from simulators.fake_twilio.wire import API_VERSION, country_of, num_segments
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+USER_AGENT = "TwilioProxy/1.1"
+
+
+@dataclass(frozen=True, slots=True)
+class InboundResult:
+    """How the SMS webhook answered an inbound message (502 with a reason when it could not be reached)."""
+
+    message_sid: str
+    status_code: int
+    body: str
+    content_type: str
+
+
+def inbound_params(message: FakeMessage) -> dict[str, str]:
+    """The form Twilio posts to a number's SMS webhook for a received message."""
+    sender = message.sender or ""
+    params = {
+        "ApiVersion": API_VERSION,
+        "AccountSid": message.account_sid,
+        "MessageSid": message.sid,
+        "SmsSid": message.sid,
+        "SmsMessageSid": message.sid,
+        "SmsStatus": "received",
+        "From": sender,
+        "To": message.to,
+        "Body": message.body,
+        "NumMedia": "0",
+        "NumSegments": str(num_segments(message.body)),
+        "FromCountry": country_of(sender),
+        "ToCountry": country_of(message.to),
+    }
+    params |= dict.fromkeys(["FromCity", "FromState", "FromZip", "ToCity", "ToState", "ToZip"], "")
+    if message.messaging_service_sid:
+        params["MessagingServiceSid"] = message.messaging_service_sid
+    return params
+
+
+def twiml_replies(twiml: str) -> list[tuple[str | None, str | None, str]]:
+    """The `<Message>` verbs of a TwiML answer as (to, from, body); to/from None: reply to the sender."""
+    try:
+        root = ET.fromstring(twiml)  # noqa: S314 - TwiML from the webhook under test, not from strangers
+    except ET.ParseError:
+        logger.warning("the SMS webhook answered something that is not TwiML (Twilio: error 12100)")
+        return []
+    replies = []
+    for verb in root.iter("Message"):
+        body = verb.findtext("Body") if verb.find("Body") is not None else verb.text
+        replies.append((verb.get("to"), verb.get("from"), (body or "").strip()))
+    return replies
+
+
+class Webhooks:
+    """Sends the fake's signed requests and runs message lifecycles as tracked background tasks."""
+
+    def __init__(self, state: FakeState) -> None:
+        self.state = state
+        self._client: httpx.AsyncClient | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def open(self) -> None:
+        """Open the HTTP client (the server's startup)."""
+        self._client = httpx.AsyncClient(timeout=10.0, trust_env=False)
+
+    async def close(self) -> None:
+        """Cancel the lifecycles still running and close the client."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def sign(self, url: str, params: dict[str, str], *, bad: bool = False) -> str:
+        """Twilio's signature of a request; `bad`: one made with the wrong token, for negative tests."""
+        token = self.state.config.auth_token + ("-wrong" if bad else "")
+        signature: str = RequestValidator(token).compute_signature(url, params)
+        return signature
+
+    async def post(self, url: str, params: dict[str, str], *, bad_signature: bool = False) -> httpx.Response:
+        """POST the form to `url` as Twilio does; httpx.HTTPError when it cannot be delivered."""
+        if self._client is None:
+            raise RuntimeError("the fake Twilio is not running")
+        headers = {
+            SIGNATURE_HEADER: self.sign(url, params, bad=bad_signature),
+            "User-Agent": USER_AGENT,
+            "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
+        }
+        return await self._client.post(url, data=params, headers=headers)
+
+    def start_lifecycle(self, message: FakeMessage) -> None:
+        """Take the message through queued, sent, delivered (or failed / undelivered) in the background."""
+        task = asyncio.create_task(self._lifecycle(message), name=f"fake-twilio {message.sid}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _plan(self, message: FakeMessage) -> list[tuple[str, int | None]]:
+        """The statuses the message will pass through, with the error code of a failure."""
+        config = self.state.config
+        if message.to in config.fail_numbers:
+            return [("queued", None), ("failed", config.fail_numbers[message.to])]
+        if message.to in config.undelivered_numbers:
+            return [("queued", None), ("sent", None), ("undelivered", config.undelivered_numbers[message.to])]
+        return [("queued", None), ("sent", None), ("delivered", None)]
+
+    async def _lifecycle(self, message: FakeMessage) -> None:
+        """Advance the message step by step, posting a status callback after each."""
+        for step, (status, error_code) in enumerate(self._plan(message)):
+            if step:
+                await asyncio.sleep(self.state.config.status_delay_ms / 1000)
+            message.advance(status, at=self.state.now(), error_code=error_code)
+            self.state.changed()
+            if message.status_callback:
+                await self._status_callback(message.status_callback, message.callback_params())
+
+    async def _status_callback(self, url: str, params: dict[str, str]) -> None:
+        """Post one status callback; a failure is logged (Twilio does not retry these either)."""
+        try:
+            response = await self.post(url, params)
+        except httpx.HTTPError as exc:
+            logger.warning("status callback %s for %s failed: %r", url, params["MessageSid"], exc)
+            return
+        if not response.is_success:
+            logger.warning(
+                "status callback %s for %s answered %d", url, params["MessageSid"], response.status_code
+            )
+
+    async def inbound(
+        self,
+        *,
+        sender: str,
+        to: str,
+        body: str,
+        url: str | None = None,
+        service_sid: str | None = None,
+        bad_signature: bool = False,
+    ) -> InboundResult:
+        """Deliver a handset's message to the SMS webhook and carry out the TwiML `<Message>` replies."""
+        message = self.state.add_inbound(sender=sender, to=to, body=body, service_sid=service_sid)
+        target = url or self.state.config.sms_webhook_url
+        if not target:
+            return InboundResult(message.sid, 502, "no SMS webhook URL is configured", "text/plain")
+        try:
+            response = await self.post(target, inbound_params(message), bad_signature=bad_signature)
+        except httpx.HTTPError as exc:
+            logger.warning("SMS webhook %s failed: %r (Twilio: error 11200)", target, exc)
+            return InboundResult(message.sid, 502, f"HTTP retrieval failure: {exc!r}", "text/plain")
+        content_type = response.headers.get("content-type", "text/plain")
+        if response.is_success and response.text.strip():
+            self._send_replies(message, response.text)
+        return InboundResult(message.sid, response.status_code, response.text, content_type)
+
+    def _send_replies(self, inbound: FakeMessage, twiml: str) -> None:
+        """Send the TwiML replies as outbound-reply messages (without status callbacks)."""
+        for to, sender, body in twiml_replies(twiml):
+            if not body:
+                continue
+            reply = self.state.add_outbound(
+                to=to or inbound.sender or "",
+                sender=sender or inbound.to,
+                body=body,
+                direction="outbound-reply",
+            )
+            self.start_lifecycle(reply)

@@ -1,0 +1,219 @@
+"""Dispatch through the SMS outbox (no gateway): the nearest providers get offers, declines and silence
+move the job on, the first to accept gets it, and replies move the call. Fake clock for the deadlines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from dispatch.api.state import AppServices
+from dispatch.auth.models import Role
+from dispatch.clock import FakeClock
+from tests.factories import AREA, elder_payload, operator_headers, provider_payload
+
+ALL_WEEK = [{"weekdays": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}]
+STRANGER = "+8613700000999"
+
+
+@pytest.fixture
+async def agent(client: httpx.AsyncClient, app_services: AppServices) -> dict[str, str]:
+    return await operator_headers(app_services, client, Role.agent, "agent1")
+
+
+@pytest.fixture
+async def supervisor(client: httpx.AsyncClient, app_services: AppServices) -> dict[str, str]:
+    return await operator_headers(app_services, client, Role.supervisor, "supervisor")
+
+
+async def rescue_provider(
+    client: httpx.AsyncClient, supervisor: dict[str, str], name: str, phone: str, lat: float
+) -> dict[str, Any]:
+    body = provider_payload(
+        name=name,
+        phone=phone,
+        service_types=["emergency_rescue"],
+        price_list=[{"service_type": "emergency_rescue", "item": "出诊", "unit": "次", "price_cents": 0}],
+        base_location={"lon": 119.2985, "lat": lat},
+        service_area=AREA,
+        working_hours=ALL_WEEK,
+        capacity=3,
+    )
+    provider: dict[str, Any] = (await client.post("/api/v1/providers", json=body, headers=supervisor)).json()
+    await client.post(
+        f"/api/v1/providers/{provider['id']}/status",
+        json={"status": "active", "reason": "admitted"},
+        headers=supervisor,
+    )
+    return provider
+
+
+async def outbox(client: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
+    """Outbox messages, oldest first."""
+    items: list[dict[str, Any]] = (
+        await client.get("/api/v1/sms/outbox", params={"limit": 200}, headers=headers)
+    ).json()["items"]
+    return list(reversed(items))
+
+
+async def reply(client: httpx.AsyncClient, headers: dict[str, str], sender: str, text: str) -> dict[str, Any]:
+    response = await client.post("/api/v1/sms/replies", json={"from": sender, "body": text}, headers=headers)
+    assert response.status_code == 201, response.text
+    outcome: dict[str, Any] = response.json()
+    return outcome
+
+
+async def test_a_job_cascades_through_declines_and_silence_to_the_provider_who_accepts(
+    client: httpx.AsyncClient,
+    app_services: AppServices,
+    clock: FakeClock,
+    agent: dict[str, str],
+    supervisor: dict[str, str],
+) -> None:
+    await app_services.offer_processor.stop()  # the test expires offers itself
+    # Along the meridian through the elder's home one degree is 111,195 m (mean Earth radius 6,371,008.8 m).
+    near = await rescue_provider(client, supervisor, "近处急救站", "+8613900000001", 26.085)
+    middle = await rescue_provider(client, supervisor, "中间急救站", "+8613900000002", 26.090)
+    far = await rescue_provider(client, supervisor, "远处急救站", "+8613900000003", 26.095)
+    elder = (await client.post("/api/v1/elders", json=elder_payload(name="王秀英"), headers=agent)).json()
+    call = (
+        await client.post(
+            "/api/v1/calls",
+            json={"elder_id": elder["id"], "priority": "P1", "category": "fall"},
+            headers=agent,
+        )
+    ).json()
+    url = f"/api/v1/calls/{call['id']}"
+    await client.post(f"{url}/acknowledge", headers=agent)
+
+    job = (
+        await client.post(f"{url}/dispatch", json={"service_type": "emergency_rescue"}, headers=agent)
+    ).json()
+    assert [(r["rank"], r["provider_id"], r["distance_m"]) for r in job["ranking"]] == [
+        (1, near["id"], 222),
+        (2, middle["id"], 778),
+        (3, far["id"], 1334),
+    ]
+    # An emergency goes to two providers at once.
+    assert [(o["provider_id"], o["state"]) for o in job["offers"]] == [
+        (near["id"], "offered"),
+        (middle["id"], "offered"),
+    ]
+    codes = {o["provider_id"]: o["code"] for o in job["offers"]}
+    sent = await outbox(client, agent)
+    offers_sent = [m for m in sent if m["purpose"] == "offer"]
+    assert [m["to"] for m in offers_sent] == [near["phone"], middle["phone"]]
+    assert f"接 {codes[near['id']]}" in offers_sent[0]["body"]
+    assert elder["phone"] not in offers_sent[0]["body"]  # the elder's phone goes only to who accepts
+
+    assert (await reply(client, agent, near["phone"], f"拒 {codes[near['id']]}"))["detail"] == "declined"
+    [job] = (await client.get(f"{url}/jobs", headers=agent)).json()
+    assert [(o["provider_id"], o["state"]) for o in job["offers"]] == [
+        (near["id"], "declined"),
+        (middle["id"], "offered"),
+        (far["id"], "offered"),
+    ]
+    codes[far["id"]] = job["offers"][2]["code"]
+
+    clock.advance(121)
+    assert await app_services.offer_processor.expire_once() >= 0
+    [job] = (await client.get(f"{url}/jobs", headers=agent)).json()
+    assert [o["state"] for o in job["offers"]] == ["declined", "expired", "expired"]
+    assert (job["state"], job["reason"]) == ("exhausted", "none of the 3 provider(s) asked accepted in time")
+
+
+async def test_the_first_to_accept_gets_the_job_and_its_replies_move_the_call(
+    client: httpx.AsyncClient,
+    app_services: AppServices,
+    agent: dict[str, str],
+    supervisor: dict[str, str],
+) -> None:
+    near = await rescue_provider(client, supervisor, "近处急救站", "+8613900000001", 26.085)
+    middle = await rescue_provider(client, supervisor, "中间急救站", "+8613900000002", 26.090)
+    elder = (await client.post("/api/v1/elders", json=elder_payload(name="王秀英"), headers=agent)).json()
+    call = (
+        await client.post(
+            "/api/v1/calls",
+            json={"elder_id": elder["id"], "priority": "P1", "category": "fall"},
+            headers=agent,
+        )
+    ).json()
+    url = f"/api/v1/calls/{call['id']}"
+    await client.post(f"{url}/acknowledge", headers=agent)
+    job = (
+        await client.post(f"{url}/dispatch", json={"service_type": "emergency_rescue"}, headers=agent)
+    ).json()
+    code_near, code_middle = (o["code"] for o in job["offers"])
+    again = await client.post(f"{url}/dispatch", json={"service_type": "emergency_rescue"}, headers=agent)
+    assert again.status_code == 409
+
+    stranger = await reply(client, agent, STRANGER, f"接 {code_middle}")
+    assert stranger == {"handled": False, "detail": "not the provider's number"}
+    assert (await reply(client, agent, middle["phone"], f"Y {code_middle}"))["detail"] == "accepted"
+    late = await reply(client, agent, near["phone"], f"接 {code_near}")
+    assert late == {"handled": False, "detail": f"no live job {code_near}"}  # withdrawn: it went to another
+
+    [job] = (await client.get(f"{url}/jobs", headers=agent)).json()
+    assert job["state"] == "assigned"
+    assert [o["state"] for o in job["offers"]] == ["withdrawn", "accepted"]
+    sent = await outbox(client, agent)
+    by_purpose = {(m["purpose"], m["to"]): m["body"] for m in sent}
+    assert code_near in by_purpose[("withdraw", near["phone"])]
+    confirm = by_purpose[("confirm", middle["phone"])]
+    assert elder["phone"] in confirm
+    assert "119.298500,26.083000" in confirm
+    assert by_purpose[("help", near["phone"])]  # the late acceptance was told what it can send
+
+    assert (await reply(client, agent, middle["phone"], f"到 {code_middle}"))["detail"] == "arrived"
+    assert (await client.get(url, headers=agent)).json()["call"]["state"] == "on_scene"
+    assert (await reply(client, agent, middle["phone"], f"完成 {code_middle}"))["detail"] == "done"
+    [job] = (await client.get(f"{url}/jobs", headers=agent)).json()
+    assert (job["state"], job["offers"][1]["state"]) == ("completed", "done")
+
+    garbage = await reply(client, agent, middle["phone"], "师傅已经到了")
+    assert garbage == {"handled": False, "detail": "not understood"}
+    timeline = [e["kind"] for e in (await client.get(url, headers=agent)).json()["timeline"]]
+    assert timeline == [
+        "opened",
+        "state",
+        "state",
+        "dispatch",
+        "offer",
+        "offer",
+        "offer_accepted",
+        "provider_arrived",
+        "state",
+        "provider_done",
+    ]
+
+
+async def test_a_home_service_goes_to_one_provider_at_a_time(
+    client: httpx.AsyncClient, app_services: AppServices, agent: dict[str, str], supervisor: dict[str, str]
+) -> None:
+    for name, phone, lat in (("甲助餐", "+8613900000011", 26.084), ("乙助餐", "+8613900000012", 26.086)):
+        body = provider_payload(
+            name=name, phone=phone, base_location={"lon": 119.2985, "lat": lat}, working_hours=ALL_WEEK
+        )
+        provider = (await client.post("/api/v1/providers", json=body, headers=supervisor)).json()
+        await client.post(
+            f"/api/v1/providers/{provider['id']}/status",
+            json={"status": "active", "reason": "ok"},
+            headers=supervisor,
+        )
+    elder = (await client.post("/api/v1/elders", json=elder_payload(), headers=agent)).json()
+    call = (
+        await client.post(
+            "/api/v1/calls",
+            json={"elder_id": elder["id"], "priority": "P3", "category": "service_request"},
+            headers=agent,
+        )
+    ).json()
+    await client.post(f"/api/v1/calls/{call['id']}/acknowledge", headers=agent)
+    job = (
+        await client.post(
+            f"/api/v1/calls/{call['id']}/dispatch", json={"service_type": "meal_assistance"}, headers=agent
+        )
+    ).json()
+    assert [o["provider_name"] for o in job["offers"]] == ["甲助餐"]
+    assert job["parallel"] == 1
