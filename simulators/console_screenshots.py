@@ -4,7 +4,7 @@
 
 Starts `dispatch demo --no-simulators` on free ports in a temporary directory, raises a few alarms from
 simulated watches, has agent2 acknowledge one, and captures the login page and agent1's console (queue,
-and the newest P1 call with its map) in Chinese and in English.
+and the newest P1 call with its map) in Chinese and in English, the SOS dispatched, and the SMS outbox.
 """
 
 from __future__ import annotations
@@ -113,6 +113,18 @@ async def capture(base: str, data_dir: Path, watch_port: int, out: Path) -> None
         await page.get_by_role("button", name="English").click()
         await settle(page)
         await page.screenshot(path=out / "console-en.png")
+        await page.get_by_role("button", name="中文").click()
+        await page.get_by_role("button", name="确认", exact=True).click()
+        await page.get_by_role("button", name="派单", exact=True).click()
+        await expect(page.locator(".dispatch-panel .job")).to_be_visible()
+        await page.locator(".dispatch-panel details").first.evaluate("d => d.open = true")
+        await page.locator(".dispatch-panel").scroll_into_view_if_needed()
+        await settle(page)
+        await page.screenshot(path=out / "console-dispatch.png")
+        await page.get_by_role("button", name="短信", exact=True).click()
+        await expect(page.locator(".sms-list tr").first).to_be_visible()
+        await settle(page)
+        await page.screenshot(path=out / "console-sms.png")
         await browser.close()
 
 

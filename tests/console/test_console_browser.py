@@ -271,3 +271,43 @@ async def test_a_console_that_lost_its_server_resyncs_what_changed_meanwhile(
         await expect(row_of(page, first.name)).to_have_count(0)
         await sos(site, second)
         await expect(row_of(page, second.name)).to_have_attribute("data-priority", "P1")
+
+
+async def test_an_agent_dispatches_watches_the_offers_and_enters_a_reply_from_the_outbox(
+    site: Site, browser: Browser
+) -> None:
+    wearer = (await watch_wearers(site))[3]
+    page = await logged_in(browser, site, "agent1", lang="en")
+    await sos(site, wearer)
+    await row_of(page, wearer.name).click()
+    await page.get_by_role("button", name="Acknowledge", exact=True).click()
+    await page.get_by_label("Service type").select_option("emergency_rescue")
+    await page.get_by_role("button", name="Dispatch", exact=True).click()
+    panel = page.locator(".dispatch-panel")
+    await expect(panel.locator(".job")).to_have_attribute("data-job-state", "offering")
+    await expect(panel.locator("tr[data-offer-state=offered]")).to_have_count(2)  # an emergency: two at once
+
+    async with httpx.AsyncClient(base_url=site.base) as client:
+        await client.post("/api/v1/auth/login", json={"username": "agent2", "password": "demo"})
+        calls = (await client.get("/api/v1/calls", params={"elder_id": wearer.elder_id})).json()["items"]
+        [job] = (await client.get(f"/api/v1/calls/{calls[0]['id']}/jobs")).json()
+        provider = (await client.get(f"/api/v1/providers/{job['offers'][0]['provider_id']}")).json()
+    code = job["offers"][0]["code"]
+
+    await page.get_by_role("button", name="SMS", exact=True).click()
+    await page.get_by_label("Outbox only").check()
+    await expect(page.locator(".sms-list")).to_contain_text(f"接 {code}")  # texts are in Chinese (DISPATCH_SMS_LANGUAGE)
+    await page.get_by_label("Provider's phone").fill(provider["phone"])
+    await page.get_by_label('Reply, e.g. "Y 4821"').fill(f"Y {code}")
+    await page.get_by_role("button", name="Submit").click()
+    await expect(page.get_by_test_id("reply-outcome")).to_have_text("accepted")
+
+    await page.get_by_role("button", name="Calls", exact=True).click()
+    await row_of(page, wearer.name).click()
+    await expect(panel.locator(".job")).to_have_attribute("data-job-state", "assigned")
+    await expect(panel.locator("tr[data-offer-state=accepted]")).to_contain_text(provider["name"])
+    await expect(panel.locator("tr[data-offer-state=withdrawn]")).to_have_count(1)
+    await expect(page.locator(".timeline")).to_contain_text("Offer accepted")
+
+    await page.get_by_role("button", name="Hand to 120").click()
+    await expect(page.get_by_test_id("handoff-summary")).to_contain_text(wearer.name)

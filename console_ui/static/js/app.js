@@ -180,6 +180,10 @@ function DeviceEvents({ events, t }) {
     </section>`;
 }
 
+function km(metres) {
+  return `${(metres / 1000).toFixed(1)} km`;
+}
+
 function entryText(entry, t) {
   const d = entry.detail || {};
   switch (entry.kind) {
@@ -187,7 +191,18 @@ function entryText(entry, t) {
     case 'opened':
     case 'alarm': return [d.priority, d.category && t(`category.${d.category}`), entry.text].filter(Boolean).join(' · ');
     case 'notify': return `${d.name} (${d.relation || ''}) ${d.phone || ''}`;
-    case 'dispatch': return t(`service.${d.service_type}`);
+    case 'dispatch': return `${t(`service.${d.service_type}`)} · ${d.candidates}`;
+    case 'offer': return `#${d.rank} ${d.provider} · ${km(d.distance_m)} · ${d.code}`;
+    case 'offer_expired':
+    case 'offer_declined':
+    case 'offer_accepted':
+    case 'offer_undeliverable':
+    case 'provider_arrived':
+    case 'provider_done': return `${d.provider} · ${d.code}${d.via ? ` (${d.via})` : ''}`;
+    case 'contact_alert':
+    case 'contact_reached':
+    case 'contact_failed': return `${d.name}${d.relation ? ` (${d.relation})` : ''} ${d.phone || ''}${d.error ? ` ${d.error}` : ''}`;
+    case 'handoff_120': return d.sms_to ? `→ ${d.sms_to}` : '';
     case 'claimed': return d.previous ? `← ${d.previous}` : '';
     default: return entry.text;
   }
@@ -209,7 +224,53 @@ function Timeline({ timeline, t }) {
     </section>`;
 }
 
-function Actions({ call, me, config, busy, t, act }) {
+function OfferRow({ offer, now, t }) {
+  const left = offer.state === 'offered' && offer.deadline_at ? (Date.parse(offer.deadline_at) - now) / 1000 : null;
+  return html`
+    <tr class=${`offer-${offer.state}`} data-offer-state=${offer.state}>
+      <td>#${offer.rank}</td>
+      <td>${offer.provider_name}</td>
+      <td>${km(offer.distance_m)}</td>
+      <td class="offer-state">${t(`offer_state.${offer.state}`)}${left !== null ? ` · ${t('left')} ${formatDuration(left)}` : ''}</td>
+      <td>${offer.code}</td>
+    </tr>`;
+}
+
+function JobCard({ job, now, t }) {
+  const offered = new Set(job.offers.map((o) => o.provider_id));
+  return html`
+    <div class=${`job job-${job.state}`} data-job-state=${job.state}>
+      <div class="job-head">
+        <strong>${t(`service.${job.service_type}`)}</strong>
+        <span class="state-label">${t(`job_state.${job.state}`)}</span>
+        ${job.reason && html`<span class="job-reason">${job.reason}</span>`}
+      </div>
+      <table class="offers"><tbody>${job.offers.map((o) => html`<${OfferRow} key=${o.id} offer=${o} now=${now} t=${t} />`)}</tbody></table>
+      <details>
+        <summary>${t('candidates')} (${job.ranking.length}) · ${t('excluded')} (${job.exclusions.length})</summary>
+        <ol class="candidates">
+          ${job.ranking.map((r) => html`<li key=${r.provider_id} class=${offered.has(r.provider_id) ? 'asked' : ''}>
+            ${r.name} · ${km(r.distance_m)} · ${Math.round(r.travel_minutes)} ${t('minutes')}${r.within_circle ? ` · ${t('within_circle')}` : ''}
+            · ★${r.rating} · ${r.load}/${r.capacity}</li>`)}
+        </ol>
+        <ul class="exclusions">
+          ${job.exclusions.map((e) => html`<li key=${e.provider_id}>${e.name}: ${t(`exclusion.${e.reason}`)} · ${e.detail}</li>`)}
+        </ul>
+      </details>
+    </div>`;
+}
+
+function DispatchPanel({ jobs, handoff, now, t }) {
+  if (!jobs.length && !handoff) return null;
+  return html`
+    <section class="card dispatch-panel" aria-label=${t('dispatch_panel')}>
+      <h3>${t('dispatch_panel')}</h3>
+      ${jobs.map((job) => html`<${JobCard} key=${job.id} job=${job} now=${now} t=${t} />`)}
+      ${handoff && html`<div class="handoff"><strong>${t('handoff_summary')}</strong><p data-testid="handoff-summary">${handoff}</p></div>`}
+    </section>`;
+}
+
+function Actions({ call, me, config, busy, t, act, onHandoff }) {
   const [serviceType, setServiceType] = useState('emergency_rescue');
   const [outcome, setOutcome] = useState('resolved_by_phone');
   const [note, setNote] = useState('');
@@ -226,7 +287,12 @@ function Actions({ call, me, config, busy, t, act }) {
       button('on_scene', () => move('on_scene')), button('resolve', () => move('resolved')),
       button('false_alarm', () => move('false_alarm')), button('cancel', () => move('cancelled')),
     ],
-    dispatched: [button('on_scene', () => move('on_scene')), button('resolve', () => move('resolved')), button('cancel', () => move('cancelled'))],
+    dispatched: [
+      html`<select aria-label=${t('service_type')} value=${serviceType} onChange=${(e) => setServiceType(e.target.value)}>
+        ${config.service_types.map((st) => html`<option value=${st}>${t(`service.${st}`)}</option>`)}</select>`,
+      button('dispatch', () => act('/dispatch', { service_type: serviceType })),
+      button('on_scene', () => move('on_scene')), button('resolve', () => move('resolved')), button('cancel', () => move('cancelled')),
+    ],
     on_scene: [button('resolve', () => move('resolved'), 'primary')],
     resolved: [
       html`<select aria-label=${t('outcome')} value=${outcome} onChange=${(e) => setOutcome(e.target.value)}>
@@ -245,6 +311,7 @@ function Actions({ call, me, config, busy, t, act }) {
       <div class="action-buttons">
         ${call.claimed_by === null && QUEUE_STATES.has(call.state) && button('claim', () => act('/claim'))}
         ${byState[call.state] || null}
+        ${['acknowledged', 'dispatched', 'on_scene'].includes(call.state) && button('handoff', onHandoff, 'danger')}
       </div>
       <form class="note-form" onSubmit=${saveNote}>
         <textarea aria-label=${t('add_note')} placeholder=${t('note_placeholder')} value=${note} onInput=${(e) => setNote(e.target.value)}></textarea>
@@ -262,8 +329,10 @@ function useCallData(callId, version, onError) {
   const alarms = detail ? detail.timeline.filter((e) => e.kind === 'alarm' || e.kind === 'opened').length : 0;
   const position = detail?.call.position || elder?.home_location;
 
+  const [jobs, setJobs] = useState([]);
   useEffect(() => {
     api(`/api/v1/calls/${callId}`).then(setDetail, onError);
+    api(`/api/v1/calls/${callId}/jobs`).then(setJobs, onError);
   }, [callId, version]);
   useEffect(() => {
     if (elderId) api(`/api/v1/elders/${elderId}`).then(setElder, onError);
@@ -274,22 +343,22 @@ function useCallData(callId, version, onError) {
   useEffect(() => {
     if (position) api(`/api/v1/providers/nearby?lon=${position.lon}&lat=${position.lat}&limit=8`).then(setProviders, onError);
   }, [position?.lon, position?.lat]);
-  return { detail, elder: elder?.id === elderId ? elder : null, events, providers };
+  return { detail, elder: elder?.id === elderId ? elder : null, events, providers, jobs };
 }
 
 function CallDetail({ callId, liveCall, version, me, config, now, t, onError }) {
-  const { detail, elder, events, providers } = useCallData(callId, version, onError);
+  const { detail, elder, events, providers, jobs } = useCallData(callId, version, onError);
   const [busy, setBusy] = useState(false);
+  const [handoff, setHandoff] = useState(null);
   if (!detail) return html`<section class="detail"></section>`;
   const call = liveCall || detail.call;
   const act = async (path, body = {}) => {
     setBusy(true);
     try {
-      await api(`/api/v1/calls/${callId}${path}`, { method: 'POST', body });
-      return true;
+      return (await api(`/api/v1/calls/${callId}${path}`, { method: 'POST', body })) || true;
     } catch (err) {
       onError(err);
-      return false;
+      return null;
     } finally {
       setBusy(false);
     }
@@ -303,7 +372,9 @@ function CallDetail({ callId, liveCall, version, me, config, now, t, onError }) 
         <${Countdown} call=${call} now=${now} t=${t} />
         <span class="muted">${t(`source.${call.source}`)} · ${t('opened')} ${formatTime(call.opened_at)}</span>
       </header>
-      <${Actions} call=${call} me=${me} config=${config} busy=${busy} t=${t} act=${act} />
+      <${Actions} call=${call} me=${me} config=${config} busy=${busy} t=${t} act=${act}
+        onHandoff=${async () => { const result = await act('/handoff-120'); if (result) setHandoff(result.summary); }} />
+      <${DispatchPanel} jobs=${jobs} handoff=${handoff} now=${now} t=${t} />
       <div class="detail-grid">
         <div class="column">
           <${Profile} elder=${elder} t=${t} />
@@ -318,6 +389,59 @@ function CallDetail({ callId, liveCall, version, me, config, now, t, onError }) 
         </div>
       </div>
       <${Timeline} timeline=${detail.timeline} t=${t} />
+    </section>`;
+}
+
+// ---------------------------------------------------------------- text messages
+
+function ReplyForm({ t, onError, onDone }) {
+  const [outcome, setOutcome] = useState(null);
+  const submit = async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    try {
+      setOutcome(await api('/api/v1/sms/replies', { method: 'POST', body: { from: form.get('from'), body: form.get('body') } }));
+      event.target.reset();
+      onDone();
+    } catch (err) {
+      onError(err);
+    }
+  };
+  return html`
+    <form class="reply-form" onSubmit=${submit}>
+      <strong>${t('enter_reply')}</strong>
+      <input name="from" aria-label=${t('reply_from')} placeholder=${t('reply_from')} required />
+      <input name="body" aria-label=${t('reply_body')} placeholder=${t('reply_body')} required />
+      <button type="submit" class="primary">${t('submit')}</button>
+      ${outcome && html`<span class=${outcome.handled ? 'ok' : 'error'} data-testid="reply-outcome">${outcome.detail}</span>`}
+    </form>`;
+}
+
+function SmsPanel({ version, t, onError }) {
+  const [outboxOnly, setOutboxOnly] = useState(false);
+  const [page, setPage] = useState({ items: [], total: 0 });
+  const [refresh, setRefresh] = useState(0);
+  useEffect(() => {
+    api(outboxOnly ? '/api/v1/sms/outbox?limit=100' : '/api/v1/sms?limit=100').then(setPage, onError);
+  }, [outboxOnly, version, refresh]);
+  return html`
+    <section class="sms-panel card" aria-label=${t('sms_title')}>
+      <h2>${t('sms_title')} <span class="count">${page.total}</span></h2>
+      <label><input type="checkbox" checked=${outboxOnly} onChange=${(e) => setOutboxOnly(e.target.checked)} /> ${t('outbox_only')}</label>
+      <${ReplyForm} t=${t} onError=${onError} onDone=${() => setRefresh((n) => n + 1)} />
+      <table class="sms-list">
+        <tbody>
+          ${page.items.map((m) => html`
+            <tr key=${m.id} class=${`sms-${m.direction} sms-${m.status}`}>
+              <td>${formatTime(m.created_at)}</td>
+              <td>${t(`direction.${m.direction}`)}</td>
+              <td>${m.direction === 'inbound' ? m.from : m.to}</td>
+              <td>${t(`purpose.${m.purpose}`)}</td>
+              <td class="sms-status">${t(`sms_status.${m.status}`)}${m.error_code ? ` (${m.error_code})` : ''}</td>
+              <td class="sms-body">${m.body}${m.entered_by ? ` · ${m.entered_by}` : ''}</td>
+            </tr>`)}
+        </tbody>
+      </table>
     </section>`;
 }
 
@@ -338,9 +462,12 @@ function Console({ me, config, t, onLanguage, onLogout }) {
   const [offset, setOffset] = useState(0);
   const [error, setError] = useState('');
   const [muted, setMute] = useState(false);
+  const [view, setView] = useState('calls');
+  const [received, setReceived] = useState(0);
   const now = useNow(offset);
 
   const onMessage = useCallback((message) => {
+    setReceived((n) => n + 1);
     if (message.type === 'resync') {
       if (message.server_time) setOffset(Date.parse(message.server_time) - Date.now());
       setCalls(new Map(message.calls.map((c) => [c.id, c])));
@@ -378,6 +505,7 @@ function Console({ me, config, t, onLanguage, onLogout }) {
         <h1>${t('title')}</h1>
         <span class=${`connection ${connected ? 'up' : 'down'}`} data-testid="connection">${connected ? t('live') : t('reconnecting')}</span>
         <span class="spacer"></span>
+        <button class="link" onClick=${() => setView(view === 'calls' ? 'sms' : 'calls')}>${view === 'calls' ? t('sms') : t('calls')}</button>
         <button class="link" onClick=${toggleMute}>${muted ? t('sound_off') : t('sound_on')}</button>
         <button class="link" onClick=${onLanguage}>${t('language')}</button>
         <span class="operator">${me.display_name || me.username} (${me.role})</span>
@@ -387,7 +515,9 @@ function Console({ me, config, t, onLanguage, onLogout }) {
       ${error && html`<div class="toast" role="status">${error}</div>`}
       <div class="workspace">
         <${Queue} calls=${queue} selectedId=${selectedId} now=${now} t=${t} onSelect=${setSelectedId} />
-        ${selectedId === null
+        ${view === 'sms'
+          ? html`<${SmsPanel} version=${received} t=${t} onError=${showError} />`
+          : selectedId === null
           ? html`<section class="detail empty">${t('select_call')}</section>`
           : html`<${CallDetail} key=${selectedId} callId=${selectedId} liveCall=${calls.get(selectedId)} version=${versions[selectedId] || 0}
                    me=${me} config=${config} now=${now} t=${t} onError=${showError} />`}

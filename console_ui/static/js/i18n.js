@@ -23,6 +23,21 @@ const ZH = {
   supervisor_alert: '有P1呼叫超时未确认，需主管介入',
   agents_alert: 'P1呼叫未在规定时间内确认！',
   error: '操作失败',
+  dispatch_panel: '派单进度', candidates: '候选服务商（按距离排序）', excluded: '未派原因', within_circle: '15分钟圈内',
+  minutes: '分钟', handoff: '转120', handoff_summary: '120交接摘要（请向120口述）', sms: '短信', calls: '警情',
+  sms_title: '短信记录', outbox_only: '仅看发件箱（未配置短信网关时待人工处理）', enter_reply: '录入服务商回复',
+  reply_from: '服务商手机号', reply_body: '回复内容，如“接 4821”', submit: '提交', direction: { outbound: '发出', inbound: '收到' },
+  job_state: { offering: '派单中', assigned: '已接单', completed: '已完成', exhausted: '无人接单', cancelled: '已取消' },
+  offer_state: {
+    offered: '待回复', accepted: '已接单', arrived: '已到达', done: '已完成', declined: '已拒绝', expired: '超时未回复',
+    undeliverable: '短信未送达', withdrawn: '已撤回',
+  },
+  exclusion: { inactive: '非营业状态', service_not_offered: '不提供该服务', at_capacity: '已满负荷', closed: '非营业时间', outside_area: '不在服务范围' },
+  purpose: { offer: '派单', confirm: '接单确认', withdraw: '撤单', contact_alert: '通知联系人', handoff: '转120', help: '回复帮助', reply: '回复' },
+  sms_status: {
+    outbox: '发件箱', pending: '待发送', sending: '发送中', queued: '已提交', sent: '已发出', delivered: '已送达',
+    undelivered: '未送达', failed: '失败', received: '已收到',
+  },
   priority: { P1: 'P1 紧急', P2: 'P2 高', P3: 'P3 中', P4: 'P4 低' },
   category: {
     sos: 'SOS求救', fall: '跌倒', vitals: '体征异常', geofence_exit: '离开安全区域', device_silent: '设备失联',
@@ -43,7 +58,10 @@ const ZH = {
   },
   entry: {
     opened: '开启呼叫', alarm: '新报警并入', state: '状态变更', claimed: '认领', note: '备注', notify: '通知联系人',
-    dispatch: '派单请求', escalated: '升级',
+    dispatch: '发起派单', escalated: '升级', offer: '发出派单', offer_expired: '派单超时', offer_declined: '服务商拒单',
+    offer_accepted: '服务商接单', offer_undeliverable: '派单短信失败', provider_arrived: '服务商到达', provider_done: '服务完成',
+    dispatch_failed: '派单失败', contact_alert: '短信通知联系人', contact_reached: '联系人已收到', contact_failed: '联系人短信失败',
+    handoff_120: '转120',
   },
   outcomes: {
     resolved_by_phone: '电话处置完毕', ambulance_120: '已转120', provider_served: '服务商已上门处置',
@@ -79,6 +97,22 @@ const EN = {
   supervisor_alert: 'A P1 call is still unacknowledged: supervisor needed',
   agents_alert: 'A P1 call was not acknowledged in time!',
   error: 'Failed',
+  dispatch_panel: 'Dispatch', candidates: 'Candidates (nearest first)', excluded: 'Not offered because', within_circle: 'within 15 min',
+  minutes: 'min', handoff: 'Hand to 120', handoff_summary: '120 hand-off summary (read it out)', sms: 'SMS', calls: 'Calls',
+  sms_title: 'Text messages', outbox_only: 'Outbox only (messages waiting for an agent when no SMS gateway is set up)',
+  enter_reply: "Enter a provider's reply", reply_from: "Provider's phone", reply_body: 'Reply, e.g. "Y 4821"', submit: 'Submit',
+  direction: { outbound: 'out', inbound: 'in' },
+  job_state: { offering: 'Offering', assigned: 'Assigned', completed: 'Completed', exhausted: 'Nobody accepted', cancelled: 'Cancelled' },
+  offer_state: {
+    offered: 'Waiting', accepted: 'Accepted', arrived: 'Arrived', done: 'Done', declined: 'Declined', expired: 'No answer',
+    undeliverable: 'SMS not delivered', withdrawn: 'Withdrawn',
+  },
+  exclusion: { inactive: 'not active', service_not_offered: 'does not offer it', at_capacity: 'at capacity', closed: 'closed now', outside_area: 'outside its area' },
+  purpose: { offer: 'offer', confirm: 'confirmation', withdraw: 'withdrawal', contact_alert: 'contact alert', handoff: '120 hand-off', help: 'help', reply: 'reply' },
+  sms_status: {
+    outbox: 'outbox', pending: 'pending', sending: 'sending', queued: 'queued', sent: 'sent', delivered: 'delivered',
+    undelivered: 'undelivered', failed: 'failed', received: 'received',
+  },
   priority: { P1: 'P1 critical', P2: 'P2 high', P3: 'P3 medium', P4: 'P4 low' },
   category: {
     sos: 'SOS', fall: 'Fall', vitals: 'Abnormal vitals', geofence_exit: 'Left safe area', device_silent: 'Device silent',
@@ -100,7 +134,10 @@ const EN = {
   },
   entry: {
     opened: 'Call opened', alarm: 'Alarm joined', state: 'State', claimed: 'Claimed', note: 'Note', notify: 'Contact notified',
-    dispatch: 'Dispatch requested', escalated: 'Escalated',
+    dispatch: 'Dispatch started', escalated: 'Escalated', offer: 'Offer sent', offer_expired: 'Offer unanswered',
+    offer_declined: 'Offer declined', offer_accepted: 'Offer accepted', offer_undeliverable: 'Offer SMS failed',
+    provider_arrived: 'Provider arrived', provider_done: 'Provider done', dispatch_failed: 'Dispatch failed',
+    contact_alert: 'Contact texted', contact_reached: 'Contact reached', contact_failed: 'Contact SMS failed', handoff_120: 'Handed to 120',
   },
   outcomes: {
     resolved_by_phone: 'Resolved by phone', ambulance_120: 'Handed to 120', provider_served: 'Provider attended',

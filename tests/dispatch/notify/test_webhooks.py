@@ -1,0 +1,116 @@
+"""Twilio's webhooks: on only with an auth token, never without a valid signature, idempotent on retries."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from twilio.request_validator import RequestValidator
+
+from dispatch.api.app import create_app
+from dispatch.auth.models import Role
+from dispatch.clock import FakeClock
+from dispatch.settings import Settings
+from tests.factories import PASSWORD, make_operator
+
+TOKEN = "test-auth-token"
+BASE = "https://dispatch.example.cn"
+STRANGER = "+8613700000999"
+
+
+@pytest.fixture
+async def signed_app(db_settings: Settings, clock: FakeClock) -> AsyncIterator[FastAPI]:
+    """Webhooks enabled (a token), sending still through the outbox (no SID or sender number)."""
+    settings = db_settings.model_copy(update={"twilio_auth_token": TOKEN, "public_base_url": BASE})
+    application = create_app(settings, clock=clock)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def twilio(signed_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=signed_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+def signed(path: str, form: dict[str, str], token: str = TOKEN) -> dict[str, str]:
+    return {"X-Twilio-Signature": RequestValidator(token).compute_signature(BASE + path, form)}
+
+
+def inbound(body: str, sid: str = "SM" + "1" * 32, sender: str = STRANGER) -> dict[str, str]:
+    return {
+        "MessageSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": sender,
+        "To": "+8659112349",
+        "Body": body,
+    }
+
+
+async def messages(client: httpx.AsyncClient, signed_app: FastAPI) -> list[dict[str, object]]:
+    await make_operator(signed_app.state.services, "agent1", Role.agent)
+    await client.post("/api/v1/auth/login", json={"username": "agent1", "password": PASSWORD})
+    items: list[dict[str, object]] = (await client.get("/api/v1/sms")).json()["items"]
+    return items
+
+
+async def test_a_bad_or_missing_signature_is_refused_and_changes_nothing(
+    twilio: httpx.AsyncClient, signed_app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    form = inbound("接 1234")
+    wrong_key = await twilio.post(
+        "/webhooks/twilio/sms", data=form, headers=signed("/webhooks/twilio/sms", form, "x")
+    )
+    unsigned = await twilio.post("/webhooks/twilio/sms", data=form)
+    tampered = await twilio.post(
+        "/webhooks/twilio/sms",
+        data={**form, "Body": "完成 1234"},
+        headers=signed("/webhooks/twilio/sms", form),
+    )
+    status_form = {"MessageSid": "SM" + "2" * 32, "MessageStatus": "failed", "ErrorCode": "30003"}
+    bad_status = await twilio.post(
+        "/webhooks/twilio/status", data=status_form, headers={"X-Twilio-Signature": "AAAA"}
+    )
+    assert [r.status_code for r in (wrong_key, unsigned, tampered, bad_status)] == [403, 403, 403, 403]
+    assert wrong_key.json()["code"] == "forbidden"
+    assert "bad signature" in caplog.text
+    assert await messages(twilio, signed_app) == []
+
+
+async def test_a_signed_message_is_taken_once_and_an_unreadable_one_gets_help(
+    twilio: httpx.AsyncClient, signed_app: FastAPI
+) -> None:
+    form = inbound("你好")
+    for _ in range(2):  # Twilio retries a webhook when it got no answer in time
+        response = await twilio.post(
+            "/webhooks/twilio/sms", data=form, headers=signed("/webhooks/twilio/sms", form)
+        )
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/xml")
+        assert "<Response>" in response.text
+    unknown_code = inbound("接 1234", sid="SM" + "3" * 32)
+    await twilio.post(
+        "/webhooks/twilio/sms", data=unknown_code, headers=signed("/webhooks/twilio/sms", unknown_code)
+    )
+    stored = await messages(twilio, signed_app)
+    assert [
+        (m["direction"], m["purpose"], m["body"] if m["direction"] == "inbound" else m["to"]) for m in stored
+    ] == [
+        ("outbound", "help", STRANGER),
+        ("inbound", "reply", "接 1234"),
+        ("outbound", "help", STRANGER),
+        ("inbound", "reply", "你好"),
+    ]
+    assert "接 单号" in str(stored[0]["body"])
+
+
+async def test_without_an_auth_token_the_webhooks_are_not_there(client: httpx.AsyncClient) -> None:
+    form = inbound("接 1234")
+    response = await client.post(
+        "/webhooks/twilio/sms", data=form, headers=signed("/webhooks/twilio/sms", form)
+    )
+    assert response.status_code == 404
+    assert (await client.post("/webhooks/twilio/status", data={})).status_code == 404
