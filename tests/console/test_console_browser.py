@@ -296,7 +296,8 @@ async def test_an_agent_dispatches_watches_the_offers_and_enters_a_reply_from_th
 
     await page.get_by_role("button", name="SMS", exact=True).click()
     await page.get_by_label("Outbox only").check()
-    await expect(page.locator(".sms-list")).to_contain_text(f"接 {code}")  # texts are in Chinese (DISPATCH_SMS_LANGUAGE)
+    # The texts themselves are in Chinese (DISPATCH_SMS_LANGUAGE), whatever the console's language.
+    await expect(page.locator(".sms-list")).to_contain_text(f"接 {code}")
     await page.get_by_label("Provider's phone").fill(provider["phone"])
     await page.get_by_label('Reply, e.g. "Y 4821"').fill(f"Y {code}")
     await page.get_by_role("button", name="Submit").click()
