@@ -4,6 +4,9 @@ calls `publish_announced` after the commit, or `commit_and_publish`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.bus.base import EventBus, Message
@@ -11,19 +14,33 @@ from dispatch.bus.base import EventBus, Message
 _KEY = "bus_outbox"
 
 
-def announce(session: AsyncSession, channel: str, message: Message) -> None:
-    """Publish `message` on `channel` after this session commits."""
-    session.info.setdefault(_KEY, []).append(("channel", channel, message))
+def announce(
+    session: AsyncSession,
+    channel: str,
+    message: Message,
+    *,
+    key: Hashable | None = None,
+    merge: Callable[[Message, Message], Message] | None = None,
+) -> None:
+    """Publish `message` on `channel` after this session commits. Messages with the same `key` in one
+    transaction go out once: the later one replaces the earlier (or `merge(earlier, later)` does)."""
+    pending: list[list[Any]] = session.info.setdefault(_KEY, [])
+    if key is not None:
+        for entry in pending:
+            if entry[0] == "channel" and entry[1] == channel and entry[3] == key:
+                entry[2] = merge(entry[2], message) if merge else message
+                return
+    pending.append(["channel", channel, message, key])
 
 
 def enqueue(session: AsyncSession, stream: str, message: Message) -> None:
     """Append `message` to `stream` after this session commits."""
-    session.info.setdefault(_KEY, []).append(("stream", stream, message))
+    session.info.setdefault(_KEY, []).append(["stream", stream, message, None])
 
 
 async def publish_announced(session: AsyncSession, bus: EventBus) -> None:
     """Send what the committed transaction announced."""
-    for kind, name, message in session.info.pop(_KEY, []):
+    for kind, name, message, _ in session.info.pop(_KEY, []):
         if kind == "stream":
             await bus.append(name, message)
         else:

@@ -72,7 +72,13 @@ def _entry(call: Call, at: datetime, actor: Actor, kind: str, text: str = "", **
 
 
 def _announce_change(session: AsyncSession, call: Call, now: datetime, change: str) -> None:
-    announce(session, CONSOLE_CHANNEL, {"type": "call", "change": change, "call": call_json(call, now)})
+    message = {"type": "call", "change": change, "changes": [change], "call": call_json(call, now)}
+    announce(session, CONSOLE_CHANNEL, message, key=("call", call.id), merge=_merge_changes)
+
+
+def _merge_changes(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
+    """One message per call and transaction: its first change, every change, and the call as it ends up."""
+    return {**later, "change": earlier["change"], "changes": earlier["changes"] + later["changes"]}
 
 
 def _sla_deadline(state: CallState, now: datetime) -> datetime | None:

@@ -89,7 +89,7 @@ async def queue(
     session.add(message)
     await session.flush()
     if through_gateway:
-        announce(session, SMS_CHANNEL, {"sms_id": message.id})
+        announce(session, SMS_CHANNEL, {"wake": True}, key="wake")  # one nudge a transaction is enough
     return message
 
 

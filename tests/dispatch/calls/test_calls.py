@@ -413,3 +413,25 @@ async def test_agents_notify_contacts_and_dispatch_where_nobody_can_go(
         "dispatch_failed",
     ]
     assert timeline[4]["detail"]["service_type"] == "emergency_rescue"
+
+
+async def test_one_console_message_per_call_and_transaction(
+    app_services: AppServices, client: httpx.AsyncClient, elder_id: int, agent: dict[str, str]
+) -> None:
+    subscription = await app_services.bus.subscribe("console")
+    await store(app_services, EventType.sos, "sos")
+    await process(app_services)
+    await store(app_services, EventType.low_battery, "battery")
+    await process(app_services)
+    received = []
+    async with asyncio.timeout(5):
+        async for message in subscription:
+            received.append((message["change"], message["changes"], message["call"]["priority"]))
+            if len(received) == 2:
+                break
+    await subscription.close()
+    # Opening the call and texting both contacts is one transaction: the consoles get it once.
+    assert received == [
+        ("opened", ["opened", "contact_alert", "contact_alert"], "P1"),
+        ("alarm", ["alarm"], "P1"),
+    ]
