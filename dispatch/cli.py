@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
 from dispatch.auth.actor import Actor
 from dispatch.auth.models import Role
@@ -35,41 +36,50 @@ def _settings() -> Settings:
     return settings
 
 
-def _run_server(settings: Settings, host: str | None, port: int | None, *, simulators: bool = False) -> None:
+def _uvicorn(settings: Settings, host: str, port: int) -> tuple[uvicorn.Server, FastAPI]:
     from dispatch.api.app import create_app
 
-    migrate.upgrade(settings)
     app_ = create_app(settings)
     config = uvicorn.Config(
         app_,
-        host=host or settings.http_host,
-        port=port or settings.http_port,
+        host=host,
+        port=port,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
         # Console messages are small and go to every console: compressing each one per console costs more
         # CPU than the LAN bandwidth it saves.
         ws_per_message_deflate=False,
     )
-    server = uvicorn.Server(config)
+    return uvicorn.Server(config), app_
+
+
+def _run_server(settings: Settings, host: str | None, port: int | None, *, simulators: bool = False) -> None:
+    migrate.upgrade(settings)
+    host, port = host or settings.http_host, port or settings.http_port
 
     async def run() -> None:
         if not simulators:
-            await server.serve()
+            await _uvicorn(settings, host, port)[0].serve()
             return
-        serving = asyncio.create_task(server.serve())
-        while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn offers no event
-            await asyncio.sleep(0.1)
-        devices = None
-        if server.started:
-            from simulators.demo import run_demo_devices
+        from simulators.demo import fake_sms_gateway, run_demo_devices, run_demo_providers
 
-            url = f"http://127.0.0.1:{config.port}"
-            devices = asyncio.create_task(
-                run_demo_devices(settings, http_url=url, watch_port=app_.state.services.watch_port)
-            )
-        await serving
-        if devices is not None:
-            devices.cancel()
+        url = f"http://127.0.0.1:{port}"
+        async with fake_sms_gateway(settings, url) as (demo_settings, fake):
+            server, app_ = _uvicorn(demo_settings, host, port)
+            serving = asyncio.create_task(server.serve())
+            while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn offers no event
+                await asyncio.sleep(0.1)
+            helpers = []
+            if server.started:
+                watch_port = app_.state.services.watch_port
+                helpers.append(
+                    asyncio.create_task(run_demo_devices(settings, http_url=url, watch_port=watch_port))
+                )
+                if fake is not None:
+                    helpers.append(asyncio.create_task(run_demo_providers(settings, fake)))
+            await serving
+            for helper in helpers:
+                helper.cancel()
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(run())

@@ -1,17 +1,24 @@
-"""The demo's simulated devices: every demo watch and phone reporting to the running server."""
+"""The demo's simulators: every demo watch and phone reporting to the running server, a fake Twilio
+carrying the texts, and the demo providers answering their offers by SMS."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 from sqlalchemy import select
 
 from dispatch.db.session import create_engine, create_session_factory
 from dispatch.elders.models import Device, DeviceKind, DeviceStatus, Elder
+from dispatch.providers.models import Provider
 from dispatch.settings import Settings
+from simulators.fake_twilio import FakeTwilio
 from simulators.phone import SimulatedPhone
+from simulators.provider import Behaviour, SimulatedProviders
 from simulators.watch import WatchConfig, run_fleet
 
 logger = logging.getLogger(__name__)
@@ -49,3 +56,65 @@ async def run_demo_devices(settings: Settings, *, http_url: str, watch_port: int
         for imei, kind, secret, lon, lat in devices:
             if kind is not DeviceKind.watch:
                 group.create_task(SimulatedPhone(client, imei, secret, (lon, lat)).run(period_s=300))
+
+
+DEMO_SMS_NUMBER = "+8659112349"
+
+
+@asynccontextmanager
+async def fake_sms_gateway(
+    settings: Settings, public_url: str
+) -> AsyncIterator[tuple[Settings, FakeTwilio | None]]:
+    """Settings that send texts through a fake Twilio started here, unless a real Twilio is configured."""
+    if settings.twilio_enabled:
+        yield settings, None
+        return
+    fake = FakeTwilio(status_delay_ms=300)
+    await fake.start()
+    fake.configure(sms_webhook_url=f"{public_url}/webhooks/twilio/sms")
+    logger.info("demo: texts go through a fake Twilio at %s", fake.base_url)
+    try:
+        yield (
+            settings.model_copy(
+                update={
+                    "twilio_account_sid": fake.account_sid,
+                    "twilio_auth_token": fake.auth_token,
+                    "twilio_from": DEMO_SMS_NUMBER,
+                    "twilio_base_url": fake.base_url,
+                    "public_base_url": public_url,
+                }
+            ),
+            fake,
+        )
+    finally:
+        await fake.stop()
+
+
+def provider_behaviour(provider_id: int) -> Behaviour:
+    """Most demo providers accept within half a minute; some decline, a few never answer."""
+    rng = random.Random(provider_id)
+    roll = rng.random()
+    if roll < 0.1:
+        return Behaviour("silent")
+    if roll < 0.25:
+        return Behaviour("decline", answer_after_s=rng.uniform(5, 20))
+    return Behaviour(
+        "accept",
+        answer_after_s=rng.uniform(5, 30),
+        arrive_after_s=rng.uniform(60, 180),
+        done_after_s=rng.uniform(120, 600),
+    )
+
+
+async def run_demo_providers(settings: Settings, fake: FakeTwilio) -> None:
+    """The demo providers, answering their offers through the fake Twilio until cancelled."""
+    engine = create_engine(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            rows = (await session.execute(select(Provider.id, Provider.phone))).all()
+    finally:
+        await engine.dispose()
+    behaviours = {phone: provider_behaviour(provider_id) for provider_id, phone in rows}
+    logger.info("demo: %d simulated providers answer their offers by SMS", len(behaviours))
+    async with httpx.AsyncClient(base_url=fake.base_url, timeout=30) as client:
+        await SimulatedProviders(client, DEMO_SMS_NUMBER, behaviours).run()

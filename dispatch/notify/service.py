@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.bus.outbox import announce
@@ -128,12 +128,23 @@ async def already_received(*, session: AsyncSession, sid: str) -> bool:
 
 
 async def record_status(
-    *, session: AsyncSession, clock: Clock, sid: str, status: SmsStatus, error_code: str | None
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    sid: str,
+    status: SmsStatus,
+    error_code: str | None,
+    sms_id: int | None = None,
 ) -> SmsMessage | None:
     """Apply a delivery report; returns the message if its status changed (reports may repeat or cross)."""
     message = await session.scalar(select(SmsMessage).where(SmsMessage.sid == sid))
+    if message is None and sms_id is not None:  # the report overtook the sender's note of the sid
+        message = await session.get(SmsMessage, sms_id)
+        if message is not None and message.sid not in (None, sid):
+            message = None
     if message is None or message.status == status or message.status in _LATER_THAN.get(status, ()):
         return None
+    message.sid = sid
     message.status, message.error_code, message.updated_at = status, error_code, clock.now()
     await session.flush()
     return message
@@ -161,6 +172,31 @@ async def claim(*, session: AsyncSession, clock: Clock, sms_id: int) -> SmsMessa
     return await session.get(SmsMessage, sms_id, populate_existing=True)
 
 
+async def note_sent(*, session: AsyncSession, clock: Clock, sms_id: int, sid: str) -> None:
+    """The gateway took the message: keep its sid; it is queued unless a delivery report came first."""
+    now = clock.now()
+    await session.execute(update(SmsMessage).where(SmsMessage.id == sms_id).values(sid=sid, updated_at=now))
+    await session.execute(
+        update(SmsMessage)
+        .where(SmsMessage.id == sms_id, SmsMessage.status == SmsStatus.sending)
+        .values(status=SmsStatus.queued)
+    )
+
+
+# What goes out first when messages queue up: offers and alerts before confirmations and help texts.
+_URGENCY = case(
+    {
+        SmsPurpose.offer: 0,
+        SmsPurpose.contact_alert: 0,
+        SmsPurpose.handoff: 0,
+        SmsPurpose.withdraw: 1,
+        SmsPurpose.confirm: 1,
+    },
+    value=SmsMessage.purpose,
+    else_=2,
+)
+
+
 async def pending_ids(*, session: AsyncSession, stale_before: datetime) -> list[int]:
     """Messages waiting to be sent, and those a sender claimed but never finished (it died)."""
     rows = await session.scalars(
@@ -169,7 +205,7 @@ async def pending_ids(*, session: AsyncSession, stale_before: datetime) -> list[
             (SmsMessage.status == SmsStatus.pending)
             | ((SmsMessage.status == SmsStatus.sending) & (SmsMessage.updated_at < stale_before))
         )
-        .order_by(SmsMessage.id)
+        .order_by(_URGENCY, SmsMessage.id)
         .limit(500)
     )
     return list(rows)

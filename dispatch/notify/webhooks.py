@@ -82,6 +82,7 @@ async def delivery_report(
         sid=form.get("MessageSid", ""),
         status=status,
         error_code=form.get("ErrorCode") or None,
+        sms_id=int(sms_id) if (sms_id := request.query_params.get("sms_id", "")).isdigit() else None,
     )
     if message is not None:
         await message_settled(

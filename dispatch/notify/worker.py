@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 SENDING_STALE_AFTER = timedelta(seconds=60)  # a claim older than this belonged to a sender that died
+CONCURRENT_SENDS = 8
 POLL_SECONDS = 2.0  # a safety net: new messages normally wake the worker through the bus
 
 # What the domains do when a message could not be delivered (an offer nobody got, a contact not reached).
@@ -71,10 +72,14 @@ class SmsWorker:
                 session=session, clock=self._clock, stale_before=self._clock.now() - SENDING_STALE_AFTER
             )
             await session.commit()
-        sent = 0
-        for sms_id in ids:
-            sent += await self._send_one(sms_id)
-        return sent
+        # Several at a time: each send waits on the gateway's HTTP round trip, not on this process.
+        slots = asyncio.Semaphore(CONCURRENT_SENDS)
+
+        async def send(sms_id: int) -> bool:
+            async with slots:
+                return await self._send_one(sms_id)
+
+        return sum(await asyncio.gather(*(send(sms_id) for sms_id in ids)))
 
     async def _send_one(self, sms_id: int) -> bool:
         async with self._sessions() as session:
@@ -83,16 +88,18 @@ class SmsWorker:
         if message is None:
             return False
         try:
+            # Our id rides along in the callback URL: a report can arrive before the sid below is stored.
+            callback = (
+                f"{self._status_callback_url}?sms_id={message.id}" if self._status_callback_url else None
+            )
             result = await self._sender.send(
-                to=message.to_number, body=message.body, status_callback=self._status_callback_url
+                to=message.to_number, body=message.body, status_callback=callback
             )
         except SendFailed as exc:
             await self._failed(message, exc)
             return False
         async with self._sessions() as session:
-            stored = await session.get(SmsMessage, message.id)
-            if stored is not None:
-                stored.sid, stored.status, stored.updated_at = result.sid, SmsStatus.queued, self._clock.now()
+            await service.note_sent(session=session, clock=self._clock, sms_id=message.id, sid=result.sid)
             await session.commit()
         return True
 

@@ -38,6 +38,12 @@ logger = logging.getLogger(__name__)
 
 SYSTEM = Actor.system("dispatcher")
 LIVE_CODE_STATES = (OfferState.offered, OfferState.accepted, OfferState.arrived)
+CLOSED_OFFER_STATES = (
+    OfferState.withdrawn,
+    OfferState.expired,
+    OfferState.declined,
+    OfferState.undeliverable,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,21 +273,27 @@ async def _exhaust(session: AsyncSession, clock: Clock, job: Job) -> None:
 async def expire_due(*, session: AsyncSession, clock: Clock, options: SmsOptions) -> int:
     """Expire unanswered offers past their deadline and move their jobs on; returns how many."""
     now = clock.now()
-    rows = await session.execute(
-        update(Offer)
-        .where(Offer.state == OfferState.offered, Offer.deadline_at <= now)
-        .values(state=OfferState.expired, answered_at=now, updated_at=now)
-        .returning(Offer.id)
+    due = await session.scalars(
+        select(Offer.job_id).where(Offer.state == OfferState.offered, Offer.deadline_at <= now).distinct()
     )
-    expired = list(rows.scalars())
-    for offer_id in expired:
-        offer = await session.get(Offer, offer_id, populate_existing=True)
-        if offer is None:
-            continue
-        job = await _job(session, offer.job_id)
-        await _timeline(session, clock, job, "offer_expired", provider=offer.provider_name, code=offer.code)
+    expired = 0
+    for job_id in sorted(due):
+        job = await _locked_job(session, job_id)
+        rows = await session.scalars(
+            update(Offer)
+            .where(Offer.job_id == job_id, Offer.state == OfferState.offered, Offer.deadline_at <= now)
+            .values(state=OfferState.expired, answered_at=now, updated_at=now)
+            .returning(Offer.id)
+        )
+        for offer_id in list(rows):
+            offer = await session.get(Offer, offer_id, populate_existing=True)
+            if offer is not None:
+                await _timeline(
+                    session, clock, job, "offer_expired", provider=offer.provider_name, code=offer.code
+                )
+                expired += 1
         await _offer_more(session, clock, job, options)
-    return len(expired)
+    return expired
 
 
 async def next_deadline(*, session: AsyncSession) -> datetime | None:
@@ -300,11 +312,11 @@ async def offer_sms_failed(
     if message.offer_id is None or message.purpose != SmsPurpose.offer:
         return
     offer = await session.get(Offer, message.offer_id)
-    if offer is None or offer.state != OfferState.offered:
+    if offer is None:
         return
-    now = clock.now()
-    offer.state, offer.answered_at, offer.updated_at = OfferState.undeliverable, now, now
-    job = await _job(session, offer.job_id)
+    job = await _locked_job(session, offer.job_id)
+    if not await _move(session, clock, offer, OfferState.undeliverable, answered_at=clock.now()):
+        return
     await _timeline(
         session,
         clock,
@@ -338,6 +350,10 @@ async def handle_reply(
     """Apply a provider's SMS reply; answer with help when it cannot be read or names no live job."""
     reply = parse_reply(text)
     offer = None if reply is None else await _offer_by_code(session, reply.code)
+    if reply is not None and offer is None and (gone := await _past_offer(session, reply.code, from_number)):
+        # A provider answering a job that went to someone else, or expired: say so, not "not understood".
+        await _tell_withdrawn(session, clock, await _job(session, gone.job_id), gone, options)
+        return ReplyOutcome(False, f"job {reply.code} is no longer this provider's")
     if reply is None or offer is None:
         logger.info("SMS reply not understood from %s****", from_number[:-4])
         await _send(
@@ -354,7 +370,7 @@ async def handle_reply(
             "SMS reply for job %s from a number not of %s: rejected", offer.code, offer.provider_name
         )
         return ReplyOutcome(False, "not the provider's number")
-    job = await _job(session, offer.job_id)
+    job = await _locked_job(session, offer.job_id)
     detail = await _apply(session, clock, job, offer, reply, options, entered_by)
     return ReplyOutcome(True, detail)
 
@@ -370,36 +386,46 @@ async def _apply(
 ) -> str:
     now = clock.now()
     via: dict[str, Any] = {"via": entered_by} if entered_by else {}
-    if reply.action == ReplyAction.accept and offer.state == OfferState.offered:
-        offer.state, offer.answered_at, offer.updated_at = OfferState.accepted, now, now
-        job.state, job.updated_at = JobState.assigned, now
+    action = reply.action
+    if action == ReplyAction.accept and await _move(
+        session, clock, offer, OfferState.accepted, answered_at=now
+    ):
+        # Two providers accepting at the same moment (in two processes): the job row decides.
+        if not await _move(session, clock, job, JobState.assigned):
+            await _move(session, clock, offer, OfferState.withdrawn)
+            await _tell_withdrawn(session, clock, job, offer, options)
+            return "too late: the job was taken"
         await _timeline(
             session, clock, job, "offer_accepted", provider=offer.provider_name, code=offer.code, **via
         )
         await _withdraw_others(session, clock, job, offer, options)
         await _confirm(session, clock, job, offer, options)
         return "accepted"
-    if reply.action == ReplyAction.decline and offer.state == OfferState.offered:
-        offer.state, offer.answered_at, offer.updated_at = OfferState.declined, now, now
+    if action == ReplyAction.decline and await _move(
+        session, clock, offer, OfferState.declined, answered_at=now
+    ):
         await _timeline(
             session, clock, job, "offer_declined", provider=offer.provider_name, code=offer.code, **via
         )
         await _offer_more(session, clock, job, options)
         return "declined"
-    if reply.action == ReplyAction.arrived and offer.state == OfferState.accepted:
-        offer.state, offer.arrived_at, offer.updated_at = OfferState.arrived, now, now
+    if action == ReplyAction.arrived and await _move(
+        session, clock, offer, OfferState.arrived, arrived_at=now
+    ):
         await _timeline(
             session, clock, job, "provider_arrived", provider=offer.provider_name, code=offer.code, **via
         )
         await _move_call(session, clock, job, CallState.on_scene)
         return "arrived"
-    if reply.action == ReplyAction.done and offer.state in ASSIGNED_OFFER_STATES:
-        offer.state, offer.done_at, offer.updated_at = OfferState.done, now, now
-        job.state, job.updated_at = JobState.completed, now
+    if action == ReplyAction.done and await _move(session, clock, offer, OfferState.done, done_at=now):
+        await _move(session, clock, job, JobState.completed)
         await _timeline(
             session, clock, job, "provider_done", provider=offer.provider_name, code=offer.code, **via
         )
         return "done"
+    if offer.state in CLOSED_OFFER_STATES:  # it went to someone else, or its time ran out, meanwhile
+        await _tell_withdrawn(session, clock, job, offer, options)
+        return f"job {offer.code} is no longer this provider's"
     await _send(
         session,
         clock,
@@ -408,27 +434,68 @@ async def _apply(
         body=render("help", options.language),
         purpose=SmsPurpose.help,
     )
-    return f"{reply.action.value} does not apply to a job that is {offer.state.value}"
+    return f"{action.value} does not apply to a job that is {offer.state.value}"
+
+
+# Which states each move starts from.
+_MOVES_FROM: dict[Any, tuple[Any, ...]] = {
+    OfferState.accepted: (OfferState.offered,),
+    OfferState.declined: (OfferState.offered,),
+    OfferState.withdrawn: (OfferState.offered, OfferState.accepted),
+    OfferState.undeliverable: (OfferState.offered,),
+    OfferState.arrived: (OfferState.accepted,),
+    OfferState.done: (OfferState.accepted, OfferState.arrived),
+    JobState.assigned: (JobState.offering,),
+    JobState.completed: (JobState.assigned,),
+}
+
+
+async def _move(
+    session: AsyncSession, clock: Clock, row: Job | Offer, to_state: OfferState | JobState, **values: Any
+) -> bool:
+    """Change a job's or offer's state only if it is still in a state that move starts from: a conditional
+    UPDATE, so of two processes racing (two acceptances, an acceptance and the deadline) exactly one wins."""
+    model = type(row)
+    moved = await session.execute(
+        update(model)
+        .where(model.id == row.id, model.state.in_(_MOVES_FROM[to_state]))
+        .values(state=to_state, updated_at=clock.now(), **values)
+        .returning(model.id)
+    )
+    won = moved.scalar() is not None
+    await session.refresh(row)
+    return won
 
 
 async def _withdraw_others(
     session: AsyncSession, clock: Clock, job: Job, taken: Offer, options: SmsOptions
 ) -> None:
-    for other in await _offers(session, job.id, OfferState.offered):
-        if other.id == taken.id:
-            continue
-        other.state, other.updated_at = OfferState.withdrawn, clock.now()
-        body = render("withdraw", options.language, code=other.code)
-        await _send(
-            session,
-            clock,
-            options,
-            to=other.provider_phone,
-            body=body,
-            purpose=SmsPurpose.withdraw,
-            job=job,
-            offer=other,
-        )
+    withdrawn = await session.scalars(
+        update(Offer)
+        .where(Offer.job_id == job.id, Offer.id != taken.id, Offer.state == OfferState.offered)
+        .values(state=OfferState.withdrawn, updated_at=clock.now())
+        .returning(Offer.id)
+    )
+    for offer_id in list(withdrawn):
+        other = await session.get(Offer, offer_id, populate_existing=True)
+        if other is not None:
+            await _tell_withdrawn(session, clock, job, other, options)
+
+
+async def _tell_withdrawn(
+    session: AsyncSession, clock: Clock, job: Job, offer: Offer, options: SmsOptions
+) -> None:
+    body = render("withdraw", options.language, code=offer.code)
+    await _send(
+        session,
+        clock,
+        options,
+        to=offer.provider_phone,
+        body=body,
+        purpose=SmsPurpose.withdraw,
+        job=job,
+        offer=offer,
+    )
 
 
 async def _confirm(session: AsyncSession, clock: Clock, job: Job, offer: Offer, options: SmsOptions) -> None:
@@ -527,8 +594,27 @@ async def _job(session: AsyncSession, job_id: int) -> Job:
     return job
 
 
+async def _locked_job(session: AsyncSession, job_id: int) -> Job:
+    """The job, locked for this transaction (PostgreSQL): whatever changes a job's offers takes the job
+    first, so replies, deadlines and delivery failures of one job never deadlock on its offers."""
+    job = await session.scalar(
+        select(Job).where(Job.id == job_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if job is None:
+        raise NotFound(f"job {job_id} not found")
+    return job
+
+
 async def _offers(session: AsyncSession, job_id: int, state: OfferState) -> list[Offer]:
     return list(await session.scalars(select(Offer).where(Offer.job_id == job_id, Offer.state == state)))
+
+
+async def _past_offer(session: AsyncSession, code: str, number: str) -> Offer | None:
+    """The latest offer with this code, if it was made to the provider this number speaks for."""
+    offer = await session.scalar(select(Offer).where(Offer.code == code).order_by(Offer.id.desc()).limit(1))
+    if offer is None or not await _speaks_for(session, offer.provider_id, number):
+        return None
+    return offer
 
 
 async def _offer_by_code(session: AsyncSession, code: str) -> Offer | None:

@@ -114,3 +114,19 @@ async def test_without_an_auth_token_the_webhooks_are_not_there(client: httpx.As
     )
     assert response.status_code == 404
     assert (await client.post("/webhooks/twilio/status", data={})).status_code == 404
+
+
+async def test_a_delivery_report_that_overtakes_the_senders_note_of_the_sid_still_lands(
+    twilio: httpx.AsyncClient, signed_app: FastAPI
+) -> None:
+    form = inbound("你好")
+    await twilio.post("/webhooks/twilio/sms", data=form, headers=signed("/webhooks/twilio/sms", form))
+    [help_text, _] = await messages(twilio, signed_app)
+    path = f"/webhooks/twilio/status?sms_id={help_text['id']}"
+    report = {"MessageSid": "SM" + "4" * 32, "MessageStatus": "delivered"}
+    for status in ("delivered", "sent"):  # a late "sent" does not take it back
+        report["MessageStatus"] = status
+        response = await twilio.post(path, data=report, headers=signed(path, report))
+        assert response.status_code == 204
+    [stored, _] = (await twilio.get("/api/v1/sms")).json()["items"]
+    assert (stored["id"], stored["status"]) == (help_text["id"], "delivered")

@@ -21,7 +21,7 @@ from dispatch.clock import FakeClock
 from dispatch.settings import Settings
 from simulators.fake_twilio import FakeTwilio, LocalServer
 from simulators.watch import SimulatedWatch, WatchConfig
-from tests.factories import AREA, PASSWORD, make_elder_with_device, make_operator, provider_payload
+from tests.factories import PASSWORD, make_elder_with_device, make_operator, provider_payload
 from tests.test_cli import free_port
 
 pytestmark = pytest.mark.slow
@@ -30,6 +30,11 @@ OUR_NUMBER = "+8659112349"
 IMEI = "860000000000777"
 SON, DAUGHTER, WORKER = "+8613800000101", "+8613800000102", "+8613800000103"
 NEAR, FAR = "+8613900000201", "+8613900000202"
+# The watch reports a position up to several hundred metres around home: the providers cover all of it.
+WIDE_AREA = {
+    "type": "Polygon",
+    "coordinates": [[[119.25, 26.04], [119.35, 26.04], [119.35, 26.13], [119.25, 26.13], [119.25, 26.04]]],
+}
 ALL_WEEK = [{"weekdays": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}]
 
 
@@ -114,7 +119,7 @@ async def test_sos_to_provider_done_through_twilio(world: World) -> None:
                     {"service_type": "emergency_rescue", "item": "出诊", "unit": "次", "price_cents": 0}
                 ],
                 base_location={"lon": 119.2985, "lat": lat},
-                service_area=AREA,
+                service_area=WIDE_AREA,
                 working_hours=ALL_WEEK,
             )
             provider = (await client.post("/api/v1/providers", json=body)).json()

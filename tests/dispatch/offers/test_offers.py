@@ -3,6 +3,7 @@ move the job on, the first to accept gets it, and replies move the call. Fake cl
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -11,6 +12,8 @@ import pytest
 from dispatch.api.state import AppServices
 from dispatch.auth.models import Role
 from dispatch.clock import FakeClock
+from dispatch.notify.service import SmsOptions
+from dispatch.offers import service as offers
 from tests.factories import AREA, elder_payload, operator_headers, provider_payload
 
 ALL_WEEK = [{"weekdays": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}]
@@ -152,7 +155,7 @@ async def test_the_first_to_accept_gets_the_job_and_its_replies_move_the_call(
     assert stranger == {"handled": False, "detail": "not the provider's number"}
     assert (await reply(client, agent, middle["phone"], f"Y {code_middle}"))["detail"] == "accepted"
     late = await reply(client, agent, near["phone"], f"接 {code_near}")
-    assert late == {"handled": False, "detail": f"no live job {code_near}"}  # withdrawn: it went to another
+    assert late == {"handled": False, "detail": f"job {code_near} is no longer this provider's"}
 
     [job] = (await client.get(f"{url}/jobs", headers=agent)).json()
     assert job["state"] == "assigned"
@@ -163,7 +166,8 @@ async def test_the_first_to_accept_gets_the_job_and_its_replies_move_the_call(
     confirm = by_purpose[("confirm", middle["phone"])]
     assert elder["phone"] in confirm
     assert "119.298500,26.083000" in confirm
-    assert by_purpose[("help", near["phone"])]  # the late acceptance was told what it can send
+    # The late acceptance is told again that the job went to someone else, not that it was not understood.
+    assert [m["purpose"] for m in sent if m["to"] == near["phone"]] == ["offer", "withdraw", "withdraw"]
 
     assert (await reply(client, agent, middle["phone"], f"到 {code_middle}"))["detail"] == "arrived"
     assert (await client.get(url, headers=agent)).json()["call"]["state"] == "on_scene"
@@ -217,3 +221,52 @@ async def test_a_home_service_goes_to_one_provider_at_a_time(
     ).json()
     assert [o["provider_name"] for o in job["offers"]] == ["甲助餐"]
     assert job["parallel"] == 1
+
+
+async def test_two_providers_accepting_at_once_cannot_both_get_the_job(
+    client: httpx.AsyncClient, app_services: AppServices, agent: dict[str, str], supervisor: dict[str, str]
+) -> None:
+    first = await rescue_provider(client, supervisor, "甲急救站", "+8613900000001", 26.085)
+    second = await rescue_provider(client, supervisor, "乙急救站", "+8613900000002", 26.090)
+    elder = (await client.post("/api/v1/elders", json=elder_payload(), headers=agent)).json()
+    call = (
+        await client.post(
+            "/api/v1/calls",
+            json={"elder_id": elder["id"], "priority": "P1", "category": "fall"},
+            headers=agent,
+        )
+    ).json()
+    url = f"/api/v1/calls/{call['id']}"
+    await client.post(f"{url}/acknowledge", headers=agent)
+    job = (
+        await client.post(f"{url}/dispatch", json={"service_type": "emergency_rescue"}, headers=agent)
+    ).json()
+    codes = [o["code"] for o in job["offers"]]
+    options = SmsOptions(through_gateway=False, language="zh")
+
+    async def accept(phone: str, code: str) -> str:
+        async with app_services.sessions() as session:
+            outcome = await offers.handle_reply(
+                session=session,
+                clock=app_services.clock,
+                from_number=phone,
+                text=f"接 {code}",
+                options=options,
+            )
+            await session.commit()
+            return outcome.detail
+
+    outcomes = await asyncio.gather(accept(first["phone"], codes[0]), accept(second["phone"], codes[1]))
+    # Whichever wins, the other is told the job is gone (PostgreSQL runs them side by side, SQLite in turn).
+    assert outcomes.count("accepted") == 1
+    [lost] = [o for o in outcomes if o != "accepted"]
+    assert lost in (
+        "too late: the job was taken",
+        f"job {codes[0]} is no longer this provider's",
+        f"job {codes[1]} is no longer this provider's",
+    )
+    [job] = (await client.get(f"{url}/jobs", headers=agent)).json()
+    assert job["state"] == "assigned"
+    assert sorted(o["state"] for o in job["offers"]) == ["accepted", "withdrawn"]
+    confirmations = [m for m in await outbox(client, agent) if m["purpose"] == "confirm"]
+    assert len(confirmations) == 1  # only the winner learns the elder's phone
