@@ -194,3 +194,23 @@ def test_demo_with_simulators_brings_device_events(tmp_path: Path) -> None:
             }
             time.sleep(1)
         assert wanted <= seen  # watches over TCP, phones over the signed HTTP API
+
+        # Texts go through the demo's fake Twilio: an offer is delivered, and the webhooks are on (signed only).
+        assert httpx.post(f"{base}/webhooks/twilio/sms", data={"Body": "接 1234"}).status_code == 403
+        call = httpx.post(
+            f"{base}/api/v1/calls", json={"elder_id": 1, "priority": "P2", "category": "fall"}, headers=agent
+        ).json()
+        httpx.post(f"{base}/api/v1/calls/{call['id']}/acknowledge", headers=agent)
+        dispatched = httpx.post(
+            f"{base}/api/v1/calls/{call['id']}/dispatch",
+            json={"service_type": "emergency_rescue"},
+            headers=agent,
+        )
+        assert dispatched.status_code == 201
+        deadline = time.monotonic() + 30
+        statuses: list[str] = []
+        while time.monotonic() < deadline and "delivered" not in statuses:
+            page = httpx.get(f"{base}/api/v1/sms", params={"call_id": call["id"]}, headers=agent).json()
+            statuses = [m["status"] for m in page["items"] if m["purpose"] == "offer"]
+            time.sleep(0.5)
+        assert "delivered" in statuses

@@ -270,3 +270,35 @@ async def test_two_providers_accepting_at_once_cannot_both_get_the_job(
     assert sorted(o["state"] for o in job["offers"]) == ["accepted", "withdrawn"]
     confirmations = [m for m in await outbox(client, agent) if m["purpose"] == "confirm"]
     assert len(confirmations) == 1  # only the winner learns the elder's phone
+
+
+async def test_handing_a_call_to_120_records_it_and_gives_the_summary_to_read_out(
+    client: httpx.AsyncClient, agent: dict[str, str]
+) -> None:
+    elder = (await client.post("/api/v1/elders", json=elder_payload(name="王秀英"), headers=agent)).json()
+    call = (
+        await client.post(
+            "/api/v1/calls",
+            json={"elder_id": elder["id"], "priority": "P1", "category": "fall"},
+            headers=agent,
+        )
+    ).json()
+    response = await client.post(f"/api/v1/calls/{call['id']}/handoff-120", headers=agent)
+    assert response.status_code == 201
+    handoff = response.json()
+    assert handoff["sms_to"] is None  # no 120 number configured: nothing texted
+    summary = handoff["summary"]
+    for fact in (
+        "王秀英",
+        "女",
+        "跌倒",
+        "福州市鼓楼区测试路1号101室",
+        "119.298500,26.083000",
+        "高血压",
+        "青霉素",
+        "测试儿子",
+    ):
+        assert fact in summary
+    timeline = (await client.get(f"/api/v1/calls/{call['id']}", headers=agent)).json()["timeline"]
+    assert (timeline[-1]["kind"], timeline[-1]["text"]) == ("handoff_120", summary)
+    assert [m for m in await outbox(client, agent) if m["purpose"] == "handoff"] == []
