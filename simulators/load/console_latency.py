@@ -36,9 +36,6 @@ import asyncio
 import contextlib
 import json
 import os
-import resource
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,14 +43,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
 import httpx
 import websockets
 from redis.asyncio import Redis
-from sqlalchemy import Table, insert, text
+from sqlalchemy import text
 
 from devices.watch import codec
 from dispatch.auth import service as auth_service
@@ -62,9 +59,14 @@ from dispatch.auth.models import Role
 from dispatch.clock import SystemClock
 from dispatch.db import migrate
 from dispatch.db.session import create_engine, create_session_factory, unit_of_work
-from dispatch.elders.idcard import make_id_number
-from dispatch.elders.models import Device, Elder
 from dispatch.settings import Settings
+from simulators.load.common import (
+    cpu_seconds,
+    free_port,
+    insert_elders_with_watches,
+    own_cpu_seconds,
+    quantile,
+)
 from simulators.watch import STATUS_BITS, position_block
 
 PG_URL = os.environ.get("DISPATCH_BENCH_PG_URL", "postgresql+asyncpg://127.0.0.1:5432/test")
@@ -77,30 +79,12 @@ def imei_of(n: int) -> str:
     return f"88{n:013d}"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def machine_busy() -> tuple[float, float]:
     """(busy, total) jiffies of the whole machine so far."""
     with open("/proc/stat") as stat:
         values = [int(v) for v in stat.readline().split()[1:]]
     idle = values[3] + values[4]  # idle + iowait
     return float(sum(values) - idle), float(sum(values))
-
-
-def own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 # --- the configurations ---------------------------------------------------------------------------
@@ -165,71 +149,15 @@ def shared(workdir: Path, servers: int) -> Configuration:
 # --- preparing the database -----------------------------------------------------------------------
 
 
-def _born(n: int) -> date:  # distinct (birth date, sequence) pairs give distinct ID-card numbers
-    return date(1930 + n % 40, 1 + n // 40 % 12, 1 + n // 480 % 28)
-
-
 async def seed(settings: Settings, elders: int, consoles: int) -> None:
     """`elders` elders with one watch each (bulk inserts), and one operator per console."""
     await asyncio.to_thread(migrate.upgrade, settings)
-    now = datetime.now(UTC)
-    elder_rows = [
-        {
-            "id": n,
-            "name": f"时延{n}",
-            "sex": "female",
-            "birth_date": _born(n),
-            "id_number": make_id_number("350102", _born(n), n // 13440, False),
-            "hukou_type": "urban",
-            "hukou_address": "福州",
-            "district": "鼓楼区",
-            "street": "",
-            "community": "压测社区",
-            "address": "压测路1号",
-            "home_lon": HOME_LON,
-            "home_lat": HOME_LAT,
-            "household": [],
-            "living_alone": False,
-            "empty_nest": False,
-            "physical_condition": "",
-            "economic_condition": "",
-            "subsidy_categories": [],
-            "hobbies": [],
-            "dialect": "",
-            "status": "active",
-            "notes": "",
-            "created_at": now,
-            "updated_at": now,
-        }
-        for n in range(1, elders + 1)
-    ]
-    device_rows = [
-        {
-            "id": n,
-            "imei": imei_of(n),
-            "elder_id": n,
-            "kind": "watch",
-            "secret": "x",
-            "status": "active",
-            "heartbeat_interval_s": 600,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for n in range(1, elders + 1)
-    ]
     engine = create_engine(settings)
     try:
         async with engine.begin() as connection:
-            for start in range(0, elders, 2000):
-                await connection.execute(
-                    insert(cast(Table, Elder.__table__)), elder_rows[start : start + 2000]
-                )
-                await connection.execute(
-                    insert(cast(Table, Device.__table__)), device_rows[start : start + 2000]
-                )
-            if not settings.is_sqlite:
-                await connection.execute(text("SELECT setval('elder_id_seq', (SELECT max(id) FROM elder))"))
-                await connection.execute(text("SELECT setval('device_id_seq', (SELECT max(id) FROM device))"))
+            await insert_elders_with_watches(
+                connection, elders, imei_of=imei_of, name_prefix="时延", home=(HOME_LON, HOME_LAT)
+            )
         async with unit_of_work(create_session_factory(engine)) as session:
             for n in range(consoles):
                 await auth_service.create_operator(
@@ -553,14 +481,6 @@ def tally(
 
 
 # --- the report -----------------------------------------------------------------------------------
-
-
-def quantile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
 
 
 def print_table(results: Sequence[Result], args: argparse.Namespace) -> None:

@@ -31,9 +31,6 @@ import json
 import os
 import random
 import re
-import resource
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,41 +47,13 @@ import websockets
 from dispatch.demo.city import COMMUNITIES
 from dispatch.notify.templates import render
 from simulators.fake_twilio import FakeTwilio
+from simulators.load.common import cpu_seconds, free_port, own_cpu_seconds, quantile
 from simulators.provider import Behaviour, SimulatedProviders, read_offer, withdraws
 
 OUR_NUMBER = "+8659112349"
 DEMO_PASSWORD = "demo"  # noqa: S105 - the demo accounts' well-known password, in a throwaway database
 MARGIN_DEG = 0.03  # service areas reach this far beyond the outermost demo community
 ALL_WEEK = [{"weekdays": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}]
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def own_cpu_seconds() -> float:
-    """User + system CPU time of this process so far."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def quantile(values: Sequence[float], q: float) -> float:
-    """The q-quantile (nan when empty)."""
-    if not values:
-        return float("nan")
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
 
 
 # ---------------------------------------------------------------- the server

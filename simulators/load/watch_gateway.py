@@ -16,7 +16,6 @@ import contextlib
 import multiprocessing
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,19 +26,18 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import cast
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import func, select, text
 
 from devices.watch import codec
 from dispatch.db import migrate
 from dispatch.db.session import create_engine
-from dispatch.elders.idcard import make_id_number
-from dispatch.elders.models import Device, Elder
 from dispatch.ingest.models import DeviceEvent
 from dispatch.settings import Settings
+from simulators.load.common import free_port, insert_elders_with_watches
 from simulators.watch import position_block
 
 PG_URL = os.environ.get("DISPATCH_BENCH_PG_URL", "postgresql+asyncpg://127.0.0.1:5432/test")
@@ -47,12 +45,6 @@ PG_URL = os.environ.get("DISPATCH_BENCH_PG_URL", "postgresql+asyncpg://127.0.0.1
 
 def imei_of(n: int) -> str:
     return f"87{n:013d}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_kib(pid: int) -> int:
@@ -65,63 +57,12 @@ def rss_kib(pid: int) -> int:
 
 async def seed_devices(settings: Settings, count: int) -> None:
     """`count` elders with one watch each, inserted in bulk."""
-    now = datetime.now(UTC)
     engine = create_engine(settings)
-
-    def born(n: int) -> date:  # distinct (birth date, sequence) pairs give distinct ID-card numbers
-        return date(1930 + n % 40, 1 + n // 40 % 12, 1 + n // 480 % 28)
-
-    elders = [
-        {
-            "id": n,
-            "name": f"压测{n}",
-            "sex": "female",
-            "birth_date": born(n),
-            "id_number": make_id_number("350102", born(n), n // 13440, False),
-            "hukou_type": "urban",
-            "hukou_address": "福州",
-            "district": "鼓楼区",
-            "street": "",
-            "community": "压测社区",
-            "address": "压测路1号",
-            "home_lon": 119.3,
-            "home_lat": 26.08,
-            "household": [],
-            "living_alone": False,
-            "empty_nest": False,
-            "physical_condition": "",
-            "economic_condition": "",
-            "subsidy_categories": [],
-            "hobbies": [],
-            "dialect": "",
-            "status": "active",
-            "notes": "",
-            "created_at": now,
-            "updated_at": now,
-        }
-        for n in range(1, count + 1)
-    ]
-    devices = [
-        {
-            "id": n,
-            "imei": imei_of(n),
-            "elder_id": n,
-            "kind": "watch",
-            "secret": "x",
-            "status": "active",
-            "heartbeat_interval_s": 600,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for n in range(1, count + 1)
-    ]
-    async with engine.begin() as connection:
-        for start in range(0, count, 5000):
-            await connection.execute(insert(cast(Table, Elder.__table__)), elders[start : start + 5000])
-            await connection.execute(insert(cast(Table, Device.__table__)), devices[start : start + 5000])
-        await connection.execute(text("SELECT setval('elder_id_seq', (SELECT max(id) FROM elder))"))
-        await connection.execute(text("SELECT setval('device_id_seq', (SELECT max(id) FROM device))"))
-    await engine.dispose()
+    try:
+        async with engine.begin() as connection:
+            await insert_elders_with_watches(connection, count, imei_of=imei_of, batch=5000)
+    finally:
+        await engine.dispose()
 
 
 async def count_events(settings: Settings, event_type: str | None = None) -> int:

@@ -60,6 +60,25 @@ async def outbox(client: httpx.AsyncClient, headers: dict[str, str]) -> list[dic
     return list(reversed(items))
 
 
+async def acknowledged_fall(
+    client: httpx.AsyncClient, agent: dict[str, str], **elder: Any
+) -> tuple[dict[str, Any], str]:
+    """A new elder's P1 fall call, acknowledged: the elder and the call's URL."""
+    created: dict[str, Any] = (
+        await client.post("/api/v1/elders", json=elder_payload(**elder), headers=agent)
+    ).json()
+    call = (
+        await client.post(
+            "/api/v1/calls",
+            json={"elder_id": created["id"], "priority": "P1", "category": "fall"},
+            headers=agent,
+        )
+    ).json()
+    url = f"/api/v1/calls/{call['id']}"
+    await client.post(f"{url}/acknowledge", headers=agent)
+    return created, url
+
+
 async def reply(client: httpx.AsyncClient, headers: dict[str, str], sender: str, text: str) -> dict[str, Any]:
     response = await client.post("/api/v1/sms/replies", json={"from": sender, "body": text}, headers=headers)
     assert response.status_code == 201, response.text
@@ -79,16 +98,7 @@ async def test_a_job_cascades_through_declines_and_silence_to_the_provider_who_a
     near = await rescue_provider(client, supervisor, "近处急救站", "+8613900000001", 26.085)
     middle = await rescue_provider(client, supervisor, "中间急救站", "+8613900000002", 26.090)
     far = await rescue_provider(client, supervisor, "远处急救站", "+8613900000003", 26.095)
-    elder = (await client.post("/api/v1/elders", json=elder_payload(name="王秀英"), headers=agent)).json()
-    call = (
-        await client.post(
-            "/api/v1/calls",
-            json={"elder_id": elder["id"], "priority": "P1", "category": "fall"},
-            headers=agent,
-        )
-    ).json()
-    url = f"/api/v1/calls/{call['id']}"
-    await client.post(f"{url}/acknowledge", headers=agent)
+    elder, url = await acknowledged_fall(client, agent, name="王秀英")
 
     job = (
         await client.post(f"{url}/dispatch", json={"service_type": "emergency_rescue"}, headers=agent)
@@ -134,16 +144,7 @@ async def test_the_first_to_accept_gets_the_job_and_its_replies_move_the_call(
 ) -> None:
     near = await rescue_provider(client, supervisor, "近处急救站", "+8613900000001", 26.085)
     middle = await rescue_provider(client, supervisor, "中间急救站", "+8613900000002", 26.090)
-    elder = (await client.post("/api/v1/elders", json=elder_payload(name="王秀英"), headers=agent)).json()
-    call = (
-        await client.post(
-            "/api/v1/calls",
-            json={"elder_id": elder["id"], "priority": "P1", "category": "fall"},
-            headers=agent,
-        )
-    ).json()
-    url = f"/api/v1/calls/{call['id']}"
-    await client.post(f"{url}/acknowledge", headers=agent)
+    elder, url = await acknowledged_fall(client, agent, name="王秀英")
     job = (
         await client.post(f"{url}/dispatch", json={"service_type": "emergency_rescue"}, headers=agent)
     ).json()
@@ -228,16 +229,7 @@ async def test_two_providers_accepting_at_once_cannot_both_get_the_job(
 ) -> None:
     first = await rescue_provider(client, supervisor, "甲急救站", "+8613900000001", 26.085)
     second = await rescue_provider(client, supervisor, "乙急救站", "+8613900000002", 26.090)
-    elder = (await client.post("/api/v1/elders", json=elder_payload(), headers=agent)).json()
-    call = (
-        await client.post(
-            "/api/v1/calls",
-            json={"elder_id": elder["id"], "priority": "P1", "category": "fall"},
-            headers=agent,
-        )
-    ).json()
-    url = f"/api/v1/calls/{call['id']}"
-    await client.post(f"{url}/acknowledge", headers=agent)
+    _, url = await acknowledged_fall(client, agent)
     job = (
         await client.post(f"{url}/dispatch", json={"service_type": "emergency_rescue"}, headers=agent)
     ).json()
