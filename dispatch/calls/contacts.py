@@ -88,11 +88,7 @@ async def _alert_after(
 async def _alert(
     session: AsyncSession, clock: Clock, call: Call, elder: Elder, contact: Contact, options: SmsOptions
 ) -> None:
-    lon, lat = (
-        (call.lon, call.lat)
-        if call.lon is not None and call.lat is not None
-        else (elder.home_lon, elder.home_lat)
-    )
+    lon, lat = calls_service.where(call, elder)
     body = render(
         "contact_alert",
         options.language,
@@ -140,11 +136,7 @@ async def handoff_to_120(
     first = await session.scalar(
         select(Contact).where(Contact.elder_id == elder.id).order_by(Contact.priority).limit(1)
     )
-    lon, lat = (
-        (call.lon, call.lat)
-        if call.lon is not None and call.lat is not None
-        else (elder.home_lon, elder.home_lat)
-    )
+    lon, lat = calls_service.where(call, elder)
     zh = options.language == "zh"
     none = "无" if zh else "none"
     summary = render(

@@ -59,6 +59,13 @@ def call_json(call: Call, now: datetime) -> dict[str, Any]:
     }
 
 
+def where(call: Call, elder: Elder) -> tuple[float, float]:
+    """(lon, lat) to send help to: the alarm's position, else the elder's home."""
+    if call.lon is not None and call.lat is not None:
+        return call.lon, call.lat
+    return elder.home_lon, elder.home_lat
+
+
 def _entry(call: Call, at: datetime, actor: Actor, kind: str, text: str = "", **detail: Any) -> CallEntry:
     return CallEntry(
         call_id=call.id,

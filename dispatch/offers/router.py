@@ -15,7 +15,7 @@ from dispatch.catalog import ServiceType
 from dispatch.matching import MatchResult
 from dispatch.notify.service import options_for
 from dispatch.offers import service
-from dispatch.offers.models import JobState, OfferState
+from dispatch.offers.models import Job, JobState, Offer, OfferState
 from dispatch.settings import Settings
 
 router = APIRouter(prefix="/api/v1/calls", tags=["dispatch"])
@@ -63,6 +63,12 @@ class HandoffRead(BaseModel):
     sms_to: str | None
 
 
+def _job_read(job: Job, offers: list[Offer]) -> JobRead:
+    return JobRead.model_validate(job).model_copy(
+        update={"offers": [OfferRead.model_validate(o) for o in offers]}
+    )
+
+
 def policy_for(settings: Settings, service_type: ServiceType) -> service.DispatchPolicy:
     emergency = service_type == ServiceType.emergency_rescue
     return service.DispatchPolicy(
@@ -99,12 +105,7 @@ async def dispatch(
         policy=policy_for(settings, body.service_type),
         options=options_for(settings),
     )
-    [(job, offers)] = [
-        pair for pair in await service.jobs_of_call(session=session, call_id=call_id) if pair[0].id == job.id
-    ]
-    return JobRead.model_validate(job).model_copy(
-        update={"offers": [OfferRead.model_validate(o) for o in offers]}
-    )
+    return _job_read(job, await service.offers_of(session=session, job_id=job.id))
 
 
 @router.get("/{call_id}/jobs", response_model=list[JobRead])
@@ -112,10 +113,7 @@ async def jobs(call_id: int, session: SessionDep, actor: CurrentActor) -> list[J
     """The call's dispatches, each with its ranking, exclusions and the offers made so far."""
     await calls_service.get(session=session, call_id=call_id)
     return [
-        JobRead.model_validate(job).model_copy(
-            update={"offers": [OfferRead.model_validate(o) for o in offers]}
-        )
-        for job, offers in await service.jobs_of_call(session=session, call_id=call_id)
+        _job_read(job, offers) for job, offers in await service.jobs_of_call(session=session, call_id=call_id)
     ]
 
 

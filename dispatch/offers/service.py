@@ -105,11 +105,7 @@ async def dispatch_call(
     elder = await session.get(Elder, call.elder_id)
     if elder is None:
         raise NotFound(f"elder {call.elder_id} not found")
-    lon, lat = (
-        (call.lon, call.lat)
-        if call.lon is not None and call.lat is not None
-        else (elder.home_lon, elder.home_lat)
-    )
+    lon, lat = calls_service.where(call, elder)
     result = await match(lon, lat)
     request = JobRequest(
         call_id=call_id,
@@ -555,22 +551,15 @@ async def _speaks_for(session: AsyncSession, provider_id: int, number: str) -> b
 # ---------------------------------------------------------------- reading
 
 
+async def offers_of(*, session: AsyncSession, job_id: int) -> list[Offer]:
+    """A job's offers in the order they were made."""
+    return list(await session.scalars(select(Offer).where(Offer.job_id == job_id).order_by(Offer.id)))
+
+
 async def jobs_of_call(*, session: AsyncSession, call_id: int) -> list[tuple[Job, list[Offer]]]:
-    """A call's jobs, oldest first, each with its offers in the order they were made."""
-    jobs = list(await session.scalars(select(Job).where(Job.call_id == call_id).order_by(Job.id)))
-    result = []
-    for job in jobs:
-        offers = list(await session.scalars(select(Offer).where(Offer.job_id == job.id).order_by(Offer.id)))
-        result.append((job, offers))
-    return result
-
-
-async def open_job_of_call(*, session: AsyncSession, call_id: int) -> Job | None:
-    return await session.scalar(
-        select(Job)
-        .where(Job.call_id == call_id, Job.state.in_((JobState.offering, JobState.assigned)))
-        .limit(1)
-    )
+    """A call's jobs, oldest first, each with its offers."""
+    jobs = await session.scalars(select(Job).where(Job.call_id == call_id).order_by(Job.id))
+    return [(job, await offers_of(session=session, job_id=job.id)) for job in list(jobs)]
 
 
 async def assigned_load(*, session: AsyncSession) -> dict[int, int]:
