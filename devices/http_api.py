@@ -49,6 +49,8 @@ def _event_from(body: PhoneEventIn) -> IncomingEvent:
         data.update(body.vitals.model_dump(exclude_none=True))
     if body.battery is not None:
         data["battery"] = body.battery
+    if body.service_request is not None:
+        data["service_request"] = body.service_request.model_dump(mode="json")
     if body.position is not None and body.position.accuracy_m is not None:
         data["accuracy_m"] = body.position.accuracy_m
     position = None

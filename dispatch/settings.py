@@ -56,6 +56,27 @@ class Settings(BaseSettings):
     emergency_parallel_offers: int = Field(default=2, ge=1, le=10)
     travel_speed_kmh: float = Field(default=20.0, gt=0)
     handoff_sms_to: str = ""  # the 120 centre's SMS number for location summaries; empty: none sent
+    # Service desk: orders, follow-ups, care calls, complaints, coverage and quality.
+    desk_tick_seconds: float = Field(default=30.0, gt=0)  # how often the service-desk timers look
+    plan_horizon_days: int = Field(default=2, ge=1, le=31)  # recurring plans make orders this far ahead
+    order_escalate_before_minutes: int = Field(default=120, ge=0)  # unaccepted this close to start: alert
+    followup_due_hours_emergency: int = Field(default=24, ge=1)
+    followup_due_hours_service: int = Field(default=48, ge=1)
+    followup_max_attempts: int = Field(default=3, ge=1)
+    followup_retry_minutes: int = Field(default=120, ge=1)
+    rating_prior: float = Field(default=4.0, ge=1, le=5)  # the Bayesian rating's prior mean ...
+    rating_prior_weight: int = Field(default=5, ge=0)  # ... worth this many scores
+    care_max_attempts: int = Field(default=2, ge=1)  # unreached this often: the community worker visits
+    care_heartbeat_hours: int = Field(default=24, ge=1)  # no device heard from for this long: alert too
+    complaint_due_hours: int = Field(default=72, ge=1)
+    coverage_minimum: int = Field(default=2, ge=1)  # active providers per district and required type
+    coverage_circle_minutes: int = Field(default=15, ge=1)
+    quality_min_sample: int = Field(default=5, ge=1)  # offers or orders before a figure can flag
+    quality_min_acceptance_rate: float = Field(default=0.5, ge=0, le=1)
+    quality_min_completion_rate: float = Field(default=0.8, ge=0, le=1)
+    quality_max_late_rate: float = Field(default=0.2, ge=0, le=1)
+    quality_min_satisfaction: float = Field(default=3.0, ge=1, le=5)
+    quality_max_upheld_complaints: int = Field(default=1, ge=0)
     # Map tiles for the console, e.g. "https://tiles.example.cn/{z}/{x}/{y}.png"; empty: a plain background.
     map_tile_url: str = ""
     map_tile_attribution: str = ""

@@ -5,6 +5,8 @@
 Starts `dispatch demo --no-simulators` on free ports in a temporary directory, raises a few alarms from
 simulated watches, has agent2 acknowledge one, and captures the login page and agent1's console (queue,
 and the newest P1 call with its map) in Chinese and in English, the SOS dispatched, and the SMS outbox.
+Then agent2 takes a few home-service orders that providers answer by SMS, and it captures the orders
+board with one order open and the follow-up worklist with a follow-up being recorded.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from playwright.async_api import Page, async_playwright, expect
@@ -27,6 +31,15 @@ from simulators.demo import demo_devices
 from simulators.watch import SimulatedWatch, WatchConfig
 
 ALARMS = ("sos", "fall", "low_battery", "removed")  # an idle console opens the first P1: the SOS
+# Home-service orders for tomorrow (local start hour, service) and how far their providers take them by SMS.
+ORDERS = (
+    (9, "cleaning", ("接", "到", "完成")),
+    (9, "meal_assistance", ("接", "到", "完成")),
+    (10, "bathing", ("接", "到")),
+    (14, "medical_escort", ("接",)),
+    (15, "housekeeping", ()),
+    (16, "cleaning", ("接", "到", "完成")),
+)
 
 
 def free_port() -> int:
@@ -41,6 +54,7 @@ def start_demo(data_dir: Path, http_port: int, watch_port: int) -> subprocess.Po
         "DISPATCH_DATA_DIR": str(data_dir),
         "DISPATCH_WATCH_PORT": str(watch_port),
         "DISPATCH_LOG_LEVEL": "WARNING",
+        "DISPATCH_DESK_TICK_SECONDS": "1",  # follow-ups open a second after an order is completed
     }
     command = [
         sys.executable,
@@ -87,6 +101,55 @@ async def acknowledge_one(base: str) -> None:
         await client.post(f"/api/v1/calls/{fall['id']}/acknowledge")
 
 
+async def elders_near(client: httpx.AsyncClient, service_type: str, skip: set[int]) -> int:
+    """A seeded elder (not yet used) with an active provider of this service nearby."""
+    for summary in (await client.get("/api/v1/elders", params={"limit": 100})).json()["items"]:
+        if summary["id"] in skip:
+            continue
+        home = (await client.get(f"/api/v1/elders/{summary['id']}")).json()["home_location"]
+        params = {"lon": home["lon"], "lat": home["lat"], "service_type": service_type}
+        if (await client.get("/api/v1/providers/nearby", params=params)).json():
+            return int(summary["id"])
+    raise SystemExit(f"no elder has a {service_type} provider nearby")
+
+
+async def provider_replies(client: httpx.AsyncClient, order_id: int, verb: str) -> bool:
+    """The provider holding the order's offer answers `<verb> <code>`, as an agent enters it from the outbox;
+    False if the order was offered to nobody (no provider open then)."""
+    job: dict[str, Any] | None = (await client.get(f"/api/v1/service-orders/{order_id}")).json()["job"]
+    if not job or not job["offers"]:
+        return False
+    offer = next((o for o in job["offers"] if o["state"] in ("accepted", "arrived")), job["offers"][0])
+    phone = (await client.get(f"/api/v1/providers/{offer['provider_id']}")).json()["phone"]
+    reply = {"from": phone, "body": f"{verb} {offer['code']}"}
+    return bool((await client.post("/api/v1/sms/replies", json=reply)).json()["handled"])
+
+
+async def take_orders(base: str) -> int:
+    """Take the ORDERS and have their providers answer; returns how many orders were completed."""
+    async with httpx.AsyncClient(base_url=base) as client:
+        await client.post("/api/v1/auth/login", json={"username": "agent2", "password": "demo"})
+        tomorrow = (datetime.now(UTC) + timedelta(hours=8, days=1)).date()
+        used: set[int] = set()
+        completed = 0
+        for hour, service_type, replies in ORDERS:
+            elder_id = await elders_near(client, service_type, used)
+            used.add(elder_id)
+            start = datetime(tomorrow.year, tomorrow.month, tomorrow.day, hour, tzinfo=UTC) - timedelta(
+                hours=8
+            )
+            body = {
+                "elder_id": elder_id,
+                "service_type": service_type,
+                "window_start": start.isoformat(),
+                "window_end": (start + timedelta(hours=2)).isoformat(),
+            }
+            order = (await client.post("/api/v1/service-orders", json=body)).json()
+            answered = [verb for verb in replies if await provider_replies(client, order["id"], verb)]
+            completed += "完成" in answered
+        return completed
+
+
 async def settle(page: Page) -> None:
     await page.evaluate("document.fonts.ready")
     await page.wait_for_timeout(800)
@@ -125,7 +188,26 @@ async def capture(base: str, data_dir: Path, watch_port: int, out: Path) -> None
         await expect(page.locator(".sms-list tr").first).to_be_visible()
         await settle(page)
         await page.screenshot(path=out / "console-sms.png")
+        await capture_service_desk(page, base, out)
         await browser.close()
+
+
+async def capture_service_desk(page: Page, base: str, out: Path) -> None:
+    await page.get_by_role("button", name="服务工单", exact=True).click()
+    completed = await take_orders(base)
+    await page.get_by_test_id("orders-tab-all").click()
+    await expect(page.get_by_test_id("order-row")).to_have_count(len(ORDERS))
+    await page.locator("[data-testid=order-row]:has([data-phase=accepted])").first.click()
+    await expect(page.get_by_test_id("order-history")).to_be_visible()
+    await settle(page)
+    await page.screenshot(path=out / "console-orders.png")
+    await page.get_by_role("button", name="回访", exact=True).click()
+    await expect(page.get_by_test_id("followup-row")).to_have_count(completed, timeout=20_000)
+    await page.get_by_test_id("followup-row").first.click()
+    await page.get_by_test_id("satisfaction-4").click()
+    await page.get_by_test_id("followup-comment").fill("服务人员很耐心，准时上门")
+    await settle(page)
+    await page.screenshot(path=out / "console-follow-ups.png")
 
 
 def main() -> None:

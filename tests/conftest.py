@@ -28,10 +28,18 @@ PG_URL = os.environ.get("DISPATCH_TEST_PG_URL", "postgresql+asyncpg://127.0.0.1:
 REDIS_URL = os.environ.get("DISPATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 BACKENDS = ["sqlite", "postgresql"]
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai on a Monday
+DESK_IDLE = 24 * 3600.0  # tests run the service desk's timer by hand (services.desk.run_once)
 
 
 def sqlite_settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, database_url="", redis_url="", watch_port=0, _env_file=None)
+    return Settings(
+        data_dir=data_dir,
+        database_url="",
+        redis_url="",
+        watch_port=0,
+        desk_tick_seconds=DESK_IDLE,
+        _env_file=None,
+    )
 
 
 def pg_settings(schema: str, data_dir: Path | None = None) -> Settings:
@@ -40,6 +48,7 @@ def pg_settings(schema: str, data_dir: Path | None = None) -> Settings:
         database_schema=schema,
         redis_url="",
         watch_port=0,
+        desk_tick_seconds=DESK_IDLE,
         _env_file=None,
         data_dir=data_dir or Path("./var"),
     )

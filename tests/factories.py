@@ -58,7 +58,19 @@ def elder_payload(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+# Every admission criterion met, as a reviewer would record it; activation needs all of them.
+FULL_ADMISSION: dict[str, dict[str, Any]] = {
+    "legal_registration": {"met": True, "evidence": "营业执照已核验"},
+    "staff": {"met": True, "evidence": "服务人员名册及资格证已核验"},
+    "premises_equipment": {"met": True, "evidence": "实地查看服务场所和设备"},
+    "service_items": {"met": True, "evidence": "服务项目、内容和频次已公示"},
+    "marked_prices": {"met": True, "evidence": "价目表已公示"},
+    "public_commitments": {"met": True, "evidence": "服务承诺书已签署并公示"},
+}
+
+
 def provider_payload(**overrides: Any) -> dict[str, Any]:
+    """A provider whose admission review is complete (pass admission={} for a fresh application)."""
     number = next(_sequence)
     body: dict[str, Any] = {
         "name": f"测试助餐服务有限公司{number}",
@@ -73,6 +85,7 @@ def provider_payload(**overrides: Any) -> dict[str, Any]:
         ],
         "capacity": 5,
         "working_hours": [{"weekdays": [1, 2, 3, 4, 5], "start": "10:00", "end": "19:00"}],
+        "admission": FULL_ADMISSION,
     }
     body.update(overrides)
     return body

@@ -18,6 +18,7 @@ from devices.http_api import router as device_gateway_router
 from devices.watch.directory import DeviceDirectory
 from devices.watch.router import router as watch_commands_router
 from devices.watch.server import GatewayParts, WatchMetrics, WatchServer
+from dispatch.alerts.router import router as alerts_router
 from dispatch.api import health
 from dispatch.api.errors import install_error_handlers
 from dispatch.api.state import AppServices
@@ -28,12 +29,16 @@ from dispatch.bus.memory import MemoryBus
 from dispatch.bus.redis import RedisBus
 from dispatch.calls.processor import CallProcessor
 from dispatch.calls.router import router as calls_router
+from dispatch.carecalls.router import router as care_calls_router
 from dispatch.clock import Clock, SystemClock
+from dispatch.complaints.router import router as complaints_router
 from dispatch.console.hub import ConsoleHub
 from dispatch.console.static import mount_console
 from dispatch.console.ws import router as console_router
 from dispatch.db.session import create_engine, create_session_factory
+from dispatch.desk.processor import ServiceDesk
 from dispatch.elders.router import router as elders_router
+from dispatch.followups.router import router as follow_ups_router
 from dispatch.ingest.router import router as device_events_router
 from dispatch.ingest.silent import SilentDeviceMonitor
 from dispatch.ingest.writer import EventWriter
@@ -47,7 +52,10 @@ from dispatch.offers.deliveries import message_settled
 from dispatch.offers.matcher import ProviderMatcher
 from dispatch.offers.processor import OfferProcessor
 from dispatch.offers.router import router as offers_router
+from dispatch.orders.router import router as orders_router
+from dispatch.providers.coverage_router import router as coverage_router
 from dispatch.providers.router import router as providers_router
+from dispatch.quality.router import router as quality_router
 from dispatch.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -127,6 +135,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             sms=sms_options,
         )
         offer_processor = OfferProcessor(sessions, bus, the_clock, options=sms_options)
+        matcher = ProviderMatcher(speed_kmh=settings.travel_speed_kmh)
+        desk = ServiceDesk(sessions, bus, the_clock, settings, matcher)
         sms_worker = _sms_worker(settings, sessions, bus, the_clock)
         console_hub = ConsoleHub(bus)
         await console_hub.start()
@@ -135,6 +145,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         silent.start()
         processor.start()
         offer_processor.start()
+        desk.start()
         if sms_worker:
             sms_worker.start()
         app.state.services = AppServices(
@@ -150,7 +161,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             watch_port=watch_port,
             processor=processor,
             console_hub=console_hub,
-            matcher=ProviderMatcher(speed_kmh=settings.travel_speed_kmh),
+            matcher=matcher,
+            desk=desk,
             offer_processor=offer_processor,
             sms_worker=sms_worker,
         )
@@ -166,6 +178,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             await watch.stop()
             await processor.stop()
             await offer_processor.stop()
+            await desk.stop()
             if sms_worker:
                 await sms_worker.stop()
             await console_hub.stop()
@@ -191,5 +204,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(offers_router)
     app.include_router(sms_router)
     app.include_router(twilio_webhooks)
+    app.include_router(orders_router)
+    app.include_router(follow_ups_router)
+    app.include_router(complaints_router)
+    app.include_router(care_calls_router)
+    app.include_router(quality_router)
+    app.include_router(alerts_router)
+    app.include_router(coverage_router)
     mount_console(app)
     return app

@@ -13,6 +13,7 @@ from dispatch.bus.base import EventBus
 from dispatch.calls.processor import CallProcessor
 from dispatch.clock import Clock
 from dispatch.console.hub import ConsoleHub
+from dispatch.desk.processor import ServiceDesk
 from dispatch.ingest.writer import EventWriter
 from dispatch.notify.worker import SmsWorker
 from dispatch.offers.matcher import ProviderMatcher
@@ -38,4 +39,5 @@ class AppServices:
     console_hub: ConsoleHub
     matcher: ProviderMatcher
     offer_processor: OfferProcessor
+    desk: ServiceDesk
     sms_worker: SmsWorker | None  # None: no gateway configured, messages stay in the outbox

@@ -16,9 +16,10 @@ from dispatch.bus.base import EventBus
 from dispatch.bus.outbox import commit_and_publish, discard_announced
 from dispatch.calls import contacts, service
 from dispatch.clock import Clock
-from dispatch.ingest.events import RULE_EVENT_TYPES, RULES_STREAM
+from dispatch.ingest.events import RULE_EVENT_TYPES, RULES_STREAM, EventType
 from dispatch.ingest.models import DeviceEvent
 from dispatch.notify.service import SmsOptions
+from dispatch.orders import service as orders
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +61,14 @@ class CallProcessor:
                 events = list(await session.scalars(select(DeviceEvent).where(DeviceEvent.id.in_(event_ids))))
                 await service.load_elders(session=session, elder_ids={e.elder_id for e in events})
                 for event in sorted(events, key=lambda e: e.id):
+                    new_request = event.processed_at is None and event.type == EventType.service_request
                     applied = await service.apply_device_event(
                         session=session, clock=self._clock, event=event, p1_ack_seconds=self._p1_ack_seconds
                     )
+                    if new_request:
+                        await orders.take_app_request(
+                            session=session, clock=self._clock, elder_id=event.elder_id, request=event.data
+                        )
                     changed += applied is not None
                     if applied and applied.became_p1:
                         await contacts.alert_contacts(

@@ -1,25 +1,34 @@
 """Every model imported in one place, so Alembic and tests see the whole schema."""
 
+from dispatch.alerts.models import Alert
 from dispatch.audit.models import AuditEntry
 from dispatch.auth.models import Operator, OperatorSession
 from dispatch.calls.models import Call, CallEntry
+from dispatch.carecalls.models import CareCall
+from dispatch.complaints.models import Complaint
 from dispatch.db.base import Base
 from dispatch.elders.models import Contact, Device, Elder, HealthRecord
+from dispatch.followups.models import FollowUp
 from dispatch.ingest.models import DeviceEvent
 from dispatch.notify.models import SmsMessage
 from dispatch.offers.models import Job, Offer
+from dispatch.orders.models import RecurringPlan, ServiceOrder
 from dispatch.providers.models import Provider, ProviderStaff
 
 metadata = Base.metadata
 
 __all__ = [
+    "Alert",
     "AuditEntry",
     "Call",
     "CallEntry",
+    "CareCall",
+    "Complaint",
     "Contact",
     "Device",
     "DeviceEvent",
     "Elder",
+    "FollowUp",
     "HealthRecord",
     "Job",
     "Offer",
@@ -27,6 +36,8 @@ __all__ = [
     "OperatorSession",
     "Provider",
     "ProviderStaff",
+    "RecurringPlan",
+    "ServiceOrder",
     "SmsMessage",
     "metadata",
 ]

@@ -34,6 +34,9 @@ from dispatch.elders.models import (
 )
 from dispatch.elders.schemas import VitalsThresholds
 from dispatch.elders.service import age_on
+from dispatch.localtime import local_date
+from dispatch.orders.models import PlanFrequency, RecurringPlan
+from dispatch.providers.admission import AdmissionCriterion, with_check
 from dispatch.providers.models import Provider, ProviderStaff, ProviderStatus
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - the documented demo password; `serve` never creates accounts
@@ -321,6 +324,28 @@ def _working_hours(types: tuple[ServiceType, ...]) -> list[dict[str, Any]]:
     return [{"weekdays": [1, 2, 3, 4, 5, 6], "start": "08:00", "end": "18:00"}]
 
 
+ADMISSION_EVIDENCE: dict[AdmissionCriterion, str] = {
+    AdmissionCriterion.legal_registration: "营业执照原件已核验，登记状态存续",
+    AdmissionCriterion.staff: "服务人员名册、健康证和资格证书已核验",
+    AdmissionCriterion.premises_equipment: "实地查看办公场所、服务车辆和设备",
+    AdmissionCriterion.service_items: "服务项目、内容和频次已书面约定并公示",
+    AdmissionCriterion.marked_prices: "价目表已在场所和平台公示",
+    AdmissionCriterion.public_commitments: "服务承诺书已签署并向社会公开",
+}
+# The pending demo provider is half-way through its review, so the checklist shows what is missing.
+PENDING_CHECKED = (AdmissionCriterion.legal_registration, AdmissionCriterion.staff)
+
+
+def _admission(status: ProviderStatus, now: datetime) -> dict[str, Any]:
+    """The admission record: complete for admitted providers, partial for the pending one."""
+    checked = PENDING_CHECKED if status is ProviderStatus.pending else tuple(AdmissionCriterion)
+    record: dict[str, Any] = {}
+    for criterion in checked:
+        evidence = ADMISSION_EVIDENCE[criterion]
+        record = with_check(record, criterion, met=True, evidence=evidence, checked_by="demo", checked_at=now)
+    return record
+
+
 def _providers(rng: random.Random, now: datetime) -> list[Provider]:
     providers: list[Provider] = []
     brands = iter(rng.sample(BRANDS, k=len(BRANDS)) * 3)
@@ -357,6 +382,7 @@ def _providers(rng: random.Random, now: datetime) -> list[Provider]:
                 working_hours=_working_hours(types),
                 status=status,
                 status_reason="" if status is ProviderStatus.active else "演示数据",
+                admission=_admission(status, now),
                 rating=0.0,
                 rating_count=0,
                 created_at=now,
@@ -386,6 +412,38 @@ def generate_city(*, seed: int, elder_count: int, now: datetime) -> tuple[list[E
     return elders, _providers(rng, now)
 
 
+# Standing orders of the demo: weekday lunches for some elders living alone, Saturday baths for others.
+LUNCH_PLANS, BATH_PLANS = 12, 4
+
+
+def demo_plans(elders: list[Elder], today: date, now: datetime) -> list[RecurringPlan]:
+    """Recurring plans for the first elders living alone (their orders are made by the service desk)."""
+    alone = [e for e in elders if e.living_alone][: LUNCH_PLANS + BATH_PLANS]
+    plans = []
+    for index, elder in enumerate(alone):
+        lunch = index < LUNCH_PLANS
+        plans.append(
+            RecurringPlan(
+                elder_id=elder.id,
+                service_type=ServiceType.meal_assistance if lunch else ServiceType.bathing,
+                frequency=PlanFrequency.weekly,
+                weekdays=[1, 2, 3, 4, 5] if lunch else [6],
+                month_days=[],
+                start_time="11:00" if lunch else "09:00",
+                end_time="12:00" if lunch else "10:30",
+                starts_on=today,
+                ends_on=None,
+                notes="少盐少油" if lunch else "需两人协助",
+                active=True,
+                generated_until=None,
+                created_by="seed-demo",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return plans
+
+
 async def seed_demo_city(*, session: AsyncSession, clock: Clock, seed: int, elder_count: int) -> bool:
     """Store the demo city and accounts; False (and nothing written) if the database is not empty."""
     if not await database_is_empty(session):
@@ -408,6 +466,7 @@ async def seed_demo_city(*, session: AsyncSession, clock: Clock, seed: int, elde
     session.add_all(elders)
     session.add_all(providers)
     await session.flush()
+    session.add_all(demo_plans(elders, local_date(now), now))
     await audit.record(
         session=session,
         clock=clock,

@@ -24,6 +24,7 @@ class EventType(StrEnum):
     heartbeat = "heartbeat"
     media = "media"
     silent = "silent"
+    service_request = "service_request"  # the elder asked for a home service from the phone / app
 
 
 ALARM_TYPES = frozenset(
@@ -52,6 +53,7 @@ RULE_EVENT_TYPES = frozenset(
         EventType.silent,
         EventType.vitals,
         EventType.position,
+        EventType.service_request,
     }
 )
 # The bus stream on which stored events wait for the alarm rules.

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
+from dispatch.catalog import ServiceType
 from dispatch.ingest.events import EventType
 from dispatch.schemas import Latitude, Longitude
 
@@ -36,6 +37,23 @@ class VitalsIn(BaseModel):
         return self
 
 
+class ServiceRequestIn(BaseModel):
+    """A home service the elder asks for in the app: what, and when (becomes a service order)."""
+
+    service_type: ServiceType
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    notes: Annotated[str, Field(max_length=500)] = ""
+
+    @model_validator(mode="after")
+    def _a_home_service_in_a_window(self) -> ServiceRequestIn:
+        if self.service_type == ServiceType.emergency_rescue:
+            raise ValueError("emergencies are raised with an sos event, not a service request")
+        if self.window_end <= self.window_start:
+            raise ValueError("window_end must be after window_start")
+        return self
+
+
 class PhoneEventIn(BaseModel):
     """One event from an elder's phone or app (SOS button, fall detection, position, vitals)."""
 
@@ -44,6 +62,7 @@ class PhoneEventIn(BaseModel):
     idempotency_key: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
     position: PositionIn | None = None
     vitals: VitalsIn | None = None
+    service_request: ServiceRequestIn | None = None
     battery: Annotated[int, Field(ge=0, le=100)] | None = None
     firmware: Annotated[str, Field(max_length=64)] | None = Field(
         default=None, description="app / OS version"
@@ -57,6 +76,8 @@ class PhoneEventIn(BaseModel):
             raise ValueError("a vitals event needs vitals")
         if self.event_type is EventType.position and self.position is None:
             raise ValueError("a position event needs a position")
+        if (self.event_type is EventType.service_request) != (self.service_request is not None):
+            raise ValueError("service_request goes with (and only with) a service_request event")
         return self
 
 

@@ -38,8 +38,10 @@ class SmsPurpose(StrEnum):
     withdraw = "withdraw"  # the job went to someone else
     contact_alert = "contact_alert"  # a relative or community worker told about an alarm
     handoff = "handoff"  # the location summary of a hand-off to 120
+    care_visit = "care_visit"  # a community worker asked to visit an elder the agents could not reach
     help = "help"  # the answer to a reply we did not understand
     reply = "reply"  # a provider's (or anyone's) inbound message
+    complaint_reply = "complaint_reply"  # the outcome of a complaint, told to the complainant
 
 
 class SmsMessage(Base):

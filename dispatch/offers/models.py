@@ -43,6 +43,7 @@ class Job(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("service_order.id"), index=True)
     elder_id: Mapped[int] = mapped_column(ForeignKey("elder.id"))
     service_type: Mapped[ServiceType] = mapped_column(enum_type(ServiceType))
     lon: Mapped[float] = mapped_column(Float)

@@ -32,7 +32,9 @@ from dispatch.notify.service import SmsOptions
 from dispatch.notify.templates import render
 from dispatch.offers.models import ASSIGNED_OFFER_STATES, Job, JobState, Offer, OfferState
 from dispatch.offers.replies import Reply, ReplyAction, parse_reply
-from dispatch.providers.models import Provider, ProviderStaff
+from dispatch.orders import progress as order_progress
+from dispatch.providers.models import Provider, ProviderStaff, ProviderStatus
+from dispatch.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ class JobRequest:
     timeout_seconds: int
     ranking: list[dict[str, Any]]  # each: provider_id, name, distance_m, ... (the matcher's explanation)
     exclusions: list[dict[str, Any]]
+    order_id: int | None = None
+    address: str | None = None  # where help is wanted, when not at the elder's home
 
 
 def service_label(service_type: ServiceType, language: str) -> str:
@@ -71,6 +75,16 @@ class DispatchPolicy:
     parallel: int
     timeout_seconds: int
     window: str
+
+
+def policy_for(settings: Settings, service_type: ServiceType) -> DispatchPolicy:
+    """Emergencies go to several providers at once; home services to one at a time."""
+    emergency = service_type == ServiceType.emergency_rescue
+    return DispatchPolicy(
+        parallel=settings.emergency_parallel_offers if emergency else 1,
+        timeout_seconds=settings.offer_timeouts.get(service_type.value, settings.offer_timeout_seconds),
+        window="立即" if settings.sms_language == "zh" else "now",
+    )
 
 
 async def dispatch_call(
@@ -116,13 +130,13 @@ async def dispatch_call(
         window=policy.window,
         parallel=policy.parallel,
         timeout_seconds=policy.timeout_seconds,
-        ranking=[_plain(asdict(r)) for r in result.ranked],
-        exclusions=[_plain(asdict(e)) for e in result.excluded],
+        ranking=[plain(asdict(r)) for r in result.ranked],
+        exclusions=[plain(asdict(e)) for e in result.excluded],
     )
     return await start(session=session, clock=clock, actor=actor, request=request, options=options)
 
 
-def _plain(values: dict[str, Any]) -> dict[str, Any]:
+def plain(values: dict[str, Any]) -> dict[str, Any]:
     """JSON-ready: enums as their values, distances in whole metres."""
     out: dict[str, Any] = {}
     for key, value in values.items():
@@ -143,11 +157,12 @@ async def start(
     now = clock.now()
     job = Job(
         call_id=request.call_id,
+        order_id=request.order_id,
         elder_id=request.elder.id,
         service_type=request.service_type,
         lon=request.lon,
         lat=request.lat,
-        address=request.elder.address,
+        address=request.address or request.elder.address,
         window=request.window,
         parallel=request.parallel,
         timeout_seconds=request.timeout_seconds,
@@ -185,7 +200,7 @@ async def _offer_more(session: AsyncSession, clock: Clock, job: Job, options: Sm
         candidate = job.ranking[job.next_rank]
         job.next_rank += 1
         provider = await session.get(Provider, candidate["provider_id"])
-        if provider is None:
+        if provider is None or provider.status != ProviderStatus.active:  # suspended since the ranking
             continue
         await _make_offer(session, clock, job, provider, candidate, options)
         out += 1
@@ -301,6 +316,27 @@ async def next_deadline(*, session: AsyncSession) -> datetime | None:
     )
 
 
+async def cancel_job(*, session: AsyncSession, clock: Clock, job_id: int, options: SmsOptions) -> None:
+    """Stop a job that is still offering or assigned: its providers are told it is withdrawn."""
+    job = await _locked_job(session, job_id)
+    if job.state not in (JobState.offering, JobState.assigned):
+        return
+    await session.execute(
+        update(Job).where(Job.id == job.id).values(state=JobState.cancelled, updated_at=clock.now())
+    )
+    await session.refresh(job)
+    withdrawn = await session.scalars(
+        update(Offer)
+        .where(Offer.job_id == job.id, Offer.state.in_(LIVE_CODE_STATES))
+        .values(state=OfferState.withdrawn, updated_at=clock.now())
+        .returning(Offer.id)
+    )
+    for offer_id in list(withdrawn):
+        offer = await session.get(Offer, offer_id, populate_existing=True)
+        if offer is not None:
+            await _tell_withdrawn(session, clock, job, offer, options)
+
+
 async def offer_sms_failed(
     *, session: AsyncSession, clock: Clock, message: SmsMessage, options: SmsOptions
 ) -> None:
@@ -392,7 +428,14 @@ async def _apply(
             await _tell_withdrawn(session, clock, job, offer, options)
             return "too late: the job was taken"
         await _timeline(
-            session, clock, job, "offer_accepted", provider=offer.provider_name, code=offer.code, **via
+            session,
+            clock,
+            job,
+            "offer_accepted",
+            provider=offer.provider_name,
+            provider_id=offer.provider_id,
+            code=offer.code,
+            **via,
         )
         await _withdraw_others(session, clock, job, offer, options)
         await _confirm(session, clock, job, offer, options)
@@ -576,6 +619,10 @@ async def assigned_load(*, session: AsyncSession) -> dict[int, int]:
 # ---------------------------------------------------------------- helpers
 
 
+async def get_job(*, session: AsyncSession, job_id: int) -> Job:
+    return await _job(session, job_id)
+
+
 async def _job(session: AsyncSession, job_id: int) -> Job:
     job = await session.get(Job, job_id)
     if job is None:
@@ -651,4 +698,14 @@ async def _timeline(
     if job.call_id is not None:
         await calls_service.record(
             session=session, clock=clock, actor=actor, call_id=job.call_id, kind=kind, text=text, **detail
+        )
+    if job.order_id is not None:
+        await order_progress.job_step(
+            session=session,
+            clock=clock,
+            actor=actor,
+            order_id=job.order_id,
+            kind=kind,
+            text=text,
+            detail=detail,
         )

@@ -44,6 +44,11 @@ class Provider(Base):
         enum_type(ProviderStatus), default=ProviderStatus.pending, index=True
     )
     status_reason: Mapped[str] = mapped_column(Text, default="")
+    # The admission review: criterion -> {met, evidence, checked_by, checked_at}.
+    admission: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Set when the quality figures fall below the thresholds: why it should be reviewed.
+    review_flag: Mapped[str] = mapped_column(Text, default="")
+    flagged_at: Mapped[datetime | None]
     rating: Mapped[float] = mapped_column(Float, default=0.0)
     rating_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]

@@ -6,11 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from dispatch.api.deps import ClockDep, CurrentActor, ManagerActor, PagingDep, SessionDep
+from dispatch.api.deps import ClockDep, CurrentActor, ManagerActor, PagingDep, SessionDep, SettingsDep
 from dispatch.catalog import ServiceType
 from dispatch.providers import service
+from dispatch.providers.admission import AdmissionCriterion, missing
 from dispatch.providers.models import Provider, ProviderStatus
 from dispatch.providers.schemas import (
+    AdmissionCheck,
     NearbyProvider,
     ProviderCreate,
     ProviderRead,
@@ -39,10 +41,11 @@ def _summary_fields(provider: Provider) -> dict[str, object]:
         "status": provider.status,
         "rating": provider.rating,
         "rating_count": provider.rating_count,
+        "review_flag": provider.review_flag,
     }
 
 
-def _read(provider: Provider) -> ProviderRead:
+def _read(provider: Provider, coverage_warnings: tuple[str, ...] = ()) -> ProviderRead:
     return ProviderRead.model_validate(
         {
             **_summary_fields(provider),
@@ -53,6 +56,10 @@ def _read(provider: Provider) -> ProviderRead:
             "commitments": provider.commitments,
             "working_hours": provider.working_hours,
             "status_reason": provider.status_reason,
+            "admission": provider.admission,
+            "admission_missing": missing(provider.admission),
+            "flagged_at": provider.flagged_at,
+            "coverage_warnings": list(coverage_warnings),
             "staff": [StaffRead.model_validate(s) for s in provider.staff],
             "created_at": provider.created_at,
             "updated_at": provider.updated_at,
@@ -116,29 +123,62 @@ async def read_provider(provider_id: int, session: SessionDep, actor: CurrentAct
 
 @router.patch("/{provider_id}", response_model=ProviderRead)
 async def update_provider(
-    provider_id: int, body: ProviderUpdate, session: SessionDep, clock: ClockDep, actor: ManagerActor
+    provider_id: int,
+    body: ProviderUpdate,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    actor: ManagerActor,
 ) -> ProviderRead:
-    """Change a provider's details."""
-    return _read(
-        await service.update(session=session, clock=clock, actor=actor, provider_id=provider_id, data=body)
+    """Change a provider's details; coverage_warnings lists the district minimums the change broke."""
+    changed = await service.update(
+        session=session,
+        clock=clock,
+        actor=actor,
+        provider_id=provider_id,
+        data=body,
+        minimum=settings.coverage_minimum,
     )
+    return _read(changed.provider, changed.coverage_warnings)
 
 
 @router.post("/{provider_id}/status", response_model=ProviderRead)
 async def change_provider_status(
-    provider_id: int, body: ProviderStatusChange, session: SessionDep, clock: ClockDep, actor: ManagerActor
+    provider_id: int,
+    body: ProviderStatusChange,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    actor: ManagerActor,
 ) -> ProviderRead:
-    """Activate, suspend or exit a provider, with the reason (supervisors and admins only)."""
-    return _read(
-        await service.change_status(
-            session=session,
-            clock=clock,
-            actor=actor,
-            provider_id=provider_id,
-            status=body.status,
-            reason=body.reason,
-        )
+    """Activate (every admission criterion met), suspend or exit a provider, with the reason; suspending
+    or exiting still happens when it breaks a district minimum, which coverage_warnings then lists."""
+    changed = await service.change_status(
+        session=session,
+        clock=clock,
+        actor=actor,
+        provider_id=provider_id,
+        status=body.status,
+        reason=body.reason,
+        minimum=settings.coverage_minimum,
     )
+    return _read(changed.provider, changed.coverage_warnings)
+
+
+@router.put("/{provider_id}/admission/{criterion}", response_model=ProviderRead)
+async def check_admission(
+    provider_id: int,
+    criterion: AdmissionCriterion,
+    body: AdmissionCheck,
+    session: SessionDep,
+    clock: ClockDep,
+    actor: ManagerActor,
+) -> ProviderRead:
+    """Record the review of one admission criterion: met or not, and the evidence seen."""
+    provider = await service.record_admission(
+        session=session, clock=clock, actor=actor, provider_id=provider_id, criterion=criterion, check=body
+    )
+    return _read(provider)
 
 
 @router.post("/{provider_id}/staff", response_model=StaffRead, status_code=201)

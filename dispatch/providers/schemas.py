@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dispatch.catalog import ServiceType
+from dispatch.providers.admission import AdmissionCriterion
 from dispatch.providers.models import ProviderStatus
 from dispatch.schemas import GeoArea, LonLat, PhoneNumber
 
@@ -75,8 +76,32 @@ class ProviderFields(BaseModel):
         return self
 
 
+class AdmissionCheck(BaseModel):
+    """A reviewer's finding on one admission criterion; the evidence says what was seen (required if met)."""
+
+    met: bool
+    evidence: Annotated[str, Field(max_length=2000)] = ""
+
+    @model_validator(mode="after")
+    def _evidence_when_met(self) -> AdmissionCheck:
+        if self.met and not self.evidence.strip():
+            raise ValueError("evidence is required when a criterion is met")
+        return self
+
+
+class AdmissionRecord(AdmissionCheck):
+    """A checklist entry as stored: the finding, who checked and when."""
+
+    checked_by: str
+    checked_at: datetime
+
+
 class ProviderCreate(ProviderFields):
-    """A new provider starts as pending until a supervisor activates it."""
+    """A new provider starts as pending until a supervisor activates it (every criterion met)."""
+
+    admission: dict[AdmissionCriterion, AdmissionCheck] = Field(
+        default={}, description="findings already checked, recorded as checked by the creating operator"
+    )
 
 
 class ProviderUpdate(BaseModel):
@@ -129,6 +154,7 @@ class ProviderSummary(BaseModel):
     status: ProviderStatus
     rating: float
     rating_count: int
+    review_flag: str
 
 
 class NearbyProvider(ProviderSummary):
@@ -143,6 +169,52 @@ class ProviderRead(ProviderSummary):
     commitments: str
     working_hours: list[WorkingWindow]
     status_reason: str
+    admission: dict[AdmissionCriterion, AdmissionRecord]
+    admission_missing: list[AdmissionCriterion]
+    flagged_at: datetime | None
     staff: list[StaffRead]
     created_at: datetime
     updated_at: datetime
+    coverage_warnings: list[str] = Field(
+        default=[], description="minimums this change broke (the change was still made; supervisors alerted)"
+    )
+
+
+class CoverageRow(BaseModel):
+    """Active providers of one service type based in one district."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    district: str
+    service_type: ServiceType
+    active_providers: int
+    required: bool = Field(description="the tender asks for a minimum of this type in every district")
+    meets_minimum: bool = Field(description="always true for types without a minimum")
+
+
+class UncoveredElder(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    district: str
+    community: str
+
+
+class UncoveredGroup(BaseModel):
+    """Active elders no active provider of the type reaches within the circle (at most 50 listed)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    service_type: ServiceType
+    count: int
+    elders: list[UncoveredElder]
+
+
+class CoverageReport(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    circle_minutes: int
+    minimum: int
+    districts: list[CoverageRow]
+    uncovered: list[UncoveredGroup]

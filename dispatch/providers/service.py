@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import String, cast, or_, select
@@ -15,8 +16,11 @@ from dispatch.clock import Clock
 from dispatch.db.pagination import fetch_page
 from dispatch.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from dispatch.geo import bounding_box, distance_m
+from dispatch.providers import admission as checklist
+from dispatch.providers import coverage
+from dispatch.providers.admission import AdmissionCriterion
 from dispatch.providers.models import Provider, ProviderStaff, ProviderStatus
-from dispatch.providers.schemas import ProviderCreate, ProviderUpdate, StaffIn
+from dispatch.providers.schemas import AdmissionCheck, ProviderCreate, ProviderUpdate, StaffIn
 
 ALLOWED_STATUS_CHANGES: dict[ProviderStatus, frozenset[ProviderStatus]] = {
     ProviderStatus.pending: frozenset({ProviderStatus.active, ProviderStatus.exited}),
@@ -24,6 +28,14 @@ ALLOWED_STATUS_CHANGES: dict[ProviderStatus, frozenset[ProviderStatus]] = {
     ProviderStatus.suspended: frozenset({ProviderStatus.active, ProviderStatus.exited}),
     ProviderStatus.exited: frozenset(),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderChange:
+    """A changed provider and the coverage minimums the change broke (the alert texts)."""
+
+    provider: Provider
+    coverage_warnings: tuple[str, ...] = ()
 
 
 def _location_columns(values: dict[str, Any]) -> dict[str, Any]:
@@ -41,8 +53,19 @@ async def create(*, session: AsyncSession, clock: Clock, actor: Actor, data: Pro
     if existing is not None:
         raise Conflict(f"registration number {data.registration_number} is already registered")
     now = clock.now()
+    admission: dict[str, Any] = {}
+    for criterion, check in data.admission.items():
+        admission = checklist.with_check(
+            admission,
+            criterion,
+            met=check.met,
+            evidence=check.evidence,
+            checked_by=actor.username,
+            checked_at=now,
+        )
     provider = Provider(
-        **_location_columns(data.model_dump(mode="json")),
+        **_location_columns(data.model_dump(mode="json", exclude={"admission"})),
+        admission=admission,
         status=ProviderStatus.pending,
         created_at=now,
         updated_at=now,
@@ -57,7 +80,7 @@ async def create(*, session: AsyncSession, clock: Clock, actor: Actor, data: Pro
         action="provider.create",
         entity_type="provider",
         entity_id=provider.id,
-        detail={"name": provider.name},
+        detail={"name": provider.name, "admission_missing": [c.value for c in checklist.missing(admission)]},
     )
     return provider
 
@@ -74,10 +97,19 @@ async def get(*, session: AsyncSession, provider_id: int, with_staff: bool = Fal
 
 
 async def update(
-    *, session: AsyncSession, clock: Clock, actor: Actor, provider_id: int, data: ProviderUpdate
-) -> Provider:
-    """Change a provider's details (not its status)."""
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    actor: Actor,
+    provider_id: int,
+    data: ProviderUpdate,
+    minimum: int,
+) -> ProviderChange:
+    """Change a provider's details (not its status); alert when an active one's district or types change
+    leaves its old district with fewer than `minimum` active providers of a required type."""
     provider = await get(session=session, provider_id=provider_id, with_staff=True)
+    was_active = provider.status == ProviderStatus.active
+    old_district, old_types = provider.district, list(provider.service_types)
     changes = _location_columns(data.model_dump(mode="json", exclude_unset=True))
     offered = set(changes.get("service_types", provider.service_types))
     priced = {item["service_type"] for item in changes.get("price_list", provider.price_list)}
@@ -95,7 +127,19 @@ async def update(
         detail=applied,
     )
     await session.flush()
-    return provider
+    if not was_active:
+        return ProviderChange(provider)
+    moved = provider.district != old_district
+    lost = old_types if moved else [t for t in old_types if t not in provider.service_types]
+    warnings = await coverage.check_minimum(
+        session=session,
+        clock=clock,
+        provider_id=provider_id,
+        district=old_district,
+        service_types=lost,
+        minimum=minimum,
+    )
+    return ProviderChange(provider, tuple(warnings))
 
 
 async def change_status(
@@ -106,12 +150,19 @@ async def change_status(
     provider_id: int,
     status: ProviderStatus,
     reason: str,
-) -> Provider:
-    """Move a provider along pending → active ⇄ suspended → exited, recording why and who decided."""
+    minimum: int,
+) -> ProviderChange:
+    """Move a provider along pending → active ⇄ suspended → exited, recording why and who decided.
+
+    Activation from pending needs every admission criterion met. Suspending or exiting an active provider
+    always happens, but alerts supervisors if its district keeps fewer than `minimum` of a required type.
+    """
     provider = await get(session=session, provider_id=provider_id, with_staff=True)
     current = ProviderStatus(provider.status)
     if status not in ALLOWED_STATUS_CHANGES[current]:
         raise InvalidTransition(f"a provider cannot go from {current.value} to {status.value}")
+    if current is ProviderStatus.pending and status is ProviderStatus.active:
+        _check_admitted(provider)
     provider.status = status
     provider.status_reason = reason
     provider.updated_at = clock.now()
@@ -123,6 +174,62 @@ async def change_status(
         entity_type="provider",
         entity_id=provider_id,
         detail={"from": current.value, "to": status.value, "reason": reason},
+    )
+    await session.flush()
+    if current is not ProviderStatus.active or status is ProviderStatus.active:
+        return ProviderChange(provider)
+    warnings = await coverage.check_minimum(
+        session=session,
+        clock=clock,
+        provider_id=provider_id,
+        district=provider.district,
+        service_types=provider.service_types,
+        minimum=minimum,
+    )
+    return ProviderChange(provider, tuple(warnings))
+
+
+def _check_admitted(provider: Provider) -> None:
+    """InvalidTransition naming the admission criteria not yet met, if any."""
+    missing = checklist.missing(provider.admission)
+    if missing:
+        names = ", ".join(criterion.value for criterion in missing)
+        raise InvalidTransition(
+            f"admission criteria not met: {names}", detail={"missing": [c.value for c in missing]}
+        )
+
+
+async def record_admission(
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    actor: Actor,
+    provider_id: int,
+    criterion: AdmissionCriterion,
+    check: AdmissionCheck,
+) -> Provider:
+    """Record a reviewer's finding on one admission criterion, with the evidence and who checked."""
+    provider = await get(session=session, provider_id=provider_id, with_staff=True)
+    if provider.status == ProviderStatus.exited:
+        raise Conflict(f"provider {provider_id} has exited; its admission record is closed")
+    now = clock.now()
+    provider.admission = checklist.with_check(
+        provider.admission,
+        criterion,
+        met=check.met,
+        evidence=check.evidence,
+        checked_by=actor.username,
+        checked_at=now,
+    )
+    provider.updated_at = now
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="provider.admission",
+        entity_type="provider",
+        entity_id=provider_id,
+        detail={"criterion": criterion.value, "met": check.met, "evidence": check.evidence},
     )
     await session.flush()
     return provider

@@ -46,6 +46,7 @@ import websockets
 
 from dispatch.demo.city import COMMUNITIES
 from dispatch.notify.templates import render
+from dispatch.providers.admission import AdmissionCriterion
 from simulators.fake_twilio import FakeTwilio
 from simulators.load.common import cpu_seconds, free_port, own_cpu_seconds, quantile
 from simulators.provider import Behaviour, SimulatedProviders, read_offer, withdraws
@@ -164,6 +165,7 @@ def provider_body(n: int, rng: random.Random) -> dict[str, Any]:
         "price_list": [{"service_type": "emergency_rescue", "item": "出诊", "unit": "次", "price_cents": 0}],
         "capacity": 100,
         "working_hours": ALL_WEEK,
+        "admission": {c.value: {"met": True, "evidence": "load run"} for c in AdmissionCriterion},
     }
 
 

@@ -40,6 +40,8 @@ async def test_supervisor_admits_a_provider_as_pending(
     assert provider["rating"] == 0.0
     assert provider["price_list"][0]["price_cents"] == 1500
     assert provider["staff"] == []
+    assert provider["admission"]["legal_registration"]["checked_by"] == "supervisor"
+    assert (provider["admission_missing"], provider["review_flag"], provider["flagged_at"]) == ([], "", None)
 
 
 BOWTIE = {
@@ -211,6 +213,8 @@ async def test_search_and_filters(client: httpx.AsyncClient, supervisor: dict[st
     assert await ids(status="active") == [bath["id"]]
     assert await ids(q="闽康") == [meal["id"]]
     assert await ids(q=bath["registration_number"]) == [bath["id"]]
+    listed = (await client.get("/api/v1/providers", headers=supervisor)).json()["items"]
+    assert [p["review_flag"] for p in listed] == ["", ""]
     assert (await client.get("/api/v1/providers?service_type=flying", headers=supervisor)).status_code == 422
 
 

@@ -1,13 +1,22 @@
-// The operator console: login, the live call queue and the call in hand.
+// The operator console: login, the live call queue and the call in hand; the service-desk views
+// (orders, follow-ups, care calls, complaints, providers) live in their own modules and get their live messages through `topics`.
 
 import { html, render, useCallback, useEffect, useMemo, useRef, useState } from '../vendor/htm/preact/standalone.module.js';
 import { setAlertLevel, setMuted, unlockSound } from './alerts.js';
 import { api, ApiError, LiveFeed } from './api.js';
+import { CareCallsView } from './carecalls.js';
+import { ComplaintsView } from './complaints.js';
 import { dictionary, formatDuration, formatTime, initialLanguage, saveLanguage, translator } from './i18n.js';
+import { FollowUpsView } from './followups.js';
+import { createTopics } from './live.js';
 import { CallMap } from './map.js';
+import { AlertStrip } from './notices.js';
+import { OrdersView } from './orders.js';
+import { ProvidersView } from './providers.js';
 
 const PRIORITY_ORDER = { P1: 1, P2: 2, P3: 3, P4: 4 };
 const QUEUE_STATES = new Set(['new', 'acknowledged', 'dispatched', 'on_scene', 'resolved']);
+const VIEWS = ['calls', 'orders', 'followups', 'carecalls', 'complaints', 'providers', 'sms'];
 
 function byPriorityThenAge(a, b) {
   const waiting = (call) => (call.state === 'resolved' ? 1 : 0); // resolved calls only wait for closing
@@ -460,7 +469,8 @@ function Console({ me, config, t, onLanguage, onLogout }) {
   const [versions, setVersions] = useState({});
   const [connected, setConnected] = useState(false);
   const [offset, setOffset] = useState(0);
-  const [error, setError] = useState('');
+  const [toast, setToast] = useState(null);
+  const topics = useMemo(createTopics, []);
   const [muted, setMute] = useState(false);
   const [view, setView] = useState('calls');
   const [received, setReceived] = useState(0);
@@ -472,6 +482,9 @@ function Console({ me, config, t, onLanguage, onLogout }) {
       if (message.server_time) setOffset(Date.parse(message.server_time) - Date.now());
       setCalls(new Map(message.calls.map((c) => [c.id, c])));
       setVersions((v) => Object.fromEntries(Object.entries(v).map(([id, n]) => [id, n + 1])));
+      topics.publish('resync');
+    } else if (['order', 'alert', 'follow_up'].includes(message.type)) {
+      topics.publish(message.type, message[message.type]);
     } else if (message.call) {
       const call = message.call;
       setCalls((previous) => new Map(previous).set(call.id, call));
@@ -490,10 +503,12 @@ function Console({ me, config, t, onLanguage, onLogout }) {
   useEffect(() => setAlertLevel(alertLevel(queue)), [queue]);
   useEffect(() => () => setAlertLevel('none'), []);
 
-  const showError = useCallback((err) => {
-    setError(`${t('error')}: ${err.message}`);
-    setTimeout(() => setError(''), 6000);
-  }, [t]);
+  const showToast = useCallback((text, kind) => {
+    setToast({ text, kind });
+    setTimeout(() => setToast((current) => (current?.text === text ? null : current)), 6000);
+  }, []);
+  const showError = useCallback((err) => showToast(`${t('error')}: ${err.message}`, 'error'), [t]);
+  const showInfo = useCallback((text) => showToast(text, 'info'), []);
   const toggleMute = () => {
     setMuted(!muted);
     setMute(!muted);
@@ -505,18 +520,32 @@ function Console({ me, config, t, onLanguage, onLogout }) {
         <h1>${t('title')}</h1>
         <span class=${`connection ${connected ? 'up' : 'down'}`} data-testid="connection">${connected ? t('live') : t('reconnecting')}</span>
         <span class="spacer"></span>
-        <button class="link" onClick=${() => setView(view === 'calls' ? 'sms' : 'calls')}>${view === 'calls' ? t('sms') : t('calls')}</button>
+        <nav class="views">
+          ${VIEWS.map((v) => html`<button key=${v} class=${v === view ? 'view current' : 'view'} aria-pressed=${v === view}
+            data-testid=${`view-${v}`} onClick=${() => setView(v)}>${t(`views.${v}`)}</button>`)}
+        </nav>
         <button class="link" onClick=${toggleMute}>${muted ? t('sound_off') : t('sound_on')}</button>
         <button class="link" onClick=${onLanguage}>${t('language')}</button>
         <span class="operator">${me.display_name || me.username} (${me.role})</span>
         <button class="link" onClick=${onLogout}>${t('logout')}</button>
       </header>
       <${Banner} calls=${queue} me=${me} t=${t} />
-      ${error && html`<div class="toast" role="status">${error}</div>`}
+      <${AlertStrip} me=${me} topics=${topics} t=${t} onError=${showError} />
+      ${toast && html`<div class=${`toast toast-${toast.kind}`} role="status">${toast.text}</div>`}
       <div class="workspace">
         <${Queue} calls=${queue} selectedId=${selectedId} now=${now} t=${t} onSelect=${setSelectedId} />
         ${view === 'sms'
           ? html`<${SmsPanel} version=${received} t=${t} onError=${showError} />`
+          : view === 'orders'
+          ? html`<${OrdersView} topics=${topics} config=${config} t=${t} onError=${showError} onInfo=${showInfo} />`
+          : view === 'followups'
+          ? html`<${FollowUpsView} topics=${topics} t=${t} onError=${showError} onInfo=${showInfo} />`
+          : view === 'carecalls'
+          ? html`<${CareCallsView} me=${me} topics=${topics} t=${t} onError=${showError} onInfo=${showInfo} />`
+          : view === 'complaints'
+          ? html`<${ComplaintsView} me=${me} topics=${topics} t=${t} onError=${showError} onInfo=${showInfo} />`
+          : view === 'providers'
+          ? html`<${ProvidersView} me=${me} t=${t} onError=${showError} />`
           : selectedId === null
           ? html`<section class="detail empty">${t('select_call')}</section>`
           : html`<${CallDetail} key=${selectedId} callId=${selectedId} liveCall=${calls.get(selectedId)} version=${versions[selectedId] || 0}

@@ -72,6 +72,75 @@ const ZH = {
     mobility_assistance: '助行', housekeeping: '家政', repair: '维修', errands: '代办跑腿', health_care: '保健康复',
     nursing: '护理', companionship: '陪伴', medicine_delivery: '送药',
   },
+  // service desk
+  views: { calls: '警情', orders: '服务工单', followups: '回访', carecalls: '关爱', complaints: '投诉', providers: '服务商', sms: '短信' },
+  orders_title: '服务工单', no_orders: '没有符合条件的工单',
+  order_tab: { today: '今日', overdue: '逾期', open: '全部未完成', all: '全部' },
+  all_states: '全部状态', all_providers: '全部服务商', filter_state: '按状态筛选', filter_provider: '按服务商筛选',
+  order_state: {
+    requested: '待派单', scheduled: '已安排', offered: '待接单', accepted: '已接单', in_progress: '服务中',
+    completed: '已完成', followed_up: '已回访', cancelled: '已取消', failed: '失败',
+  },
+  col: { window: '服务时间', elder: '老人', service: '服务', state: '状态', provider: '服务商', flags: '提示', source: '来源' },
+  new_order: '新建工单', order_form: '新建服务工单', elder_search: '搜索老人（姓名、电话或身份证号）',
+  no_elders_found: '未找到匹配的老人', change_elder: '重新选择', date: '日期', start_time: '开始时间', end_time: '结束时间',
+  notes: '备注', notes_placeholder: '如：门禁密码、需带工具…', create_order: '提交工单', order_created: '工单 #{id} 已创建并派单',
+  pick_elder: '请先选择老人', window_invalid: '结束时间须晚于开始时间',
+  order_detail: '工单详情', close_detail: '关闭详情', history: '处理记录', offers: '派单记录', no_offers: '尚未派单',
+  cancel_order: '取消工单', cancel_reason: '取消原因', confirm_cancel: '确认取消', keep_order: '不取消',
+  redispatch: '重新派单', redispatched: '已重新派单', order_cancelled: '工单已取消',
+  order_source: { phone: '电话受理', app: '老人端发起', plan: '定期计划', care_call: '关爱回访' },
+  payment: { subsidy: '政府补贴', self_pay: '自费', mixed: '补贴+自费' },
+  price: '价格', subsidy_part: '补贴', self_pay_part: '自付', created: '创建', accepted_at: '接单', arrived_at: '到达',
+  completed_at: '完成', reply_by: '回复截止', code: '单号', reason: '原因',
+  order_entry: {
+    requested: '受理工单', cancelled: '取消工单', failed: '工单失败', escalated: '无人接单，已升级', followed_up: '已回访',
+  },
+  followups_title: '回访任务', due_only: '仅显示已到期', no_followups: '没有待回访的任务', select_followup: '从左侧列表选择一项回访',
+  due_at: '应回访时间', attempts: '已拨打', subject: '事项', next_attempt: '下次拨打',
+  followup_kind: { order: '服务工单', call: '警情' },
+  reached_q: '是否联系上', reached_yes: '已联系上', reached_no: '未接通', satisfaction: '满意度',
+  satisfaction_level: { 1: '非常不满意', 2: '不满意', 3: '一般', 4: '满意', 5: '非常满意' },
+  comment: '回访意见', register_complaint: '登记投诉', complaint_text: '投诉内容', record_followup: '提交回访',
+  followup_saved: '回访已登记', complaint_created: '已登记投诉 #{id}', satisfaction_required: '请选择满意度',
+  complaint_required: '请填写投诉内容', dial: '拨打',
+  providers_title: '服务商', search_providers: '搜索服务商（名称、电话）', all_statuses: '全部状态', no_providers: '没有服务商',
+  provider_status: { pending: '待准入', active: '正常服务', suspended: '已暂停', exited: '已退出' },
+  rating: '评分', rating_count: '{n}次评价', review_flag: '待复核', district: '区', contact_person: '联系人',
+  capacity: '同时接单', status_reason: '状态说明', select_provider: '从列表选择一个服务商',
+  admission: '准入检查', admission_missing: '未满足 {n} 项',
+  admission_criterion: {
+    legal_registration: '依法登记注册', staff: '服务人员', premises_equipment: '服务场所和设备',
+    service_items: '服务项目、内容和频次', marked_prices: '明码标价', public_commitments: '公开服务承诺',
+  },
+  met: '符合', not_met: '不符合', not_checked: '未检查', checked_by: '检查人',
+  price_list: '价目表', staff: '服务人员', item: '项目', unit: '单位', qualifications: '资质', inactive_staff: '停用',
+  quality: '服务质量（主管可见）', acceptance_rate: '接单率', completion_rate: '完成率', late_rate: '迟到率',
+  avg_satisfaction: '平均满意度', upheld_complaints: '成立的投诉', quality_flags: '预警', no_quality: '暂无数据',
+  alerts_title: '待处理提醒', alert_ack: '已处理',
+  complaints_title: '投诉建议', new_complaint: '新建投诉', complaint_form: '登记投诉建议', no_complaints: '没有投诉',
+  select_complaint: '从左侧列表选择一项投诉', complaint_tab: { pending: '待处理', overdue: '逾期', resolved: '已办结' },
+  complaint_kind: { complaint: '投诉', suggestion: '建议' },
+  complaint_source: { phone: '来电', call: '警情', follow_up: '回访', care_call: '关爱探访', other: '其他' },
+  complaint_target: { provider: '服务商', agent: '坐席', service: '平台服务' },
+  complaint_state: { open: '待分派', assigned: '处理中', resolved: '已办结' },
+  kind: '类型', target: '投诉对象', source_label: '来源', provider_n: '服务商 #{id}', pick_provider: '请选择服务商',
+  complainant: '投诉人', complainant_name: '投诉人姓名', complainant_phone: '投诉人电话', anonymous: '未留姓名',
+  assignee: '处理人', unassigned: '未分派', due: '办结期限', resolved_at: '办结时间',
+  investigation: '调查记录', no_notes: '暂无调查记录', note_added: '已添加调查记录',
+  resolve_complaint: '办结', resolution: '处理结果', upheld: '投诉成立', upheld_yes: '成立', upheld_no: '不成立',
+  informed_how: '告知方式', informed: { phone: '电话告知', sms: '短信告知', visit: '上门告知' },
+  complaint_resolved: '投诉 #{id} 已办结',
+  carecalls_title: '今日关爱探访', carecalls_all: '全部待探访', show_all_scheduled: '显示全部待探访',
+  no_carecalls: '今天没有待探访的老人', no_carecalls_all: '没有待探访的任务', select_carecall: '从左侧列表选择一位老人',
+  cadence: { weekly: '每周', monthly: '每月' }, cadence_label: '频次', due_on: '应探访日', today: '今天', period: '周期',
+  channel: '方式', care_channel: { phone: '电话', video: '视频', visit: '上门' },
+  care_assignee: { agent: '坐席', community_worker: '社区助老员' },
+  care_reached_q: '是否联系上老人', care_notes: '探访记录', elder_notes: '更新老人档案备注',
+  elder_notes_placeholder: '将写入老人档案，如：近期腿脚不便，需要助浴', elder_record_notes: '档案备注',
+  attempt_log: '拨打记录', record_carecall: '提交探访', carecall_done: '探访已完成',
+  carecall_escalated: '多次未联系上，已转社区助老员上门探访', carecall_retry: '已记录：未接通（第 {n} 次）',
+  schedule_carecalls: '生成本周任务', scheduled_n: '新生成 {n} 项探访任务',
 };
 
 const EN = {
@@ -149,6 +218,77 @@ const EN = {
     errands: 'Errands', health_care: 'Health care', nursing: 'Nursing', companionship: 'Companionship',
     medicine_delivery: 'Medicine delivery',
   },
+  // service desk
+  views: { calls: 'Calls', orders: 'Orders', followups: 'Follow-ups', carecalls: 'Care calls', complaints: 'Complaints', providers: 'Providers', sms: 'SMS' },
+  orders_title: 'Service orders', no_orders: 'No orders match',
+  order_tab: { today: 'Today', overdue: 'Overdue', open: 'All open', all: 'All' },
+  all_states: 'All states', all_providers: 'All providers', filter_state: 'Filter by state', filter_provider: 'Filter by provider',
+  order_state: {
+    requested: 'To dispatch', scheduled: 'Scheduled', offered: 'Awaiting provider', accepted: 'Accepted',
+    in_progress: 'In progress', completed: 'Completed', followed_up: 'Followed up', cancelled: 'Cancelled', failed: 'Failed',
+  },
+  col: { window: 'When', elder: 'Elder', service: 'Service', state: 'State', provider: 'Provider', flags: 'Notes', source: 'Source' },
+  new_order: 'New order', order_form: 'New service order', elder_search: 'Find the elder (name, phone or ID number)',
+  no_elders_found: 'No elder matches', change_elder: 'Change', date: 'Date', start_time: 'From', end_time: 'To',
+  notes: 'Notes', notes_placeholder: 'e.g. door code, tools to bring…', create_order: 'Create order',
+  order_created: 'Order #{id} created and offered', pick_elder: 'Pick an elder first', window_invalid: 'The end must be after the start',
+  order_detail: 'Order', close_detail: 'Close details', history: 'History', offers: 'Offers', no_offers: 'Not offered yet',
+  cancel_order: 'Cancel order', cancel_reason: 'Why cancel', confirm_cancel: 'Confirm cancelling', keep_order: 'Keep it',
+  redispatch: 'Dispatch again', redispatched: 'Offered again', order_cancelled: 'Order cancelled',
+  order_source: { phone: 'Phone', app: "Elder's app", plan: 'Recurring plan', care_call: 'Care call' },
+  payment: { subsidy: 'Subsidy', self_pay: 'Self-pay', mixed: 'Subsidy + self-pay' },
+  price: 'Price', subsidy_part: 'subsidy', self_pay_part: 'self-pay', created: 'Created', accepted_at: 'Accepted',
+  arrived_at: 'Arrived', completed_at: 'Completed', reply_by: 'Reply by', code: 'Code', reason: 'Reason',
+  order_entry: {
+    requested: 'Order taken', cancelled: 'Order cancelled', failed: 'Order failed', escalated: 'Nobody accepted: escalated',
+    followed_up: 'Followed up',
+  },
+  followups_title: 'Follow-up calls', due_only: 'Due now only', no_followups: 'Nothing to follow up', select_followup: 'Select a follow-up on the left',
+  due_at: 'Due', attempts: 'Attempts', subject: 'About', next_attempt: 'Next attempt',
+  followup_kind: { order: 'Service order', call: 'Emergency call' },
+  reached_q: 'Reached?', reached_yes: 'Reached', reached_no: 'No answer', satisfaction: 'Satisfaction',
+  satisfaction_level: { 1: 'Very unhappy', 2: 'Unhappy', 3: 'Neutral', 4: 'Happy', 5: 'Very happy' },
+  comment: 'Comment', register_complaint: 'Register a complaint', complaint_text: 'Complaint', record_followup: 'Save follow-up',
+  followup_saved: 'Follow-up saved', complaint_created: 'Complaint #{id} registered', satisfaction_required: 'Choose a satisfaction score',
+  complaint_required: 'Describe the complaint', dial: 'Call',
+  providers_title: 'Providers', search_providers: 'Search providers (name, phone)', all_statuses: 'All statuses', no_providers: 'No providers',
+  provider_status: { pending: 'Pending admission', active: 'Active', suspended: 'Suspended', exited: 'Exited' },
+  rating: 'Rating', rating_count: '{n} ratings', review_flag: 'To review', district: 'District', contact_person: 'Contact',
+  capacity: 'Jobs at once', status_reason: 'Status note', select_provider: 'Select a provider',
+  admission: 'Admission checklist', admission_missing: '{n} not met',
+  admission_criterion: {
+    legal_registration: 'Legal registration', staff: 'Staff', premises_equipment: 'Premises and equipment',
+    service_items: 'Services, content and frequency', marked_prices: 'Published prices', public_commitments: 'Public service commitments',
+  },
+  met: 'met', not_met: 'not met', not_checked: 'not checked', checked_by: 'checked by',
+  price_list: 'Price list', staff: 'Staff', item: 'Item', unit: 'Unit', qualifications: 'Qualifications', inactive_staff: 'inactive',
+  quality: 'Quality (supervisors)', acceptance_rate: 'Acceptance', completion_rate: 'Completion', late_rate: 'Late',
+  avg_satisfaction: 'Satisfaction', upheld_complaints: 'Upheld complaints', quality_flags: 'Flags', no_quality: 'No figures yet',
+  alerts_title: 'Alerts', alert_ack: 'Mark handled',
+  complaints_title: 'Complaints and suggestions', new_complaint: 'New complaint', complaint_form: 'Register a complaint or suggestion',
+  no_complaints: 'No complaints', select_complaint: 'Select a complaint on the left',
+  complaint_tab: { pending: 'Pending', overdue: 'Overdue', resolved: 'Resolved' },
+  complaint_kind: { complaint: 'Complaint', suggestion: 'Suggestion' },
+  complaint_source: { phone: 'Phone', call: 'Emergency call', follow_up: 'Follow-up', care_call: 'Care call', other: 'Other' },
+  complaint_target: { provider: 'Provider', agent: 'Agent', service: 'The service' },
+  complaint_state: { open: 'Unassigned', assigned: 'Investigating', resolved: 'Resolved' },
+  kind: 'Kind', target: 'About', source_label: 'Source', provider_n: 'Provider #{id}', pick_provider: 'Choose the provider',
+  complainant: 'Complainant', complainant_name: "Complainant's name", complainant_phone: "Complainant's phone", anonymous: 'No name given',
+  assignee: 'Assignee', unassigned: 'Unassigned', due: 'Due', resolved_at: 'Resolved',
+  investigation: 'Investigation', no_notes: 'No notes yet', note_added: 'Note added',
+  resolve_complaint: 'Resolve', resolution: 'Resolution', upheld: 'Upheld', upheld_yes: 'yes', upheld_no: 'no',
+  informed_how: 'Complainant told by', informed: { phone: 'Phone', sms: 'SMS', visit: 'Visit' },
+  complaint_resolved: 'Complaint #{id} resolved',
+  carecalls_title: "Today's care calls", carecalls_all: 'All care calls to make', show_all_scheduled: 'Show all to make',
+  no_carecalls: 'No care calls due today', no_carecalls_all: 'No care calls to make', select_carecall: 'Select an elder on the left',
+  cadence: { weekly: 'Weekly', monthly: 'Monthly' }, cadence_label: 'Cadence', due_on: 'Due', today: 'today', period: 'Period',
+  channel: 'Channel', care_channel: { phone: 'Phone', video: 'Video', visit: 'Visit' },
+  care_assignee: { agent: 'Agent', community_worker: 'Community worker' },
+  care_reached_q: 'Was the elder reached?', care_notes: 'Call notes', elder_notes: "Add to the elder's record",
+  elder_notes_placeholder: "Goes into the elder's record, e.g. walking is harder lately, needs help bathing",
+  elder_record_notes: 'Record notes', attempt_log: 'Attempts', record_carecall: 'Save care call', carecall_done: 'Care call done',
+  carecall_escalated: 'Not reached again: handed to the community worker for a visit', carecall_retry: 'Saved: not reached (attempt {n})',
+  schedule_carecalls: "Make this week's tasks", scheduled_n: '{n} care calls created',
 };
 
 const DICTIONARIES = { 'zh-CN': ZH, en: EN };
@@ -203,4 +343,36 @@ export function formatDuration(seconds) {
   const m = Math.floor((s % 3600) / 60);
   const rest = String(s % 60).padStart(2, '0');
   return h ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`;
+}
+
+
+function shanghaiParts(iso) {
+  return Object.fromEntries(
+    format('en-GB', { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+      .formatToParts(new Date(iso)).map((part) => [part.type, part.value]),
+  );
+}
+
+/** A service window, "11-24 09:00–11:00" in Shanghai time ("11-24 22:00–11-25 01:00" across midnight). */
+export function formatWindow(startIso, endIso) {
+  const start = shanghaiParts(startIso);
+  const end = shanghaiParts(endIso);
+  const sameDay = start.month === end.month && start.day === end.day;
+  const until = sameDay ? `${end.hour}:${end.minute}` : `${end.month}-${end.day} ${end.hour}:${end.minute}`;
+  return `${start.month}-${start.day} ${start.hour}:${start.minute}–${until}`;
+}
+
+/** The Shanghai calendar date ("2026-03-02") of an instant, or of now plus some days. */
+export function localDate(iso) {
+  const parts = shanghaiParts(iso);
+  return `${parts.year}-${parts.month}-${parts.day}`;
+}
+
+export function localToday(plusDays = 0) {
+  return localDate(new Date(Date.now() + plusDays * 86_400_000).toISOString());
+}
+
+/** A Shanghai wall-clock date and time ("2026-03-03", "09:00") as a UTC ISO instant; Shanghai has no DST. */
+export function localToUtc(date, time) {
+  return new Date(`${date}T${time}:00+08:00`).toISOString();
 }

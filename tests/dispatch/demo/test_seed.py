@@ -18,6 +18,7 @@ from dispatch.demo.seed import generate_city, seed_demo_city
 from dispatch.elders.idcard import parse_id_number
 from dispatch.elders.models import Contact, Device, Elder, HealthRecord
 from dispatch.elders.service import age_on
+from dispatch.orders.models import RecurringPlan
 from dispatch.providers.models import Provider, ProviderStatus
 from dispatch.schemas import normalise_phone
 
@@ -87,12 +88,13 @@ async def test_seeds_an_empty_database_once(session: AsyncSession) -> None:
     await session.commit()
     counts = {
         model.__name__: await session.scalar(select(func.count()).select_from(model))
-        for model in (Elder, HealthRecord, Contact, Device, Provider, Operator)
+        for model in (Elder, HealthRecord, Contact, Device, Provider, Operator, RecurringPlan)
     }
     assert counts["Elder"] == counts["HealthRecord"] == counts["Device"] == 2000
     assert counts["Contact"] == 6000
     assert (counts["Provider"] or 0) >= 30
     assert counts["Operator"] == 4
+    assert counts["RecurringPlan"] == 16  # weekday lunches and Saturday baths for elders living alone
     assert await seed_demo_city(session=session, clock=clock, seed=2, elder_count=5) is False
     assert await session.scalar(select(func.count()).select_from(Elder)) == 2000
 

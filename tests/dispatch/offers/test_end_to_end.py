@@ -5,28 +5,19 @@ signed inbound SMS, arrives and finishes; the call's timeline has every step."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from dispatch.api.app import create_app
-from dispatch.api.state import AppServices
 from dispatch.auth.models import Role
-from dispatch.clock import FakeClock
-from dispatch.settings import Settings
-from simulators.fake_twilio import FakeTwilio, LocalServer
 from simulators.watch import SimulatedWatch, WatchConfig
+from tests.dispatch.conftest import OUR_NUMBER, World, eventually, texts_arrive, texts_to
 from tests.factories import PASSWORD, make_elder_with_device, make_operator, provider_payload
-from tests.test_cli import free_port
 
 pytestmark = pytest.mark.slow
 
-OUR_NUMBER = "+8659112349"
 IMEI = "860000000000777"
 SON, DAUGHTER, WORKER = "+8613800000101", "+8613800000102", "+8613800000103"
 NEAR, FAR = "+8613900000201", "+8613900000202"
@@ -36,63 +27,6 @@ WIDE_AREA = {
     "coordinates": [[[119.25, 26.04], [119.35, 26.04], [119.35, 26.13], [119.25, 26.13], [119.25, 26.04]]],
 }
 ALL_WEEK = [{"weekdays": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}]
-
-
-@dataclass
-class World:
-    base: str
-    fake: FakeTwilio
-    services: AppServices
-    clock: FakeClock
-
-
-@pytest.fixture
-async def world(db_settings: Settings, clock: FakeClock) -> AsyncIterator[World]:
-    fake = FakeTwilio(status_delay_ms=5)
-    await fake.start()
-    port = free_port()
-    settings = db_settings.model_copy(
-        update={
-            "twilio_account_sid": fake.account_sid,
-            "twilio_auth_token": fake.auth_token,
-            "twilio_from": OUR_NUMBER,
-            "twilio_base_url": fake.base_url,
-            "public_base_url": f"http://127.0.0.1:{port}",
-            "emergency_parallel_offers": 1,
-            "watch_port": 0,
-        }
-    )
-    app = create_app(settings, clock=clock)
-    server = LocalServer(app, port=port)
-    base = await server.start()
-    fake.configure(sms_webhook_url=f"{base}/webhooks/twilio/sms")
-    try:
-        yield World(base=base, fake=fake, services=app.state.services, clock=clock)
-    finally:
-        await server.stop()
-        await fake.stop()
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
-    """The first truthy result of `check`, polled until `within` seconds have passed."""
-    async with asyncio.timeout(within):
-        while not (result := await check()):  # noqa: ASYNC110 - polling another server's state
-            await asyncio.sleep(0.02)
-        return result
-
-
-def texts_to(fake: FakeTwilio, number: str) -> list[str]:
-    return [m.body for m in fake.messages if m.to == number]
-
-
-async def texts_arrive(fake: FakeTwilio, number: str, containing: str = "") -> list[str]:
-    """The texts the fake Twilio got for `number` (containing some words), once there is one."""
-
-    async def check() -> list[str]:
-        return [text for text in texts_to(fake, number) if containing in text]
-
-    result: list[str] = await eventually(check)
-    return result
 
 
 async def test_sos_to_provider_done_through_twilio(world: World) -> None:

@@ -7,27 +7,15 @@ import asyncio
 from typing import Any
 
 import httpx
-import pytest
 
 from dispatch.api.state import AppServices
-from dispatch.auth.models import Role
 from dispatch.clock import FakeClock
 from dispatch.notify.service import SmsOptions
 from dispatch.offers import service as offers
-from tests.factories import AREA, elder_payload, operator_headers, provider_payload
+from tests.factories import AREA, elder_payload, provider_payload
 
 ALL_WEEK = [{"weekdays": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}]
 STRANGER = "+8613700000999"
-
-
-@pytest.fixture
-async def agent(client: httpx.AsyncClient, app_services: AppServices) -> dict[str, str]:
-    return await operator_headers(app_services, client, Role.agent, "agent1")
-
-
-@pytest.fixture
-async def supervisor(client: httpx.AsyncClient, app_services: AppServices) -> dict[str, str]:
-    return await operator_headers(app_services, client, Role.supervisor, "supervisor")
 
 
 async def rescue_provider(
