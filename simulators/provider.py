@@ -49,12 +49,12 @@ Language = Literal["zh", "en"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 LANGUAGES: tuple[Language, ...] = get_args(Language)
 
-# The reply words our offers ask for, per language; a code is 4 digits not part of a longer number.
-_CODE = r"\s*(\d{4})(?!\d)"
+# The reply words our offers ask for, per language; a code is 4 to 6 digits not part of a longer number.
+_CODE = r"\s*(\d{4,6})(?!\d)"
 _ACCEPT = {"zh": re.compile("接" + _CODE), "en": re.compile(r"(?<![A-Za-z])Y" + _CODE)}
 _DECLINE = {"zh": re.compile("拒" + _CODE), "en": re.compile(r"(?<![A-Za-z])N" + _CODE)}
 _ANY_REPLY = re.compile(r"(?:接|拒|到|完成|(?<![A-Za-z])[YNAD])" + _CODE)
-_NUMBERS = re.compile(r"(?<!\d)\d{4}(?!\d)")
+_NUMBERS = re.compile(r"(?<!\d)\d{4,6}(?!\d)")
 
 REPLIES: dict[Language, dict[str, str]] = {
     "zh": {"accept": "接 {code}", "decline": "拒 {code}", "arrived": "到 {code}", "done": "完成 {code}"},

@@ -96,12 +96,11 @@ async def list_care_calls(
 # --- scheduling ----------------------------------------------------------------------------------
 
 
-async def schedule(*, session: AsyncSession, clock: Clock) -> int:
-    """Create this week's calls for elders at risk and this month's for the others, where missing;
-    safe to repeat. Returns how many were created."""
+async def schedule(*, session: AsyncSession, clock: Clock, limit: int | None = None) -> int:
+    """Create this week's calls for elders at risk and this month's for the others, where missing (at most
+    `limit`, weekly ones first, so a caller can commit in batches); safe to repeat. Returns how many."""
     today = local_date(clock.now())
     week, month = week_period(today), month_period(today)
-    await _cancel_for_inactive_elders(session, clock)
     elders, names = await _active_elders(session)
     planned = await _planned_elder_periods(session, (week, month))
     missing: dict[CareCadence, list[int]] = {CareCadence.weekly: [], CareCadence.monthly: []}
@@ -109,6 +108,13 @@ async def schedule(*, session: AsyncSession, clock: Clock) -> int:
         cadence = cadence_of(elder, today)
         if (elder.elder_id, week if cadence == CareCadence.weekly else month) not in planned:
             missing[cadence].append(elder.elder_id)
+    if limit is not None:
+        missing[CareCadence.weekly] = missing[CareCadence.weekly][:limit]
+        missing[CareCadence.monthly] = missing[CareCadence.monthly][
+            : limit - len(missing[CareCadence.weekly])
+        ]
+    # Reads first, writes last: on SQLite the write lock is held only for the inserts.
+    await _cancel_for_inactive_elders(session, clock)
     if not missing[CareCadence.weekly] and not missing[CareCadence.monthly]:
         return 0
     agents, agent_names = await _agent_loads(session)

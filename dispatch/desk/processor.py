@@ -1,14 +1,17 @@
 """The service desk's timer: every `DISPATCH_DESK_TICK_SECONDS` it makes the orders of recurring plans and
-dispatches them, escalates orders nobody accepted in time, opens the follow-ups owed, schedules and
-escalates care calls, escalates overdue complaints and flags providers below the quality thresholds.
-Each step is its own transaction and is idempotent, so every server process may run one."""
+offers every order nobody has offered yet, escalates orders nobody accepted in time, opens the follow-ups
+owed, schedules and escalates care calls, escalates overdue complaints and flags providers below the
+quality thresholds. Every step is idempotent, so every server process may run one. Big steps commit in
+batches: on SQLite a transaction holds the database's one write lock, which alarms must never wait for."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,7 +30,13 @@ from dispatch.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-Step = Callable[[AsyncSession], Awaitable[int]]
+T = TypeVar("T")
+Step = Callable[[], Awaitable[int]]
+
+# Steps that read every elder or every offer run at most this often (seconds); the rest run every tick.
+SLOW_STEP_INTERVALS = {"care_calls_scheduled": 900.0, "providers_flagged": 900.0}
+PLAN_BATCH = 50  # plans per transaction
+CARE_CALL_BATCH = 500  # care calls created per transaction
 
 
 class ServiceDesk:
@@ -45,61 +54,112 @@ class ServiceDesk:
         self._settings = settings
         self._matcher = matcher
         self._task: asyncio.Task[None] | None = None
+        self._last_run: dict[str, float] = {}
 
     def _steps(self) -> dict[str, Step]:
         clock, settings = self._clock, self._settings
         return {
-            "plan_orders": self._plan_orders,
-            "orders_dispatched": self._dispatch_new_orders,
-            "orders_escalated": lambda s: orders.escalate_unaccepted(
-                session=s, clock=clock, before_minutes=settings.order_escalate_before_minutes
+            "plan_orders": self.plan_orders,
+            "orders_dispatched": self.dispatch_new_orders,
+            "orders_escalated": lambda: self._in_transaction(
+                lambda s: orders.escalate_unaccepted(
+                    session=s, clock=clock, before_minutes=settings.order_escalate_before_minutes
+                )
             ),
-            "follow_ups_created": lambda s: follow_ups.create_due(
-                session=s, clock=clock, rules=follow_ups.rules_for(settings)
+            "follow_ups_created": lambda: self._in_transaction(
+                lambda s: follow_ups.create_due(session=s, clock=clock, rules=follow_ups.rules_for(settings))
             ),
-            "care_calls_scheduled": lambda s: care_calls.schedule(session=s, clock=clock),
-            "care_calls_escalated": lambda s: care_calls.escalate_due(
-                session=s, clock=clock, settings=settings
+            "care_calls_scheduled": self.schedule_care_calls,
+            "care_calls_escalated": lambda: self._in_transaction(
+                lambda s: care_calls.escalate_due(session=s, clock=clock, settings=settings)
             ),
-            "complaints_escalated": lambda s: complaints.escalate_overdue(session=s, clock=clock),
-            "providers_flagged": lambda s: quality.flag_providers(session=s, clock=clock, settings=settings),
+            "complaints_escalated": lambda: self._in_transaction(
+                lambda s: complaints.escalate_overdue(session=s, clock=clock)
+            ),
+            "providers_flagged": lambda: self._in_transaction(
+                lambda s: quality.flag_providers(session=s, clock=clock, settings=settings)
+            ),
         }
 
-    async def _plan_orders(self, session: AsyncSession) -> int:
-        created = await orders.generate_from_plans(
-            session=session, clock=self._clock, horizon_days=self._settings.plan_horizon_days
-        )
-        return len(created)
+    async def _in_transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async with self._sessions() as session:
+            try:
+                result = await work(session)
+                await commit_and_publish(session, self._bus)
+            except BaseException:
+                discard_announced(session)
+                await session.rollback()
+                raise
+        return result
 
-    async def _dispatch_new_orders(self, session: AsyncSession) -> int:
-        """Offer the orders nobody has offered yet (from plans and elders' apps) to a provider."""
-        order_ids = await orders.undispatched(session=session)
-        for order_id in order_ids:
-            order = await orders.get(session=session, order_id=order_id)
-            await orders.dispatch(
-                session=session,
-                clock=self._clock,
-                actor=orders.SYSTEM,
-                order_id=order_id,
-                match=orders.matcher_for(session, self._matcher),
-                policy=offers.policy_for(self._settings, order.service_type),
-                options=options_for(self._settings),
+    async def plan_orders(self) -> int:
+        """The orders of the recurring plans up to the horizon, a batch of plans per transaction."""
+        made = 0
+        while True:
+            run = await self._in_transaction(
+                lambda s: orders.generate_from_plans(
+                    session=s,
+                    clock=self._clock,
+                    horizon_days=self._settings.plan_horizon_days,
+                    max_plans=PLAN_BATCH,
+                )
             )
-        return len(order_ids)
+            made += len(run.orders)
+            if run.plans < PLAN_BATCH:
+                return made
+
+    async def dispatch_new_orders(self) -> int:
+        """Offer the orders nobody has offered yet (from plans and elders' apps), one transaction each."""
+        dispatched = 0
+        for order_id in await self._in_transaction(lambda s: orders.undispatched(session=s)):
+            try:
+                await self._in_transaction(functools.partial(self._dispatch, order_id=order_id))
+                dispatched += 1
+            except Exception:
+                logger.exception("service order %d could not be dispatched", order_id)
+        return dispatched
+
+    async def _dispatch(self, session: AsyncSession, *, order_id: int) -> None:
+        order = await orders.get(session=session, order_id=order_id)
+        await orders.dispatch(
+            session=session,
+            clock=self._clock,
+            actor=orders.SYSTEM,
+            order_id=order_id,
+            match=orders.matcher_for(session, self._matcher),
+            policy=offers.policy_for(self._settings, order.service_type),
+            options=options_for(self._settings),
+        )
+
+    async def schedule_care_calls(self) -> int:
+        """This week's and this month's missing care calls, a batch per transaction."""
+        made = 0
+        while True:
+            batch = await self._in_transaction(
+                lambda s: care_calls.schedule(session=s, clock=self._clock, limit=CARE_CALL_BATCH)
+            )
+            made += batch
+            if batch < CARE_CALL_BATCH:
+                return made
+
+    def _due(self, name: str) -> bool:
+        """Every step on the first tick; a slow step again once its interval has passed."""
+        interval = SLOW_STEP_INTERVALS.get(name, 0.0)
+        last = self._last_run.get(name)
+        return last is None or self._clock.monotonic() - last >= interval
 
     async def run_once(self) -> dict[str, int]:
-        """Run every step once; returns what each did. A failing step is logged and does not stop the rest."""
+        """Run every step that is due; returns what each did (-1: it failed, logged; the rest still ran)."""
         done: dict[str, int] = {}
         for name, step in self._steps().items():
-            async with self._sessions() as session:
-                try:
-                    done[name] = await step(session)
-                    await commit_and_publish(session, self._bus)
-                except Exception:
-                    discard_announced(session)
-                    await session.rollback()
-                    logger.exception("service desk step %s failed", name)
-                    done[name] = -1
+            if not self._due(name):
+                continue
+            self._last_run[name] = self._clock.monotonic()
+            try:
+                done[name] = await step()
+            except Exception:
+                logger.exception("service desk step %s failed", name)
+                done[name] = -1
         if any(done.values()):
             logger.info("service desk: %s", {k: v for k, v in done.items() if v})
         return done

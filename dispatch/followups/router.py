@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter
 
 from dispatch.api.deps import ClockDep, CurrentActor, PagingDep, SessionDep, SettingsDep
@@ -30,7 +32,7 @@ async def list_follow_ups(
     actor: CurrentActor,
     paging: PagingDep,
     state: FollowUpState | None = None,
-    due: str | None = None,
+    due: Literal["now"] | None = None,
     provider_id: int | None = None,
     elder_id: int | None = None,
 ) -> Page[FollowUpRead]:

@@ -38,7 +38,7 @@ KEYWORDS: dict[str, ReplyAction] = {
     "DONE": ReplyAction.done,
 }
 
-_REPLY = re.compile(r"^\s*(?P<word>[^\d\s]+?)\s*(?P<code>\d{4})\s*[.!。！]?\s*$")
+_REPLY = re.compile(r"^\s*(?P<word>[^\d\s]+?)\s*(?P<code>\d{4,6})\s*[.!。！]?\s*$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,8 @@ from dispatch.settings import Settings
 logger = logging.getLogger(__name__)
 
 SYSTEM = Actor.system("dispatcher")
+CODE_DIGITS = (4, 5, 6)
+CODE_TRIES = 20  # random tries per length before a longer code (4 digits: 1% at 80% of codes taken)
 LIVE_CODE_STATES = (OfferState.offered, OfferState.accepted, OfferState.arrived)
 CLOSED_OFFER_STATES = (
     OfferState.withdrawn,
@@ -260,14 +262,17 @@ async def _make_offer(
 
 
 async def _free_code(session: AsyncSession) -> str:
-    """A 4-digit code no live offer uses, so a reply names exactly one offer."""
-    while True:
-        code = str(1000 + secrets.randbelow(9000))
-        taken = await session.scalar(
-            select(Offer.id).where(Offer.code == code, Offer.state.in_(LIVE_CODE_STATES)).limit(1)
-        )
-        if taken is None:
-            return code
+    """A code no live offer uses, so a reply names exactly one offer: four digits while they are plentiful,
+    five or six once most are taken (accepted orders for the days ahead hold theirs), never an endless loop."""
+    for digits in CODE_DIGITS:
+        for _ in range(CODE_TRIES):
+            code = str(10 ** (digits - 1) + secrets.randbelow(9 * 10 ** (digits - 1)))
+            taken = await session.scalar(
+                select(Offer.id).where(Offer.code == code, Offer.state.in_(LIVE_CODE_STATES)).limit(1)
+            )
+            if taken is None:
+                return code
+    raise Conflict("no free job code: too many live offers")
 
 
 async def _exhaust(session: AsyncSession, clock: Clock, job: Job) -> None:

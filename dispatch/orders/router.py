@@ -114,6 +114,28 @@ async def redispatch_order(
     return await _detail(await service.get(session=session, order_id=order_id), session, clock)
 
 
+async def _end(
+    order_id: int,
+    reason: str,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+    *,
+    failed: bool,
+) -> OrderDetail:
+    order = await service.cancel(
+        session=session,
+        clock=clock,
+        actor=actor,
+        order_id=order_id,
+        reason=reason,
+        options=options_for(settings),
+        failed=failed,
+    )
+    return await _detail(order, session, clock)
+
+
 @router.post("/service-orders/{order_id}/cancel", response_model=OrderDetail)
 async def cancel_order(
     order_id: int,
@@ -124,15 +146,7 @@ async def cancel_order(
     actor: CurrentActor,
 ) -> OrderDetail:
     """Cancel an open order; providers holding its offer are told."""
-    order = await service.cancel(
-        session=session,
-        clock=clock,
-        actor=actor,
-        order_id=order_id,
-        reason=body.reason,
-        options=options_for(settings),
-    )
-    return await _detail(order, session, clock)
+    return await _end(order_id, body.reason, session, clock, settings, actor, failed=False)
 
 
 @router.post("/service-orders/{order_id}/fail", response_model=OrderDetail)
@@ -144,17 +158,8 @@ async def fail_order(
     settings: SettingsDep,
     actor: CurrentActor,
 ) -> OrderDetail:
-    """Record that an open order could not be served, and why."""
-    order = await service.cancel(
-        session=session,
-        clock=clock,
-        actor=actor,
-        order_id=order_id,
-        reason=body.reason,
-        options=options_for(settings),
-        failed=True,
-    )
-    return await _detail(order, session, clock)
+    """Record that an open order could not be served, and why (it counts against the provider's completion)."""
+    return await _end(order_id, body.reason, session, clock, settings, actor, failed=True)
 
 
 @router.post("/recurring-plans", response_model=PlanRead, status_code=201)

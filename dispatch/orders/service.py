@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -43,6 +43,8 @@ from dispatch.orders.schemas import OrderCreate, PlanCreate
 logger = logging.getLogger(__name__)
 
 SYSTEM = Actor.system("service-desk")
+# An order taken shortly before its window first gives its offers this long before it is escalated.
+FRESH_ORDER_GRACE = timedelta(minutes=10)
 ELDER_APP = Actor.system("elder-app")
 
 # Matches providers for a service type at a place, for a moment (the window's start).
@@ -292,6 +294,7 @@ async def escalate_unaccepted(*, session: AsyncSession, clock: Clock, before_min
             ServiceOrder.accepted_at.is_(None),
             ServiceOrder.escalated_at.is_(None),
             ServiceOrder.window_start <= now + timedelta(minutes=before_minutes),
+            ServiceOrder.created_at <= now - FRESH_ORDER_GRACE,
         )
     )
     escalated = 0
@@ -316,20 +319,31 @@ def recurrence_of(plan: RecurringPlan) -> Recurrence:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PlanRun:
+    plans: int  # plans brought up to the horizon
+    orders: list[ServiceOrder]  # the orders they made
+
+
 async def generate_from_plans(
-    *, session: AsyncSession, clock: Clock, horizon_days: int
-) -> list[ServiceOrder]:
-    """Create the orders of every active plan up to `horizon_days` ahead (local days), each exactly once."""
+    *, session: AsyncSession, clock: Clock, horizon_days: int, max_plans: int | None = None
+) -> PlanRun:
+    """Create the orders of the active plans (at most `max_plans` of them) up to `horizon_days` ahead
+    (local days), each order exactly once."""
     today = local_date(clock.now())
     last = today + timedelta(days=horizon_days)
     plans = await session.scalars(
-        select(RecurringPlan).where(
+        select(RecurringPlan)
+        .where(
             RecurringPlan.active.is_(True),
             or_(RecurringPlan.generated_until.is_(None), RecurringPlan.generated_until < last),
         )
+        .order_by(RecurringPlan.id)
+        .limit(max_plans)
     )
+    due = list(plans)
     created: list[ServiceOrder] = []
-    for plan in list(plans):
+    for plan in due:
         first = max(today, (plan.generated_until or date.min) + timedelta(days=1), plan.starts_on)
         for day in occurrences(recurrence_of(plan), first, last):
             order = await _plan_order(session, clock, plan, day)
@@ -338,7 +352,7 @@ async def generate_from_plans(
         plan.generated_until = last
         plan.updated_at = clock.now()
     await session.flush()
-    return created
+    return PlanRun(plans=len(due), orders=created)
 
 
 async def _plan_order(

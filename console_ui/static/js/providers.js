@@ -1,12 +1,30 @@
 // The providers view (服务商): status, rating and review flag of each provider; one provider's admission
-// checklist, price list and staff, and for supervisors its quality figures.
+// checklist, price list and staff, and for supervisors its quality figures, the admission checks and the
+// status changes (admit, suspend, resume, exit); a coverage tab (覆盖) shows the district minimums.
 
 import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
-import { api } from './api.js';
+import { api, ApiError } from './api.js';
+import { CoverageView } from './coverage.js';
 import { dictionary, formatTime } from './i18n.js';
 import { useDebounced } from './live.js';
 
 const STATUSES = ['pending', 'active', 'suspended', 'exited'];
+const TABS = ['list', 'coverage'];
+// The status changes the server allows from each status, as [action, status it leads to].
+const STATUS_ACTIONS = {
+  pending: [['activate', 'active'], ['exit', 'exited']],
+  active: [['suspend', 'suspended'], ['exit', 'exited']],
+  suspended: [['activate', 'active'], ['exit', 'exited']],
+  exited: [],
+};
+
+function isManager(me) {
+  return me.role === 'supervisor' || me.role === 'admin';
+}
+
+function criteria() {
+  return Object.keys(dictionary('en').admission_criterion);
+}
 
 function percent(rate) {
   return rate == null ? '—' : `${Math.round(rate * 100)}%`;
@@ -31,24 +49,147 @@ function ProviderRow({ provider, selected, t, onSelect }) {
     </tr>`;
 }
 
-function Admission({ provider, t }) {
-  const criteria = Object.keys(dictionary('en').admission_criterion);
+function markOf(entry) {
+  return !entry ? 'not_checked' : entry.met ? 'met' : 'not_met';
+}
+
+function AdmissionEntry({ criterion, entry, t }) {
+  const mark = markOf(entry);
+  return html`
+    <span class="check-mark">${mark === 'met' ? '✓' : mark === 'not_met' ? '✗' : '?'}</span>
+    <span class="criterion">${t(`admission_criterion.${criterion}`)}</span>
+    <span class="muted">${t(mark)}${entry?.evidence ? ` · ${entry.evidence}` : ''}${entry?.checked_by ? ` · ${t('checked_by')} ${entry.checked_by} ${formatTime(entry.checked_at)}` : ''}</span>`;
+}
+
+/** A supervisor's finding on one criterion: met or not, and the evidence seen; saved at once. */
+function AdmissionForm({ provider, criterion, entry, t, onError, onSaved }) {
+  const [met, setMet] = useState(entry?.met ?? false);
+  const [evidence, setEvidence] = useState(entry?.evidence ?? '');
+  const [busy, setBusy] = useState(false);
+  const save = async (event) => {
+    event.preventDefault();
+    setBusy(true);
+    try {
+      const body = { met, evidence: evidence.trim() };
+      onSaved(await api(`/api/v1/providers/${provider.id}/admission/${criterion}`, { method: 'PUT', body }));
+    } catch (err) {
+      onError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`
+    <form class="admission-form" onSubmit=${save}>
+      <label><input type="checkbox" data-testid="admission-met" checked=${met} onChange=${(e) => setMet(e.target.checked)} /> ${t('met')}</label>
+      <input data-testid="admission-evidence" aria-label=${t('evidence')} placeholder=${t('evidence_placeholder')} maxlength="2000"
+        value=${evidence} onInput=${(e) => setEvidence(e.target.value)} />
+      <button type="submit" class="small" data-testid="admission-save" disabled=${busy}>${t('record')}</button>
+    </form>`;
+}
+
+function MissingCriteria({ missing, t }) {
+  if (!missing?.length) return html`<p class="ok" data-testid="admission-complete">${t('admission_complete')}</p>`;
+  return html`
+    <p class="warn" data-testid="admission-missing">${t('admission_missing_list', {
+      n: missing.length, names: missing.map((c) => t(`admission_criterion.${c}`)).join(t('list_sep')) })}</p>`;
+}
+
+function Admission({ provider, editable, t, onError, onSaved }) {
   const record = provider.admission || {};
   return html`
     <section aria-label=${t('admission')}>
-      <h3>${t('admission')} ${provider.admission_missing?.length ? html`<span class="warn">${t('admission_missing', { n: provider.admission_missing.length })}</span>` : ''}</h3>
-      <ul class="checklist" data-testid="admission">
-        ${criteria.map((c) => {
+      <h3>${t('admission')}</h3>
+      <${MissingCriteria} missing=${provider.admission_missing} t=${t} />
+      <ul class=${`checklist ${editable ? 'editable' : ''}`} data-testid="admission">
+        ${criteria().map((c) => {
           const entry = record[c];
-          const mark = !entry ? 'not_checked' : entry.met ? 'met' : 'not_met';
-          return html`<li key=${c} class=${`check-${mark}`}>
-            <span class="check-mark">${mark === 'met' ? '✓' : mark === 'not_met' ? '✗' : '?'}</span>
-            <span>${t(`admission_criterion.${c}`)}</span>
-            <span class="muted">${t(mark)}${entry?.evidence ? ` · ${entry.evidence}` : ''}${entry?.checked_by ? ` · ${t('checked_by')} ${entry.checked_by} ${formatTime(entry.checked_at)}` : ''}</span>
+          const mark = markOf(entry);
+          return html`<li key=${c} class=${`check-${mark}`} data-testid="admission-row" data-criterion=${c} data-met=${String(mark === 'met')}>
+            <${AdmissionEntry} criterion=${c} entry=${entry} t=${t} />
+            ${editable && html`<${AdmissionForm} key=${entry?.checked_at || 'new'} provider=${provider} criterion=${c} entry=${entry}
+              t=${t} onError=${onError} onSaved=${onSaved} />`}
           </li>`;
         })}
       </ul>
     </section>`;
+}
+
+/** The criteria a refused activation names (the error's detail.missing). */
+function missingFromError(err) {
+  const known = new Set(criteria());
+  return (err.detail?.missing || []).filter((c) => known.has(c));
+}
+
+function StatusError({ error, t }) {
+  if (!error) return null;
+  return html`
+    <div class="status-error error" role="alert" data-testid="provider-status-error">
+      ${error.missing?.length
+        ? html`${t('admission_refused')}<ul>${error.missing.map((c) => html`<li key=${c}>${t(`admission_criterion.${c}`)}</li>`)}</ul>`
+        : `${t('error')}: ${error.message}`}
+    </div>`;
+}
+
+/** 准入 when a pending provider is activated, 恢复 when a suspended one is. */
+function actionLabel(status, action) {
+  if (action !== 'activate') return action;
+  return status === 'pending' ? 'admit' : 'resume';
+}
+
+/** Admit, suspend, resume or exit: each asks for the reason before it is sent. */
+function StatusActions({ provider, t, onChanged }) {
+  const [action, setAction] = useState(null);
+  const [reason, setReason] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const choices = STATUS_ACTIONS[provider.status] || [];
+  if (!choices.length) return null;
+  const choose = (name) => {
+    setAction(action === name ? null : name);
+    setError(null);
+  };
+  const submit = async (event) => {
+    event.preventDefault();
+    const status = choices.find(([name]) => name === action)[1];
+    setBusy(true);
+    try {
+      const changed = await api(`/api/v1/providers/${provider.id}/status`, { method: 'POST', body: { status, reason: reason.trim() } });
+      setAction(null);
+      setReason('');
+      setError(null);
+      onChanged(changed);
+    } catch (err) {
+      const missing = err instanceof ApiError && err.status === 409 ? missingFromError(err) : [];
+      setError({ message: err.message, missing });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`
+    <section class="status-actions" data-testid="provider-actions" aria-label=${t('status_actions')}>
+      <div class="action-buttons">
+        ${choices.map(([name]) => html`<button key=${name} class=${`${name === 'activate' ? 'primary' : 'danger'} ${action === name ? 'chosen' : ''}`}
+          aria-pressed=${action === name} data-testid=${`provider-action-${name}`} onClick=${() => choose(name)}>
+          ${t(`provider_action.${actionLabel(provider.status, name)}`)}</button>`)}
+      </div>
+      ${action && html`
+        <form class="status-form" onSubmit=${submit}>
+          <input data-testid="provider-status-reason" aria-label=${t('status_reason_input')} placeholder=${t('status_reason_input')}
+            maxlength="1000" value=${reason} onInput=${(e) => setReason(e.target.value)} />
+          <button type="submit" class="primary" data-testid="provider-status-submit" disabled=${busy || !reason.trim()}>${t('confirm')}</button>
+          <button type="button" onClick=${() => choose(null)}>${t('cancel')}</button>
+        </form>`}
+      <${StatusError} error=${error} t=${t} />
+    </section>`;
+}
+
+function CoverageWarnings({ warnings, t }) {
+  if (!warnings?.length) return null;
+  return html`
+    <div class="coverage-warning" role="alert" data-testid="provider-coverage-warning">
+      <strong>${t('coverage_warning_title')}</strong>
+      <ul>${warnings.map((w) => html`<li key=${w}>${w}</li>`)}</ul>
+    </div>`;
 }
 
 function PriceList({ items, t }) {
@@ -93,27 +234,41 @@ function Quality({ quality, t }) {
     </section>`;
 }
 
-function ProviderDetail({ providerId, quality, t, onError }) {
+function ProviderFacts({ provider, t }) {
+  return html`
+    <dl class="facts">
+      <dt>${t('rating')}</dt><dd><${Rating} provider=${provider} t=${t} /></dd>
+      ${provider.review_flag && html`<dt>${t('review_flag')}</dt><dd class="warn">${provider.review_flag} ${formatTime(provider.flagged_at)}</dd>`}
+      ${provider.status_reason && html`<dt>${t('status_reason')}</dt><dd data-testid="provider-status-reason-shown">${provider.status_reason}</dd>`}
+      <dt>${t('phone')}</dt><dd>${provider.phone}</dd>
+      <dt>${t('contact_person')}</dt><dd>${provider.contact_person || '—'}</dd>
+      <dt>${t('address')}</dt><dd>${provider.district} ${provider.address}</dd>
+      <dt>${t('service_type')}</dt><dd>${provider.service_types.map((s) => t(`service.${s}`)).join('、')}</dd>
+      <dt>${t('capacity')}</dt><dd>${provider.capacity}</dd>
+    </dl>`;
+}
+
+function ProviderDetail({ providerId, me, quality, t, onError, onChanged }) {
   const [provider, setProvider] = useState(null);
+  const [warnings, setWarnings] = useState([]);
   useEffect(() => {
     api(`/api/v1/providers/${providerId}`).then(setProvider, onError);
   }, [providerId]);
   if (!provider) return html`<aside class="provider-detail card"></aside>`;
+  const manager = isManager(me);
+  const changed = (next) => {
+    setProvider(next);
+    setWarnings(next.coverage_warnings || []);
+    onChanged(next);
+  };
   return html`
-    <aside class="provider-detail card" data-testid="provider-detail" data-provider-id=${provider.id}>
-      <h2>${provider.name} <span class=${`status-badge status-${provider.status}`}>${t(`provider_status.${provider.status}`)}</span></h2>
-      <dl class="facts">
-        <dt>${t('rating')}</dt><dd><${Rating} provider=${provider} t=${t} /></dd>
-        ${provider.review_flag && html`<dt>${t('review_flag')}</dt><dd class="warn">${provider.review_flag} ${formatTime(provider.flagged_at)}</dd>`}
-        ${provider.status_reason && html`<dt>${t('status_reason')}</dt><dd>${provider.status_reason}</dd>`}
-        <dt>${t('phone')}</dt><dd>${provider.phone}</dd>
-        <dt>${t('contact_person')}</dt><dd>${provider.contact_person || '—'}</dd>
-        <dt>${t('address')}</dt><dd>${provider.district} ${provider.address}</dd>
-        <dt>${t('service_type')}</dt><dd>${provider.service_types.map((s) => t(`service.${s}`)).join('、')}</dd>
-        <dt>${t('capacity')}</dt><dd>${provider.capacity}</dd>
-      </dl>
+    <aside class="provider-detail card" data-testid="provider-detail" data-provider-id=${provider.id} data-status=${provider.status}>
+      <h2>${provider.name} <span class=${`status-badge status-${provider.status}`} data-testid="provider-status">${t(`provider_status.${provider.status}`)}</span></h2>
+      <${CoverageWarnings} warnings=${warnings} t=${t} />
+      ${manager && html`<${StatusActions} key=${provider.updated_at} provider=${provider} t=${t} onChanged=${changed} />`}
+      <${ProviderFacts} provider=${provider} t=${t} />
       ${quality !== undefined && html`<${Quality} quality=${quality} t=${t} />`}
-      <${Admission} provider=${provider} t=${t} />
+      <${Admission} provider=${provider} editable=${manager && provider.status !== 'exited'} t=${t} onError=${onError} onSaved=${(next) => { setProvider(next); onChanged(next); }} />
       <${PriceList} items=${provider.price_list} t=${t} />
       <${Staff} staff=${provider.staff} t=${t} />
     </aside>`;
@@ -131,11 +286,33 @@ function useQuality(me, onError) {
   return byProvider;
 }
 
+function ProviderTabs({ tab, t, onChange }) {
+  return html`
+    <div class="tabs" role="tablist">
+      ${TABS.map((name) => html`
+        <button key=${name} role="tab" aria-selected=${tab === name} class=${tab === name ? 'tab active' : 'tab'}
+          data-testid=${name === 'coverage' ? 'coverage-tab' : 'providers-tab-list'} onClick=${() => onChange(name)}>${t(`providers_tab.${name}`)}</button>`)}
+    </div>`;
+}
+
+function ProviderList({ page, selectedId, t, onSelect }) {
+  return html`
+    <table class="orders-table" data-testid="providers-list">
+      <thead><tr><th>${t('col.provider')}</th><th>${t('district')}</th><th>${t('col.state')}</th><th>${t('rating')}</th><th>${t('col.flags')}</th></tr></thead>
+      <tbody>
+        ${page.items.map((p) => html`<${ProviderRow} key=${p.id} provider=${p} selected=${p.id === selectedId} t=${t} onSelect=${onSelect} />`)}
+      </tbody>
+    </table>
+    ${page.items.length === 0 && html`<p class="empty">${t('no_providers')}</p>`}`;
+}
+
 export function ProvidersView({ me, t, onError }) {
+  const [tab, setTab] = useState('list');
   const [query, setQuery] = useState('');
   const [status, setStatus] = useState('');
   const [page, setPage] = useState({ items: [], total: 0 });
   const [selectedId, setSelectedId] = useState(null);
+  const [revision, setRevision] = useState(0); // bumped by every change made in the detail
   const settled = useDebounced(query.trim());
   const quality = useQuality(me, onError);
   useEffect(() => {
@@ -143,31 +320,30 @@ export function ProvidersView({ me, t, onError }) {
     if (settled) params.set('q', settled);
     if (status) params.set('status', status);
     api(`/api/v1/providers?${params}`).then(setPage, onError);
-  }, [settled, status]);
+  }, [settled, status, revision]);
   const qualityOf = (id) => (quality ? quality.get(id) || null : undefined);
 
   return html`
     <section class="desk-view providers-view" aria-label=${t('providers_title')}>
       <div class="board card">
         <div class="board-head">
-          <h2>${t('providers_title')} <span class="count">${page.total}</span></h2>
-          <input type="search" aria-label=${t('search_providers')} placeholder=${t('search_providers')} value=${query}
-            onInput=${(e) => setQuery(e.target.value)} />
-          <select aria-label=${t('all_statuses')} value=${status} onChange=${(e) => setStatus(e.target.value)}>
-            <option value="">${t('all_statuses')}</option>
-            ${STATUSES.map((s) => html`<option key=${s} value=${s}>${t(`provider_status.${s}`)}</option>`)}
-          </select>
+          <h2>${tab === 'coverage' ? t('coverage_title') : html`${t('providers_title')} <span class="count">${page.total}</span>`}</h2>
+          <${ProviderTabs} tab=${tab} t=${t} onChange=${setTab} />
+          ${tab === 'list' && html`
+            <input type="search" aria-label=${t('search_providers')} placeholder=${t('search_providers')} value=${query}
+              onInput=${(e) => setQuery(e.target.value)} />
+            <select aria-label=${t('all_statuses')} value=${status} onChange=${(e) => setStatus(e.target.value)}>
+              <option value="">${t('all_statuses')}</option>
+              ${STATUSES.map((s) => html`<option key=${s} value=${s}>${t(`provider_status.${s}`)}</option>`)}
+            </select>`}
         </div>
-        <table class="orders-table" data-testid="providers-list">
-          <thead><tr><th>${t('col.provider')}</th><th>${t('district')}</th><th>${t('col.state')}</th><th>${t('rating')}</th><th>${t('col.flags')}</th></tr></thead>
-          <tbody>
-            ${page.items.map((p) => html`<${ProviderRow} key=${p.id} provider=${p} selected=${p.id === selectedId} t=${t} onSelect=${setSelectedId} />`)}
-          </tbody>
-        </table>
-        ${page.items.length === 0 && html`<p class="empty">${t('no_providers')}</p>`}
+        ${tab === 'coverage'
+          ? html`<${CoverageView} revision=${revision} t=${t} onError=${onError} />`
+          : html`<${ProviderList} page=${page} selectedId=${selectedId} t=${t} onSelect=${setSelectedId} />`}
       </div>
       ${selectedId === null
         ? html`<aside class="provider-detail card empty">${t('select_provider')}</aside>`
-        : html`<${ProviderDetail} key=${selectedId} providerId=${selectedId} quality=${qualityOf(selectedId)} t=${t} onError=${onError} />`}
+        : html`<${ProviderDetail} key=${selectedId} providerId=${selectedId} me=${me} quality=${qualityOf(selectedId)} t=${t}
+                 onError=${onError} onChanged=${() => setRevision((n) => n + 1)} />`}
     </section>`;
 }

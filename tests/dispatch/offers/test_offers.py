@@ -7,11 +7,13 @@ import asyncio
 from typing import Any
 
 import httpx
+from sqlalchemy import insert
 
 from dispatch.api.state import AppServices
 from dispatch.clock import FakeClock
 from dispatch.notify.service import SmsOptions
 from dispatch.offers import service as offers
+from dispatch.offers.models import Offer, OfferState
 from tests.factories import AREA, elder_payload, provider_payload
 
 ALL_WEEK = [{"weekdays": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}]
@@ -282,3 +284,41 @@ async def test_handing_a_call_to_120_records_it_and_gives_the_summary_to_read_ou
     timeline = (await client.get(f"/api/v1/calls/{call['id']}", headers=agent)).json()["timeline"]
     assert (timeline[-1]["kind"], timeline[-1]["text"]) == ("handoff_120", summary)
     assert [m for m in await outbox(client, agent) if m["purpose"] == "handoff"] == []
+
+
+async def test_codes_grow_to_five_digits_once_every_four_digit_code_is_live(
+    client: httpx.AsyncClient, app_services: AppServices, agent: dict[str, str], supervisor: dict[str, str]
+) -> None:
+    await rescue_provider(client, supervisor, "甲急救站", "+8613900000001", 26.085)
+    caterer = (await client.post("/api/v1/providers", json=provider_payload(), headers=supervisor)).json()
+    _, url = await acknowledged_fall(client, agent)
+    [first] = (
+        await client.post(f"{url}/dispatch", json={"service_type": "emergency_rescue"}, headers=agent)
+    ).json()["offers"]
+    now = app_services.clock.now()
+    job_id = (await client.get(f"{url}/jobs", headers=agent)).json()[0]["id"]
+    held = [
+        {
+            "job_id": job_id,
+            "provider_id": caterer["id"],
+            "provider_name": caterer["name"],
+            "provider_phone": caterer["phone"],
+            "rank": 0,
+            "distance_m": 0,
+            "code": str(code),
+            "state": OfferState.accepted,
+            "offered_at": now,
+            "updated_at": now,
+        }
+        for code in range(1000, 10000)
+        if str(code) != first["code"]
+    ]
+    async with app_services.sessions() as session:  # accepted orders for the days ahead hold every code
+        await session.execute(insert(Offer), held)
+        await session.commit()
+    _, second_url = await acknowledged_fall(client, agent)
+    second = await client.post(
+        f"{second_url}/dispatch", json={"service_type": "emergency_rescue"}, headers=agent
+    )
+    assert second.status_code == 201, second.text
+    assert len(second.json()["offers"][0]["code"]) == 5

@@ -329,3 +329,43 @@ async def test_an_app_request_without_its_details_is_refused(
     )
     assert refused.status_code == 422
     assert "service_request goes with" in refused.text
+
+
+async def test_a_provider_who_never_came_fails_the_order_and_its_completion_rate(
+    client: httpx.AsyncClient, clock: FakeClock, agent: dict[str, str], supervisor: dict[str, str]
+) -> None:
+    provider = await cleaner(client, supervisor, "失约保洁", CLEANER)
+    order = await new_order(client, agent, clock)
+    code = re.search(r"接 (\d{4})", (await outbox_to(client, agent, CLEANER))[0])
+    assert code is not None
+    await reply(client, agent, CLEANER, f"接 {code[1]}")
+    failed = await client.post(
+        f"/api/v1/service-orders/{order['id']}/fail", json={"reason": "服务商未上门"}, headers=agent
+    )
+    assert failed.status_code == 200, failed.text
+    assert (failed.json()["state"], failed.json()["reason"]) == ("failed", "服务商未上门")
+    assert failed.json()["job"]["offers"][0]["state"] == "withdrawn"
+    assert f"单号{code[1]}已由其他服务商接单或已取消" in (await outbox_to(client, agent, CLEANER))[-1]
+    quality = (await client.get("/api/v1/quality/providers", headers=supervisor)).json()["items"]
+    [figures] = [q["figures"] for q in quality if q["provider_id"] == provider["id"]]
+    assert (figures["orders_failed"], figures["completion_rate"]) == (1, 0.0)
+
+
+async def test_a_same_day_order_gets_its_offers_a_chance_before_it_escalates(
+    client: httpx.AsyncClient,
+    app_services: AppServices,
+    clock: FakeClock,
+    agent: dict[str, str],
+    supervisor: dict[str, str],
+) -> None:
+    await app_services.offer_processor.stop()
+    await cleaner(client, supervisor, "慢回复保洁", CLEANER)
+    today = local_date(clock.now())
+    window = {
+        "window_start": at_local(today, "10:00").isoformat(),
+        "window_end": at_local(today, "12:00").isoformat(),
+    }
+    await new_order(client, agent, clock, **window)  # taken at 09:00 for 10:00: already within two hours
+    assert (await app_services.desk.run_once())["orders_escalated"] == 0
+    clock.advance(10 * 60)
+    assert (await app_services.desk.run_once())["orders_escalated"] == 1
