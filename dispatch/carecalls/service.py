@@ -96,9 +96,22 @@ async def list_care_calls(
 # --- scheduling ----------------------------------------------------------------------------------
 
 
-async def schedule(*, session: AsyncSession, clock: Clock, limit: int | None = None) -> int:
-    """Create this week's calls for elders at risk and this month's for the others, where missing (at most
-    `limit`, weekly ones first, so a caller can commit in batches); safe to repeat. Returns how many."""
+async def schedule(*, session: AsyncSession, clock: Clock) -> int:
+    """Create this week's calls for elders at risk and this month's for the others, where missing; safe to
+    repeat. Returns how many were created."""
+    await cancel_for_inactive_elders(session=session, clock=clock)
+    return await add_calls(session=session, calls=await plan_schedule(session=session, clock=clock))
+
+
+async def add_calls(*, session: AsyncSession, calls: Sequence[CareCall]) -> int:
+    """Store planned calls (a caller may store a big plan in several transactions)."""
+    session.add_all(calls)
+    await session.flush()
+    return len(calls)
+
+
+async def plan_schedule(*, session: AsyncSession, clock: Clock) -> list[CareCall]:
+    """The calls missing for this week (elders at risk) and this month (the others), not yet stored."""
     today = local_date(clock.now())
     week, month = week_period(today), month_period(today)
     elders, names = await _active_elders(session)
@@ -108,26 +121,18 @@ async def schedule(*, session: AsyncSession, clock: Clock, limit: int | None = N
         cadence = cadence_of(elder, today)
         if (elder.elder_id, week if cadence == CareCadence.weekly else month) not in planned:
             missing[cadence].append(elder.elder_id)
-    if limit is not None:
-        missing[CareCadence.weekly] = missing[CareCadence.weekly][:limit]
-        missing[CareCadence.monthly] = missing[CareCadence.monthly][
-            : limit - len(missing[CareCadence.weekly])
-        ]
-    # Reads first, writes last: on SQLite the write lock is held only for the inserts.
-    await _cancel_for_inactive_elders(session, clock)
     if not missing[CareCadence.weekly] and not missing[CareCadence.monthly]:
-        return 0
+        return []
     agents, agent_names = await _agent_loads(session)
     weekly = plan_calls(missing[CareCadence.weekly], week_days(today), agents)
     monthly = plan_calls(missing[CareCadence.monthly], month_days(today), _loaded(agents, weekly))
     now = clock.now()
-    session.add_all(_agent_call(p, CareCadence.weekly, week, names, agent_names, now) for p in weekly)
-    session.add_all(_agent_call(p, CareCadence.monthly, month, names, agent_names, now) for p in monthly)
-    await session.flush()
-    return len(weekly) + len(monthly)
+    return [_agent_call(p, CareCadence.weekly, week, names, agent_names, now) for p in weekly] + [
+        _agent_call(p, CareCadence.monthly, month, names, agent_names, now) for p in monthly
+    ]
 
 
-async def _cancel_for_inactive_elders(session: AsyncSession, clock: Clock) -> None:
+async def cancel_for_inactive_elders(*, session: AsyncSession, clock: Clock) -> None:
     """Calls still planned for elders who moved out or died are cancelled."""
     inactive = select(Elder.id).where(Elder.status != ElderStatus.active)
     await session.execute(

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dispatch.bus.base import EventBus
 from dispatch.bus.outbox import commit_and_publish, discard_announced
 from dispatch.carecalls import service as care_calls
+from dispatch.carecalls.models import CareCall
 from dispatch.clock import Clock
 from dispatch.complaints import service as complaints
 from dispatch.followups import service as follow_ups
@@ -35,8 +36,12 @@ Step = Callable[[], Awaitable[int]]
 
 # Steps that read every elder or every offer run at most this often (seconds); the rest run every tick.
 SLOW_STEP_INTERVALS = {"care_calls_scheduled": 900.0, "providers_flagged": 900.0}
-PLAN_BATCH = 50  # plans per transaction
+PLAN_BATCH = 10  # plans per transaction (about 30 orders)
 CARE_CALL_BATCH = 500  # care calls created per transaction
+DISPATCH_BATCH = 10  # orders dispatched (a transaction each) between pauses
+# Between batches: SQLite's busy handler sleeps between its tries, so back-to-back transactions could keep
+# another writer (an alarm) waiting for many of them.
+BATCH_PAUSE_SECONDS = 0.02
 
 
 class ServiceDesk:
@@ -107,16 +112,20 @@ class ServiceDesk:
             made += len(run.orders)
             if run.plans < PLAN_BATCH:
                 return made
+            await asyncio.sleep(BATCH_PAUSE_SECONDS)
 
     async def dispatch_new_orders(self) -> int:
         """Offer the orders nobody has offered yet (from plans and elders' apps), one transaction each."""
         dispatched = 0
-        for order_id in await self._in_transaction(lambda s: orders.undispatched(session=s)):
+        order_ids = await self._in_transaction(lambda s: orders.undispatched(session=s))
+        for count, order_id in enumerate(order_ids, start=1):
             try:
                 await self._in_transaction(functools.partial(self._dispatch, order_id=order_id))
                 dispatched += 1
             except Exception:
                 logger.exception("service order %d could not be dispatched", order_id)
+            if count % DISPATCH_BATCH == 0:
+                await asyncio.sleep(BATCH_PAUSE_SECONDS)
         return dispatched
 
     async def _dispatch(self, session: AsyncSession, *, order_id: int) -> None:
@@ -132,15 +141,16 @@ class ServiceDesk:
         )
 
     async def schedule_care_calls(self) -> int:
-        """This week's and this month's missing care calls, a batch per transaction."""
-        made = 0
-        while True:
-            batch = await self._in_transaction(
-                lambda s: care_calls.schedule(session=s, clock=self._clock, limit=CARE_CALL_BATCH)
-            )
-            made += batch
-            if batch < CARE_CALL_BATCH:
-                return made
+        """This week's and this month's missing care calls: planned from one read, stored a batch per
+        transaction."""
+        await self._in_transaction(
+            lambda s: care_calls.cancel_for_inactive_elders(session=s, clock=self._clock)
+        )
+        planned = await self._in_transaction(lambda s: care_calls.plan_schedule(session=s, clock=self._clock))
+        for start in range(0, len(planned), CARE_CALL_BATCH):
+            await self._in_transaction(_adding(planned[start : start + CARE_CALL_BATCH]))
+            await asyncio.sleep(BATCH_PAUSE_SECONDS)
+        return len(planned)
 
     def _due(self, name: str) -> bool:
         """Every step on the first tick; a slow step again once its interval has passed."""
@@ -177,3 +187,12 @@ class ServiceDesk:
         while True:
             await asyncio.sleep(self._settings.desk_tick_seconds)
             await self.run_once()
+
+
+def _adding(calls: list[CareCall]) -> Callable[[AsyncSession], Awaitable[int]]:
+    """The transaction's work of storing one batch of planned care calls."""
+
+    async def add(session: AsyncSession) -> int:
+        return await care_calls.add_calls(session=session, calls=calls)
+
+    return add
