@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
-from tests.console.test_console_browser import CHROMIUM_ARGS, Site, logged_in
+from tests.console.test_console_browser import Site, logged_in
 from tests.console.test_service_desk_browser import Client
 from tests.test_cli import env_for, free_port, run, server
 
@@ -36,14 +36,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     assert seeded.returncode == 0, seeded.stderr
     with server(["serve"], env) as base:
         yield Site(base=base, watch_port=0, data_dir=tmp_path / "var")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 @asynccontextmanager

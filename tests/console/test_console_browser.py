@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
 from dispatch.auth.actor import Actor
@@ -27,13 +27,6 @@ from simulators.watch import SimulatedWatch, WatchConfig
 from tests.test_cli import env_for, free_port, run, server
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-]
 
 
 @dataclass(frozen=True)
@@ -76,14 +69,6 @@ async def watch_wearers(site: Site) -> list[Wearer]:
             return [Wearer(*row) for row in rows]
     finally:
         await engine.dispose()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 async def logged_in(browser: Browser, site: Site, username: str, *, lang: str = "zh-CN") -> Page:

@@ -14,14 +14,13 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
 from dispatch.providers.admission import ADMISSION_LABELS_ZH, AdmissionCriterion
-from tests.console.test_complaints_care_browser import api_as, browser
+from tests.console.test_complaints_care_browser import api_as
 from tests.console.test_console_browser import Site, logged_in
 from tests.console.test_service_desk_browser import Client
 from tests.test_cli import env_for, free_port, run, server
 
 pytestmark = pytest.mark.slow
 
-__all__ = ["browser"]  # the Chromium fixture, shared with the care and complaints tests
 
 MEALS = "meal_assistance"
 RED = "rgb(198, 40, 40)"  # --p1

@@ -14,7 +14,8 @@ from dispatch.api.state import AppServices
 from dispatch.auth.models import Role
 from dispatch.clock import FakeClock
 from dispatch.followups.rating import bayesian_rating
-from tests.dispatch.orders.test_orders import CLEANER, cleaner, new_order, outbox_to, reply
+from tests.dispatch.offers.test_offers import reply
+from tests.dispatch.orders.test_orders import CLEANER, cleaner, new_order, outbox_to
 from tests.factories import elder_payload, login, operator_headers
 
 

@@ -15,6 +15,7 @@ from dispatch.api.state import AppServices
 from dispatch.clock import FakeClock
 from dispatch.localtime import at_local, local_date
 from tests.devices.test_http_api import signed
+from tests.dispatch.offers.test_offers import reply
 from tests.factories import elder_payload, login, make_elder_with_device, provider_payload
 
 CLEANER = "+8613900000031"
@@ -57,11 +58,6 @@ def tomorrow(clock: FakeClock, start: str = "09:00", end: str = "11:00") -> dict
 async def outbox_to(client: httpx.AsyncClient, headers: dict[str, str], number: str) -> list[str]:
     items = (await client.get("/api/v1/sms/outbox", params={"limit": 200}, headers=headers)).json()["items"]
     return [m["body"] for m in reversed(items) if m["to"] == number]
-
-
-async def reply(client: httpx.AsyncClient, headers: dict[str, str], sender: str, text: str) -> None:
-    response = await client.post("/api/v1/sms/replies", json={"from": sender, "body": text}, headers=headers)
-    assert response.status_code == 201, response.text
 
 
 async def new_order(
