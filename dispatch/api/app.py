@@ -25,10 +25,12 @@ from dispatch.api.state import AppServices
 from dispatch.audit.router import router as audit_router
 from dispatch.auth.router import router as auth_router
 from dispatch.bus.base import EventBus
+from dispatch.bus.fallback import FallbackBus
 from dispatch.bus.memory import MemoryBus
 from dispatch.bus.redis import RedisBus
 from dispatch.calls.processor import CallProcessor
 from dispatch.calls.router import router as calls_router
+from dispatch.calls.service import CONSOLE_CHANNEL
 from dispatch.carecalls.router import router as care_calls_router
 from dispatch.clock import Clock, SystemClock
 from dispatch.complaints.router import router as complaints_router
@@ -39,6 +41,7 @@ from dispatch.db.session import create_engine, create_session_factory
 from dispatch.desk.processor import ServiceDesk
 from dispatch.elders.router import router as elders_router
 from dispatch.followups.router import router as follow_ups_router
+from dispatch.ingest.events import RULES_STREAM
 from dispatch.ingest.router import router as device_events_router
 from dispatch.ingest.silent import SilentDeviceMonitor
 from dispatch.ingest.writer import EventWriter
@@ -99,8 +102,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         the_clock = clock or SystemClock()
         engine = create_engine(settings)
-        sessions = create_session_factory(engine)
-        bus: EventBus = RedisBus.from_url(settings.redis_url) if settings.redis_url else MemoryBus()
+        sessions = create_session_factory(engine, claiming=True)
+        readers = create_session_factory(engine)
+        shared_bus: EventBus = RedisBus.from_url(settings.redis_url) if settings.redis_url else MemoryBus()
+        bus = FallbackBus(shared_bus)
         # Device messages get their own connections: busy operators never delay an alarm's acknowledgement.
         ingest_engine = create_engine(settings, pre_ping=False, pool_size=settings.ingest_writers)
         writer = EventWriter(
@@ -139,6 +144,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         desk = ServiceDesk(sessions, bus, the_clock, settings, matcher)
         sms_worker = _sms_worker(settings, sessions, bus, the_clock)
         console_hub = ConsoleHub(bus)
+        bus.when_publish_fails(CONSOLE_CHANNEL, console_hub.deliver_local)
+        bus.when_append_fails(RULES_STREAM, processor.take_local)
         await console_hub.start()
         writer.start()
         watch_port = await watch.start(settings.watch_host, settings.watch_port)
@@ -153,6 +160,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             clock=the_clock,
             engine=engine,
             sessions=sessions,
+            readers=readers,
             bus=bus,
             login_limiter=MovingWindowRateLimiter(_rate_limit_storage(settings)),
             metrics=registry,

@@ -44,9 +44,14 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the handler returns, rolled back if it raises."""
-    async with services.sessions() as session:
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def get_session(request: Request, services: ServicesDep) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the handler returns, rolled back if it raises.
+    Requests that change things get a claiming session (on SQLite: the write lock from the start)."""
+    factory = services.readers if request.method in READING_METHODS else services.sessions
+    async with factory() as session:
         try:
             yield session
             await commit_and_publish(session, services.bus)

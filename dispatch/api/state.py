@@ -28,7 +28,8 @@ class AppServices:
     settings: Settings
     clock: Clock
     engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
+    sessions: async_sessionmaker[AsyncSession]  # claiming: for work that reads, then changes what it read
+    readers: async_sessionmaker[AsyncSession]  # for requests that only read
     bus: EventBus
     login_limiter: MovingWindowRateLimiter
     metrics: CollectorRegistry

@@ -4,12 +4,15 @@ calls `publish_announced` after the commit, or `commit_and_publish`."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Hashable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.bus.base import EventBus, Message
+
+logger = logging.getLogger(__name__)
 
 _KEY = "bus_outbox"
 
@@ -39,12 +42,16 @@ def enqueue(session: AsyncSession, stream: str, message: Message) -> None:
 
 
 async def publish_announced(session: AsyncSession, bus: EventBus) -> None:
-    """Send what the committed transaction announced."""
+    """Send what the committed transaction announced. A failure is logged, never raised: what was committed
+    stands, and the database is what the sweepers and the consoles' resync read."""
     for kind, name, message, _ in session.info.pop(_KEY, []):
-        if kind == "stream":
-            await bus.append(name, message)
-        else:
-            await bus.publish(name, message)
+        try:
+            if kind == "stream":
+                await bus.append(name, message)
+            else:
+                await bus.publish(name, message)
+        except Exception:
+            logger.exception("after a commit, putting a message on %s %s failed", kind, name)
 
 
 def discard_announced(session: AsyncSession) -> None:

@@ -81,16 +81,25 @@ class RedisBus:
                 raise
         self._groups.add((stream, group))
 
+    def _forget_group_if_lost(self, stream: str, group: str, exc: ResponseError) -> None:
+        """A Redis restarted without its data has lost the group: make it again on the next call."""
+        if "NOGROUP" in str(exc):
+            self._groups.discard((stream, group))
+
     async def read(
         self, stream: str, group: str, consumer: str, *, count: int = 100, block_ms: int = 0
     ) -> list[Delivery]:
         await self._ensure_group(stream, group)
-        reply = cast(  # RESP2 (the client's default protocol) answers a list of [stream, entries]
-            list[Any],
-            await self._redis.xreadgroup(
-                group, consumer, {PREFIX + stream: ">"}, count=count, block=block_ms or None
-            ),
-        )
+        try:
+            reply = cast(  # RESP2 (the client's default protocol) answers a list of [stream, entries]
+                list[Any],
+                await self._redis.xreadgroup(
+                    group, consumer, {PREFIX + stream: ">"}, count=count, block=block_ms or None
+                ),
+            )
+        except ResponseError as exc:
+            self._forget_group_if_lost(stream, group, exc)
+            raise
         return [d for _, entries in reply or [] for d in _deliveries(entries)]
 
     async def ack(self, stream: str, group: str, ids: Sequence[str]) -> None:
@@ -101,9 +110,13 @@ class RedisBus:
         self, stream: str, group: str, consumer: str, *, min_idle_ms: int, count: int = 100
     ) -> list[Delivery]:
         await self._ensure_group(stream, group)
-        reply: list[Any] = await self._redis.xautoclaim(
-            PREFIX + stream, group, consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
-        )
+        try:
+            reply: list[Any] = await self._redis.xautoclaim(
+                PREFIX + stream, group, consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
+            )
+        except ResponseError as exc:
+            self._forget_group_if_lost(stream, group, exc)
+            raise
         return _deliveries(reply[1])
 
     async def ping(self) -> bool:

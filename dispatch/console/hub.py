@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Iterator
 
-from dispatch.bus.base import EventBus
+from dispatch.bus.base import EventBus, Message
 from dispatch.calls.service import CONSOLE_CHANNEL
 
 logger = logging.getLogger(__name__)
@@ -70,22 +70,37 @@ class ConsoleHub:
         finally:
             self._listeners.discard(listener)
 
+    def deliver_local(self, message: Message) -> None:
+        """A message this process could not publish on the bus: its own consoles still get it."""
+        self._fan_out(message)
+
+    def _fan_out(self, message: Message) -> None:
+        text = json.dumps(message, ensure_ascii=False, default=str)
+        for listener in self._listeners:
+            listener.offer(text)
+
     async def _run(self) -> None:
+        broken = False
         while True:
             try:
                 subscription = await self._bus.subscribe(CONSOLE_CHANNEL)
             except Exception:
-                logger.exception("console hub: cannot subscribe to the bus; retrying")
+                if not broken:
+                    logger.exception("console hub: cannot subscribe to the bus; retrying")
+                broken = True
                 await asyncio.sleep(RESUBSCRIBE_AFTER_SECONDS)
                 continue
             self._subscribed.set()
+            if broken:  # what other processes published while the bus was away is only in a resync
+                for listener in self._listeners:
+                    listener.drop()
+                broken = False
             try:
                 async for message in subscription:
-                    text = json.dumps(message, ensure_ascii=False, default=str)
-                    for listener in self._listeners:
-                        listener.offer(text)
+                    self._fan_out(message)
             except Exception:
                 logger.exception("console hub: the bus subscription broke; consoles will resync")
+                broken = True
             finally:
                 with contextlib.suppress(Exception):
                     await subscription.close()

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from dispatch.settings import Settings
@@ -19,6 +19,25 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+# An execution option: on SQLite the transaction takes the write lock when it begins.
+IMMEDIATE = "sqlite_begin_immediate"
+
+
+def _sqlite_driver_leaves_transactions_to_us(dbapi_connection: Any, _record: Any) -> None:
+    """The sqlite3 driver's own BEGIN comes late and breaks SAVEPOINT (SQLAlchemy's documented recipe)."""
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """BEGIN ourselves: deferred for readers, IMMEDIATE for transactions that read, then write what they
+    read (claims): a deferred one would fail to upgrade its lock when another writer got in between, and
+    SQLite ignores FOR UPDATE."""
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(IMMEDIATE) else "BEGIN")
 
 
 def create_engine(settings: Settings, *, pre_ping: bool = True, pool_size: int = 5) -> AsyncEngine:
@@ -39,12 +58,19 @@ def create_engine(settings: Settings, *, pre_ping: bool = True, pool_size: int =
     engine = create_async_engine(url, connect_args=connect_args, **options)
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_driver_leaves_transactions_to_us)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions that keep loaded objects usable after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+def create_session_factory(
+    engine: AsyncEngine, *, claiming: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit. `claiming` sessions read what they then
+    change (state moves, claims): on SQLite they hold the write lock from their first statement, so two
+    of them never act on the same reading (PostgreSQL uses row locks and conditional UPDATEs for that)."""
+    options = {IMMEDIATE: True} if claiming else {}
+    return async_sessionmaker(engine, expire_on_commit=False, execution_options=options)
 
 
 @asynccontextmanager

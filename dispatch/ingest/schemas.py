@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from dispatch.catalog import ServiceType
 from dispatch.ingest.events import EventType
@@ -101,3 +101,17 @@ class DeviceEventRead(BaseModel):
     received_at: datetime
     position: EventPosition | None
     data: dict[str, Any]
+
+
+class ParkedEventRead(BaseModel):
+    """An event the alarm rules gave up on: what it was and why it failed (no position, no data)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    elder_id: int
+    type: EventType
+    received_at: datetime
+    rule_attempts: int
+    parked_at: datetime | None
+    park_reason: str | None

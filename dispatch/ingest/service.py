@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from dispatch.elders.models import Device, DeviceKind, DeviceStatus
+from dispatch.errors import NotFound
 from dispatch.ingest.events import RULE_EVENT_TYPES, EventType, IncomingEvent
 from dispatch.ingest.models import DeviceEvent
 
@@ -113,6 +114,8 @@ def _event_row(submission: Submission, event: IncomingEvent) -> dict[str, Any]:
         "fixed": position.fixed if position else None,
         "data": event.data,
         "dedupe_key": dedupe_key(submission.device.id, submission.message_key, event.type),
+        # Nothing left to do for an event the rules never look at.
+        "processed_at": None if event.type in RULE_EVENT_TYPES else submission.received_at,
     }
 
 
@@ -264,3 +267,74 @@ async def list_events(
         query.order_by(DeviceEvent.received_at.desc(), DeviceEvent.id.desc()).limit(limit).offset(offset)
     )
     return [(event, device_imei) for event, device_imei in rows], int(total or 0)
+
+
+# ---------------------------------------------------------------- the rules' work
+
+
+async def claim_events(*, session: AsyncSession, event_ids: Sequence[int]) -> list[DeviceEvent]:
+    """The events among these still waiting for the rules, claimed for this transaction in id order: rows
+    another transaction holds are skipped (PostgreSQL); on SQLite the claiming session holds the write
+    lock. Whoever commits first processed them; the other finds them done."""
+    return list(
+        await session.scalars(
+            select(DeviceEvent)
+            .where(
+                DeviceEvent.id.in_(event_ids),
+                DeviceEvent.processed_at.is_(None),
+                DeviceEvent.parked_at.is_(None),
+            )
+            .order_by(DeviceEvent.id)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+async def unprocessed_event_ids(
+    *, session: AsyncSession, received_from: datetime, received_until: datetime, limit: int
+) -> list[int]:
+    """Stored events the rules have not yet seen (nor given up on), oldest first."""
+    rows = await session.scalars(
+        select(DeviceEvent.id)
+        .where(
+            DeviceEvent.processed_at.is_(None),
+            DeviceEvent.parked_at.is_(None),
+            DeviceEvent.received_at >= received_from,
+            DeviceEvent.received_at <= received_until,
+        )
+        .order_by(DeviceEvent.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def note_rule_failure(
+    *, session: AsyncSession, now: datetime, event_id: int, error: str, park_after: int
+) -> DeviceEvent | None:
+    """Count a failed attempt of the rules on an event; returns the event if it is now parked."""
+    event = await session.get(DeviceEvent, event_id, with_for_update=True)
+    if event is None or event.processed_at is not None or event.parked_at is not None:
+        return None
+    event.rule_attempts += 1
+    if event.rule_attempts < park_after:
+        return None
+    event.parked_at, event.park_reason = now, error[:1000]
+    return event
+
+
+async def list_parked(*, session: AsyncSession, limit: int, offset: int) -> tuple[list[DeviceEvent], int]:
+    """Events the rules gave up on, newest first."""
+    query = select(DeviceEvent).where(DeviceEvent.parked_at.is_not(None))
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(query.order_by(DeviceEvent.id.desc()).limit(limit).offset(offset))
+    return list(rows), int(total or 0)
+
+
+async def unpark(*, session: AsyncSession, event_id: int) -> DeviceEvent:
+    """Give a parked event to the rules again (after the cause is fixed)."""
+    event = await session.get(DeviceEvent, event_id)
+    if event is None or event.parked_at is None:
+        raise NotFound(f"no parked device event {event_id}")
+    event.parked_at, event.park_reason, event.rule_attempts = None, None, 0
+    return event

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text
+from sqlalchemy import Float, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.catalog import ServiceType
@@ -32,6 +32,9 @@ class OfferState(StrEnum):
     withdrawn = "withdrawn"  # another provider accepted first, or the job was cancelled
 
 
+LIVE_JOB_STATES = frozenset({JobState.offering, JobState.assigned})
+LIVE_JOB_PREDICATE = "state IN ('offering', 'assigned')"
+
 OPEN_OFFER_STATES = frozenset({OfferState.offered})
 ASSIGNED_OFFER_STATES = frozenset({OfferState.accepted, OfferState.arrived})
 
@@ -40,6 +43,24 @@ class Job(Base):
     """A request for help of one service type at one place, from a call (or a service order)."""
 
     __tablename__ = "job"
+    # One live job per call and service type, and per order: whoever dispatches second fails here.
+    __table_args__ = (
+        Index(
+            "uq_job_live_call_service",
+            "call_id",
+            "service_type",
+            unique=True,
+            postgresql_where=text(LIVE_JOB_PREDICATE),
+            sqlite_where=text(LIVE_JOB_PREDICATE),
+        ),
+        Index(
+            "uq_job_live_order",
+            "order_id",
+            unique=True,
+            postgresql_where=text(LIVE_JOB_PREDICATE),
+            sqlite_where=text(LIVE_JOB_PREDICATE),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)

@@ -7,10 +7,15 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 
 from dispatch.bus.base import EventBus, Subscription
+from dispatch.bus.fallback import FallbackBus
 from dispatch.bus.memory import MemoryBus
-from dispatch.bus.redis import RedisBus
+from dispatch.bus.redis import PREFIX, RedisBus
+from simulators.load.common import free_port
 from tests.conftest import REDIS_URL
 
 
@@ -128,3 +133,37 @@ async def test_the_memory_bus_forgets_work_every_group_has_acknowledged() -> Non
     assert [d.message["n"] for d in rest] == [3, 4]
     await bus.ack("work", "rules", [d.id for d in rest])
     assert bus._streams["work"].messages == []
+
+
+async def test_a_stream_lost_with_its_group_is_read_again_once_made_anew() -> None:
+    """Redis restarted without its data: the consumer group is gone; reading fails once, then works."""
+    bus, stream = RedisBus.from_url(REDIS_URL), name("stream")
+    try:
+        await bus.append(stream, {"n": 1})
+        assert [d.message for d in await bus.read(stream, "g", "c1")] == [{"n": 1}]
+        raw = Redis.from_url(REDIS_URL)
+        await raw.delete(PREFIX + stream)
+        await raw.aclose()
+        with pytest.raises(ResponseError, match="NOGROUP"):
+            await bus.read(stream, "g", "c1")
+        await bus.append(stream, {"n": 2})
+        assert [d.message for d in await bus.read(stream, "g", "c1")] == [{"n": 2}]
+    finally:
+        await bus.close()
+
+
+async def test_an_unreachable_bus_hands_messages_to_this_process() -> None:
+    unreachable = RedisBus.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    bus = FallbackBus(unreachable)
+    published: list[dict[str, object]] = []
+    appended: list[dict[str, object]] = []
+    bus.when_publish_fails("console", published.append)
+    bus.when_append_fails("work", appended.append)
+    try:
+        await bus.publish("console", {"call": 1})
+        assert await bus.append("work", {"event_id": 7}) == "local"
+        with pytest.raises(RedisConnectionError):
+            await bus.append("other", {"event_id": 8})  # nobody to hand it to: the caller must know
+    finally:
+        await bus.close()
+    assert (published, appended) == ([{"call": 1}], [{"event_id": 7}])
