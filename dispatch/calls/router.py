@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from dispatch.api.deps import ClockDep, CurrentActor, PagingDep, SessionDep, SettingsDep
-from dispatch.calls import service
+from dispatch.calls import flows, service
 from dispatch.calls.models import Call
 from dispatch.calls.schemas import (
     CallCreate,
@@ -21,6 +21,7 @@ from dispatch.calls.schemas import (
 )
 from dispatch.calls.states import OPEN_STATES, CallState
 from dispatch.clock import Clock
+from dispatch.notify.service import options_for
 from dispatch.schemas import Page
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
@@ -119,10 +120,16 @@ async def notify_contact(
 
 @router.post("/{call_id}/transition")
 async def transition(
-    call_id: int, body: TransitionIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
+    call_id: int,
+    body: TransitionIn,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
 ) -> dict[str, Any]:
-    """Move the call to another state (409 if the state machine does not allow it)."""
-    call = await service.transition(
+    """Move the call to another state (409 if the state machine does not allow it, or another operator
+    holds the call). A call leaving the open states ends its live jobs."""
+    call = await flows.move_call(
         session=session,
         clock=clock,
         actor=actor,
@@ -130,16 +137,22 @@ async def transition(
         target=body.state,
         outcome=body.outcome,
         note=body.note,
+        options=options_for(settings),
     )
     return _json(call, clock)
 
 
 @router.post("/{call_id}/close")
 async def close(
-    call_id: int, body: CloseIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
+    call_id: int,
+    body: CloseIn,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
 ) -> dict[str, Any]:
     """Close a resolved call with its outcome code."""
-    call = await service.transition(
+    call = await flows.move_call(
         session=session,
         clock=clock,
         actor=actor,
@@ -147,5 +160,6 @@ async def close(
         target=CallState.closed,
         outcome=body.outcome,
         note=body.note,
+        options=options_for(settings),
     )
     return _json(call, clock)

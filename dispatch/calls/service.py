@@ -102,7 +102,9 @@ async def get(*, session: AsyncSession, call_id: int) -> Call:
 
 async def open_call_of(*, session: AsyncSession, elder_id: int) -> Call | None:
     """The elder's open call, if any."""
-    return await session.scalar(select(Call).where(Call.open_elder_id == elder_id))
+    return await session.scalar(
+        select(Call).where(Call.open_elder_id == elder_id).execution_options(populate_existing=True)
+    )
 
 
 async def open_call(
@@ -226,32 +228,57 @@ async def apply_device_event(
     if alarm is None:
         return None
     position = (event.lon, event.lat, event.fixed)
-    existing = await open_call_of(session=session, elder_id=elder.id)
-    if existing is None:
-        try:
-            call = await open_call(
-                session=session,
-                clock=clock,
-                actor=SYSTEM,
-                elder_id=elder.id,
-                priority=alarm.priority,
-                category=alarm.category,
-                source=CallSource.device_alarm,
-                reason=alarm.reason,
-                position=position,
-                p1_ack_seconds=p1_ack_seconds,
-                event_id=event.id,
-            )
+    for _ in range(3):  # each turn loses only to an agent or a process acting on the same call meanwhile
+        existing = await open_call_of(session=session, elder_id=elder.id)
+        if existing is None:
+            try:
+                call = await open_call(
+                    session=session,
+                    clock=clock,
+                    actor=SYSTEM,
+                    elder_id=elder.id,
+                    priority=alarm.priority,
+                    category=alarm.category,
+                    source=CallSource.device_alarm,
+                    reason=alarm.reason,
+                    position=position,
+                    p1_ack_seconds=p1_ack_seconds,
+                    event_id=event.id,
+                )
+            except Conflict:  # another process opened one a moment ago: join it
+                continue
             return AlarmApplied(call, became_p1=alarm.priority == 1)
-        except Conflict:  # another process opened one a moment ago
-            existing = await open_call_of(session=session, elder_id=elder.id)
-            if existing is None:
-                raise
-    raised_to_p1 = alarm.priority == 1 and existing.priority > 1
-    await join_alarm(
-        session=session, clock=clock, call=existing, alarm=alarm, event_id=event.id, position=position
+        if await _hold_if_open(session, existing):
+            raised_to_p1 = alarm.priority == 1 and existing.priority > 1
+            await join_alarm(
+                session=session, clock=clock, call=existing, alarm=alarm, event_id=event.id, position=position
+            )
+            return AlarmApplied(existing, became_p1=raised_to_p1)
+        # An agent closed the call in this instant: the alarm is not joined to a closed call.
+    raise Conflict(f"the alarm of device event {event.id} found no stable call for elder {elder.id}")
+
+
+async def _hold_if_open(session: AsyncSession, call: Call) -> bool:
+    """Lock the call for this transaction if it is still open (as committed), and bring it up to date."""
+    held = await session.execute(
+        update(Call)
+        .where(Call.id == call.id, Call.open_elder_id.is_not(None))
+        .values(updated_at=Call.updated_at)
+        .returning(Call.id)
     )
-    return AlarmApplied(existing, became_p1=raised_to_p1)
+    if held.scalar() is None:
+        await session.refresh(call)
+        return False
+    await session.refresh(call)
+    return True
+
+
+def _check_holder(call: Call, actor: Actor) -> None:
+    """Only the operator holding a call works it; another must take it over first (which is recorded).
+    The system (rules, dispatcher) acts on any call."""
+    if actor.operator_id is None or call.claimed_by in (None, actor.operator_id):
+        return
+    raise Conflict(f"call {call.id} is being handled by {call.claimed_by_name}: take it over first")
 
 
 async def transition(
@@ -264,23 +291,40 @@ async def transition(
     outcome: str | None = None,
     note: str = "",
 ) -> Call:
-    """Move a call along its state machine (409 if the move is not allowed)."""
+    """Move a call along its state machine (409 if the move is not allowed, if another operator holds the
+    call, or if it changed since it was read: the UPDATE is conditional on the state and holder read)."""
     call = await get(session=session, call_id=call_id)
     current = CallState(call.state)
     check_transition(current, target)
+    _check_holder(call, actor)
     if target == CallState.closed and not outcome:
         raise ValidationFailed("closing a call needs an outcome code")
     now = clock.now()
-    call.state, call.state_since, call.updated_at = target, now, now
-    call.sla_deadline_at = _sla_deadline(target, now)
+    values: dict[str, Any] = {
+        "state": target,
+        "state_since": now,
+        "updated_at": now,
+        "sla_deadline_at": _sla_deadline(target, now),
+    }
     if target != CallState.new:
-        call.ack_deadline_at = None
+        values["ack_deadline_at"] = None
     if target not in OPEN_STATES:
-        call.open_elder_id = None
+        values["open_elder_id"] = None
     if outcome:
-        call.outcome = outcome
+        values["outcome"] = outcome
     if target == CallState.acknowledged and call.claimed_by is None:
-        call.claimed_by, call.claimed_by_name = actor.operator_id, actor.username
+        values["claimed_by"], values["claimed_by_name"] = actor.operator_id, actor.username
+    moved = await session.execute(
+        update(Call)
+        .where(
+            Call.id == call_id, Call.state == current, Call.claimed_by.is_not_distinct_from(call.claimed_by)
+        )
+        .values(**values)
+        .returning(Call.id)
+    )
+    if moved.scalar() is None:
+        raise Conflict(f"call {call_id} was changed by someone else meanwhile: reload it")
+    await session.refresh(call)
     session.add(
         _entry(
             call, now, actor, "state", note, **{"from": current.value, "to": target.value, "outcome": outcome}
@@ -288,6 +332,27 @@ async def transition(
     )
     await session.flush()
     _announce_change(session, call, now, target.value)
+    return call
+
+
+async def hold_for_dispatch(*, session: AsyncSession, actor: Actor, call_id: int) -> Call:
+    """The call, locked for this transaction if it is dispatched and this actor may work it (Conflict
+    otherwise): two dispatchers of one call take turns."""
+    call = await get(session=session, call_id=call_id)
+    _check_holder(call, actor)
+    held = await session.execute(
+        update(Call)
+        .where(
+            Call.id == call_id,
+            Call.state == CallState.dispatched,
+            Call.claimed_by.is_not_distinct_from(call.claimed_by),
+        )
+        .values(updated_at=Call.updated_at)
+        .returning(Call.id)
+    )
+    if held.scalar() is None:
+        raise Conflict(f"call {call_id} was changed by someone else meanwhile: reload it")
+    await session.refresh(call)
     return call
 
 

@@ -21,6 +21,7 @@ from dispatch.carecalls import service as care_calls
 from dispatch.carecalls.models import CareCall
 from dispatch.clock import Clock
 from dispatch.complaints import service as complaints
+from dispatch.errors import Conflict
 from dispatch.followups import service as follow_ups
 from dispatch.notify.service import options_for
 from dispatch.offers import service as offers
@@ -122,6 +123,8 @@ class ServiceDesk:
             try:
                 await self._in_transaction(functools.partial(self._dispatch, order_id=order_id))
                 dispatched += 1
+            except Conflict:
+                logger.debug("service order %d was dispatched by another process", order_id)
             except Exception:
                 logger.exception("service order %d could not be dispatched", order_id)
             if count % DISPATCH_BATCH == 0:

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.auth.actor import Actor
@@ -30,7 +31,7 @@ from dispatch.notify import service as sms
 from dispatch.notify.models import SmsMessage, SmsPurpose
 from dispatch.notify.service import SmsOptions
 from dispatch.notify.templates import render
-from dispatch.offers.models import ASSIGNED_OFFER_STATES, Job, JobState, Offer, OfferState
+from dispatch.offers.models import ASSIGNED_OFFER_STATES, LIVE_JOB_STATES, Job, JobState, Offer, OfferState
 from dispatch.offers.replies import Reply, ReplyAction, parse_reply
 from dispatch.orders import progress as order_progress
 from dispatch.providers.models import Provider, ProviderStaff, ProviderStatus
@@ -106,7 +107,9 @@ async def dispatch_call(
         await calls_service.transition(
             session=session, clock=clock, actor=actor, call_id=call_id, target=CallState.dispatched
         )
-    elif call.state != CallState.dispatched:
+    elif call.state == CallState.dispatched:
+        await calls_service.hold_for_dispatch(session=session, actor=actor, call_id=call_id)
+    else:
         raise InvalidTransition(
             f"a call that is {call.state.value} cannot be dispatched (acknowledge it first)"
         )
@@ -176,8 +179,12 @@ async def start(
         created_at=now,
         updated_at=now,
     )
-    session.add(job)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(job)
+            await session.flush()
+    except IntegrityError:  # one live job per call and service type, and per order
+        raise Conflict(f"{request.service_type.value} is already being dispatched for this") from None
     await _timeline(
         session,
         clock,
@@ -321,15 +328,21 @@ async def next_deadline(*, session: AsyncSession) -> datetime | None:
     )
 
 
-async def cancel_job(*, session: AsyncSession, clock: Clock, job_id: int, options: SmsOptions) -> None:
-    """Stop a job that is still offering or assigned: its providers are told it is withdrawn."""
+async def cancel_job(
+    *, session: AsyncSession, clock: Clock, job_id: int, options: SmsOptions, reason: str = ""
+) -> None:
+    """Stop a job that is still offering or assigned: its providers are told it is withdrawn (a late
+    acceptance then finds no live offer and gets "no longer needed", never the elder's details)."""
     job = await _locked_job(session, job_id)
-    if job.state not in (JobState.offering, JobState.assigned):
+    if job.state not in LIVE_JOB_STATES:
         return
     await session.execute(
-        update(Job).where(Job.id == job.id).values(state=JobState.cancelled, updated_at=clock.now())
+        update(Job)
+        .where(Job.id == job.id)
+        .values(state=JobState.cancelled, reason=reason or job.reason, updated_at=clock.now())
     )
     await session.refresh(job)
+    await _timeline(session, clock, job, "dispatch_cancelled", text=reason, job_id=job.id)
     withdrawn = await session.scalars(
         update(Offer)
         .where(Offer.job_id == job.id, Offer.state.in_(LIVE_CODE_STATES))
@@ -340,6 +353,36 @@ async def cancel_job(*, session: AsyncSession, clock: Clock, job_id: int, option
         offer = await session.get(Offer, offer_id, populate_existing=True)
         if offer is not None:
             await _tell_withdrawn(session, clock, job, offer, options)
+
+
+async def end_jobs_of_call(
+    *, session: AsyncSession, clock: Clock, call_id: int, work_done: bool, reason: str, options: SmsOptions
+) -> int:
+    """A call that left its open states needs no more help: its live jobs end. When the work is done
+    (resolved, closed) a provider already on scene has finished; every other live job is cancelled and
+    its providers told. Returns how many jobs ended."""
+    live = list(
+        await session.scalars(
+            select(Job.id).where(Job.call_id == call_id, Job.state.in_(LIVE_JOB_STATES)).order_by(Job.id)
+        )
+    )
+    for job_id in live:
+        if not (work_done and await _finish_on_scene(session, clock, job_id)):
+            await cancel_job(session=session, clock=clock, job_id=job_id, options=options, reason=reason)
+    return len(live)
+
+
+async def _finish_on_scene(session: AsyncSession, clock: Clock, job_id: int) -> bool:
+    """Complete a job whose provider is on scene; False if none is."""
+    job = await _locked_job(session, job_id)
+    on_scene = await session.scalar(
+        select(Offer).where(Offer.job_id == job_id, Offer.state == OfferState.arrived).limit(1)
+    )
+    if on_scene is None or not await _move(session, clock, on_scene, OfferState.done, done_at=clock.now()):
+        return False
+    await _move(session, clock, job, JobState.completed)
+    await _timeline(session, clock, job, "provider_done", provider=on_scene.provider_name, code=on_scene.code)
+    return True
 
 
 async def offer_sms_failed(

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
@@ -21,7 +21,7 @@ from dispatch.catalog import ServiceType
 from dispatch.clock import Clock
 from dispatch.db.pagination import fetch_page
 from dispatch.elders.models import Elder, SubsidyCategory
-from dispatch.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
+from dispatch.errors import Conflict, DomainError, InvalidTransition, NotFound, ValidationFailed
 from dispatch.localtime import LOCAL_TZ, at_local, local_date
 from dispatch.matching import MatchResult
 from dispatch.notify.service import SmsOptions
@@ -175,10 +175,12 @@ async def dispatch(
     policy: offers.DispatchPolicy,
     options: SmsOptions,
 ) -> Job:
-    """Offer a requested order to the nearest eligible providers open at its window, one at a time."""
+    """Offer a requested order to the nearest eligible providers open at its window, one at a time.
+    The order is claimed first (Conflict if another process or agent dispatched it meanwhile)."""
     order = await get(session=session, order_id=order_id)
     if order.state != OrderState.requested:
         raise InvalidTransition(f"an order that is {order.state.value} cannot be dispatched")
+    await _claim_for_dispatch(session, order)
     elder = await _elder(session, order.elder_id)
     result = await match(order.service_type, order.lon, order.lat, order.window_start)
     request = offers.JobRequest(
@@ -197,6 +199,24 @@ async def dispatch(
     )
     order.escalated_at, order.escalation_reason = None, ""
     return await offers.start(session=session, clock=clock, actor=actor, request=request, options=options)
+
+
+async def _claim_for_dispatch(session: AsyncSession, order: ServiceOrder) -> None:
+    """Lock the order for this transaction if it is still requested with the job we read (none, or the
+    one that failed): whoever dispatches second finds it changed."""
+    claimed = await session.execute(
+        update(ServiceOrder)
+        .where(
+            ServiceOrder.id == order.id,
+            ServiceOrder.state == OrderState.requested,
+            ServiceOrder.job_id.is_not_distinct_from(order.job_id),
+        )
+        .values(updated_at=ServiceOrder.updated_at)
+        .returning(ServiceOrder.id)
+    )
+    if claimed.scalar() is None:
+        raise Conflict(f"service order {order.id} was dispatched by someone else meanwhile")
+    await session.refresh(order)
 
 
 async def cancel(
