@@ -97,7 +97,7 @@ async def test_two_desks_dispatching_the_same_new_orders_make_one_live_job_each(
                         elder_id=elder_id,
                         service_type=ServiceType.cleaning,
                         source=OrderSource.app,
-                        **tomorrow(clock),  # type: ignore[arg-type]
+                        **tomorrow(clock),
                     )
                     made.append(
                         (await orders.create(session=session, clock=clock, actor=AGENT, data=data)).id
