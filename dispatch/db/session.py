@@ -25,19 +25,21 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 IMMEDIATE = "sqlite_begin_immediate"
 
 
-def _sqlite_driver_leaves_transactions_to_us(dbapi_connection: Any, _record: Any) -> None:
-    """The sqlite3 driver's own BEGIN comes late and breaks SAVEPOINT (SQLAlchemy's documented recipe)."""
-    dbapi_connection.isolation_level = None
-
-
 def _sqlite_begin(connection: Connection) -> None:
-    """BEGIN ourselves: deferred for readers, IMMEDIATE for transactions that read, then write what they
-    read (claims): a deferred one would fail to upgrade its lock when another writer got in between, and
-    SQLite ignores FOR UPDATE."""
+    """Claiming transactions BEGIN IMMEDIATE themselves (the driver's own BEGIN would come late, and would
+    break SAVEPOINT: SQLAlchemy's documented recipe): they hold the write lock from their first read, as
+    SQLite ignores FOR UPDATE. Other transactions keep the driver's way: reads outside a transaction,
+    BEGIN just before the first write, so a reader that then writes (an audit line) waits for the lock
+    instead of failing on a snapshot another writer has moved past."""
     options = connection.get_execution_options()
     if options.get("isolation_level") == "AUTOCOMMIT":
         return
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(IMMEDIATE) else "BEGIN")
+    driver = connection.connection.dbapi_connection
+    if options.get(IMMEDIATE):
+        driver.isolation_level = None  # type: ignore[union-attr]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        driver.isolation_level = ""  # type: ignore[union-attr]
 
 
 def create_engine(settings: Settings, *, pre_ping: bool = True, pool_size: int = 5) -> AsyncEngine:
@@ -58,7 +60,6 @@ def create_engine(settings: Settings, *, pre_ping: bool = True, pool_size: int =
     engine = create_async_engine(url, connect_args=connect_args, **options)
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
-        event.listen(engine.sync_engine, "connect", _sqlite_driver_leaves_transactions_to_us)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
 

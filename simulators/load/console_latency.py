@@ -323,6 +323,7 @@ class Watch(asyncio.Protocol):
         self.heartbeat_acked = asyncio.Event()
         self.sent_at: float | None = None
         self.acked_at: float | None = None
+        self.sos_acked = asyncio.Event()
 
     def itself(self) -> Watch:
         """The protocol factory of this watch's connection."""
@@ -339,6 +340,7 @@ class Watch(asyncio.Protocol):
                 continue
             if item.msg_type == "AL" and self.acked_at is None:
                 self.acked_at = now
+                self.sos_acked.set()
             elif item.msg_type == "LK":
                 self.heartbeat_acked.set()
 

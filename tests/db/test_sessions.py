@@ -1,4 +1,4 @@
-"""Transactions on SQLite behave as on PostgreSQL: a savepoint is undone with its transaction, and
+"""Claiming transactions on SQLite behave as on PostgreSQL: a savepoint is undone with its transaction, and
 claiming sessions take the write lock when they begin, so two of them never act on the same reading."""
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ from dispatch.db.session import create_session_factory
 from dispatch.settings import Settings
 
 
-async def test_a_released_savepoint_is_undone_by_rolling_back_its_transaction(engine: AsyncEngine) -> None:
+async def test_a_released_savepoint_is_undone_by_rolling_back_its_claiming_transaction(
+    engine: AsyncEngine,
+) -> None:
     async with create_session_factory(engine)() as session:
         await session.execute(text("CREATE TABLE IF NOT EXISTS word (w TEXT)"))
         await session.execute(text("DELETE FROM word"))  # PostgreSQL keeps the schema between tests
         await session.commit()
-    async with create_session_factory(engine)() as session:
+    async with create_session_factory(engine, claiming=True)() as session:
         async with session.begin_nested():  # the transaction's first statement
             await session.execute(text("INSERT INTO word VALUES ('undone')"))
         await session.rollback()
