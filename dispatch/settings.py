@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     device_state_flush_seconds: float = Field(default=1.0, gt=0, le=60)
     silent_after_missed_heartbeats: int = Field(default=3, ge=1)
     p1_ack_seconds: int = Field(default=30, ge=1)
+    rules_consumers: int = Field(default=3, ge=1, le=32)  # concurrent rule transactions (PostgreSQL)
+    rules_sweep_after_seconds: float = Field(default=3.0, gt=0, le=600)
+    rules_park_after_attempts: int = Field(default=5, ge=1)
     # SMS: through Twilio when the SID, token and sender are all set, else into the console's outbox.
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""

@@ -138,6 +138,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             consumer=f"{socket.gethostname()}-{os.getpid()}",
             p1_ack_seconds=settings.p1_ack_seconds,
             sms=sms_options,
+            sweep_after_seconds=settings.rules_sweep_after_seconds,
+            park_after_attempts=settings.rules_park_after_attempts,
+            consumers=1 if settings.is_sqlite else settings.rules_consumers,
         )
         offer_processor = OfferProcessor(sessions, bus, the_clock, options=sms_options)
         matcher = ProviderMatcher(speed_kmh=settings.travel_speed_kmh)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -58,6 +59,7 @@ class CallProcessor:
         sweep_after_seconds: float = 3.0,
         sweep_every_seconds: float = 1.0,
         park_after_attempts: int = 5,
+        consumers: int = 1,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -69,6 +71,7 @@ class CallProcessor:
         self._sweep_after = timedelta(seconds=sweep_after_seconds)
         self._sweep_every = sweep_every_seconds
         self._park_after = park_after_attempts
+        self._consumers = consumers
         self._local: asyncio.Queue[int] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -99,22 +102,35 @@ class CallProcessor:
         async with self._sessions() as session:
             try:
                 events = await ingest.claim_events(session=session, event_ids=event_ids)
-                await service.load_elders(session=session, elder_ids={e.elder_id for e in events})
+                batch = await service.load_batch(session=session, elder_ids={e.elder_id for e in events})
+                opened = await service.open_calls_in_bulk(
+                    session=session,
+                    clock=self._clock,
+                    events=events,
+                    p1_ack_seconds=self._p1_ack_seconds,
+                    batch=batch,
+                )
                 for event in events:
-                    changed += await self._apply(session, event)
+                    changed += await self._apply(session, event, batch, opened.get(event.id))
                 await commit_and_publish(session, self._bus)
             except BaseException:
                 discard_announced(session)
                 raise
         return changed
 
-    async def _apply(self, session: AsyncSession, event: DeviceEvent) -> bool:
+    async def _apply(
+        self,
+        session: AsyncSession,
+        event: DeviceEvent,
+        batch: service.Batch,
+        opened: service.AlarmApplied | None,
+    ) -> bool:
         if event.type == EventType.service_request:
             await orders.take_app_request(
                 session=session, clock=self._clock, elder_id=event.elder_id, request=event.data
             )
-        applied = await service.apply_device_event(
-            session=session, clock=self._clock, event=event, p1_ack_seconds=self._p1_ack_seconds
+        applied = opened or await service.apply_device_event(
+            session=session, clock=self._clock, event=event, p1_ack_seconds=self._p1_ack_seconds, batch=batch
         )
         if applied and applied.became_p1:
             await contacts.alert_contacts(
@@ -147,9 +163,10 @@ class CallProcessor:
 
     # ------------------------------------------------------------ the three ways in
 
-    async def consume_once(self, *, block_ms: int = 1000) -> int:
+    async def consume_once(self, *, block_ms: int = 1000, consumer: str | None = None) -> int:
         """Read the stream's new work, process it, acknowledge it (the sweeper covers what fails)."""
-        deliveries = await self._bus.read(RULES_STREAM, RULES_GROUP, self._consumer, block_ms=block_ms)
+        name = consumer or self._consumer
+        deliveries = await self._bus.read(RULES_STREAM, RULES_GROUP, name, count=BATCH, block_ms=block_ms)
         if not deliveries:
             return 0
         try:
@@ -215,7 +232,15 @@ class CallProcessor:
 
     def start(self) -> None:
         self._tasks = [
-            asyncio.create_task(self._forever(self.consume_once, idle=0.05), name="call-rules"),
+            asyncio.create_task(
+                self._forever(
+                    functools.partial(self.consume_once, consumer=f"{self._consumer}-{n}"), idle=0.05
+                ),
+                name=f"call-rules-{n}",
+            )
+            for n in range(self._consumers)
+        ]
+        self._tasks += [
             asyncio.create_task(self._forever(self.process_local_once, idle=0.0), name="call-rules-local"),
             asyncio.create_task(self._sweep(), name="call-rules-sweeper"),
             asyncio.create_task(self._escalate(), name="call-escalation"),

@@ -3,11 +3,13 @@ notes, escalation. Every change is written to the call's timeline and announced 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -199,11 +201,30 @@ def _facts(elder: Elder, health: HealthRecord | None) -> ElderFacts:
     return ElderFacts(vitals_thresholds=thresholds, safe_area=elder.safe_area)
 
 
-async def load_elders(*, session: AsyncSession, elder_ids: set[int]) -> None:
-    """Bring a batch's elders and health records into the session at once (the rules then find them there)."""
-    if elder_ids:
-        (await session.scalars(select(Elder).where(Elder.id.in_(elder_ids)))).all()
-        (await session.scalars(select(HealthRecord).where(HealthRecord.elder_id.in_(elder_ids)))).all()
+@dataclass(slots=True)
+class Batch:
+    """What the rules need for a batch of events, read in three queries instead of three per event: the
+    elders, their health records (None: none on file) and their open calls (kept current as the batch
+    opens calls). A call another process opens meanwhile is found when opening one fails."""
+
+    elders: dict[int, Elder]
+    health: dict[int, HealthRecord | None]
+    open_calls: dict[int, Call]
+
+
+async def load_batch(*, session: AsyncSession, elder_ids: set[int]) -> Batch:
+    """The elders of a batch of events, their health records and their open calls."""
+    batch = Batch(elders={}, health=dict.fromkeys(elder_ids), open_calls={})
+    if not elder_ids:
+        return batch
+    batch.elders = {e.id: e for e in await session.scalars(select(Elder).where(Elder.id.in_(elder_ids)))}
+    for record in await session.scalars(select(HealthRecord).where(HealthRecord.elder_id.in_(elder_ids))):
+        batch.health[record.elder_id] = record
+    calls = await session.scalars(
+        select(Call).where(Call.open_elder_id.in_(elder_ids)).execution_options(populate_existing=True)
+    )
+    batch.open_calls = {c.elder_id: c for c in calls}
+    return batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,23 +234,121 @@ class AlarmApplied:
 
 
 async def apply_device_event(
-    *, session: AsyncSession, clock: Clock, event: DeviceEvent, p1_ack_seconds: int
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    event: DeviceEvent,
+    p1_ack_seconds: int,
+    batch: Batch | None = None,
 ) -> AlarmApplied | None:
     """Run the alarm rules on a stored device event: open a call, join the open one, or nothing.
     Idempotent: an event already processed changes nothing."""
     if event.processed_at is not None:
         return None
     event.processed_at = clock.now()
-    elder = await session.get(Elder, event.elder_id)
+    batch = batch or await load_batch(session=session, elder_ids={event.elder_id})
+    elder = batch.elders.get(event.elder_id)
     if elder is None:
         return None
     facts = EventFacts(type=event.type, data=event.data, lon=event.lon, lat=event.lat, fixed=event.fixed)
-    alarm = rules.evaluate(facts, _facts(elder, await session.get(HealthRecord, elder.id)))
+    alarm = rules.evaluate(facts, _facts(elder, batch.health.get(elder.id)))
     if alarm is None:
         return None
+    applied = await _open_or_join(session, clock, event, elder, alarm, p1_ack_seconds, batch)
+    batch.open_calls[elder.id] = applied.call
+    return applied
+
+
+async def open_calls_in_bulk(
+    *, session: AsyncSession, clock: Clock, events: Sequence[DeviceEvent], p1_ack_seconds: int, batch: Batch
+) -> dict[int, AlarmApplied]:
+    """Open the calls of a batch's alarms for elders without an open call in one INSERT (an alarm storm:
+    thousands of elders at once), by event id. An elder whose call another process opened meanwhile is
+    skipped by the unique key; its event is left to `apply_device_event`, which joins that call."""
+    now = clock.now()
+    first: dict[int, tuple[DeviceEvent, Alarm]] = {}
+    for event in events:
+        elder = batch.elders.get(event.elder_id)
+        if (
+            event.processed_at is not None
+            or elder is None
+            or elder.id in batch.open_calls
+            or elder.id in first
+        ):
+            continue
+        facts = EventFacts(type=event.type, data=event.data, lon=event.lon, lat=event.lat, fixed=event.fixed)
+        alarm = rules.evaluate(facts, _facts(elder, batch.health.get(elder.id)))
+        if alarm is not None:
+            first[elder.id] = (event, alarm)
+    if not first:
+        return {}
+    rows = [
+        _new_call_row(batch.elders[e], event, alarm, now, p1_ack_seconds)
+        for e, (event, alarm) in first.items()
+    ]
+    dialect = (await session.connection()).dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    inserted = await session.execute(
+        insert(Call).on_conflict_do_nothing(index_elements=["open_elder_id"]).returning(Call.id), rows
+    )
+    ids = list(inserted.scalars())
+    opened: dict[int, AlarmApplied] = {}
+    for call in await session.scalars(select(Call).where(Call.id.in_(ids))):
+        event, alarm = first[call.elder_id]
+        event.processed_at = now
+        entry = _entry(
+            call,
+            now,
+            SYSTEM,
+            "opened",
+            alarm.reason,
+            priority=priority_label(alarm.priority),
+            category=alarm.category,
+        )
+        entry.device_event_id = event.id
+        session.add(entry)
+        _announce_change(session, call, now, "opened")
+        batch.open_calls[call.elder_id] = call
+        opened[event.id] = AlarmApplied(call, became_p1=alarm.priority == 1)
+    return opened
+
+
+def _new_call_row(
+    elder: Elder, event: DeviceEvent, alarm: Alarm, now: datetime, p1_ack_seconds: int
+) -> dict[str, Any]:
+    return {
+        "elder_id": elder.id,
+        "elder_name": elder.name,
+        "open_elder_id": elder.id,
+        "source": CallSource.device_alarm,
+        "priority": alarm.priority,
+        "category": alarm.category,
+        "state": CallState.new,
+        "reason": alarm.reason,
+        "lon": event.lon,
+        "lat": event.lat,
+        "fixed": event.fixed,
+        "opened_at": now,
+        "state_since": now,
+        "sla_deadline_at": _sla_deadline(CallState.new, now),
+        "ack_deadline_at": now + timedelta(seconds=p1_ack_seconds) if alarm.priority == 1 else None,
+        "escalation_level": 0,
+        "updated_at": now,
+    }
+
+
+async def _open_or_join(
+    session: AsyncSession,
+    clock: Clock,
+    event: DeviceEvent,
+    elder: Elder,
+    alarm: Alarm,
+    p1_ack_seconds: int,
+    batch: Batch,
+) -> AlarmApplied:
     position = (event.lon, event.lat, event.fixed)
+    existing = batch.open_calls.get(elder.id)
     for _ in range(3):  # each turn loses only to an agent or a process acting on the same call meanwhile
-        existing = await open_call_of(session=session, elder_id=elder.id)
         if existing is None:
             try:
                 call = await open_call(
@@ -246,6 +365,7 @@ async def apply_device_event(
                     event_id=event.id,
                 )
             except Conflict:  # another process opened one a moment ago: join it
+                existing = await open_call_of(session=session, elder_id=elder.id)
                 continue
             return AlarmApplied(call, became_p1=alarm.priority == 1)
         if await _hold_if_open(session, existing):
@@ -255,6 +375,7 @@ async def apply_device_event(
             )
             return AlarmApplied(existing, became_p1=raised_to_p1)
         # An agent closed the call in this instant: the alarm is not joined to a closed call.
+        existing = await open_call_of(session=session, elder_id=elder.id)
     raise Conflict(f"the alarm of device event {event.id} found no stable call for elder {elder.id}")
 
 
