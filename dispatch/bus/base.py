@@ -46,6 +46,9 @@ class EventBus(Protocol):
     async def append(self, stream: str, message: Message) -> str:
         """Add durable work to a stream; returns its id."""
 
+    async def append_many(self, stream: str, messages: Sequence[Message]) -> None:
+        """Add many messages to a stream in one round trip."""
+
     async def read(
         self, stream: str, group: str, consumer: str, *, count: int = 100, block_ms: int = 0
     ) -> list[Delivery]:

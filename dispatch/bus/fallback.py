@@ -64,6 +64,19 @@ class FallbackBus:
         self._came_back()
         return message_id
 
+    async def append_many(self, stream: str, messages: Sequence[Message]) -> None:
+        try:
+            await self._inner.append_many(stream, messages)
+        except Exception as exc:
+            handler = self._on_append_failure.get(stream)
+            if handler is None:
+                raise
+            self._went_down(exc)
+            for message in messages:
+                handler(message)
+        else:
+            self._came_back()
+
     def _went_down(self, exc: Exception) -> None:
         if not self._down:
             logger.error("the bus is unreachable (%s); this process carries on locally", exc)

@@ -85,6 +85,10 @@ class MemoryBus:
             target.changed.notify_all()
         return message_id
 
+    async def append_many(self, stream: str, messages: Sequence[Message]) -> None:
+        for message in messages:
+            await self.append(stream, message)
+
     def _deliver(self, target: _Stream, group: _Group, consumer: str, count: int) -> list[Delivery]:
         start = group.cursor - target.offset
         batch = target.messages[start : start + count]

@@ -71,6 +71,17 @@ class RedisBus:
         )
         return _text(message_id)
 
+    async def append_many(self, stream: str, messages: Sequence[Message]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for message in messages:
+                pipe.xadd(
+                    PREFIX + stream,
+                    {"m": json.dumps(message, default=str)},
+                    maxlen=STREAM_MAX_LENGTH,
+                    approximate=True,
+                )
+            await pipe.execute()
+
     async def _ensure_group(self, stream: str, group: str) -> None:
         if (stream, group) in self._groups:
             return

@@ -181,13 +181,15 @@ class EventWriter:
         await self._hand_to_rules(results)
 
     async def _hand_to_rules(self, results: list[StoreResult]) -> None:
-        """After the acknowledgements: queue the new events for the alarm rules. If this process dies
-        first, the recovery pass finds them (they stay unprocessed in the database)."""
+        """After the acknowledgements: wake the alarm rules for the new events (one round trip). Whatever
+        happens to this hand-off, the sweeper finds them: they stay unprocessed in the database."""
         if self._bus is None:
             return
+        work = service.rule_work(results)
+        if not work:
+            return
         try:
-            for message in service.rule_work(results):
-                await self._bus.append(RULES_STREAM, message)
+            await self._bus.append_many(RULES_STREAM, work)
         except Exception:
             logger.exception("queueing device events for the alarm rules failed; recovery will pick them up")
 

@@ -167,3 +167,9 @@ async def test_an_unreachable_bus_hands_messages_to_this_process() -> None:
     finally:
         await bus.close()
     assert (published, appended) == ([{"call": 1}], [{"event_id": 7}])
+
+
+async def test_many_messages_appended_at_once_are_read_in_order(bus: EventBus) -> None:
+    stream = name("stream")
+    await bus.append_many(stream, [{"n": n} for n in range(5)])
+    assert [d.message for d in await bus.read(stream, "g", "c")] == [{"n": n} for n in range(5)]
