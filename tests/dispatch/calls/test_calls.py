@@ -457,3 +457,25 @@ async def test_an_event_that_always_fails_is_parked_without_blocking_the_next_on
     assert await app_services.processor.process([poison]) == 0  # parked: left alone
     unparked = await client.post(f"/api/v1/device-events/{poison}/unpark", headers=supervisor)
     assert (unparked.status_code, unparked.json()["rule_attempts"]) == (200, 0)
+
+
+async def test_an_app_service_request_processed_by_two_processes_at_once_becomes_one_order(
+    app_services: AppServices,
+    client: httpx.AsyncClient,
+    elder_id: int,
+    agent: dict[str, str],
+    clock: FakeClock,
+) -> None:
+    window = {"window_start": "2026-03-03T01:00:00+00:00", "window_end": "2026-03-03T03:00:00+00:00"}
+    request = await store(
+        app_services,
+        EventType.service_request,
+        "meal",
+        service_request={"service_type": "meal_assistance", **window},
+    )
+    other = CallProcessor(app_services.sessions, app_services.bus, clock, consumer="other", p1_ack_seconds=30)
+    await asyncio.gather(app_services.processor.process([request]), other.process([request]))
+    orders = (await client.get("/api/v1/service-orders", headers=agent)).json()
+    assert [(o["elder_id"], o["service_type"], o["source"]) for o in orders["items"]] == [
+        (elder_id, "meal_assistance", "app")
+    ]
