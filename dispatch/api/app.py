@@ -43,6 +43,7 @@ from dispatch.ingest.router import router as device_events_router
 from dispatch.ingest.silent import SilentDeviceMonitor
 from dispatch.ingest.writer import EventWriter
 from dispatch.notify.models import SmsMessage
+from dispatch.notify.retry import policy_with
 from dispatch.notify.router import router as sms_router
 from dispatch.notify.sender import TwilioSender
 from dispatch.notify.service import options_for
@@ -85,7 +86,15 @@ def _sms_worker(
         await message_settled(session=session, clock=clock, message=message, options=options)
 
     callback = settings.public_base_url.rstrip("/") + "/webhooks/twilio/status"
-    return SmsWorker(sessions, bus, clock, sender, status_callback_url=callback, on_failed=settled)
+    return SmsWorker(
+        sessions,
+        bus,
+        clock,
+        sender,
+        status_callback_url=callback,
+        on_failed=settled,
+        policy=policy_with(settings.sms_retry_budgets),
+    )
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
