@@ -49,7 +49,7 @@ from dispatch.notify.sender import TwilioSender
 from dispatch.notify.service import options_for
 from dispatch.notify.webhooks import router as twilio_webhooks
 from dispatch.notify.worker import SmsWorker
-from dispatch.offers.deliveries import message_settled
+from dispatch.offers.deliveries import message_report_overdue, message_settled
 from dispatch.offers.matcher import ProviderMatcher
 from dispatch.offers.processor import OfferProcessor
 from dispatch.offers.router import router as offers_router
@@ -85,6 +85,9 @@ def _sms_worker(
     async def settled(session: AsyncSession, message: SmsMessage) -> None:
         await message_settled(session=session, clock=clock, message=message, options=options)
 
+    async def overdue(session: AsyncSession, message: SmsMessage) -> None:
+        await message_report_overdue(session=session, clock=clock, message=message, options=options)
+
     callback = settings.public_base_url.rstrip("/") + "/webhooks/twilio/status"
     return SmsWorker(
         sessions,
@@ -93,6 +96,7 @@ def _sms_worker(
         sender,
         status_callback_url=callback,
         on_failed=settled,
+        on_report_overdue=overdue,
         policy=policy_with(settings.sms_retry_budgets),
     )
 

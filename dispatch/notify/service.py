@@ -8,7 +8,7 @@ and contacts are handled by their own domains, from the rows recorded here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,10 +28,15 @@ class SmsOptions:
 
     through_gateway: bool
     language: str
+    contact_step: timedelta = timedelta(seconds=60)  # how long a contact's alert may go without a report
 
 
 def options_for(settings: Settings) -> SmsOptions:
-    return SmsOptions(through_gateway=settings.twilio_enabled, language=settings.sms_language)
+    return SmsOptions(
+        through_gateway=settings.twilio_enabled,
+        language=settings.sms_language,
+        contact_step=timedelta(seconds=settings.contact_step_seconds),
+    )
 
 
 async def send(
@@ -45,8 +50,10 @@ async def send(
     call_id: int | None = None,
     offer_id: int | None = None,
     contact_id: int | None = None,
+    report_within: timedelta | None = None,
 ) -> SmsMessage:
-    """`queue` as this deployment sends."""
+    """`queue` as this deployment sends; `report_within`: when sent through the gateway, the sender
+    waits that long for a final status, then the overdue-report handler acts (see `settle_report`)."""
     return await queue(
         session=session,
         clock=clock,
@@ -57,6 +64,7 @@ async def send(
         call_id=call_id,
         offer_id=offer_id,
         contact_id=contact_id,
+        report_within=report_within if options.through_gateway else None,
     )
 
 
@@ -71,6 +79,7 @@ async def queue(
     call_id: int | None = None,
     offer_id: int | None = None,
     contact_id: int | None = None,
+    report_within: timedelta | None = None,
 ) -> SmsMessage:
     """Write an outgoing message; it is sent (or shown in the outbox) once the transaction commits."""
     now = clock.now()
@@ -83,6 +92,7 @@ async def queue(
         call_id=call_id,
         offer_id=offer_id,
         contact_id=contact_id,
+        report_due_at=now + report_within if report_within is not None else None,
         created_at=now,
         updated_at=now,
     )

@@ -107,9 +107,9 @@ class SmsWorker:
         return settled
 
     async def run_once(self) -> None:
-        """One pass of the timer: send what is due, then act on overdue reports."""
-        await self.send_pending()
+        """One pass of the timer: act on overdue reports (which may queue messages), then send what is due."""
         await self.settle_overdue_reports()
+        await self.send_pending()
 
     async def _settle_overdue(self, sms_id: int) -> bool:
         async with self._sessions() as session:
