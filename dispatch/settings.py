@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     watch_port: int = Field(default=5093, ge=0, le=65535)
     watch_idle_timeout_seconds: int = Field(default=1200, ge=10)
     device_replay_window_seconds: int = Field(default=300, ge=5)
+    watch_dedupe_seconds: int = Field(default=300, ge=60)  # a watch frame resent within this is the same
     ingest_batch_max_delay_ms: float = Field(default=2.0, ge=0)
     ingest_batch_max_size: int = Field(default=500, ge=1)
     ingest_writers: int = Field(default=4, ge=1, le=64)

@@ -133,6 +133,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 metrics=watch_metrics,
                 media_dir=settings.data_dir / "media",
                 idle_timeout=settings.watch_idle_timeout_seconds,
+                dedupe_seconds=settings.watch_dedupe_seconds,
             )
         )
         silent = SilentDeviceMonitor(
