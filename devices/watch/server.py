@@ -277,6 +277,7 @@ class WatchServer:
 
     async def start(self, host: str, port: int) -> int:
         """Listen; returns the bound port (useful when asked for port 0)."""
+        self.parts.directory.start()
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             lambda: WatchConnection(self.parts), host, port, reuse_port=True, backlog=4096
@@ -287,6 +288,7 @@ class WatchServer:
 
     async def stop(self) -> None:
         """Stop accepting, close the connections."""
+        await self.parts.directory.stop()
         if self._server is None:
             return
         self._server.close()

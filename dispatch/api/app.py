@@ -128,7 +128,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         watch = WatchServer(
             GatewayParts(
                 clock=the_clock,
-                directory=DeviceDirectory(sessions),
+                directory=DeviceDirectory(sessions, bus=bus),
                 writer=writer,
                 metrics=watch_metrics,
                 media_dir=settings.data_dir / "media",
