@@ -16,7 +16,7 @@ Controls, for tests and the provider simulator (no auth):
                         new messages are refused with that status for the next N requests and/or T seconds
                         (until cleared with {status: null} when neither is given); answers the fault and
                         `refused_total`
-  POST /_fake/reset     forget every message
+  POST /_fake/reset     forget every message, clear the fault
 """
 
 from __future__ import annotations

@@ -364,7 +364,8 @@ class FakeState:
         return {**shown, "refused_total": self.refused_total}
 
     def reset(self) -> None:
-        """Forget every message (indexes keep counting up)."""
+        """Forget every message and stop refusing (indexes and `refused_total` keep counting up)."""
+        self.fault = None
         self.messages.clear()
         self.received.clear()
         self.by_sid.clear()

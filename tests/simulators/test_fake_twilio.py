@@ -444,3 +444,7 @@ async def test_faults_are_checked_and_cleared(fake: FakeTwilio, client: Client) 
     assert forever.json()["status"] == 503
     assert cleared.json() == shown.json() == {"status": None, "refused_total": 1}
     assert (await send(client, to=HANDSET, body="hello")).status == "queued"
+    fake.fail(500)
+    async with httpx.AsyncClient(base_url=fake.base_url) as http:
+        assert (await http.post("/_fake/reset")).status_code == 204
+    assert (await send(client, to=HANDSET, body="hello")).status == "queued"
