@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     watch_port: int = Field(default=5093, ge=0, le=65535)
     watch_idle_timeout_seconds: int = Field(default=1200, ge=10)
     device_replay_window_seconds: int = Field(default=300, ge=5)
+    watch_dedupe_seconds: int = Field(default=300, ge=60)  # a watch frame resent within this is the same
     ingest_batch_max_delay_ms: float = Field(default=2.0, ge=0)
     ingest_batch_max_size: int = Field(default=500, ge=1)
     ingest_writers: int = Field(default=4, ge=1, le=64)
@@ -54,6 +55,10 @@ class Settings(BaseSettings):
     twilio_base_url: str = ""  # empty: Twilio itself; the demo and tests point it at simulators.fake_twilio
     public_base_url: str = "http://127.0.0.1:8000"  # how Twilio reaches our webhooks (signatures cover it)
     sms_language: str = "zh"
+    # Seconds after queuing within which a message the gateway refused for now (429, 5xx) is retried, per
+    # purpose, e.g. {"offer": 30}; the rest keep dispatch.notify.retry's defaults.
+    sms_retry_budgets: dict[str, int] = {}
+    contact_step_seconds: int = Field(default=60, ge=5)  # no final status by then: the next contact is told
     offer_timeout_seconds: int = Field(default=120, ge=10)
     offer_timeouts: dict[str, int] = {}  # per service type, e.g. {"meal_assistance": 900}
     emergency_parallel_offers: int = Field(default=2, ge=1, le=10)

@@ -100,6 +100,14 @@ async def db_settings(
 
 
 @pytest.fixture
+async def pg_db_settings(tmp_path: Path, pg_schema: str) -> Settings:
+    """Settings for the empty PostgreSQL schema alone: for races that need two writers at once."""
+    settings = pg_settings(pg_schema, tmp_path)
+    await _truncate_all(settings)
+    return settings
+
+
+@pytest.fixture
 async def engine(db_settings: Settings) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(db_settings)
     yield engine

@@ -30,6 +30,8 @@ MAX_REFUSED_FRAMES = 3
 MAX_PENDING_FRAMES = 64
 MAX_FRAMES_PER_SECOND = 50
 MAX_UNREAD_REPLY_BYTES = 64 * 1024  # a client that stops reading its replies is cut off
+# A frame without a device time (heartbeats, vitals) repeated a minute later is a new reading.
+TIMELESS_DEDUPE_SECONDS = 60
 
 
 class WatchMetrics:
@@ -69,14 +71,20 @@ class GatewayParts:
     metrics: WatchMetrics
     media_dir: Path
     idle_timeout: float
+    dedupe_seconds: int = 300  # the same frame within this long of the stored one is a resend
     connections: dict[str, WatchConnection] = field(default_factory=dict)
 
 
-def message_key(frame: codec.Frame, events: list[IncomingEvent], minute: str) -> str:
-    """Identifies a frame for de-duplication: its content, plus the minute when it carries no device time."""
-    digest = hashlib.sha256(frame.msg_type.encode() + b"," + frame.payload).hexdigest()
-    has_time = any(event.device_time is not None for event in events)
-    return f"watch|{digest}" if has_time else f"watch|{digest}|{minute}"
+def message_key(frame: codec.Frame) -> str:
+    """Identifies a frame for de-duplication: its content (which carries the device time, if any)."""
+    return "watch|" + hashlib.sha256(frame.msg_type.encode() + b"," + frame.payload).hexdigest()
+
+
+def dedupe_window(events: list[IncomingEvent], dedupe_seconds: int) -> int:
+    """How long a resend of the frame counts as the same message: a watch whose clock is stuck repeats
+    its device time, so even a timed frame is a new message once the window has passed."""
+    timed = any(event.device_time is not None for event in events)
+    return dedupe_seconds if timed else min(dedupe_seconds, TIMELESS_DEDUPE_SECONDS)
 
 
 class WatchConnection(asyncio.Protocol):
@@ -233,9 +241,10 @@ class WatchConnection(asyncio.Protocol):
         submission = Submission(
             device=device,
             events=events,
-            message_key=message_key(frame, events, now.strftime("%Y%m%d%H%M")),
+            message_key=message_key(frame),
             received_at=now,
             battery=battery,
+            dedupe_window_s=dedupe_window(events, self._parts.dedupe_seconds),
         )
         return self._parts.writer.enqueue(submission), codec.reply_for(frame, message)
 
@@ -268,6 +277,7 @@ class WatchServer:
 
     async def start(self, host: str, port: int) -> int:
         """Listen; returns the bound port (useful when asked for port 0)."""
+        self.parts.directory.start()
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             lambda: WatchConnection(self.parts), host, port, reuse_port=True, backlog=4096
@@ -278,6 +288,7 @@ class WatchServer:
 
     async def stop(self) -> None:
         """Stop accepting, close the connections."""
+        await self.parts.directory.stop()
         if self._server is None:
             return
         self._server.close()

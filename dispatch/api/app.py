@@ -46,12 +46,13 @@ from dispatch.ingest.router import router as device_events_router
 from dispatch.ingest.silent import SilentDeviceMonitor
 from dispatch.ingest.writer import EventWriter
 from dispatch.notify.models import SmsMessage
+from dispatch.notify.retry import policy_with
 from dispatch.notify.router import router as sms_router
 from dispatch.notify.sender import TwilioSender
 from dispatch.notify.service import options_for
 from dispatch.notify.webhooks import router as twilio_webhooks
 from dispatch.notify.worker import SmsWorker
-from dispatch.offers.deliveries import message_settled
+from dispatch.offers.deliveries import message_report_overdue, message_settled
 from dispatch.offers.matcher import ProviderMatcher
 from dispatch.offers.processor import OfferProcessor
 from dispatch.offers.router import router as offers_router
@@ -87,8 +88,20 @@ def _sms_worker(
     async def settled(session: AsyncSession, message: SmsMessage) -> None:
         await message_settled(session=session, clock=clock, message=message, options=options)
 
+    async def overdue(session: AsyncSession, message: SmsMessage) -> None:
+        await message_report_overdue(session=session, clock=clock, message=message, options=options)
+
     callback = settings.public_base_url.rstrip("/") + "/webhooks/twilio/status"
-    return SmsWorker(sessions, bus, clock, sender, status_callback_url=callback, on_failed=settled)
+    return SmsWorker(
+        sessions,
+        bus,
+        clock,
+        sender,
+        status_callback_url=callback,
+        on_failed=settled,
+        on_report_overdue=overdue,
+        policy=policy_with(settings.sms_retry_budgets),
+    )
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
@@ -120,11 +133,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         watch = WatchServer(
             GatewayParts(
                 clock=the_clock,
-                directory=DeviceDirectory(sessions),
+                directory=DeviceDirectory(sessions, bus=bus),
                 writer=writer,
                 metrics=watch_metrics,
                 media_dir=settings.data_dir / "media",
                 idle_timeout=settings.watch_idle_timeout_seconds,
+                dedupe_seconds=settings.watch_dedupe_seconds,
             )
         )
         silent = SilentDeviceMonitor(

@@ -1,7 +1,9 @@
 """Telling an elder's relatives and community worker about a P1 call by SMS, one at a time in call order:
-each next contact is told once the previous message is delivered or has failed, so an unreachable number
-never holds the others up. Without a gateway (the outbox) there are no delivery reports: all are queued
-at once, in order."""
+each next contact is told once the previous message is delivered or has failed, or when no final status
+came within the step's time (`DISPATCH_CONTACT_STEP_SECONDS`, a deadline stored on the message), so an
+unreachable number or a carrier without delivery reports never holds the others up. Whichever comes first
+takes the step, once across processes; a call closed, cancelled or found a false alarm ends the chain.
+Without a gateway (the outbox) there are no delivery reports: all are queued at once, in order."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.auth.actor import Actor
 from dispatch.calls import service as calls_service
 from dispatch.calls.models import Call
+from dispatch.calls.states import CallState
 from dispatch.clock import Clock
 from dispatch.elders import service as elders_service
 from dispatch.elders.models import Contact, ContactKind, Elder, HealthRecord
@@ -25,6 +28,7 @@ from dispatch.notify.templates import render
 from dispatch.schemas import mask_phone
 
 ALERTED_KINDS = (ContactKind.relative, ContactKind.community_worker)
+CHAIN_ENDS = frozenset({CallState.closed, CallState.cancelled, CallState.false_alarm})
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WHAT = {
     "zh": {"sos": "SOS求救", "fall": "跌倒", "vitals": "体征异常", "geofence_exit": "离开安全区域"},
@@ -45,13 +49,12 @@ async def alert_contacts(*, session: AsyncSession, clock: Clock, call: Call, opt
 async def contact_sms_final(
     *, session: AsyncSession, clock: Clock, message: SmsMessage, options: SmsOptions
 ) -> None:
-    """A contact's alert was delivered or failed: note it and tell the next contact."""
-    if message.purpose != SmsPurpose.contact_alert or message.call_id is None or message.contact_id is None:
+    """A contact's alert was delivered or failed: note it and, unless the chain moved on already (the
+    step's time ran out first), tell the next contact."""
+    found = await _alert_of(session, message)
+    if found is None:
         return
-    contact = await session.get(Contact, message.contact_id)
-    call = await session.get(Call, message.call_id)
-    if contact is None or call is None:
-        return
+    call, contact = found
     failed = message.status in FAILED_STATUSES
     await calls_service.record(
         session=session,
@@ -63,7 +66,58 @@ async def contact_sms_final(
         name=contact.name,
         error=message.error_code,
     )
-    await _alert_after(session, clock, call, after_priority=contact.priority, options=options)
+    if await sms.settle_report(session=session, sms_id=message.id):
+        await _next_step(session, clock, call, contact, options)
+
+
+async def contact_report_overdue(
+    *, session: AsyncSession, clock: Clock, message: SmsMessage, options: SmsOptions
+) -> None:
+    """No final status for a contact's alert within the step's time (the caller took the step over from
+    the report with `settle_report`): note it and tell the next contact."""
+    found = await _alert_of(session, message)
+    if found is None:
+        return
+    call, contact = found
+    await calls_service.record(
+        session=session,
+        clock=clock,
+        actor=calls_service.SYSTEM,
+        call_id=call.id,
+        kind="contact_no_report",
+        contact_id=contact.id,
+        name=contact.name,
+        status=message.status.value,
+    )
+    await _next_step(session, clock, call, contact, options)
+
+
+async def _alert_of(session: AsyncSession, message: SmsMessage) -> tuple[Call, Contact] | None:
+    """The call and contact a contact alert was about (None for any other message)."""
+    if message.purpose != SmsPurpose.contact_alert or message.call_id is None or message.contact_id is None:
+        return None
+    contact = await session.get(Contact, message.contact_id)
+    call = await session.get(Call, message.call_id)
+    return None if contact is None or call is None else (call, contact)
+
+
+async def _next_step(
+    session: AsyncSession, clock: Clock, call: Call, previous: Contact, options: SmsOptions
+) -> None:
+    """Tell the contact after `previous`, unless the call has ended the chain (its state as of now)."""
+    await session.refresh(call, ["state"])
+    if call.state in CHAIN_ENDS:
+        await calls_service.record(
+            session=session,
+            clock=clock,
+            actor=calls_service.SYSTEM,
+            call_id=call.id,
+            kind="contacts_stopped",
+            state=call.state.value,
+            after=previous.name,
+        )
+        return
+    await _alert_after(session, clock, call, after_priority=previous.priority, options=options)
 
 
 async def _alert_after(
@@ -109,6 +163,7 @@ async def _alert(
         purpose=SmsPurpose.contact_alert,
         call_id=call.id,
         contact_id=contact.id,
+        report_within=options.contact_step,
     )
     await calls_service.record(
         session=session,

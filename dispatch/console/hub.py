@@ -48,9 +48,12 @@ class ConsoleHub:
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
 
-    async def start(self) -> None:
+    async def start(self, *, wait_seconds: float = 5.0) -> None:
+        """Subscribe; a bus still unreachable after `wait_seconds` does not hold the server's start-up (the
+        consoles get this process's messages locally meanwhile, and resync once it is back)."""
         self._task = asyncio.create_task(self._run(), name="console-hub")
-        await self._subscribed.wait()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._subscribed.wait(), wait_seconds)
 
     async def stop(self) -> None:
         if self._task:

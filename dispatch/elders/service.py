@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from dispatch.audit import service as audit
 from dispatch.auth.actor import Actor
+from dispatch.bus.outbox import announce
 from dispatch.clock import Clock
 from dispatch.db.pagination import fetch_page
 from dispatch.elders.models import Contact, Device, DeviceStatus, Elder, ElderStatus, HealthRecord
@@ -26,6 +27,7 @@ from dispatch.elders.schemas import (
     HealthRecordIn,
 )
 from dispatch.errors import Conflict, NotFound
+from dispatch.ingest.events import DEVICE_CHANGES_CHANNEL
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -263,6 +265,7 @@ async def register_device(*, session: AsyncSession, clock: Clock, actor: Actor, 
     )
     session.add(device)
     await session.flush()
+    _announce_device_change(session, device)
     await audit.record(
         session=session,
         clock=clock,
@@ -273,6 +276,11 @@ async def register_device(*, session: AsyncSession, clock: Clock, actor: Actor, 
         detail={"imei": data.imei, "elder_id": data.elder_id},
     )
     return device
+
+
+def _announce_device_change(session: AsyncSession, device: Device) -> None:
+    """Once committed, every process's device cache forgets this device."""
+    announce(session, DEVICE_CHANGES_CHANNEL, {"imei": device.imei}, key=device.imei)
 
 
 async def get_device(*, session: AsyncSession, device_id: int) -> Device:
@@ -293,6 +301,7 @@ async def update_device(
         await get(session=session, elder_id=changes["elder_id"])
     applied = audit.apply_changes(device, changes)
     device.updated_at = clock.now()
+    _announce_device_change(session, device)
     await audit.record(
         session=session,
         clock=clock,

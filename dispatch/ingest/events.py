@@ -58,6 +58,9 @@ RULE_EVENT_TYPES = frozenset(
 )
 # The bus stream on which stored events wait for the alarm rules.
 RULES_STREAM = "device-events"
+# The bus channel on which a registered, rebound or disabled device is announced ({"imei": ...}), so every
+# process's cache of devices forgets it.
+DEVICE_CHANGES_CHANNEL = "device-changes"
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,9 +40,10 @@ class DeviceRef:
 class Submission:
     """One device message and the events decoded from it.
 
-    `message_key` identifies the message for de-duplication: its content and device time (or, for
-    messages without a device time, the content and the minute it arrived; for the HTTP API, the
-    idempotency key). A retried message has the same key and is stored once.
+    `message_key` identifies the message for de-duplication: for a watch frame its content, for the HTTP
+    API the idempotency key. A retried message has the same key and is stored once. With
+    `dedupe_window_s`, the same key is the same message only within that many seconds of the stored one
+    (a watch whose clock is stuck sends a new alarm in the very bytes of an old one); without, forever.
     """
 
     device: DeviceRef
@@ -51,6 +52,7 @@ class Submission:
     received_at: datetime
     battery: int | None = None
     firmware: str | None = None
+    dedupe_window_s: int | None = None
 
 
 @dataclass(slots=True)
@@ -96,9 +98,15 @@ def rule_work(results: Sequence[StoreResult]) -> list[dict[str, Any]]:
     ]
 
 
-def dedupe_key(device_id: int, message_key: str, event_type: EventType) -> str:
-    """The unique key of one event of one message."""
-    return hashlib.sha256(f"{device_id}|{message_key}|{event_type.value}".encode()).hexdigest()
+def dedupe_key(device_id: int, message_key: str, event_type: EventType, bucket: int | None = None) -> str:
+    """The unique key of one event of one message (in one window-sized bucket of receive time)."""
+    scope = message_key if bucket is None else f"{message_key}|{bucket}"
+    return hashlib.sha256(f"{device_id}|{scope}|{event_type.value}".encode()).hexdigest()
+
+
+def _bucket(submission: Submission) -> int | None:
+    window = submission.dedupe_window_s
+    return None if window is None else int(submission.received_at.timestamp()) // window
 
 
 def _event_row(submission: Submission, event: IncomingEvent) -> dict[str, Any]:
@@ -113,13 +121,46 @@ def _event_row(submission: Submission, event: IncomingEvent) -> dict[str, Any]:
         "lat": position.lat if position else None,
         "fixed": position.fixed if position else None,
         "data": event.data,
-        "dedupe_key": dedupe_key(submission.device.id, submission.message_key, event.type),
+        "dedupe_key": dedupe_key(
+            submission.device.id, submission.message_key, event.type, _bucket(submission)
+        ),
         # Nothing left to do for an event the rules never look at.
         "processed_at": None if event.type in RULE_EVENT_TYPES else submission.received_at,
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """An event row to insert, whose submission it belongs to, and its key in the previous bucket."""
+
+    index: int
+    values: dict[str, Any]
+    earlier_key: str | None
+    window: timedelta | None
+
+
+def _row(index: int, submission: Submission, event: IncomingEvent) -> _Row:
+    bucket = _bucket(submission)
+    earlier = (
+        None
+        if bucket is None
+        else dedupe_key(submission.device.id, submission.message_key, event.type, bucket - 1)
+    )
+    window = None if submission.dedupe_window_s is None else timedelta(seconds=submission.dedupe_window_s)
+    return _Row(index, _event_row(submission, event), earlier, window)
+
+
+def _repeats(row: _Row, stored_at: datetime | None) -> bool:
+    """Whether the row repeats an event stored at `stored_at` under its previous bucket's key."""
+    return (
+        stored_at is not None
+        and row.window is not None
+        and row.values["received_at"] - stored_at < row.window
+    )
+
+
 _EVENTS = cast(Table, DeviceEvent.__table__)
+_LOOKUP_CHUNK = 1000  # keys per lookup of earlier buckets, well under both databases' parameter limits
 
 
 @cache
@@ -222,27 +263,51 @@ async def store_events_only(*, session: AsyncSession, submissions: Sequence[Subm
 async def insert_events(
     *, connection: AsyncConnection, submissions: Sequence[Submission]
 ) -> list[StoreResult]:
-    """Insert the events of many messages, skipping those already stored (one statement per 1000 rows)."""
+    """Insert the events of many messages, skipping those already stored (one statement per 1000 rows).
+
+    A windowed key is unique within its bucket of receive time (the database's unique index); a repeat
+    that falls into the next bucket is found by looking up its key in the previous bucket, in one query
+    for the whole batch, and is a repeat only if stored less than the window before.
+    """
     results = [StoreResult() for _ in submissions]
-    rows: list[tuple[int, dict[str, Any]]] = []
-    seen: set[str] = set()
+    rows = await _new_rows(connection, submissions)
+    if rows:
+        statement = _insert_ignoring_duplicates(connection.dialect.name)
+        stored = await connection.execute(statement, [row.values for row in rows])
+        by_key = {row.values["dedupe_key"]: row for row in rows}
+        for event_id, key in stored.all():
+            row = by_key[key]
+            results[row.index].new_event_ids.append(event_id)
+            results[row.index].new_event_types.append(EventType(row.values["type"]))
+    for index, submission in enumerate(submissions):
+        results[index].duplicates = len(submission.events) - len(results[index].new_event_ids)
+    return results
+
+
+async def _new_rows(connection: AsyncConnection, submissions: Sequence[Submission]) -> list[_Row]:
+    """The batch's rows without repeats inside the batch or of events stored in the previous bucket."""
+    rows: list[_Row] = []
+    seen: dict[str, datetime] = {}
     for index, submission in enumerate(submissions):
         for event in submission.events:
-            row = _event_row(submission, event)
-            if row["dedupe_key"] not in seen:  # a retry inside the same batch
-                seen.add(row["dedupe_key"])
-                rows.append((index, row))
-    if rows:
-        owner = {row["dedupe_key"]: index for index, row in rows}
-        statement = _insert_ignoring_duplicates(connection.dialect.name)
-        stored = await connection.execute(statement, [row for _, row in rows])
-        types = {row["dedupe_key"]: EventType(row["type"]) for _, row in rows}
-        for event_id, key in stored.all():
-            results[owner[key]].new_event_ids.append(event_id)
-            results[owner[key]].new_event_types.append(types[key])
-        for index, submission in enumerate(submissions):
-            results[index].duplicates = len(submission.events) - len(results[index].new_event_ids)
-    return results
+            row = _row(index, submission, event)
+            key = row.values["dedupe_key"]
+            if key in seen or (row.earlier_key is not None and _repeats(row, seen.get(row.earlier_key))):
+                continue  # a retry inside the same batch
+            seen[key] = submission.received_at
+            rows.append(row)
+    earlier = [row.earlier_key for row in rows if row.earlier_key is not None]
+    stored_at: dict[str, datetime] = {}
+    for start in range(0, len(earlier), _LOOKUP_CHUNK):
+        found = await connection.execute(
+            select(_EVENTS.c.dedupe_key, _EVENTS.c.received_at).where(
+                _EVENTS.c.dedupe_key.in_(earlier[start : start + _LOOKUP_CHUNK])
+            )
+        )
+        stored_at.update({key: at for key, at in found.all()})
+    return [
+        row for row in rows if row.earlier_key is None or not _repeats(row, stored_at.get(row.earlier_key))
+    ]
 
 
 async def list_events(

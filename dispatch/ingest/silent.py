@@ -3,6 +3,10 @@
 Each device carries its own deadline (`silent_deadline_at`, moved forward by every message), so the
 monitor sleeps until the earliest deadline instead of scanning the table; claiming is one atomic UPDATE,
 so several server processes never flag the same silence twice.
+
+After an outage every deadline has passed while nobody could hear the devices: a monitor gives each device
+one full silent interval from its own start-up to reconnect (it flags at max(deadline, started + interval)),
+so a restart does not flag the whole fleet at once.
 """
 
 from __future__ import annotations
@@ -10,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, case, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch.bus.base import EventBus
@@ -28,21 +33,40 @@ logger = logging.getLogger(__name__)
 MAX_SLEEP_SECONDS = 2.0
 
 
-def _overdue(now: datetime) -> list[object]:
+def _silent_interval(silent_after: int) -> ColumnElement[int]:
+    """A device's silent interval in seconds: N missed heartbeats."""
+    return Device.heartbeat_interval_s * silent_after
+
+
+def _graced(now: datetime, silent_after: int, started_at: datetime | None) -> ColumnElement[bool]:
+    """The device has had a full silent interval since start-up to be heard from."""
+    if started_at is None:
+        return true()
+    return _silent_interval(silent_after) <= (now - started_at).total_seconds()
+
+
+def _watched() -> list[ColumnElement[bool]]:
+    return [Device.silent_since.is_(None), Device.status == DeviceStatus.active]
+
+
+def _overdue(now: datetime, silent_after: int, started_at: datetime | None) -> list[ColumnElement[bool]]:
     return [
-        Device.silent_since.is_(None),
+        *_watched(),
         Device.silent_deadline_at.is_not(None),
         Device.silent_deadline_at <= now,
-        Device.status == DeviceStatus.active,
+        _graced(now, silent_after, started_at),
     ]
 
 
-async def flag_silent_devices(*, session: AsyncSession, clock: Clock, silent_after: int) -> list[int]:
-    """Mark every device past its deadline as silent and store one `silent` event each; returns their ids."""
+async def flag_silent_devices(
+    *, session: AsyncSession, clock: Clock, silent_after: int, started_at: datetime | None = None
+) -> list[int]:
+    """Mark every device past its deadline as silent and store one `silent` event each; returns their ids.
+    With `started_at`, a device is flagged only once a full silent interval has passed since then."""
     now = clock.now()
     claimed = await session.execute(
         update(Device)
-        .where(*_overdue(now))  # type: ignore[arg-type]
+        .where(*_overdue(now, silent_after, started_at))
         .values(silent_since=now)
         .returning(
             Device.id,
@@ -98,13 +122,26 @@ async def flag_silent_devices(*, session: AsyncSession, clock: Clock, silent_aft
     return [s.device.id for s in submissions]
 
 
-async def next_deadline(*, session: AsyncSession) -> datetime | None:
-    """The earliest deadline of a device not yet flagged."""
-    return await session.scalar(
-        select(func.min(Device.silent_deadline_at)).where(
-            Device.silent_since.is_(None), Device.status == DeviceStatus.active
+async def next_deadline(
+    *, session: AsyncSession, now: datetime, silent_after: int, started_at: datetime | None = None
+) -> datetime | None:
+    """The earliest moment a device not yet flagged may be (never later than it is): its deadline, or,
+    for devices still in their start-up grace, the end of the shortest grace."""
+    graced = _graced(now, silent_after, started_at)
+    deadline, shortest_grace = (
+        await session.execute(
+            select(
+                func.min(case((graced, Device.silent_deadline_at))),
+                func.min(
+                    case((~graced & Device.silent_deadline_at.is_not(None), _silent_interval(silent_after)))
+                ),
+            ).where(*_watched())
         )
-    )
+    ).one()
+    if shortest_grace is not None and started_at is not None:
+        grace_ends = started_at + timedelta(seconds=shortest_grace)
+        deadline = grace_ends if deadline is None else min(deadline, grace_ends)
+    return cast(datetime | None, deadline)
 
 
 class SilentDeviceMonitor:
@@ -122,6 +159,7 @@ class SilentDeviceMonitor:
         self._bus = bus
         self._clock = clock
         self._silent_after = silent_after
+        self._started_at = clock.now()  # devices get a full silent interval from here to be heard from
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -138,9 +176,17 @@ class SilentDeviceMonitor:
         """Flag what is due; return how long to sleep before looking again."""
         async with self._sessions() as session:
             flagged = await flag_silent_devices(
-                session=session, clock=self._clock, silent_after=self._silent_after
+                session=session,
+                clock=self._clock,
+                silent_after=self._silent_after,
+                started_at=self._started_at,
             )
-            upcoming = await next_deadline(session=session)
+            upcoming = await next_deadline(
+                session=session,
+                now=self._clock.now(),
+                silent_after=self._silent_after,
+                started_at=self._started_at,
+            )
             if self._bus is None:
                 await session.commit()
             else:

@@ -48,7 +48,10 @@ class SmsMessage(Base):
     """One text message and what became of it."""
 
     __tablename__ = "sms_message"
-    __table_args__ = (Index("ix_sms_message_status_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_sms_message_status_id", "status", "id"),
+        Index("ix_sms_message_report_due_at", "report_due_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[SmsDirection] = mapped_column(enum_type(SmsDirection))
@@ -59,7 +62,11 @@ class SmsMessage(Base):
     status: Mapped[SmsStatus] = mapped_column(enum_type(SmsStatus))
     sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     error_code: Mapped[str | None] = mapped_column(String(16))
+    error_message: Mapped[str | None] = mapped_column(String(255))  # why it failed, in the gateway's words
     attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]  # a pending message is not sent before then (a retry's backoff)
+    # When the domain that sent it stops waiting for a final status (a contact alert's step), if it waits.
+    report_due_at: Mapped[datetime | None]
     call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id", ondelete="SET NULL"), index=True)
     offer_id: Mapped[int | None] = mapped_column(index=True)
     contact_id: Mapped[int | None]

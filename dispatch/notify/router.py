@@ -28,6 +28,9 @@ class SmsRead(BaseModel):
     purpose: SmsPurpose
     status: SmsStatus
     error_code: str | None
+    error_message: str | None  # why it failed (or why the last attempt did, while it is retried)
+    attempts: int
+    next_attempt_at: datetime | None  # a retry's time, while the gateway is refusing
     call_id: int | None
     offer_id: int | None
     entered_by: str | None

@@ -7,10 +7,10 @@ import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
-from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.rest import Client
 
-from dispatch.notify.twilio_http import BaseUrlHttpClient
+from dispatch.notify.twilio_http import BaseUrlHttpClient, retry_after_seconds
 
 SEND_TIMEOUT_SECONDS = 15.0  # the library waits forever by default
 
@@ -22,12 +22,16 @@ class Sent:
 
 
 class SendFailed(Exception):
-    """The gateway refused the message; `permanent` when retrying cannot help (a bad number, say)."""
+    """The gateway refused the message; `permanent` when retrying cannot help (a bad number, say);
+    `retry_after`: the seconds the gateway asked us to wait (its `Retry-After`), when it said."""
 
-    def __init__(self, message: str, *, code: str | None, permanent: bool) -> None:
+    def __init__(
+        self, message: str, *, code: str | None, permanent: bool, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.permanent = permanent
+        self.retry_after = retry_after
 
 
 class SmsSender(Protocol):
@@ -39,11 +43,8 @@ class TwilioSender:
     """Twilio's REST API through its client library (which is synchronous: it runs in a thread)."""
 
     def __init__(self, *, account_sid: str, auth_token: str, sender: str, base_url: str | None) -> None:
-        self._client = Client(
-            account_sid,
-            auth_token,
-            http_client=BaseUrlHttpClient(base_url or None, timeout=SEND_TIMEOUT_SECONDS),
-        )
+        self._http = BaseUrlHttpClient(base_url or None, timeout=SEND_TIMEOUT_SECONDS)
+        self._client = Client(account_sid, auth_token, http_client=self._http)
         self._sender = sender
 
     async def send(self, *, to: str, body: str, status_callback: str | None) -> Sent:
@@ -55,9 +56,20 @@ class TwilioSender:
                 to=to, from_=self._sender, body=body, status_callback=status_callback or None
             )
         except TwilioRestException as exc:
-            # 4xx: the request itself is wrong (number, body, account); 5xx and 429: try again later.
-            permanent = 400 <= exc.status < 500 and exc.status != 429
-            raise SendFailed(str(exc.msg), code=str(exc.code), permanent=permanent) from exc
+            raise self._refused(exc.status, exc.code, str(exc.msg)) from exc
+        except TwilioServiceException as exc:  # the API's newer (RFC 9457) error shape
+            raise self._refused(exc.status, exc.code, exc.detail or exc.title) from exc
         except (TwilioException, OSError) as exc:  # connection problems (requests' errors are OSErrors)
             raise SendFailed(str(exc), code=None, permanent=False) from exc
         return Sent(sid=str(message.sid), status=str(message.status))
+
+    def _refused(self, status: int, code: int | None, text: str) -> SendFailed:
+        """The gateway answered with an error: 4xx means the request itself is wrong (number, body,
+        account) and is final; 5xx and 429 mean try again later (not before its Retry-After)."""
+        response = self._http.last_response()
+        return SendFailed(
+            f"HTTP {status}: {text.removeprefix('Unable to create record: ')}",
+            code=None if code is None else str(code),
+            permanent=400 <= status < 500 and status != 429,
+            retry_after=retry_after_seconds(response.headers if response is not None else None),
+        )

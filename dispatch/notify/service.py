@@ -8,9 +8,9 @@ and contacts are handled by their own domains, from the rows recorded here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import case, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.bus.outbox import announce
@@ -28,10 +28,15 @@ class SmsOptions:
 
     through_gateway: bool
     language: str
+    contact_step: timedelta = timedelta(seconds=60)  # how long a contact's alert may go without a report
 
 
 def options_for(settings: Settings) -> SmsOptions:
-    return SmsOptions(through_gateway=settings.twilio_enabled, language=settings.sms_language)
+    return SmsOptions(
+        through_gateway=settings.twilio_enabled,
+        language=settings.sms_language,
+        contact_step=timedelta(seconds=settings.contact_step_seconds),
+    )
 
 
 async def send(
@@ -45,8 +50,10 @@ async def send(
     call_id: int | None = None,
     offer_id: int | None = None,
     contact_id: int | None = None,
+    report_within: timedelta | None = None,
 ) -> SmsMessage:
-    """`queue` as this deployment sends."""
+    """`queue` as this deployment sends; `report_within`: when sent through the gateway, the sender
+    waits that long for a final status, then the overdue-report handler acts (see `settle_report`)."""
     return await queue(
         session=session,
         clock=clock,
@@ -57,6 +64,7 @@ async def send(
         call_id=call_id,
         offer_id=offer_id,
         contact_id=contact_id,
+        report_within=report_within if options.through_gateway else None,
     )
 
 
@@ -71,6 +79,7 @@ async def queue(
     call_id: int | None = None,
     offer_id: int | None = None,
     contact_id: int | None = None,
+    report_within: timedelta | None = None,
 ) -> SmsMessage:
     """Write an outgoing message; it is sent (or shown in the outbox) once the transaction commits."""
     now = clock.now()
@@ -83,6 +92,7 @@ async def queue(
         call_id=call_id,
         offer_id=offer_id,
         contact_id=contact_id,
+        report_due_at=now + report_within if report_within is not None else None,
         created_at=now,
         updated_at=now,
     )
@@ -136,35 +146,57 @@ async def record_status(
     error_code: str | None,
     sms_id: int | None = None,
 ) -> SmsMessage | None:
-    """Apply a delivery report; returns the message if its status changed (reports may repeat or cross)."""
-    message = await session.scalar(select(SmsMessage).where(SmsMessage.sid == sid))
-    if message is None and sms_id is not None:  # the report overtook the sender's note of the sid
-        message = await session.get(SmsMessage, sms_id)
-        if message is not None and message.sid not in (None, sid):
-            message = None
-    if message is None or message.status == status or message.status in _LATER_THAN.get(status, ()):
+    """Apply a delivery report; returns the message if its status changed. Reports may repeat or cross,
+    so a message only moves forward (queued, sent, then a final status) and a final status is never
+    replaced, by one conditional UPDATE that holds across processes."""
+    message_id = await session.scalar(select(SmsMessage.id).where(SmsMessage.sid == sid))
+    if message_id is None and sms_id is not None:  # the report overtook the sender's note of the sid
+        message_id = sms_id
+    earlier = [known for known, rank in _RANK.items() if rank < _RANK.get(status, 0)]
+    if message_id is None or not earlier:
         return None
-    message.sid = sid
-    message.status, message.error_code, message.updated_at = status, error_code, clock.now()
-    await session.flush()
-    return message
+    changed = await session.execute(
+        update(SmsMessage)
+        .where(
+            SmsMessage.id == message_id,
+            SmsMessage.status.in_(earlier),
+            (SmsMessage.sid == sid) | SmsMessage.sid.is_(None),
+        )
+        .values(sid=sid, status=status, error_code=error_code, updated_at=clock.now())
+        .returning(SmsMessage.id)
+    )
+    if changed.scalar() is None:
+        return None
+    return await session.get(SmsMessage, message_id, populate_existing=True)
 
 
-# A report never takes a message back: "sent" arriving after "delivered" changes nothing.
-_LATER_THAN: dict[SmsStatus, frozenset[SmsStatus]] = {
-    SmsStatus.queued: frozenset(
-        {SmsStatus.sent, SmsStatus.delivered, SmsStatus.undelivered, SmsStatus.failed}
-    ),
-    SmsStatus.sent: frozenset({SmsStatus.delivered, SmsStatus.undelivered, SmsStatus.failed}),
+# How far along its life an outgoing message is: a report never takes it back.
+_RANK: dict[SmsStatus, int] = {
+    SmsStatus.outbox: 0,
+    SmsStatus.pending: 0,
+    SmsStatus.sending: 0,
+    SmsStatus.queued: 1,
+    SmsStatus.sent: 2,
+    SmsStatus.delivered: 3,
+    SmsStatus.undelivered: 3,
+    SmsStatus.failed: 3,
 }
 
 
+def _due(now: datetime) -> ColumnElement[bool]:
+    """A pending message whose backoff (if any) is over."""
+    return (SmsMessage.status == SmsStatus.pending) & (
+        SmsMessage.next_attempt_at.is_(None) | (SmsMessage.next_attempt_at <= now)
+    )
+
+
 async def claim(*, session: AsyncSession, clock: Clock, sms_id: int) -> SmsMessage | None:
-    """Take a pending message for sending; None if another sender has it (once across processes)."""
+    """Take a due pending message for sending; None if another sender has it (once across processes)."""
+    now = clock.now()
     claimed = await session.execute(
         update(SmsMessage)
-        .where(SmsMessage.id == sms_id, SmsMessage.status == SmsStatus.pending)
-        .values(status=SmsStatus.sending, attempts=SmsMessage.attempts + 1, updated_at=clock.now())
+        .where(SmsMessage.id == sms_id, _due(now))
+        .values(status=SmsStatus.sending, attempts=SmsMessage.attempts + 1, updated_at=now)
         .returning(SmsMessage.id)
     )
     if claimed.scalar() is None:
@@ -175,12 +207,86 @@ async def claim(*, session: AsyncSession, clock: Clock, sms_id: int) -> SmsMessa
 async def note_sent(*, session: AsyncSession, clock: Clock, sms_id: int, sid: str) -> None:
     """The gateway took the message: keep its sid; it is queued unless a delivery report came first."""
     now = clock.now()
-    await session.execute(update(SmsMessage).where(SmsMessage.id == sms_id).values(sid=sid, updated_at=now))
+    await session.execute(
+        update(SmsMessage)
+        .where(SmsMessage.id == sms_id)
+        .values(sid=sid, updated_at=now, next_attempt_at=None, error_code=None, error_message=None)
+    )
     await session.execute(
         update(SmsMessage)
         .where(SmsMessage.id == sms_id, SmsMessage.status == SmsStatus.sending)
         .values(status=SmsStatus.queued)
     )
+
+
+async def retry_later(
+    *, session: AsyncSession, clock: Clock, sms_id: int, at: datetime, code: str | None, reason: str
+) -> None:
+    """The gateway could not take the message now: back in the queue, not to be sent before `at`."""
+    await session.execute(
+        update(SmsMessage)
+        .where(SmsMessage.id == sms_id, SmsMessage.status == SmsStatus.sending)
+        .values(
+            status=SmsStatus.pending,
+            next_attempt_at=at,
+            error_code=code,
+            error_message=reason[:255],
+            updated_at=clock.now(),
+        )
+    )
+
+
+async def fail(
+    *, session: AsyncSession, clock: Clock, sms_id: int, code: str | None, reason: str
+) -> SmsMessage | None:
+    """The message will not be sent (refused, or out of time): failed, with why; None if it was not ours."""
+    failed = await session.execute(
+        update(SmsMessage)
+        .where(SmsMessage.id == sms_id, SmsMessage.status == SmsStatus.sending)
+        .values(
+            status=SmsStatus.failed,
+            next_attempt_at=None,
+            error_code=code,
+            error_message=reason[:255],
+            updated_at=clock.now(),
+        )
+        .returning(SmsMessage.id)
+    )
+    if failed.scalar() is None:
+        return None
+    return await session.get(SmsMessage, sms_id, populate_existing=True)
+
+
+async def overdue_reports(*, session: AsyncSession, now: datetime) -> list[int]:
+    """Messages whose sender stopped waiting for a final status by now (see `settle_report`)."""
+    rows = await session.scalars(
+        select(SmsMessage.id)
+        .where(SmsMessage.report_due_at.is_not(None), SmsMessage.report_due_at <= now)
+        .order_by(SmsMessage.report_due_at)
+        .limit(500)
+    )
+    return list(rows)
+
+
+async def settle_report(*, session: AsyncSession, sms_id: int) -> bool:
+    """Stop waiting for the message's report; True for the one caller (across processes) that did, which
+    then acts on it: a final status and the deadline race for this."""
+    settled = await session.execute(
+        update(SmsMessage)
+        .where(SmsMessage.id == sms_id, SmsMessage.report_due_at.is_not(None))
+        .values(report_due_at=None)
+        .returning(SmsMessage.id)
+    )
+    return settled.scalar() is not None
+
+
+async def next_due(*, session: AsyncSession) -> datetime | None:
+    """The earliest moment a pending retry or a report deadline falls due."""
+    retry = await session.scalar(
+        select(func.min(SmsMessage.next_attempt_at)).where(SmsMessage.status == SmsStatus.pending)
+    )
+    report = await session.scalar(select(func.min(SmsMessage.report_due_at)))
+    return min((at for at in (retry, report) if at is not None), default=None)
 
 
 # What goes out first when messages queue up: offers and alerts before confirmations and help texts.
@@ -197,13 +303,12 @@ _URGENCY = case(
 )
 
 
-async def pending_ids(*, session: AsyncSession, stale_before: datetime) -> list[int]:
-    """Messages waiting to be sent, and those a sender claimed but never finished (it died)."""
+async def pending_ids(*, session: AsyncSession, now: datetime, stale_before: datetime) -> list[int]:
+    """Messages due to be sent, and those a sender claimed but never finished (it died)."""
     rows = await session.scalars(
         select(SmsMessage.id)
         .where(
-            (SmsMessage.status == SmsStatus.pending)
-            | ((SmsMessage.status == SmsStatus.sending) & (SmsMessage.updated_at < stale_before))
+            _due(now) | ((SmsMessage.status == SmsStatus.sending) & (SmsMessage.updated_at < stale_before))
         )
         .order_by(_URGENCY, SmsMessage.id)
         .limit(500)

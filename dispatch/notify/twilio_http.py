@@ -7,12 +7,15 @@ when an edge or region is configured, also from `TWILIO_EDGE` / `TWILIO_REGION`)
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 
-__all__ = ["TWILIO_API_HOST", "BaseUrlHttpClient", "is_twilio_api"]
+__all__ = ["TWILIO_API_HOST", "BaseUrlHttpClient", "is_twilio_api", "retry_after_seconds"]
 
 TWILIO_API_HOST = "api.twilio.com"
 
@@ -20,6 +23,20 @@ TWILIO_API_HOST = "api.twilio.com"
 def is_twilio_api(host: str) -> bool:
     """`api.twilio.com` or one of its regional forms (`api.sydney.au1.twilio.com`)."""
     return host == TWILIO_API_HOST or (host.startswith("api.") and host.endswith(".twilio.com"))
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
+    """A response's `Retry-After` in seconds: delta-seconds, or an HTTP date measured from its `Date`."""
+    value = (headers or {}).get("Retry-After", "").strip()
+    if value.isdigit():
+        return float(value)
+    date = (headers or {}).get("Date", "")
+    if not value or not date:
+        return None
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - parsedate_to_datetime(date)).total_seconds())
+    except (TypeError, ValueError):
+        return None
 
 
 class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]  # its base class is untyped (Any)
@@ -35,6 +52,12 @@ class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]  # its base cla
         self.base_url = base_url.rstrip("/") if base_url else None
         if self.base_url is not None:
             self.session.trust_env = False
+        self._last = threading.local()  # the client is shared by the sender's threads
+
+    def last_response(self) -> Response | None:
+        """The response this thread received last (the library drops it when it raises)."""
+        response: Response | None = getattr(self._last, "response", None)
+        return response
 
     def rewrite(self, url: str) -> str:
         """The URL the request really goes to."""
@@ -55,7 +78,8 @@ class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]  # its base cla
         allow_redirects: bool = False,
     ) -> Response:
         """Make the request (the signature is `TwilioHttpClient.request`'s) on the rewritten URL."""
-        return super().request(
+        self._last.response = None
+        response: Response = super().request(
             method,
             self.rewrite(url),
             params=params,
@@ -65,3 +89,5 @@ class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]  # its base cla
             timeout=timeout,
             allow_redirects=allow_redirects,
         )
+        self._last.response = response
+        return response

@@ -1,32 +1,40 @@
-"""The sender worker: sends pending messages after their transaction commits, once across processes,
-retrying what the gateway could not take, and telling the domains about messages that failed."""
+"""The sender worker: sends pending messages after their transaction commits, once across processes;
+retries what the gateway could not take, with backoff within each purpose's time budget (the next attempt
+is stored on the message, so a restart loses no retry and no process sleeps on one); tells the domains
+about messages that failed for good, and about messages whose delivery report is overdue."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch.bus.base import EventBus
-from dispatch.bus.outbox import commit_and_publish
+from dispatch.bus.outbox import commit_and_publish, discard_announced
 from dispatch.clock import Clock
 from dispatch.notify import service
-from dispatch.notify.models import SmsMessage, SmsStatus
+from dispatch.notify.models import SmsMessage
+from dispatch.notify.retry import RetryPolicy
 from dispatch.notify.sender import SendFailed, SmsSender
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
 SENDING_STALE_AFTER = timedelta(seconds=60)  # a claim older than this belonged to a sender that died
 CONCURRENT_SENDS = 8
 POLL_SECONDS = 2.0  # a safety net: new messages normally wake the worker through the bus
 
-# What the domains do when a message could not be delivered (an offer nobody got, a contact not reached).
-FailureHandler = Callable[[AsyncSession, SmsMessage], Awaitable[None]]
+# What the domains do with a message: one that could not be delivered (an offer nobody got, a contact not
+# reached), or one whose delivery report did not come in time (the contact chain moves on).
+MessageHandler = Callable[[AsyncSession, SmsMessage], Awaitable[None]]
+
+
+async def _nothing(_session: AsyncSession, _message: SmsMessage) -> None:
+    return None
 
 
 class SmsWorker:
@@ -38,7 +46,10 @@ class SmsWorker:
         sender: SmsSender,
         *,
         status_callback_url: str | None,
-        on_failed: FailureHandler,
+        on_failed: MessageHandler,
+        on_report_overdue: MessageHandler = _nothing,
+        policy: RetryPolicy | None = None,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -46,6 +57,9 @@ class SmsWorker:
         self._sender = sender
         self._status_callback_url = status_callback_url
         self._on_failed = on_failed
+        self._on_report_overdue = on_report_overdue
+        self._policy = policy or RetryPolicy()
+        self._jitter = jitter
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -63,13 +77,12 @@ class SmsWorker:
                 await task
 
     async def send_pending(self) -> int:
-        """Send everything waiting; returns how many were handed to the gateway."""
+        """Send everything due; returns how many were handed to the gateway."""
+        now = self._clock.now()
         async with self._sessions() as session:
-            ids = await service.pending_ids(
-                session=session, stale_before=self._clock.now() - SENDING_STALE_AFTER
-            )
+            ids = await service.pending_ids(session=session, now=now, stale_before=now - SENDING_STALE_AFTER)
             await service.release_stale(
-                session=session, clock=self._clock, stale_before=self._clock.now() - SENDING_STALE_AFTER
+                session=session, clock=self._clock, stale_before=now - SENDING_STALE_AFTER
             )
             await session.commit()
         # Several at a time: each send waits on the gateway's HTTP round trip, not on this process.
@@ -80,6 +93,37 @@ class SmsWorker:
                 return await self._send_one(sms_id)
 
         return sum(await asyncio.gather(*(send(sms_id) for sms_id in ids)))
+
+    async def settle_overdue_reports(self) -> int:
+        """Hand each message whose report deadline has passed to the domains, once across processes."""
+        async with self._sessions() as session:
+            ids = await service.overdue_reports(session=session, now=self._clock.now())
+        settled = 0
+        for sms_id in ids:
+            try:
+                settled += await self._settle_overdue(sms_id)
+            except Exception:
+                logger.exception("SMS %d: acting on its overdue delivery report failed", sms_id)
+        return settled
+
+    async def run_once(self) -> None:
+        """One pass of the timer: act on overdue reports (which may queue messages), then send what is due."""
+        await self.settle_overdue_reports()
+        await self.send_pending()
+
+    async def _settle_overdue(self, sms_id: int) -> bool:
+        async with self._sessions() as session:
+            try:
+                if not await service.settle_report(session=session, sms_id=sms_id):
+                    return False
+                message = await session.get(SmsMessage, sms_id)
+                if message is not None:
+                    await self._on_report_overdue(session, message)
+                await commit_and_publish(session, self._bus)
+            except BaseException:
+                discard_announced(session)
+                raise
+        return True
 
     async def _send_one(self, sms_id: int) -> bool:
         async with self._sessions() as session:
@@ -104,24 +148,48 @@ class SmsWorker:
         return True
 
     async def _failed(self, message: SmsMessage, exc: SendFailed) -> None:
-        final = exc.permanent or message.attempts >= MAX_ATTEMPTS
+        retry_at = None
+        if not exc.permanent:
+            retry_at = self._policy.next_attempt(
+                purpose=message.purpose,
+                queued_at=message.created_at,
+                attempts=message.attempts,
+                now=self._clock.now(),
+                retry_after=exc.retry_after,
+                jitter=self._jitter(),
+            )
         logger.warning(
-            "SMS %d to %s not sent (%s, code %s)%s",
+            "SMS %d to %s not sent (attempt %d: %s, code %s); %s",
             message.id,
             message.to_number[:-4] + "****",
+            message.attempts,
             exc,
             exc.code,
-            "" if final else "; will retry",
+            f"next attempt at {retry_at.isoformat()}" if retry_at else "failed for good",
         )
         async with self._sessions() as session:
-            stored = await session.get(SmsMessage, message.id)
-            if stored is None:
+            if retry_at is not None:
+                await service.retry_later(
+                    session=session,
+                    clock=self._clock,
+                    sms_id=message.id,
+                    at=retry_at,
+                    code=exc.code,
+                    reason=str(exc),
+                )
+                await session.commit()
                 return
-            stored.status = SmsStatus.failed if final else SmsStatus.pending
-            stored.error_code, stored.updated_at = exc.code, self._clock.now()
-            if final:
-                await self._on_failed(session, stored)
-            await commit_and_publish(session, self._bus)
+            reason = str(exc) if exc.permanent else f"gave up after {message.attempts} attempt(s): {exc}"
+            try:
+                failed = await service.fail(
+                    session=session, clock=self._clock, sms_id=message.id, code=exc.code, reason=reason
+                )
+                if failed is not None:
+                    await self._on_failed(session, failed)
+                await commit_and_publish(session, self._bus)
+            except BaseException:
+                discard_announced(session)
+                raise
 
     async def _listen(self) -> None:
         while True:
@@ -133,12 +201,22 @@ class SmsWorker:
                 logger.exception("SMS worker: bus subscription broke; polling until it is back")
                 await asyncio.sleep(1.0)
 
+    async def _pause(self) -> float:
+        """Seconds until the next retry or report deadline falls due, at most the poll interval."""
+        async with self._sessions() as session:
+            due = await service.next_due(session=session)
+        if due is None:
+            return POLL_SECONDS
+        return min(POLL_SECONDS, max(0.5, (due - self._clock.now()).total_seconds()))
+
     async def _run(self) -> None:
         while True:
+            pause = POLL_SECONDS
             try:
-                await self.send_pending()
+                await self.run_once()
+                pause = await self._pause()
             except Exception:
                 logger.exception("SMS worker: sending failed; retrying")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                await asyncio.wait_for(self._wake.wait(), pause)
             self._wake.clear()

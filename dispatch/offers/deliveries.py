@@ -1,5 +1,5 @@
 """What a message's fate means for the domains: an undeliverable offer counts as no answer; a contact's
-alert, delivered or not, moves on to the next contact."""
+alert, delivered or not (or without a report in time), moves on to the next contact."""
 
 from __future__ import annotations
 
@@ -22,3 +22,11 @@ async def message_settled(
         await offers.offer_sms_failed(session=session, clock=clock, message=message, options=options)
     elif message.purpose == SmsPurpose.contact_alert:
         await contacts.contact_sms_final(session=session, clock=clock, message=message, options=options)
+
+
+async def message_report_overdue(
+    *, session: AsyncSession, clock: Clock, message: SmsMessage, options: SmsOptions
+) -> None:
+    """Act on a message whose final status did not come in time (only contact alerts wait for one)."""
+    if message.purpose == SmsPurpose.contact_alert:
+        await contacts.contact_report_overdue(session=session, clock=clock, message=message, options=options)

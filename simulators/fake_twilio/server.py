@@ -12,7 +12,11 @@ Controls, for tests and the provider simulator (no auth):
   GET  /_fake/messages?to=&since=&wait=  -> {"items": [...], "last_index"} (long poll up to `wait` s)
   GET|POST /_fake/config {fail_numbers, undelivered_numbers, status_delay_ms, sms_webhook_url,
                          phone_numbers} -> the settings
-  POST /_fake/reset     forget every message
+  GET|POST /_fake/faults {status: 429|500|502|503|504, count?: N, seconds?: T, retry_after?: S}
+                        new messages are refused with that status for the next N requests and/or T seconds
+                        (until cleared with {status: null} when neither is given); answers the fault and
+                        `refused_total`
+  POST /_fake/reset     forget every message, clear the fault
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from starlette.routing import Route
 
 from simulators.fake_twilio.delivery import InboundResult, Webhooks
 from simulators.fake_twilio.runner import LocalServer
-from simulators.fake_twilio.state import FakeConfig, FakeMessage, FakeState, utc_now
+from simulators.fake_twilio.state import FakeConfig, FakeMessage, FakeState, parse_fault, utc_now
 from simulators.fake_twilio.wire import (
     API_VERSION,
     DEFAULT_ACCOUNT_SID,
@@ -65,7 +69,9 @@ async def _form(request: Request) -> dict[str, str]:
 
 def _error_response(error: TwilioError) -> JSONResponse:
     """Twilio's error JSON with its status (and the Basic challenge on 401)."""
-    headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if error.status == 401 else None
+    headers = dict(error.headers)
+    if error.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
     return JSONResponse(error.body(), status_code=error.status, headers=headers)
 
 
@@ -110,6 +116,7 @@ class Api:
     async def create_message(self, request: Request) -> Response:
         """POST .../Messages.json: check the form as Twilio does, accept, start the lifecycle."""
         self.authenticate(request)
+        self.state.check_fault()
         form = await _form(request)
         to, sender = form.get("To", "").strip(), form.get("From", "").strip()
         body, service_sid = form.get("Body", ""), form.get("MessagingServiceSid", "").strip()
@@ -178,6 +185,15 @@ class Api:
                 return _bad_request(str(exc))
         return JSONResponse(self.state.config.as_json())
 
+    async def faults(self, request: Request) -> Response:
+        """GET or POST /_fake/faults."""
+        if request.method == "POST":
+            try:
+                self.state.fault = parse_fault(await _json_object(request), self.state.now())
+            except ValueError as exc:
+                return _bad_request(str(exc))
+        return JSONResponse(self.state.fault_json())
+
     async def reset(self, _request: Request) -> Response:
         """POST /_fake/reset."""
         self.state.reset()
@@ -233,6 +249,7 @@ def create_app(state: FakeState, webhooks: Webhooks) -> Starlette:
         Route("/_fake/inbound", api.inbound, methods=["POST"]),
         Route("/_fake/messages", api.list_messages, methods=["GET"]),
         Route("/_fake/config", api.config, methods=["GET", "POST"]),
+        Route("/_fake/faults", api.faults, methods=["GET", "POST"]),
         Route("/_fake/reset", api.reset, methods=["POST"]),
     ]
     handlers = {
@@ -326,6 +343,20 @@ class FakeTwilio:
             "phone_numbers": None if phone_numbers is None else list(phone_numbers),
         }
         self.state.config.update({key: value for key, value in changes.items() if value is not None})
+
+    def fail(
+        self,
+        status: int | None,
+        *,
+        count: int | None = None,
+        seconds: float | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        """Refuse new messages as `POST /_fake/faults` does; `fail(None)` stops refusing."""
+        changes = {"status": status, "count": count, "seconds": seconds, "retry_after": retry_after}
+        self.state.fault = parse_fault(
+            {key: value for key, value in changes.items() if value is not None}, self.state.now()
+        )
 
     async def inbound(
         self,

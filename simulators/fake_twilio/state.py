@@ -6,13 +6,15 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from simulators.fake_twilio.wire import (
     API_VERSION,
     DEFAULT_ACCOUNT_SID,
     DEFAULT_AUTH_TOKEN,
     DELIVERY_ERRORS,
+    FAULT_ERRORS,
+    TwilioError,
     new_sid,
     num_segments,
     rfc2822,
@@ -89,6 +91,73 @@ def _parse_setting(key: str, value: object) -> object:
     if value is not None and not isinstance(value, str):
         raise ValueError(f"{key}: expected a URL or null")
     return value or None
+
+
+@dataclass(slots=True, kw_only=True)
+class Fault:
+    """The REST API refusing new messages with `status` for the next `remaining` requests or until `until`
+    (whichever comes first when both are set), with a `Retry-After` header when `retry_after` is set."""
+
+    status: int
+    remaining: int | None = None
+    until: datetime | None = None
+    retry_after: int | None = None
+    refused: int = 0
+
+    def active(self, now: datetime) -> bool:
+        """Whether the next request is refused."""
+        spent = self.remaining is not None and self.remaining <= 0
+        expired = self.until is not None and now >= self.until
+        return not (spent or expired)
+
+    def refuse(self) -> TwilioError:
+        """Count one refusal and return the error to answer with."""
+        self.refused += 1
+        if self.remaining is not None:
+            self.remaining -= 1
+        code, message = FAULT_ERRORS[self.status]
+        headers = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else None
+        return TwilioError(self.status, code, message, headers)
+
+    def as_json(self) -> dict[str, object]:
+        """The fault as `GET /_fake/faults` shows it."""
+        return {
+            "status": self.status,
+            "remaining": self.remaining,
+            "until": self.until.isoformat() if self.until else None,
+            "retry_after": self.retry_after,
+            "refused": self.refused,
+        }
+
+
+def parse_fault(data: Mapping[str, object], now: datetime) -> Fault | None:
+    """`{"status": 429|5xx, "count"?: N, "seconds"?: T, "retry_after"?: S}` as a Fault; `{"status": null}`:
+    none. ValueError for anything else; without count or seconds the fault lasts until cleared."""
+    unknown = set(data) - {"status", "count", "seconds", "retry_after"}
+    if unknown:
+        raise ValueError(f"unknown fault settings: {sorted(unknown)}")
+    status = data.get("status")
+    if status is None:
+        return None
+    if not isinstance(status, int) or isinstance(status, bool) or status not in FAULT_ERRORS:
+        raise ValueError(f"status: one of {sorted(FAULT_ERRORS)} or null")
+    count, seconds, retry_after = (_amount(data, name) for name in ("count", "seconds", "retry_after"))
+    return Fault(
+        status=status,
+        remaining=None if count is None else int(count),
+        until=None if seconds is None else now + timedelta(seconds=seconds),
+        retry_after=None if retry_after is None else int(retry_after),
+    )
+
+
+def _amount(data: Mapping[str, object], name: str) -> float | None:
+    """A non-negative number setting, or None when absent."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{name}: expected a number >= 0")
+    return float(value)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -201,8 +270,16 @@ class FakeState:
         self.received: list[FakeMessage] = []
         self.by_sid: dict[str, FakeMessage] = {}
         self.closed = False
+        self.fault: Fault | None = None
+        self.refused_total = 0  # requests refused by faults since the start
         self._last_index = 0
         self._changed = asyncio.Event()
+
+    def check_fault(self) -> None:
+        """Raise the configured fault's error if it is still active (the request is refused)."""
+        if self.fault is not None and self.fault.active(self.now()):
+            self.refused_total += 1
+            raise self.fault.refuse()
 
     def add_outbound(
         self,
@@ -281,8 +358,14 @@ class FakeState:
         self._changed.set()
         self._changed = asyncio.Event()
 
+    def fault_json(self) -> dict[str, object]:
+        """The current fault (status null when there is none) and the requests refused so far."""
+        shown = self.fault.as_json() if self.fault is not None else {"status": None}
+        return {**shown, "refused_total": self.refused_total}
+
     def reset(self) -> None:
-        """Forget every message (indexes keep counting up)."""
+        """Forget every message and stop refusing (indexes and `refused_total` keep counting up)."""
+        self.fault = None
         self.messages.clear()
         self.received.clear()
         self.by_sid.clear()

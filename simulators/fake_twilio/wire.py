@@ -37,14 +37,25 @@ DELIVERY_ERRORS = {
 }
 
 
-class TwilioError(Exception):
-    """An error answer of the REST API: HTTP status plus Twilio's numeric code."""
+# What the API answers while it is told to fail (`/_fake/faults`): Twilio's code and message per status.
+FAULT_ERRORS = {
+    429: (20429, "Too Many Requests"),
+    500: (20500, "Internal Server Error"),
+    502: (20502, "Bad Gateway"),
+    503: (20503, "Service Unavailable"),
+    504: (20504, "Gateway Timeout"),
+}
 
-    def __init__(self, status: int, code: int, message: str) -> None:
+
+class TwilioError(Exception):
+    """An error answer of the REST API: HTTP status plus Twilio's numeric code (and extra headers)."""
+
+    def __init__(self, status: int, code: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
     def body(self) -> dict[str, object]:
         """The JSON Twilio sends."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import httpx
 import pytest
@@ -35,7 +34,7 @@ from dispatch.orders import service as orders
 from dispatch.orders.models import OrderSource
 from dispatch.orders.schemas import OrderCreate
 from dispatch.settings import Settings
-from tests.conftest import START, _truncate_all, pg_settings
+from tests.conftest import START
 from tests.dispatch.offers.test_offers import rescue_provider
 from tests.dispatch.orders.test_orders import cleaner, tomorrow
 from tests.factories import elder_payload, operator_headers
@@ -46,10 +45,8 @@ AGENT = Actor(operator_id=None, username="race", role=Role.agent, ip=None)
 
 
 @pytest.fixture
-async def settings(pg_schema: str, tmp_path: Path) -> Settings:
-    base = pg_settings(pg_schema, tmp_path)
-    await _truncate_all(base)
-    return base
+def settings(pg_db_settings: Settings) -> Settings:
+    return pg_db_settings
 
 
 @asynccontextmanager

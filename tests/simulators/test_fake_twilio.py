@@ -7,6 +7,7 @@ import re
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -389,3 +390,61 @@ async def test_the_module_runs_standalone() -> None:
         process.terminate()
         async with asyncio.timeout(10):
             assert await process.wait() == 0
+
+
+async def test_told_to_fail_n_times_it_refuses_then_accepts(fake: FakeTwilio, client: Client) -> None:
+    async with httpx.AsyncClient(base_url=fake.base_url) as http:
+        told = await http.post("/_fake/faults", json={"status": 500, "count": 2})
+    assert told.json() == {
+        "status": 500,
+        "remaining": 2,
+        "until": None,
+        "retry_after": None,
+        "refused": 0,
+        "refused_total": 0,
+    }
+    for _ in range(2):
+        with pytest.raises(TwilioRestException) as caught:
+            await send(client, to=HANDSET, body="hello")
+        assert (caught.value.status, caught.value.code) == (500, 20500)
+    message = await send(client, to=HANDSET, body="hello")
+    assert message.status == "queued"
+    assert [m.sid for m in fake.messages] == [message.sid]  # nothing refused was kept
+    assert fake.state.fault_json()["refused_total"] == 2
+
+
+async def test_a_429_carries_retry_after_for_a_while() -> None:
+    now = [datetime(2026, 3, 2, 1, 0, tzinfo=UTC)]
+    async with FakeTwilio(status_delay_ms=5, now=lambda: now[0]) as fake:
+        fake.fail(429, seconds=30, retry_after=7)
+        url = f"{fake.base_url}/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
+        async with httpx.AsyncClient(auth=(fake.account_sid, fake.auth_token)) as http:
+            form = {"To": HANDSET, "From": SENDER, "Body": "hi"}
+            refused = [await http.post(url, data=form) for _ in range(3)]
+            now[0] += timedelta(seconds=30)
+            accepted = await http.post(url, data=form)
+    assert [(r.status_code, r.headers.get("Retry-After"), r.json()["code"]) for r in refused] == [
+        (429, "7", 20429)
+    ] * 3
+    assert accepted.status_code == 201
+
+
+async def test_faults_are_checked_and_cleared(fake: FakeTwilio, client: Client) -> None:
+    async with httpx.AsyncClient(base_url=fake.base_url) as http:
+        bad = [
+            await http.post("/_fake/faults", json=body)
+            for body in ({"status": 404}, {"status": "500"}, {"status": 500, "count": -1}, {"colour": 1})
+        ]
+        forever = await http.post("/_fake/faults", json={"status": 503})
+        with pytest.raises(TwilioRestException):
+            await send(client, to=HANDSET, body="hello")
+        cleared = await http.post("/_fake/faults", json={"status": None})
+        shown = await http.get("/_fake/faults")
+    assert [r.status_code for r in bad] == [400] * 4
+    assert forever.json()["status"] == 503
+    assert cleared.json() == shown.json() == {"status": None, "refused_total": 1}
+    assert (await send(client, to=HANDSET, body="hello")).status == "queued"
+    fake.fail(500)
+    async with httpx.AsyncClient(base_url=fake.base_url) as http:
+        assert (await http.post("/_fake/reset")).status_code == 204
+    assert (await send(client, to=HANDSET, body="hello")).status == "queued"

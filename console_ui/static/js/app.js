@@ -210,7 +210,9 @@ function entryText(entry, t) {
     case 'provider_done': return `${d.provider} · ${d.code}${d.via ? ` (${d.via})` : ''}`;
     case 'contact_alert':
     case 'contact_reached':
+    case 'contact_no_report':
     case 'contact_failed': return `${d.name}${d.relation ? ` (${d.relation})` : ''} ${d.phone || ''}${d.error ? ` ${d.error}` : ''}`;
+    case 'contacts_stopped': return `${t(`state.${d.state}`)} · ${d.after || ''}`;
     case 'handoff_120': return d.sms_to ? `→ ${d.sms_to}` : '';
     case 'claimed': return d.previous ? `← ${d.previous}` : '';
     default: return entry.text;

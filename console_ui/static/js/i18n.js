@@ -61,6 +61,7 @@ const ZH = {
     dispatch: '发起派单', escalated: '升级', offer: '发出派单', offer_expired: '派单超时', offer_declined: '服务商拒单',
     offer_accepted: '服务商接单', offer_undeliverable: '派单短信失败', provider_arrived: '服务商到达', provider_done: '服务完成',
     dispatch_failed: '派单失败', contact_alert: '短信通知联系人', contact_reached: '联系人已收到', contact_failed: '联系人短信失败',
+    contact_no_report: '联系人短信无回执，通知下一位', contacts_stopped: '停止通知联系人',
     handoff_120: '转120',
   },
   outcomes: {
@@ -217,7 +218,8 @@ const EN = {
     dispatch: 'Dispatch started', escalated: 'Escalated', offer: 'Offer sent', offer_expired: 'Offer unanswered',
     offer_declined: 'Offer declined', offer_accepted: 'Offer accepted', offer_undeliverable: 'Offer SMS failed',
     provider_arrived: 'Provider arrived', provider_done: 'Provider done', dispatch_failed: 'Dispatch failed',
-    contact_alert: 'Contact texted', contact_reached: 'Contact reached', contact_failed: 'Contact SMS failed', handoff_120: 'Handed to 120',
+    contact_alert: 'Contact texted', contact_reached: 'Contact reached', contact_failed: 'Contact SMS failed',
+    contact_no_report: 'No delivery report: next contact', contacts_stopped: 'Contact alerts stopped', handoff_120: 'Handed to 120',
   },
   outcomes: {
     resolved_by_phone: 'Resolved by phone', ambulance_120: 'Handed to 120', provider_served: 'Provider attended',

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -18,6 +18,7 @@ from dispatch.clock import FakeClock
 from dispatch.elders.models import Device
 from dispatch.ingest.models import DeviceEvent
 from simulators.watch import position_block
+from tests.conftest import START
 from tests.factories import make_elder_with_device, operator_headers
 
 IMEI = "8800000015"
@@ -263,6 +264,26 @@ async def test_frames_without_device_time_repeat_once_a_minute_at_most(
     await watch.send(frame("heart,72"))
     assert await watch.reply() == b"[3G*8800000015*0005*heart]"
     assert [e.type for e in await stored(app_services)] == ["vitals", "vitals"]
+
+
+async def test_the_same_alarm_frame_after_the_dedupe_window_is_a_new_alarm(
+    watch: Watch, app_services: AppServices, clock: FakeClock
+) -> None:
+    # A watch without network time repeats the device time of its last fix: a resend within the window
+    # (here across the edge of the window's five-minute bucket) is the same message, the same bytes a day
+    # later are a new SOS.
+    clock.advance(290)
+    for wait in (0, 20, 24 * 3600):
+        clock.advance(wait)
+        await watch.send(frame("AL," + SOS_BLOCK))
+        assert await watch.reply() == b"[3G*8800000015*0002*AL]"
+    events = await stored(app_services)
+    assert [e.type for e in events] == ["sos", "low_battery", "sos", "low_battery"]
+    assert [e.received_at for e in events if e.type == "sos"] == [
+        START + timedelta(seconds=290),
+        START + timedelta(seconds=290 + 20 + 24 * 3600),
+    ]
+    assert {e.device_time for e in events} == {WHEN}
 
 
 SOUTH_WEST = position_block(WHEN, -33.8688, -70.6693, battery=44)  # Santiago: S and W hemispheres

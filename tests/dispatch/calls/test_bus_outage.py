@@ -8,7 +8,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -24,7 +23,7 @@ from dispatch.console.hub import ConsoleListener
 from dispatch.settings import Settings
 from simulators.tcp_proxy import TcpProxy
 from simulators.watch import position_block
-from tests.conftest import REDIS_URL, START, _truncate_all, pg_settings
+from tests.conftest import REDIS_URL, START
 from tests.factories import make_elder_with_device
 
 IMEIS = [f"86000000000{n:04d}" for n in range(5)]
@@ -41,10 +40,10 @@ async def proxy() -> AsyncIterator[TcpProxy]:
 
 
 @pytest.fixture
-async def settings(pg_schema: str, tmp_path: Path, proxy: TcpProxy) -> Settings:
-    base = pg_settings(pg_schema, tmp_path)
-    await _truncate_all(base)
-    return base.model_copy(update={"redis_url": f"redis://127.0.0.1:{proxy.port}{urlparse(REDIS_URL).path}"})
+def settings(pg_db_settings: Settings, proxy: TcpProxy) -> Settings:
+    return pg_db_settings.model_copy(
+        update={"redis_url": f"redis://127.0.0.1:{proxy.port}{urlparse(REDIS_URL).path}"}
+    )
 
 
 @asynccontextmanager

@@ -6,17 +6,21 @@ import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dispatch.api.state import AppServices
+from dispatch.auth.actor import Actor
 from dispatch.clock import FakeClock
-from dispatch.db.session import create_engine, create_session_factory
+from dispatch.db.session import create_engine, create_session_factory, unit_of_work
+from dispatch.elders import service as elders_service
 from dispatch.elders.models import Device, DeviceStatus
+from dispatch.elders.schemas import DeviceCreate, ElderCreate
 from dispatch.ingest import service
 from dispatch.ingest.events import EventType, IncomingEvent, Position
 from dispatch.ingest.models import DeviceEvent
 from dispatch.ingest.service import Submission, find_device
 from dispatch.ingest.silent import MAX_SLEEP_SECONDS, SilentDeviceMonitor, flag_silent_devices
-from tests.factories import make_elder_with_device
+from tests.factories import elder_payload, make_elder_with_device
 
 IMEI = "860000000000042"
 INTERVAL = 300
@@ -138,3 +142,65 @@ async def test_monitor_sleeps_until_the_next_deadline(app_services: AppServices,
     clock.advance(0.5)
     assert await monitor.sweep() == MAX_SLEEP_SECONDS
     assert len(await silent_events(app_services)) == 1
+
+
+async def test_after_an_outage_each_device_gets_one_silent_interval_from_start_up(
+    engine: AsyncEngine, clock: FakeClock
+) -> None:
+    sessions = create_session_factory(engine)  # no app: its own monitor would be a second process
+    slow = await register(sessions, clock, "860000000000061", heartbeat_interval_s=300)
+    fast = await register(sessions, clock, "860000000000062", heartbeat_interval_s=60)
+    for imei in ("860000000000061", "860000000000062"):
+        await heard_by(sessions, clock, imei, "before")
+    clock.advance(3600)  # the servers were down for an hour: every deadline passed meanwhile
+
+    monitor = SilentDeviceMonitor(sessions, clock, silent_after=3)  # the first process back up
+    assert 0 < await monitor.sweep() <= MAX_SLEEP_SECONDS  # nothing flagged, and no busy loop either
+    clock.advance(3 * 60 - 1)
+    await monitor.sweep()
+    assert await flagged(sessions) == []
+    clock.advance(1)  # the fast watch had three of its intervals to reconnect, and did not
+    await monitor.sweep()
+    assert await flagged(sessions) == [fast]
+    clock.advance(300)
+    await heard_by(sessions, clock, "860000000000061", "after")  # the slow one is back in time
+    clock.advance(3 * 300 - 1)
+    await monitor.sweep()
+    assert await flagged(sessions) == [fast]
+    clock.advance(1)  # and then goes quiet for three of its intervals
+    await monitor.sweep()
+    assert await flagged(sessions) == [fast, slow]
+
+
+async def register(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock, imei: str, heartbeat_interval_s: int
+) -> int:
+    actor = Actor.system("test")
+    async with unit_of_work(sessions) as session:
+        elder = await elders_service.create(
+            session=session, clock=clock, actor=actor, data=ElderCreate.model_validate(elder_payload())
+        )
+        device = await elders_service.register_device(
+            session=session,
+            clock=clock,
+            actor=actor,
+            data=DeviceCreate(imei=imei, elder_id=elder.id, heartbeat_interval_s=heartbeat_interval_s),
+        )
+        return device.id
+
+
+async def heard_by(sessions: async_sessionmaker[AsyncSession], clock: FakeClock, imei: str, key: str) -> None:
+    async with unit_of_work(sessions) as session:
+        device = await find_device(session=session, imei=imei)
+        assert device is not None
+        event = IncomingEvent(EventType.heartbeat, None)
+        submission = Submission(device=device, events=[event], message_key=key, received_at=clock.now())
+        await service.store(session=session, submissions=[submission], silent_after=3)
+
+
+async def flagged(sessions: async_sessionmaker[AsyncSession]) -> list[int]:
+    async with sessions() as session:
+        events = await session.scalars(
+            select(DeviceEvent).where(DeviceEvent.type == EventType.silent).order_by(DeviceEvent.id)
+        )
+        return [event.device_id for event in events]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -156,3 +156,28 @@ async def test_device_state_never_moves_backwards(app_services: AppServices) -> 
     assert state.last_seen_at == clock.now()
     assert state.silent_deadline_at == clock.now() + timedelta(seconds=1800)
     assert (state.battery, state.last_lon) == (55, 119.31)  # the older sighting changed nothing
+
+
+async def test_a_windowed_message_is_the_same_only_within_its_window(app_services: AppServices) -> None:
+    device = await device_ref(app_services, "860000000000002")
+    bucket_start = datetime.fromtimestamp(
+        app_services.clock.now().timestamp() // 300 * 300 + 300, tz=UTC
+    )  # a 300 s bucket boundary
+
+    def resend(at: float) -> Submission:
+        """The same frame (same stale device time) received `at` seconds after a bucket boundary."""
+        event = IncomingEvent(EventType.sos, datetime(2000, 1, 1, tzinfo=UTC), Position(119.3, 26.08, True))
+        received = bucket_start + timedelta(seconds=at)
+        return Submission(device, [event], "watch|same-bytes", received, dedupe_window_s=300)
+
+    async def stored_new(*submissions: Submission) -> list[int]:
+        async with app_services.engine.begin() as connection:
+            results = await service.insert_events(connection=connection, submissions=submissions)
+        return [len(result.new_event_ids) for result in results]
+
+    assert await stored_new(resend(-10), resend(10)) == [1, 0]  # across the boundary, in one batch
+    assert await stored_new(resend(289)) == [0]  # 299 s after the stored one, in the next bucket
+    assert await stored_new(resend(291)) == [1]  # 301 s after: a new alarm
+    assert await stored_new(resend(300)) == [0]  # 9 s after that one, in the bucket after
+    assert await stored_new(resend(86_400)) == [1]
+    assert [t for t, _ in await events_in_db(app_services)] == ["sos"] * 3

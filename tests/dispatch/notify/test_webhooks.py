@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from twilio.request_validator import RequestValidator
 
 from dispatch.api.app import create_app
 from dispatch.auth.models import Role
 from dispatch.clock import FakeClock
+from dispatch.db.session import create_engine, create_session_factory
+from dispatch.notify import service as sms
+from dispatch.notify.models import SmsMessage, SmsPurpose, SmsStatus
 from dispatch.settings import Settings
 from tests.factories import PASSWORD, make_operator
 
@@ -130,3 +136,65 @@ async def test_a_delivery_report_that_overtakes_the_senders_note_of_the_sid_stil
         assert response.status_code == 204
     [stored, _] = (await twilio.get("/api/v1/sms")).json()["items"]
     assert (stored["id"], stored["status"]) == (help_text["id"], "delivered")
+
+
+async def test_a_final_status_is_never_replaced_by_a_late_report(
+    twilio: httpx.AsyncClient, signed_app: FastAPI
+) -> None:
+    form = inbound("你好")
+    await twilio.post("/webhooks/twilio/sms", data=form, headers=signed("/webhooks/twilio/sms", form))
+    [help_text, _] = await messages(twilio, signed_app)
+    path = f"/webhooks/twilio/status?sms_id={help_text['id']}"
+    sid = "SM" + "5" * 32
+    for status, code in (("delivered", ""), ("undelivered", "30005"), ("failed", "30003"), ("sent", "")):
+        report = {"MessageSid": sid, "MessageStatus": status, **({"ErrorCode": code} if code else {})}
+        response = await twilio.post(path, data=report, headers=signed(path, report))
+        assert response.status_code == 204
+    [stored, _] = (await twilio.get("/api/v1/sms")).json()["items"]
+    assert (stored["status"], stored["error_code"]) == ("delivered", None)
+
+
+async def test_crossing_reports_from_two_processes_leave_the_final_status(pg_db_settings: Settings) -> None:
+    """On PostgreSQL, where two writers can cross (SQLite has one)."""
+    clock = FakeClock()
+    engine = create_engine(pg_db_settings)
+    sessions = create_session_factory(engine)
+    try:
+        async with sessions() as session:
+            message = await sms.queue(
+                session=session,
+                clock=clock,
+                to=STRANGER,
+                body="hi",
+                purpose=SmsPurpose.help,
+                through_gateway=True,
+            )
+            await sms.note_sent(session=session, clock=clock, sms_id=message.id, sid="SM" + "6" * 32)
+            await session.commit()
+        async with sessions() as first, sessions() as second:
+            delivered = await sms.record_status(
+                session=first, clock=clock, sid="SM" + "6" * 32, status=SmsStatus.delivered, error_code=None
+            )
+            late = asyncio.create_task(
+                sms.record_status(
+                    session=second, clock=clock, sid="SM" + "6" * 32, status=SmsStatus.sent, error_code=None
+                )
+            )
+            await waiting_for_a_lock(engine)  # the late report is held by the first one's row lock
+            await first.commit()
+            assert await late is None
+            await second.commit()
+        async with sessions() as session:
+            stored = await session.get(SmsMessage, message.id)
+        assert delivered is not None
+        assert stored is not None
+        assert stored.status == SmsStatus.delivered
+    finally:
+        await engine.dispose()
+
+
+async def waiting_for_a_lock(engine: AsyncEngine) -> None:
+    async with asyncio.timeout(5), engine.connect() as connection:
+        waiting = text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        while not await connection.scalar(waiting):  # noqa: ASYNC110 - polling another connection's state
+            await asyncio.sleep(0.01)
