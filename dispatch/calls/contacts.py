@@ -7,6 +7,7 @@ Without a gateway (the outbox) there are no delivery reports: all are queued at 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -41,9 +42,30 @@ def what_happened(category: str, language: str) -> str:
     return words.get(category, category.replace("_", " "))
 
 
-async def alert_contacts(*, session: AsyncSession, clock: Clock, call: Call, options: SmsOptions) -> None:
-    """Start telling the contacts about a P1 call, first in call order."""
-    await _alert_after(session, clock, call, after_priority=-1, options=options)
+async def alert_contacts(
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    call: Call,
+    options: SmsOptions,
+    contacts: Sequence[Contact] | None = None,
+) -> None:
+    """Start telling the contacts about a P1 call, first in call order (`contacts`: the elder's contacts if
+    already read, e.g. for a whole batch of alarms)."""
+    await _alert_after(session, clock, call, after_priority=-1, options=options, known=contacts)
+
+
+async def contacts_of(*, session: AsyncSession, elder_ids: set[int]) -> dict[int, list[Contact]]:
+    """The contacts alerted about these elders' P1 calls, in call order, by elder (one query)."""
+    found: dict[int, list[Contact]] = {elder_id: [] for elder_id in elder_ids}
+    rows = await session.scalars(
+        select(Contact)
+        .where(Contact.elder_id.in_(elder_ids), Contact.kind.in_(ALERTED_KINDS))
+        .order_by(Contact.elder_id, Contact.priority)
+    )
+    for contact in rows:
+        found[contact.elder_id].append(contact)
+    return found
 
 
 async def contact_sms_final(
@@ -121,19 +143,21 @@ async def _next_step(
 
 
 async def _alert_after(
-    session: AsyncSession, clock: Clock, call: Call, *, after_priority: int, options: SmsOptions
+    session: AsyncSession,
+    clock: Clock,
+    call: Call,
+    *,
+    after_priority: int,
+    options: SmsOptions,
+    known: Sequence[Contact] | None = None,
 ) -> None:
     elder = await session.get(Elder, call.elder_id)
     if elder is None:
         return
-    contacts = await session.scalars(
-        select(Contact)
-        .where(
-            Contact.elder_id == elder.id, Contact.kind.in_(ALERTED_KINDS), Contact.priority > after_priority
-        )
-        .order_by(Contact.priority)
+    everyone = (
+        known if known is not None else (await contacts_of(session=session, elder_ids={elder.id}))[elder.id]
     )
-    for contact in contacts:
+    for contact in [c for c in everyone if c.priority > after_priority]:
         await _alert(session, clock, call, elder, contact, options)
         if options.through_gateway:  # the delivery report moves on to the next one
             return

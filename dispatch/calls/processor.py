@@ -29,6 +29,7 @@ from dispatch.bus.base import EventBus, Message
 from dispatch.bus.outbox import commit_and_publish, discard_announced
 from dispatch.calls import contacts, service
 from dispatch.clock import Clock
+from dispatch.elders.models import Contact
 from dispatch.ingest import service as ingest
 from dispatch.ingest.events import RULES_STREAM, EventType
 from dispatch.ingest.models import DeviceEvent
@@ -102,7 +103,9 @@ class CallProcessor:
         async with self._sessions() as session:
             try:
                 events = await ingest.claim_events(session=session, event_ids=event_ids)
-                batch = await service.load_batch(session=session, elder_ids={e.elder_id for e in events})
+                elder_ids = {e.elder_id for e in events}
+                batch = await service.load_batch(session=session, elder_ids=elder_ids)
+                known_contacts = await contacts.contacts_of(session=session, elder_ids=elder_ids)
                 opened = await service.open_calls_in_bulk(
                     session=session,
                     clock=self._clock,
@@ -111,7 +114,7 @@ class CallProcessor:
                     batch=batch,
                 )
                 for event in events:
-                    changed += await self._apply(session, event, batch, opened.get(event.id))
+                    changed += await self._apply(session, event, batch, opened.get(event.id), known_contacts)
                 await commit_and_publish(session, self._bus)
             except BaseException:
                 discard_announced(session)
@@ -124,6 +127,7 @@ class CallProcessor:
         event: DeviceEvent,
         batch: service.Batch,
         opened: service.AlarmApplied | None,
+        known_contacts: dict[int, list[Contact]],
     ) -> bool:
         if event.type == EventType.service_request:
             await orders.take_app_request(
@@ -134,7 +138,11 @@ class CallProcessor:
         )
         if applied and applied.became_p1:
             await contacts.alert_contacts(
-                session=session, clock=self._clock, call=applied.call, options=self._sms
+                session=session,
+                clock=self._clock,
+                call=applied.call,
+                options=self._sms,
+                contacts=known_contacts.get(applied.call.elder_id),
             )
         return applied is not None
 

@@ -503,13 +503,13 @@ async def record(
     text: str = "",
     **detail: Any,
 ) -> CallEntry:
-    """Add a line to the call's timeline and tell the consoles."""
+    """Add a line to the call's timeline and tell the consoles (written with the transaction's next flush:
+    a batch of alarms writes its lines in one statement)."""
     call = await get(session=session, call_id=call_id)
     now = clock.now()
     entry = _entry(call, now, actor, kind, text, **detail)
     call.updated_at = now
     session.add(entry)
-    await session.flush()
     _announce_change(session, call, now, kind)
     return entry
 
@@ -517,7 +517,9 @@ async def record(
 async def add_note(
     *, session: AsyncSession, clock: Clock, actor: Actor, call_id: int, text: str
 ) -> CallEntry:
-    return await record(session=session, clock=clock, actor=actor, call_id=call_id, kind="note", text=text)
+    entry = await record(session=session, clock=clock, actor=actor, call_id=call_id, kind="note", text=text)
+    await session.flush()
+    return entry
 
 
 async def notify_contact(
@@ -528,7 +530,7 @@ async def notify_contact(
     contact = await session.get(Contact, contact_id)
     if contact is None or contact.elder_id != call.elder_id:
         raise NotFound(f"contact {contact_id} is not one of this elder's contacts")
-    return await record(
+    entry = await record(
         session=session,
         clock=clock,
         actor=actor,
@@ -539,6 +541,8 @@ async def notify_contact(
         relation=contact.relation,
         phone=mask_phone(contact.phone),
     )
+    await session.flush()
+    return entry
 
 
 async def timeline(*, session: AsyncSession, call_id: int) -> list[CallEntry]:

@@ -96,8 +96,7 @@ async def queue(
         created_at=now,
         updated_at=now,
     )
-    session.add(message)
-    await session.flush()
+    session.add(message)  # written with the transaction's next flush (a batch's texts in one statement)
     if through_gateway:
         announce(session, SMS_CHANNEL, {"wake": True}, key="wake")  # one nudge a transaction is enough
     return message

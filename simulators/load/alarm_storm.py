@@ -3,6 +3,7 @@ call, and how soon after a crash are the alarms it left unprocessed calls?
 
 Two phases per code tree (this checkout, and optionally a baseline commit in a temporary worktree, so
 both are measured in one run of the machine):
+Every elder has two contacts (a son, a community worker), texted when the call opens, as in the demo city.
 - storm: N watches, each on its own connection, send one SOS each at the same moment; times from the
   first acknowledgement to the last call opened (the call rows' `opened_at`, the server's clock).
 - restart: the server is killed (-9); the N stored alarms are made unprocessed again (their calls deleted,
@@ -46,6 +47,13 @@ from simulators.load.console_latency import (
 )
 from tests.conftest import PG_URL
 
+# Each elder's son and community worker, texted in that order when a call becomes P1 (as in the demo city).
+CONTACTS = """
+INSERT INTO contact (elder_id, priority, name, kind, relation, phone, notes)
+SELECT id, n, CASE n WHEN 1 THEN '儿子' ELSE '助老员' END, CASE n WHEN 1 THEN 'relative' ELSE 'community_worker' END,
+       CASE n WHEN 1 THEN '儿子' ELSE '' END, '+86139' || lpad((id * 2 + n)::text, 8, '0'), ''
+FROM elder CROSS JOIN (VALUES (1), (2)) AS chain(n)
+"""
 REDIS_URL = os.environ.get("DISPATCH_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -157,6 +165,7 @@ async def measure(tree: Tree, args: argparse.Namespace, workdir: Path) -> Result
     result = Result(tree.label, args.watches)
     await flush_redis(REDIS_URL)
     await asyncio.to_thread(_seed, tree, env, args.watches + args.fresh)
+    await _sql(settings, CONTACTS)
     logs = workdir / f"logs-{tree.label}"
     logs.mkdir()
     watch_port = free_port()
@@ -254,7 +263,8 @@ def print_table(results: list[Result]) -> None:
 
 
 async def run(args: argparse.Namespace) -> list[Result]:
-    with tempfile.TemporaryDirectory(prefix="alarm-storm-") as tmp:
+    if True:
+        tmp = tempfile.mkdtemp(prefix="alarm-storm-")
         workdir = Path(tmp)
         with trees(args.baseline, workdir) as found:
             return [await measure(tree, args, workdir) for tree in found]

@@ -169,6 +169,7 @@ async def test_crossing_reports_from_two_processes_leave_the_final_status(pg_db_
                 purpose=SmsPurpose.help,
                 through_gateway=True,
             )
+            await session.flush()
             await sms.note_sent(session=session, clock=clock, sms_id=message.id, sid="SM" + "6" * 32)
             await session.commit()
         async with sessions() as first, sessions() as second:

@@ -89,6 +89,7 @@ async def queue(services: AppServices, purpose: SmsPurpose = SmsPurpose.help, to
         message = await service.queue(
             session=session, clock=services.clock, to=to, body="您好", purpose=purpose, through_gateway=True
         )
+        await session.flush()
         return message.id
 
 
