@@ -21,7 +21,14 @@ from dispatch.complaints.schemas import ComplaintCreate
 from dispatch.db.session import unit_of_work
 from dispatch.followups.models import FollowUp, FollowUpKind, FollowUpState
 from tests.conftest import START
-from tests.factories import elder_payload, login, make_operator, operator_headers, provider_payload
+from tests.factories import (
+    elder_payload,
+    login,
+    make_operator,
+    operator_headers,
+    provider_payload,
+    read_outbox,
+)
 
 COMPLAINANT = "+8613800001234"
 
@@ -96,8 +103,7 @@ async def test_a_complaint_goes_to_the_supervisor_is_investigated_and_resolved_w
     assert (done["state"], done["upheld"], done["informed_how"]) == ("resolved", True, "sms")
     assert done["informed_at"] == done["resolved_at"] == START.isoformat().replace("+00:00", "Z")
 
-    outbox = (await client.get("/api/v1/sms/outbox", headers=agent)).json()["items"]
-    replies = [m for m in outbox if m["purpose"] == "complaint_reply"]
+    replies = [m for m in await read_outbox(client, agent) if m["purpose"] == "complaint_reply"]
     assert [m["to"] for m in replies] == [COMPLAINANT]
     assert replies[0]["body"] == (
         f"【12349】李女士您好，您反映的问题（编号{complaint['id']}）已处理："
