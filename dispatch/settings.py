@@ -32,7 +32,11 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8000, ge=1, le=65535)
     session_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     cookie_secure: bool = False
-    login_rate_limit: str = "10/minute"
+    # Failed logins: a (username, address) pair waits after this many, twice as long after each further one.
+    login_free_failures: int = Field(default=5, ge=1)
+    login_backoff_base_seconds: float = Field(default=2.0, gt=0)
+    login_backoff_max_seconds: float = Field(default=900.0, gt=0)
+    login_rate_limit: str = "60/minute"  # failed logins per client address, whatever the username
     log_level: str = "INFO"
     watch_host: str = "0.0.0.0"  # noqa: S104 - devices connect from the mobile network
     watch_port: int = Field(default=5093, ge=0, le=65535)

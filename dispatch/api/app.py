@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devices.http_api import router as device_gateway_router
@@ -23,6 +24,13 @@ from dispatch.api import health
 from dispatch.api.errors import install_error_handlers
 from dispatch.api.state import AppServices
 from dispatch.audit.router import router as audit_router
+from dispatch.auth.ratelimit import (
+    BackoffPolicy,
+    FailureStore,
+    LoginThrottle,
+    MemoryFailureStore,
+    RedisFailureStore,
+)
 from dispatch.auth.router import router as auth_router
 from dispatch.bus.base import EventBus
 from dispatch.bus.memory import MemoryBus
@@ -65,6 +73,21 @@ def _rate_limit_storage(settings: Settings) -> Storage:
     if settings.redis_url:
         return RedisStorage(f"async+{settings.redis_url}", implementation="redispy", key_prefix="dispatch")
     return MemoryStorage()
+
+
+def _login_throttle(settings: Settings, clock: Clock, store: FailureStore) -> LoginThrottle:
+    policy = BackoffPolicy(
+        free_failures=settings.login_free_failures,
+        base_seconds=settings.login_backoff_base_seconds,
+        max_seconds=settings.login_backoff_max_seconds,
+    )
+    return LoginThrottle(
+        store=store,
+        policy=policy,
+        clock=clock,
+        address_limiter=MovingWindowRateLimiter(_rate_limit_storage(settings)),
+        address_limit=settings.login_rate_limit,
+    )
 
 
 def _sms_worker(
@@ -139,6 +162,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         desk = ServiceDesk(sessions, bus, the_clock, settings, matcher)
         sms_worker = _sms_worker(settings, sessions, bus, the_clock)
         console_hub = ConsoleHub(bus)
+        login_failures = (
+            RedisFailureStore(Redis.from_url(settings.redis_url))
+            if settings.redis_url
+            else MemoryFailureStore()
+        )
         await console_hub.start()
         writer.start()
         watch_port = await watch.start(settings.watch_host, settings.watch_port)
@@ -154,7 +182,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             engine=engine,
             sessions=sessions,
             bus=bus,
-            login_limiter=MovingWindowRateLimiter(_rate_limit_storage(settings)),
+            login_throttle=_login_throttle(settings, the_clock, login_failures),
             metrics=registry,
             writer=writer,
             watch=watch,
@@ -185,6 +213,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             await silent.stop()
             await writer.stop()
             await ingest_engine.dispose()
+            if isinstance(login_failures, RedisFailureStore):
+                await login_failures.close()
             await bus.close()
             await engine.dispose()
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from limits.aio.strategies import MovingWindowRateLimiter
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from devices.watch.server import WatchServer
+from dispatch.auth.ratelimit import LoginThrottle
 from dispatch.bus.base import EventBus
 from dispatch.calls.processor import CallProcessor
 from dispatch.clock import Clock
@@ -30,7 +30,7 @@ class AppServices:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     bus: EventBus
-    login_limiter: MovingWindowRateLimiter
+    login_throttle: LoginThrottle
     metrics: CollectorRegistry
     writer: EventWriter
     watch: WatchServer

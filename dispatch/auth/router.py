@@ -17,7 +17,6 @@ from dispatch.api.deps import (
 from dispatch.audit import service as audit
 from dispatch.auth import service
 from dispatch.auth.actor import Actor
-from dispatch.auth.ratelimit import LoginThrottle
 from dispatch.auth.schemas import (
     LoginRequest,
     LoginResponse,
@@ -35,15 +34,17 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 async def login(
     body: LoginRequest, request: Request, response: Response, session: SessionDep, services: ServicesDep
 ) -> LoginResponse:
-    """Exchange username and password for a bearer token and an httpOnly session cookie."""
+    """Exchange username and password for a bearer token and an httpOnly session cookie. After repeated
+    failures from one address for one username, 429 with Retry-After until the (growing) wait is over."""
     ip = client_ip(request)
-    throttle = LoginThrottle(services.login_limiter, services.settings.login_rate_limit)
+    throttle = services.login_throttle
     await throttle.check(body.username, ip)
     try:
         operator = await service.authenticate(session=session, username=body.username, password=body.password)
     except Unauthenticated:
         await throttle.record_failure(body.username, ip)
         raise
+    await throttle.record_success(body.username, ip)
     token, login_session = await service.start_session(
         session=session,
         clock=services.clock,
