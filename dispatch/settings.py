@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     watch_port: int = Field(default=5093, ge=0, le=65535)
     watch_idle_timeout_seconds: int = Field(default=1200, ge=10)
     device_replay_window_seconds: int = Field(default=300, ge=5)
+    device_event_max_bytes: int = Field(default=64 * 1024, ge=1024)  # a phone's request body; larger: 413
+    media_clip_max_bytes: int = Field(default=32 * 1024, ge=1)  # one voice clip from a watch
+    media_device_daily_bytes: int = Field(default=2 * 1024 * 1024, ge=0)  # a watch's clips per (UTC) day
     ingest_batch_max_delay_ms: float = Field(default=2.0, ge=0)
     ingest_batch_max_size: int = Field(default=500, ge=1)
     ingest_writers: int = Field(default=4, ge=1, le=64)

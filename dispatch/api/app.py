@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devices.http_api import router as device_gateway_router
 from devices.watch.directory import DeviceDirectory
+from devices.watch.media import MediaQuota
 from devices.watch.router import router as watch_commands_router
 from devices.watch.server import GatewayParts, WatchMetrics, WatchServer
 from dispatch.alerts.router import router as alerts_router
@@ -142,6 +143,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 writer=writer,
                 metrics=watch_metrics,
                 media_dir=settings.data_dir / "media",
+                media_quota=MediaQuota(
+                    clip_max_bytes=settings.media_clip_max_bytes,
+                    device_daily_bytes=settings.media_device_daily_bytes,
+                ),
                 idle_timeout=settings.watch_idle_timeout_seconds,
             )
         )

@@ -14,6 +14,7 @@ from dispatch.errors import (
     Conflict,
     DomainError,
     NotFound,
+    PayloadTooLarge,
     PermissionDenied,
     RateLimited,
     Unauthenticated,
@@ -29,6 +30,7 @@ STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (Unauthenticated, 401),
     (PermissionDenied, 403),
     (RateLimited, 429),
+    (PayloadTooLarge, 413),
 ]
 
 
