@@ -23,12 +23,13 @@ from fastapi import APIRouter, Header, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from dispatch.api.deps import ClockDep, SessionDep, SettingsDep
+from dispatch.api.deps import ClockDep, ServicesDep, SessionDep, SettingsDep
 from dispatch.bus.outbox import enqueue
 from dispatch.errors import PayloadTooLarge, Unauthenticated
 from dispatch.ingest import service
 from dispatch.ingest.events import RULES_STREAM, EventType, IncomingEvent, Position
 from dispatch.ingest.schemas import PhoneEventAccepted, PhoneEventIn
+from dispatch.ingest.secrets import DeviceSecretBox, UnreadableSecret
 from dispatch.ingest.service import DeviceRef, Submission
 
 logger = logging.getLogger(__name__)
@@ -96,13 +97,18 @@ def _event_from(body: PhoneEventIn, clock_skew_s: int | None) -> IncomingEvent:
 
 
 async def _authenticate(
-    session: SessionDep, device_id: str, timestamp: str, sent: str, raw: bytes
+    session: SessionDep, box: DeviceSecretBox, device_id: str, timestamp: str, sent: str, raw: bytes
 ) -> DeviceRef:
     device = await service.find_device(session=session, imei=device_id)
     if device is None or not device.active:
         logger.warning("device-events: unknown or disabled device %r refused", device_id)
         raise Unauthenticated("unknown or disabled device")
-    if not hmac.compare_digest(signature(device.secret, timestamp, raw), sent.lower()):
+    try:
+        secret = box.open(device.secret)
+    except UnreadableSecret:
+        logger.error("device-events: no DISPATCH_DEVICE_SECRET_KEYS key opens the secret of %r", device_id)
+        raise Unauthenticated("bad signature") from None
+    if not hmac.compare_digest(signature(secret, timestamp, raw), sent.lower()):
         logger.warning("device-events: bad signature from device %r", device_id)
         raise Unauthenticated("bad signature")
     return device
@@ -116,6 +122,7 @@ async def receive_device_event(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
+    services: ServicesDep,
     x_device_id: Annotated[str | None, Header(max_length=32)] = None,
     x_timestamp: Annotated[str | None, Header(max_length=20)] = None,
     x_signature: Annotated[str | None, Header(max_length=128)] = None,
@@ -125,7 +132,7 @@ async def receive_device_event(
         raise Unauthenticated("X-Device-Id, X-Timestamp and X-Signature headers are required")
     skew = _clock_skew(x_timestamp, clock.now().timestamp())
     raw = await _read_body(request, settings.device_event_max_bytes)
-    device = await _authenticate(session, x_device_id, x_timestamp, x_signature, raw)
+    device = await _authenticate(session, services.device_secrets, x_device_id, x_timestamp, x_signature, raw)
     try:
         body = PhoneEventIn.model_validate_json(raw)
     except ValidationError as exc:

@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "insecure-dev-secret-change-me"  # noqa: S105 - refused in production below
@@ -28,10 +28,16 @@ class Settings(BaseSettings):
     database_schema: str = ""
     redis_url: str = ""
     secret_key: str = DEFAULT_SECRET_KEY
+    # Fernet keys sealing device secrets at rest, newest first; empty: one derived from secret_key.
+    device_secret_keys: str = ""
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     session_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     cookie_secure: bool = False
+    console_ticket_seconds: int = Field(
+        default=30, ge=5, le=300
+    )  # a one-time /ws/console ticket lives this long
+    console_session_check_seconds: float = Field(default=30.0, gt=0)  # an open console re-checks its session
     # Failed logins: a (username, address) pair waits after this many, twice as long after each further one.
     login_free_failures: int = Field(default=5, ge=1)
     login_backoff_base_seconds: float = Field(default=2.0, gt=0)
@@ -93,6 +99,14 @@ class Settings(BaseSettings):
         if self.environment is Environment.production and self.secret_key == DEFAULT_SECRET_KEY:
             raise ValueError("DISPATCH_SECRET_KEY must be set to a random value in production")
         return self
+
+    @field_validator("device_secret_keys")
+    @classmethod
+    def _device_secret_keys_are_fernet_keys(cls, value: str) -> str:
+        from dispatch.ingest.secrets import configured_keys  # the cryptography import only where needed
+
+        configured_keys(value)
+        return value
 
     @property
     def effective_database_url(self) -> str:

@@ -149,12 +149,13 @@ async def make_elder_with_device(
             actor=actor,
             data=ElderCreate.model_validate(elder_payload(**elder)),
         )
-        device = await elders_service.register_device(
+        registered = await elders_service.register_device(
             session=session,
             clock=services.clock,
             actor=actor,
             data=DeviceCreate(
                 imei=imei, elder_id=created.id, kind=kind, heartbeat_interval_s=heartbeat_interval_s
             ),
+            device_secrets=services.device_secrets,
         )
-        return created.id, device.id, device.secret
+        return created.id, registered.device.id, registered.secret

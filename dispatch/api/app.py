@@ -49,6 +49,7 @@ from dispatch.desk.processor import ServiceDesk
 from dispatch.elders.router import router as elders_router
 from dispatch.followups.router import router as follow_ups_router
 from dispatch.ingest.router import router as device_events_router
+from dispatch.ingest.secrets import box_for
 from dispatch.ingest.silent import SilentDeviceMonitor
 from dispatch.ingest.writer import EventWriter
 from dispatch.notify.models import SmsMessage
@@ -188,6 +189,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             sessions=sessions,
             bus=bus,
             login_throttle=_login_throttle(settings, the_clock, login_failures),
+            device_secrets=box_for(settings),
             metrics=registry,
             writer=writer,
             watch=watch,

@@ -14,6 +14,7 @@ from dispatch.calls.processor import CallProcessor
 from dispatch.clock import Clock
 from dispatch.console.hub import ConsoleHub
 from dispatch.desk.processor import ServiceDesk
+from dispatch.ingest.secrets import DeviceSecretBox
 from dispatch.ingest.writer import EventWriter
 from dispatch.notify.worker import SmsWorker
 from dispatch.offers.matcher import ProviderMatcher
@@ -31,6 +32,7 @@ class AppServices:
     sessions: async_sessionmaker[AsyncSession]
     bus: EventBus
     login_throttle: LoginThrottle
+    device_secrets: DeviceSecretBox
     metrics: CollectorRegistry
     writer: EventWriter
     watch: WatchServer

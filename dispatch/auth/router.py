@@ -18,6 +18,7 @@ from dispatch.audit import service as audit
 from dispatch.auth import service
 from dispatch.auth.actor import Actor
 from dispatch.auth.schemas import (
+    ConsoleTicketRead,
     LoginRequest,
     LoginResponse,
     OperatorCreate,
@@ -98,6 +99,26 @@ async def logout(
     response.status_code = 204
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@router.post("/auth/ws-ticket", response_model=ConsoleTicketRead, status_code=201)
+async def console_ticket(
+    session: SessionDep, services: ServicesDep, actor: CurrentActor, token: RequestToken
+) -> ConsoleTicketRead:
+    """A ticket for `/ws/console?ticket=...`: valid once, for `DISPATCH_CONSOLE_TICKET_SECONDS`, for clients
+    that cannot send the session cookie (the socket then lives as long as this session)."""
+    assert token is not None  # noqa: S101 - CurrentActor has resolved it
+    login, _ = await service.resolve_session(
+        session=session, clock=services.clock, token=token, secret_key=services.settings.secret_key
+    )
+    ticket, expires_at = await service.issue_console_ticket(
+        session=session,
+        clock=services.clock,
+        session_id=login.id,
+        secret_key=services.settings.secret_key,
+        ttl_seconds=services.settings.console_ticket_seconds,
+    )
+    return ConsoleTicketRead(ticket=ticket, expires_at=expires_at)
 
 
 @router.get("/auth/me", response_model=OperatorRead)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from dispatch.api.deps import ClockDep, CurrentActor, ManagerActor, PagingDep, SessionDep
+from dispatch.api.deps import ClockDep, CurrentActor, ManagerActor, PagingDep, ServicesDep, SessionDep
 from dispatch.elders import service
 from dispatch.elders.models import DeviceStatus, Elder, ElderStatus
 from dispatch.elders.schemas import (
@@ -176,11 +176,15 @@ async def list_devices(
 
 @router.post("/devices", response_model=DeviceCreated, status_code=201, tags=["devices"])
 async def register_device(
-    body: DeviceCreate, session: SessionDep, clock: ClockDep, actor: CurrentActor
+    body: DeviceCreate, session: SessionDep, clock: ClockDep, services: ServicesDep, actor: CurrentActor
 ) -> DeviceCreated:
-    """Bind a device to an elder; the response carries the device's secret, shown only this once."""
-    device = await service.register_device(session=session, clock=clock, actor=actor, data=body)
-    return DeviceCreated.model_validate(device)
+    """Bind a device to an elder; the response carries the device's secret, shown only this once (it is
+    stored sealed)."""
+    registered = await service.register_device(
+        session=session, clock=clock, actor=actor, data=body, device_secrets=services.device_secrets
+    )
+    read = DeviceRead.model_validate(registered.device)
+    return DeviceCreated(**read.model_dump(), secret=registered.secret)
 
 
 @router.get("/devices/{device_id}", response_model=DeviceRead, tags=["devices"])
