@@ -149,13 +149,18 @@ def db_current() -> None:
 
 def _seed(settings: Settings, *, seed: int, elders: int) -> bool:
     from dispatch.demo.seed import seed_demo_city
+    from dispatch.ingest.secrets import box_for
 
     async def run() -> bool:
         engine = create_engine(settings)
         try:
             async with unit_of_work(create_session_factory(engine)) as session:
                 return await seed_demo_city(
-                    session=session, clock=SystemClock(), seed=seed, elder_count=elders
+                    session=session,
+                    clock=SystemClock(),
+                    seed=seed,
+                    elder_count=elders,
+                    device_secrets=box_for(settings),
                 )
         finally:
             await engine.dispose()
@@ -224,3 +229,36 @@ def create_operator(
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"created {role.value} {username}")
+
+
+async def rotate_secrets(settings: Settings) -> int:
+    """Reseal every device secret with the newest key; returns how many were resealed."""
+    from dispatch.elders import service as elders_service
+    from dispatch.ingest.secrets import box_for
+
+    engine = create_engine(settings)
+    try:
+        async with unit_of_work(create_session_factory(engine)) as session:
+            return await elders_service.reseal_device_secrets(
+                session=session, device_secrets=box_for(settings)
+            )
+    finally:
+        await engine.dispose()
+
+
+@app.command("rotate-device-secrets")
+def rotate_device_secrets() -> None:
+    """Seal every device secret with the first key of DISPATCH_DEVICE_SECRET_KEYS (after adding a key in
+    front); then the old key may be dropped."""
+    from dispatch.ingest.secrets import UnreadableSecret
+
+    settings = _settings()
+    migrate.upgrade(settings)
+    try:
+        count = asyncio.run(rotate_secrets(settings))
+    except UnreadableSecret as exc:
+        typer.echo(
+            f"{exc}: keep every old key in DISPATCH_DEVICE_SECRET_KEYS until all are resealed", err=True
+        )
+        raise typer.Exit(1) from exc
+    typer.echo(f"resealed {count} device secrets with the newest key")

@@ -7,7 +7,8 @@ DomainError
 ├── ValidationFailed    the input is well-formed but not acceptable
 ├── Unauthenticated     no valid credentials
 ├── PermissionDenied    credentials are fine, the role is not allowed
-└── RateLimited         too many attempts
+├── RateLimited         too many attempts
+└── PayloadTooLarge     the request body is over its limit
 """
 
 from __future__ import annotations
@@ -64,3 +65,9 @@ class RateLimited(DomainError):
     """Too many attempts in too short a time."""
 
     code = "rate_limited"
+
+
+class PayloadTooLarge(DomainError):
+    """The request body is larger than this endpoint takes."""
+
+    code = "payload_too_large"

@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "insecure-dev-secret-change-me"  # noqa: S105 - refused in production below
@@ -28,17 +28,30 @@ class Settings(BaseSettings):
     database_schema: str = ""
     redis_url: str = ""
     secret_key: str = DEFAULT_SECRET_KEY
+    # Fernet keys sealing device secrets at rest, newest first; empty: one derived from secret_key.
+    device_secret_keys: str = ""
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     session_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     cookie_secure: bool = False
-    login_rate_limit: str = "10/minute"
+    console_ticket_seconds: int = Field(
+        default=30, ge=5, le=300
+    )  # a one-time /ws/console ticket lives this long
+    console_session_check_seconds: float = Field(default=30.0, gt=0)  # an open console re-checks its session
+    # Failed logins: a (username, address) pair waits after this many, twice as long after each further one.
+    login_free_failures: int = Field(default=5, ge=1)
+    login_backoff_base_seconds: float = Field(default=2.0, gt=0)
+    login_backoff_max_seconds: float = Field(default=900.0, gt=0)
+    login_rate_limit: str = "60/minute"  # failed logins per client address, whatever the username
     log_level: str = "INFO"
     watch_host: str = "0.0.0.0"  # noqa: S104 - devices connect from the mobile network
     watch_port: int = Field(default=5093, ge=0, le=65535)
     watch_idle_timeout_seconds: int = Field(default=1200, ge=10)
     device_replay_window_seconds: int = Field(default=300, ge=5)
     watch_dedupe_seconds: int = Field(default=300, ge=60)  # a watch frame resent within this is the same
+    device_event_max_bytes: int = Field(default=64 * 1024, ge=1024)  # a phone's request body; larger: 413
+    media_clip_max_bytes: int = Field(default=32 * 1024, ge=1)  # one voice clip from a watch
+    media_device_daily_bytes: int = Field(default=2 * 1024 * 1024, ge=0)  # a watch's clips per (UTC) day
     ingest_batch_max_delay_ms: float = Field(default=2.0, ge=0)
     ingest_batch_max_size: int = Field(default=500, ge=1)
     ingest_writers: int = Field(default=4, ge=1, le=64)
@@ -94,6 +107,14 @@ class Settings(BaseSettings):
         if self.environment is Environment.production and self.secret_key == DEFAULT_SECRET_KEY:
             raise ValueError("DISPATCH_SECRET_KEY must be set to a random value in production")
         return self
+
+    @field_validator("device_secret_keys")
+    @classmethod
+    def _device_secret_keys_are_fernet_keys(cls, value: str) -> str:
+        from dispatch.ingest.secrets import configured_keys  # the cryptography import only where needed
+
+        configured_keys(value)
+        return value
 
     @property
     def effective_database_url(self) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from dispatch.db.session import create_engine, create_session_factory
 from dispatch.elders.models import Device, DeviceKind, DeviceStatus, Elder
+from dispatch.ingest.secrets import box_for
 from dispatch.providers.models import Provider
 from dispatch.settings import Settings
 from simulators.fake_twilio import FakeTwilio
@@ -27,7 +28,8 @@ ALARMS_PER_HOUR = 20  # across the whole demo fleet: an alarm every three minute
 
 
 async def demo_devices(settings: Settings) -> list[tuple[str, DeviceKind, str, float, float]]:
-    """(imei, kind, secret, home lon, home lat) of every active device."""
+    """(imei, kind, secret, home lon, home lat) of every active device (the secret opened: it is stored
+    sealed)."""
     engine = create_engine(settings)
     try:
         async with create_session_factory(engine)() as session:
@@ -36,7 +38,10 @@ async def demo_devices(settings: Settings) -> list[tuple[str, DeviceKind, str, f
                 .join(Elder, Elder.id == Device.elder_id)
                 .where(Device.status == DeviceStatus.active)
             )
-            return [(imei, DeviceKind(kind), secret, lon, lat) for imei, kind, secret, lon, lat in rows]
+            box = box_for(settings)
+            return [
+                (imei, DeviceKind(kind), box.open(secret), lon, lat) for imei, kind, secret, lon, lat in rows
+            ]
     finally:
         await engine.dispose()
 

@@ -122,6 +122,18 @@ async def operator_headers(
     return await login(client, name)
 
 
+async def read_outbox(
+    client: httpx.AsyncClient, headers: dict[str, str], **params: Any
+) -> list[dict[str, Any]]:
+    """The SMS outbox, newest first, each message read whole (lists mask personal texts)."""
+    listed = await client.get("/api/v1/sms/outbox", params={"limit": 200, **params}, headers=headers)
+    assert listed.status_code == 200, listed.text
+    return [
+        (await client.get(f"/api/v1/sms/{item['id']}", headers=headers)).json()
+        for item in listed.json()["items"]
+    ]
+
+
 async def make_elder_with_device(
     services: AppServices, imei: str, kind: str = "watch", heartbeat_interval_s: int = 600, **elder: Any
 ) -> tuple[int, int, str]:
@@ -137,12 +149,13 @@ async def make_elder_with_device(
             actor=actor,
             data=ElderCreate.model_validate(elder_payload(**elder)),
         )
-        device = await elders_service.register_device(
+        registered = await elders_service.register_device(
             session=session,
             clock=services.clock,
             actor=actor,
             data=DeviceCreate(
                 imei=imei, elder_id=created.id, kind=kind, heartbeat_interval_s=heartbeat_interval_s
             ),
+            device_secrets=services.device_secrets,
         )
-        return created.id, device.id, device.secret
+        return created.id, registered.device.id, registered.secret

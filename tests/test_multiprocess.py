@@ -64,8 +64,10 @@ def test_an_alarm_received_by_one_process_reaches_a_console_on_the_other(tmp_pat
                 json={"imei": "phone-mp-0001", "elder_id": elder["id"], "kind": "phone"},
             ).json()
 
+            ticket = httpx.post(f"{one}/api/v1/auth/ws-ticket", headers=headers).json()["ticket"]
+
             async def scenario() -> tuple[dict[str, object], dict[str, object]]:
-                url = other.replace("http", "ws") + f"/ws/console?token={token}"
+                url = other.replace("http", "ws") + f"/ws/console?ticket={ticket}"  # spent in another process
                 async with websockets.connect(url) as socket:
                     resync = json.loads(await socket.recv())
                     assert (resync["type"], resync["calls"]) == ("resync", [])

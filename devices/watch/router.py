@@ -11,9 +11,12 @@ from devices.watch import codec
 from dispatch.api.deps import ClockDep, CurrentActor, ServicesDep, SessionDep
 from dispatch.audit import service as audit
 from dispatch.elders import service as elders_service
-from dispatch.errors import ValidationFailed
+from dispatch.errors import PermissionDenied, ValidationFailed
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
+
+# Commands that switch the watch off, wipe it or change whom its SOS button calls.
+SUPERVISOR_COMMANDS = frozenset({"power_off", "reset", "sos_numbers"})
 
 
 class CommandIn(BaseModel):
@@ -36,7 +39,10 @@ async def send_command(
     services: ServicesDep,
     actor: CurrentActor,
 ) -> CommandResult:
-    """Send a command to the watch if it is connected to this server; the attempt is audited."""
+    """Send a command to the watch if it is connected to this server; the attempt is audited.
+    power_off, reset and sos_numbers are for supervisors and admins."""
+    if body.command in SUPERVISOR_COMMANDS and not actor.is_manager:
+        raise PermissionDenied(f"only supervisors and admins may send {body.command}")
     device = await elders_service.get_device(session=session, device_id=device_id)
     try:
         content = codec.encode_command(body.command, *body.args)

@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from devices.watch import codec
 from devices.watch.directory import DeviceDirectory
+from devices.watch.media import CLIP_SUFFIX, MediaQuota, bytes_saved
 from dispatch.clock import Clock
 from dispatch.ingest.events import IncomingEvent
 from dispatch.ingest.service import DeviceRef, StoreResult, Submission
@@ -73,6 +74,7 @@ class GatewayParts:
     idle_timeout: float
     dedupe_seconds: int = 300  # the same frame within this long of the stored one is a resend
     connections: dict[str, WatchConnection] = field(default_factory=dict)
+    media_quota: MediaQuota = field(default_factory=MediaQuota)
 
 
 def message_key(frame: codec.Frame) -> str:
@@ -251,15 +253,33 @@ class WatchConnection(asyncio.Protocol):
     async def _store_media(
         self, device: DeviceRef, clip: codec.VoiceClip, event: IncomingEvent
     ) -> IncomingEvent:
+        """Save the clip under the media folder if it fits the device's quota; the event says where, or
+        why it was dropped (never an exception: the frame is acknowledged either way)."""
         now = self._parts.clock.now()
         directory = self._parts.media_dir / device.imei
-        path = directory / f"{now:%Y%m%dT%H%M%S%f}.amr"
+        path = directory / f"{now:%Y%m%dT%H%M%S%f}{CLIP_SUFFIX}"
+        quota = self._parts.media_quota
 
-        def write() -> None:
-            directory.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(clip.audio)
+        def write() -> str | None:
+            refused = quota.refusal(len(clip.audio), bytes_saved(directory, f"{now:%Y%m%d}"))
+            if refused is None:
+                directory.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(clip.audio)
+            return refused
 
-        await asyncio.to_thread(write)
+        try:
+            refused = await asyncio.to_thread(write)
+        except OSError:
+            logger.exception("watch %s: voice clip could not be saved", device.imei)
+            refused = "not saved"
+        if refused is not None:
+            self._parts.metrics.rejected.labels("media").inc()
+            logger.warning(
+                "watch %s: voice clip of %d bytes dropped: %s", device.imei, len(clip.audio), refused
+            )
+            return IncomingEvent(
+                event.type, event.device_time, event.position, {**event.data, "dropped": refused}
+            )
         return IncomingEvent(
             type=event.type,
             device_time=event.device_time,

@@ -47,7 +47,7 @@ async def list_alerts(
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertRead)
 async def acknowledge(alert_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor) -> AlertRead:
-    """Mark an alert as handled."""
+    """Mark an alert as handled (an alert for supervisors: supervisors and admins only)."""
     return AlertRead.model_validate(
         await service.acknowledge(session=session, clock=clock, actor=actor, alert_id=alert_id)
     )

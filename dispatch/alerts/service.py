@@ -14,7 +14,7 @@ from dispatch.bus.outbox import announce
 from dispatch.calls.service import CONSOLE_CHANNEL
 from dispatch.clock import Clock
 from dispatch.db.pagination import fetch_page
-from dispatch.errors import NotFound
+from dispatch.errors import NotFound, PermissionDenied
 
 
 def alert_json(alert: Alert) -> dict[str, Any]:
@@ -64,10 +64,13 @@ async def raise_alert(
 
 
 async def acknowledge(*, session: AsyncSession, clock: Clock, actor: Actor, alert_id: int) -> Alert:
-    """Mark an alert as seen and handled by this operator (once; later calls change nothing)."""
+    """Mark an alert as seen and handled by this operator (once; later calls change nothing). Alerts for
+    supervisors are handled by supervisors and admins only."""
     alert = await session.get(Alert, alert_id)
     if alert is None:
         raise NotFound(f"alert {alert_id} not found")
+    if alert.audience == AlertAudience.supervisors and not actor.is_manager:
+        raise PermissionDenied("this alert is for supervisors")
     if alert.acknowledged_at is None:
         alert.acknowledged_at, alert.acknowledged_by = clock.now(), actor.username
         await session.flush()

@@ -12,10 +12,12 @@ from fastapi import FastAPI
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devices.http_api import router as device_gateway_router
 from devices.watch.directory import DeviceDirectory
+from devices.watch.media import MediaQuota
 from devices.watch.router import router as watch_commands_router
 from devices.watch.server import GatewayParts, WatchMetrics, WatchServer
 from dispatch.alerts.router import router as alerts_router
@@ -23,6 +25,13 @@ from dispatch.api import health
 from dispatch.api.errors import install_error_handlers
 from dispatch.api.state import AppServices
 from dispatch.audit.router import router as audit_router
+from dispatch.auth.ratelimit import (
+    BackoffPolicy,
+    FailureStore,
+    LoginThrottle,
+    MemoryFailureStore,
+    RedisFailureStore,
+)
 from dispatch.auth.router import router as auth_router
 from dispatch.bus.base import EventBus
 from dispatch.bus.fallback import FallbackBus
@@ -43,6 +52,7 @@ from dispatch.elders.router import router as elders_router
 from dispatch.followups.router import router as follow_ups_router
 from dispatch.ingest.events import RULES_STREAM
 from dispatch.ingest.router import router as device_events_router
+from dispatch.ingest.secrets import box_for
 from dispatch.ingest.silent import SilentDeviceMonitor
 from dispatch.ingest.writer import EventWriter
 from dispatch.notify.models import SmsMessage
@@ -69,6 +79,21 @@ def _rate_limit_storage(settings: Settings) -> Storage:
     if settings.redis_url:
         return RedisStorage(f"async+{settings.redis_url}", implementation="redispy", key_prefix="dispatch")
     return MemoryStorage()
+
+
+def _login_throttle(settings: Settings, clock: Clock, store: FailureStore) -> LoginThrottle:
+    policy = BackoffPolicy(
+        free_failures=settings.login_free_failures,
+        base_seconds=settings.login_backoff_base_seconds,
+        max_seconds=settings.login_backoff_max_seconds,
+    )
+    return LoginThrottle(
+        store=store,
+        policy=policy,
+        clock=clock,
+        address_limiter=MovingWindowRateLimiter(_rate_limit_storage(settings)),
+        address_limit=settings.login_rate_limit,
+    )
 
 
 def _sms_worker(
@@ -137,6 +162,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 writer=writer,
                 metrics=watch_metrics,
                 media_dir=settings.data_dir / "media",
+                media_quota=MediaQuota(
+                    clip_max_bytes=settings.media_clip_max_bytes,
+                    device_daily_bytes=settings.media_device_daily_bytes,
+                ),
                 idle_timeout=settings.watch_idle_timeout_seconds,
                 dedupe_seconds=settings.watch_dedupe_seconds,
             )
@@ -163,6 +192,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         console_hub = ConsoleHub(bus)
         bus.when_publish_fails(CONSOLE_CHANNEL, console_hub.deliver_local)
         bus.when_append_fails(RULES_STREAM, processor.take_local)
+        login_failures = (
+            RedisFailureStore(Redis.from_url(settings.redis_url))
+            if settings.redis_url
+            else MemoryFailureStore()
+        )
         await console_hub.start()
         writer.start()
         watch_port = await watch.start(settings.watch_host, settings.watch_port)
@@ -179,7 +213,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             sessions=sessions,
             readers=readers,
             bus=bus,
-            login_limiter=MovingWindowRateLimiter(_rate_limit_storage(settings)),
+            login_throttle=_login_throttle(settings, the_clock, login_failures),
+            device_secrets=box_for(settings),
             metrics=registry,
             writer=writer,
             watch=watch,
@@ -210,6 +245,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             await silent.stop()
             await writer.stop()
             await ingest_engine.dispose()
+            if isinstance(login_failures, RedisFailureStore):
+                await login_failures.close()
             await bus.close()
             await engine.dispose()
 

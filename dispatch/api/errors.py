@@ -14,6 +14,7 @@ from dispatch.errors import (
     Conflict,
     DomainError,
     NotFound,
+    PayloadTooLarge,
     PermissionDenied,
     RateLimited,
     Unauthenticated,
@@ -29,6 +30,7 @@ STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (Unauthenticated, 401),
     (PermissionDenied, 403),
     (RateLimited, 429),
+    (PayloadTooLarge, 413),
 ]
 
 
@@ -49,6 +51,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     if status in (401, 403, 429):
         logger.info("%s %s refused: %s", request.method, request.url.path, exc.code)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, RateLimited) and isinstance(exc.detail, dict) and "retry_after" in exc.detail:
+        headers = {"Retry-After": str(exc.detail["retry_after"])}
     return JSONResponse(
         error_body(exc.code, exc.message, jsonable_encoder(exc.detail)), status_code=status, headers=headers
     )

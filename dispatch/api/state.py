@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from limits.aio.strategies import MovingWindowRateLimiter
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from devices.watch.server import WatchServer
+from dispatch.auth.ratelimit import LoginThrottle
 from dispatch.bus.base import EventBus
 from dispatch.calls.processor import CallProcessor
 from dispatch.clock import Clock
 from dispatch.console.hub import ConsoleHub
 from dispatch.desk.processor import ServiceDesk
+from dispatch.ingest.secrets import DeviceSecretBox
 from dispatch.ingest.writer import EventWriter
 from dispatch.notify.worker import SmsWorker
 from dispatch.offers.matcher import ProviderMatcher
@@ -31,7 +32,8 @@ class AppServices:
     sessions: async_sessionmaker[AsyncSession]  # claiming: for work that reads, then changes what it read
     readers: async_sessionmaker[AsyncSession]  # for requests that only read
     bus: EventBus
-    login_limiter: MovingWindowRateLimiter
+    login_throttle: LoginThrottle
+    device_secrets: DeviceSecretBox
     metrics: CollectorRegistry
     writer: EventWriter
     watch: WatchServer

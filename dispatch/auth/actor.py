@@ -16,6 +16,11 @@ class Actor:
     role: Role
     ip: str | None = None
 
+    @property
+    def is_manager(self) -> bool:
+        """A supervisor or an admin (the server itself counts as one)."""
+        return self.role in (Role.supervisor, Role.admin)
+
     @classmethod
     def system(cls, name: str = "system") -> Actor:
         """The server itself or a CLI command acting without a login."""

@@ -45,3 +45,16 @@ class OperatorSession(Base):
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class ConsoleTicket(Base):
+    """A one-time, short-lived ticket to open the console's WebSocket without the session cookie (kept as a
+    keyed hash, like session tokens); the socket then lives as long as the session behind it."""
+
+    __tablename__ = "console_ticket"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("operator_session.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

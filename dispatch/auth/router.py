@@ -17,8 +17,8 @@ from dispatch.api.deps import (
 from dispatch.audit import service as audit
 from dispatch.auth import service
 from dispatch.auth.actor import Actor
-from dispatch.auth.ratelimit import LoginThrottle
 from dispatch.auth.schemas import (
+    ConsoleTicketRead,
     LoginRequest,
     LoginResponse,
     OperatorCreate,
@@ -35,15 +35,17 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 async def login(
     body: LoginRequest, request: Request, response: Response, session: SessionDep, services: ServicesDep
 ) -> LoginResponse:
-    """Exchange username and password for a bearer token and an httpOnly session cookie."""
+    """Exchange username and password for a bearer token and an httpOnly session cookie. After repeated
+    failures from one address for one username, 429 with Retry-After until the (growing) wait is over."""
     ip = client_ip(request)
-    throttle = LoginThrottle(services.login_limiter, services.settings.login_rate_limit)
+    throttle = services.login_throttle
     await throttle.check(body.username, ip)
     try:
         operator = await service.authenticate(session=session, username=body.username, password=body.password)
     except Unauthenticated:
         await throttle.record_failure(body.username, ip)
         raise
+    await throttle.record_success(body.username, ip)
     token, login_session = await service.start_session(
         session=session,
         clock=services.clock,
@@ -97,6 +99,26 @@ async def logout(
     response.status_code = 204
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@router.post("/auth/ws-ticket", response_model=ConsoleTicketRead, status_code=201)
+async def console_ticket(
+    session: SessionDep, services: ServicesDep, actor: CurrentActor, token: RequestToken
+) -> ConsoleTicketRead:
+    """A ticket for `/ws/console?ticket=...`: valid once, for `DISPATCH_CONSOLE_TICKET_SECONDS`, for clients
+    that cannot send the session cookie (the socket then lives as long as this session)."""
+    assert token is not None  # noqa: S101 - CurrentActor has resolved it
+    login, _ = await service.resolve_session(
+        session=session, clock=services.clock, token=token, secret_key=services.settings.secret_key
+    )
+    ticket, expires_at = await service.issue_console_ticket(
+        session=session,
+        clock=services.clock,
+        session_id=login.id,
+        secret_key=services.settings.secret_key,
+        ttl_seconds=services.settings.console_ticket_seconds,
+    )
+    return ConsoleTicketRead(ticket=ticket, expires_at=expires_at)
 
 
 @router.get("/auth/me", response_model=OperatorRead)

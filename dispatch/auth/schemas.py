@@ -52,3 +52,10 @@ class OperatorUpdate(BaseModel):
 class OperatorPage(BaseModel):
     items: list[OperatorRead]
     total: int
+
+
+class ConsoleTicketRead(BaseModel):
+    """A one-time ticket to open `/ws/console?ticket=...` without the session cookie."""
+
+    ticket: str
+    expires_at: datetime

@@ -7,13 +7,15 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
 from dispatch.auth.actor import Actor
-from dispatch.auth.models import Operator, OperatorSession, Role
+from dispatch.auth.models import ConsoleTicket, Operator, OperatorSession, Role
 from dispatch.auth.passwords import hash_password, needs_rehash, verify_password
+from dispatch.bus.outbox import announce
+from dispatch.calls.service import CONSOLE_CHANNEL
 from dispatch.clock import Clock
 from dispatch.db.pagination import fetch_page
 from dispatch.errors import Conflict, NotFound, Unauthenticated
@@ -73,12 +75,16 @@ async def start_session(
     return token, login
 
 
-async def resolve_token(*, session: AsyncSession, clock: Clock, token: str, secret_key: str) -> Operator:
-    """The operator a live session token belongs to, or Unauthenticated."""
+SESSION_REVOKED = "session_revoked"  # console-channel message: close the live feeds of these sessions
+
+
+async def _live_login(
+    session: AsyncSession, clock: Clock, condition: ColumnElement[bool]
+) -> tuple[OperatorSession, Operator]:
     row = await session.execute(
         select(OperatorSession, Operator)
         .join(Operator, Operator.id == OperatorSession.operator_id)
-        .where(OperatorSession.token_hash == token_digest(token, secret_key))
+        .where(condition)
     )
     found = row.first()
     if found is None:
@@ -86,27 +92,95 @@ async def resolve_token(*, session: AsyncSession, clock: Clock, token: str, secr
     login, operator = found
     if not session_is_live(login, clock.now()) or not operator.active:
         raise Unauthenticated("session expired or revoked")
+    return login, operator
+
+
+async def resolve_session(
+    *, session: AsyncSession, clock: Clock, token: str, secret_key: str
+) -> tuple[OperatorSession, Operator]:
+    """The live session a token opens and its operator, or Unauthenticated."""
+    return await _live_login(session, clock, OperatorSession.token_hash == token_digest(token, secret_key))
+
+
+async def resolve_token(*, session: AsyncSession, clock: Clock, token: str, secret_key: str) -> Operator:
+    """The operator a live session token belongs to, or Unauthenticated."""
+    _, operator = await resolve_session(session=session, clock=clock, token=token, secret_key=secret_key)
     return operator
 
 
+async def session_still_live(*, session: AsyncSession, clock: Clock, session_id: int) -> bool:
+    """Whether a session still grants access (not revoked, not expired, its operator active)."""
+    try:
+        await _live_login(session, clock, OperatorSession.id == session_id)
+    except Unauthenticated:
+        return False
+    return True
+
+
+async def issue_console_ticket(
+    *, session: AsyncSession, clock: Clock, session_id: int, secret_key: str, ttl_seconds: int
+) -> tuple[str, datetime]:
+    """A one-time ticket opening the console's live feed for this session within `ttl_seconds`."""
+    now = clock.now()
+    await session.execute(delete(ConsoleTicket).where(ConsoleTicket.expires_at < now))
+    ticket = secrets.token_urlsafe(32)
+    expires_at = now + timedelta(seconds=ttl_seconds)
+    session.add(
+        ConsoleTicket(
+            ticket_hash=token_digest(ticket, secret_key),
+            session_id=session_id,
+            expires_at=expires_at,
+            used_at=None,
+        )
+    )
+    await session.flush()
+    return ticket, expires_at
+
+
+async def redeem_console_ticket(
+    *, session: AsyncSession, clock: Clock, ticket: str, secret_key: str
+) -> tuple[OperatorSession, Operator]:
+    """The live session a ticket was issued for; the ticket is spent (once, across processes)."""
+    now = clock.now()
+    spent = await session.execute(
+        update(ConsoleTicket)
+        .where(
+            ConsoleTicket.ticket_hash == token_digest(ticket, secret_key),
+            ConsoleTicket.used_at.is_(None),
+            ConsoleTicket.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(ConsoleTicket.session_id)
+    )
+    session_id = spent.scalar_one_or_none()
+    if session_id is None:
+        raise Unauthenticated("invalid, used or expired ticket")
+    return await _live_login(session, clock, OperatorSession.id == session_id)
+
+
 async def end_session(*, session: AsyncSession, clock: Clock, token: str, secret_key: str) -> None:
-    """Revoke the session behind a token (logging out twice is harmless)."""
-    await session.execute(
+    """Revoke the session behind a token (logging out twice is harmless); its live feeds close."""
+    revoked = await session.execute(
         update(OperatorSession)
         .where(OperatorSession.token_hash == token_digest(token, secret_key))
         .where(OperatorSession.revoked_at.is_(None))
         .values(revoked_at=clock.now())
+        .returning(OperatorSession.id)
     )
+    session_ids = list(revoked.scalars())
+    if session_ids:
+        announce(session, CONSOLE_CHANNEL, {"type": SESSION_REVOKED, "session_ids": session_ids})
 
 
 async def revoke_all_sessions(*, session: AsyncSession, clock: Clock, operator_id: int) -> None:
-    """End every live session of an operator (deactivation, password change)."""
+    """End every live session of an operator (deactivation, password change); their live feeds close."""
     await session.execute(
         update(OperatorSession)
         .where(OperatorSession.operator_id == operator_id)
         .where(OperatorSession.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     )
+    announce(session, CONSOLE_CHANNEL, {"type": SESSION_REVOKED, "operator_id": operator_id})
 
 
 async def create_operator(

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.audit import service as audit
 from dispatch.auth.actor import Actor
 from dispatch.calls import service as calls_service
 from dispatch.calls.models import Call
@@ -206,7 +207,9 @@ async def handoff_to_120(
     *, session: AsyncSession, clock: Clock, actor: Actor, call_id: int, options: SmsOptions, sms_to: str
 ) -> str:
     """Record that the call was handed to 120 and return the location summary to read out; it is also
-    sent by SMS to `sms_to` (the 120 centre) when one is configured."""
+    sent by SMS to `sms_to` (the 120 centre) when one is configured. The summary carries health data and a
+    relative's phone: the timeline keeps a reference to the text message, never the text, and the
+    disclosure is audited as a health-record read is."""
     call = await calls_service.get(session=session, call_id=call_id)
     elder = await session.get(Elder, call.elder_id)
     if elder is None:
@@ -236,8 +239,9 @@ async def handoff_to_120(
         else none,
         contact=f"{first.name} {first.phone}" if first else none,
     )
+    message = None
     if sms_to:
-        await sms.send(
+        message = await sms.send(
             session=session,
             clock=clock,
             options=options,
@@ -246,13 +250,23 @@ async def handoff_to_120(
             purpose=SmsPurpose.handoff,
             call_id=call.id,
         )
+        await session.flush()  # the timeline refers to the text by its id
     await calls_service.record(
         session=session,
         clock=clock,
         actor=actor,
         call_id=call.id,
         kind="handoff_120",
-        text=summary,
         sms_to=sms_to or None,
+        sms_id=message.id if message else None,
+    )
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="call.handoff_120",
+        entity_type="call",
+        entity_id=call.id,
+        detail={"elder_id": elder.id, "includes": ["health", "contacts", "home"]},
     )
     return summary

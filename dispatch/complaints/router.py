@@ -1,4 +1,6 @@
-"""Complaints and suggestions: any operator takes them; supervisors assign, investigate and resolve them."""
+"""Complaints and suggestions: any operator takes them; supervisors assign, investigate and resolve them.
+Lists mask the complainant's phone; reading one complaint shows it and is audited. An agent never sees a
+complaint about themselves."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from dispatch.complaints.schemas import (
     ComplaintRead,
     ComplaintResolve,
 )
-from dispatch.schemas import Page
+from dispatch.schemas import Page, mask_phone
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
@@ -23,6 +25,11 @@ router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 def _read(complaint: Complaint, clock: Clock) -> ComplaintRead:
     overdue = service.is_overdue(complaint, clock.now())
     return ComplaintRead.model_validate({**_columns(complaint), "overdue": overdue})
+
+
+def _listed(complaint: Complaint, clock: Clock) -> ComplaintRead:
+    full = _read(complaint, clock)
+    return full.model_copy(update={"complainant_phone": mask_phone(full.complainant_phone) or ""})
 
 
 def _columns(complaint: Complaint) -> dict[str, object]:
@@ -63,16 +70,18 @@ async def list_complaints(
         target=target,
         overdue=overdue,
         assigned_to=actor.operator_id if mine else None,
+        hide_about=None if actor.is_manager else actor.operator_id,
     )
-    return Page(items=[_read(c, clock) for c in items], total=total)
+    return Page(items=[_listed(c, clock) for c in items], total=total)
 
 
 @router.get("/{complaint_id}", response_model=ComplaintRead)
 async def read_complaint(
     complaint_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor
 ) -> ComplaintRead:
-    """One complaint with its investigation notes."""
-    return _read(await service.get(session=session, complaint_id=complaint_id), clock)
+    """One complaint with its investigation notes and the complainant's phone; the read is audited."""
+    complaint = await service.read(session=session, clock=clock, actor=actor, complaint_id=complaint_id)
+    return _read(complaint, clock)
 
 
 @router.post("/{complaint_id}/assign", response_model=ComplaintRead)

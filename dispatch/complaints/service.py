@@ -131,6 +131,20 @@ async def get(*, session: AsyncSession, complaint_id: int) -> Complaint:
     return complaint
 
 
+def may_read(actor: Actor, complaint: Complaint) -> bool:
+    """Supervisors and admins read every complaint; an agent never one about themselves."""
+    return actor.is_manager or complaint.operator_id is None or complaint.operator_id != actor.operator_id
+
+
+async def read(*, session: AsyncSession, clock: Clock, actor: Actor, complaint_id: int) -> Complaint:
+    """A whole complaint, the complainant's phone included; the read is audited."""
+    complaint = await get(session=session, complaint_id=complaint_id)
+    if not may_read(actor, complaint):
+        raise PermissionDenied("agents may not read complaints about themselves")
+    await _audit(session, clock, actor, "complaint.read", complaint)
+    return complaint
+
+
 async def _unresolved(session: AsyncSession, complaint_id: int) -> Complaint:
     complaint = await get(session=session, complaint_id=complaint_id)
     if complaint.state == ComplaintState.resolved:
@@ -308,9 +322,12 @@ async def list_complaints(
     target: ComplaintTarget | None = None,
     overdue: bool | None = None,
     assigned_to: int | None = None,
+    hide_about: int | None = None,
 ) -> tuple[list[Complaint], int]:
-    """Complaints, soonest due first, filtered."""
+    """Complaints, soonest due first, filtered; `hide_about` leaves out those about that operator."""
     query = select(Complaint)
+    if hide_about is not None:
+        query = query.where(or_(Complaint.operator_id.is_(None), Complaint.operator_id != hide_about))
     if state is not None:
         query = query.where(Complaint.state == state)
     if provider_id is not None:

@@ -3,7 +3,8 @@
 Each message is decoded and serialised once, whatever the number of consoles (a subscription per console
 would cost one Redis connection and one decode + encode per console). A console that falls too far behind,
 or every console when the bus subscription breaks, is told to reconnect: its resync then shows whatever
-it missed."""
+it missed. A revoked session (logout, an operator deactivated or their password reset, in any process) is
+announced on the same channel: the hub closes that session's consoles instead of forwarding it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
+from typing import Any
 
+from dispatch.auth.service import SESSION_REVOKED
 from dispatch.bus.base import EventBus, Message
 from dispatch.calls.service import CONSOLE_CHANNEL
 
@@ -22,10 +25,16 @@ RESUBSCRIBE_AFTER_SECONDS = 1.0
 
 
 class ConsoleListener:
-    """One console's queue of serialised messages; None means: reconnect and resync."""
+    """One console's queue of serialised messages; None means: reconnect and resync, or, once `revoked`,
+    the session is over."""
 
-    def __init__(self, max_backlog: int) -> None:
+    def __init__(
+        self, max_backlog: int, *, operator_id: int | None = None, session_id: int | None = None
+    ) -> None:
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(max_backlog)
+        self.operator_id = operator_id
+        self.session_id = session_id
+        self.revoked = False
 
     def offer(self, text: str) -> None:
         try:
@@ -38,6 +47,17 @@ class ConsoleListener:
         while not self.queue.empty():
             self.queue.get_nowait()
         self.queue.put_nowait(None)
+
+    def revoke(self) -> None:
+        """The session behind this console is over: forget the backlog, close."""
+        self.revoked = True
+        self.drop()
+
+    def revoked_by(self, message: dict[str, Any]) -> bool:
+        """Whether a revocation message ends this console's session."""
+        if self.operator_id is not None and message.get("operator_id") == self.operator_id:
+            return True
+        return self.session_id is not None and self.session_id in message.get("session_ids", ())
 
 
 class ConsoleHub:
@@ -64,9 +84,11 @@ class ConsoleHub:
             listener.drop()
 
     @contextlib.contextmanager
-    def listen(self) -> Iterator[ConsoleListener]:
-        """Receive every message published from now on, until the block ends."""
-        listener = ConsoleListener(self._max_backlog)
+    def listen(
+        self, *, operator_id: int | None = None, session_id: int | None = None
+    ) -> Iterator[ConsoleListener]:
+        """Receive every message published from now on, until the block ends (or the session is revoked)."""
+        listener = ConsoleListener(self._max_backlog, operator_id=operator_id, session_id=session_id)
         self._listeners.add(listener)
         try:
             yield listener
@@ -78,9 +100,17 @@ class ConsoleHub:
         self._fan_out(message)
 
     def _fan_out(self, message: Message) -> None:
+        if message.get("type") == SESSION_REVOKED:
+            self._revoke(message)
+            return
         text = json.dumps(message, ensure_ascii=False, default=str)
         for listener in self._listeners:
             listener.offer(text)
+
+    def _revoke(self, message: dict[str, Any]) -> None:
+        for listener in self._listeners:
+            if listener.revoked_by(message):
+                listener.revoke()
 
     async def _run(self) -> None:
         broken = False

@@ -2,7 +2,7 @@
 
 from dispatch.alerts.models import Alert
 from dispatch.audit.models import AuditEntry
-from dispatch.auth.models import Operator, OperatorSession
+from dispatch.auth.models import ConsoleTicket, Operator, OperatorSession
 from dispatch.calls.models import Call, CallEntry
 from dispatch.carecalls.models import CareCall
 from dispatch.complaints.models import Complaint
@@ -24,6 +24,7 @@ __all__ = [
     "CallEntry",
     "CareCall",
     "Complaint",
+    "ConsoleTicket",
     "Contact",
     "Device",
     "DeviceEvent",

@@ -34,6 +34,7 @@ from dispatch.elders.models import (
 )
 from dispatch.elders.schemas import VitalsThresholds
 from dispatch.elders.service import age_on
+from dispatch.ingest.secrets import DeviceSecretBox
 from dispatch.localtime import local_date
 from dispatch.orders.models import PlanFrequency, RecurringPlan
 from dispatch.providers.admission import AdmissionCriterion, with_check
@@ -444,8 +445,11 @@ def demo_plans(elders: list[Elder], today: date, now: datetime) -> list[Recurrin
     return plans
 
 
-async def seed_demo_city(*, session: AsyncSession, clock: Clock, seed: int, elder_count: int) -> bool:
-    """Store the demo city and accounts; False (and nothing written) if the database is not empty."""
+async def seed_demo_city(
+    *, session: AsyncSession, clock: Clock, seed: int, elder_count: int, device_secrets: DeviceSecretBox
+) -> bool:
+    """Store the demo city and accounts; False (and nothing written) if the database is not empty. The
+    devices' secrets are stored sealed."""
     if not await database_is_empty(session):
         return False
     now = clock.now()
@@ -463,6 +467,8 @@ async def seed_demo_city(*, session: AsyncSession, clock: Clock, seed: int, elde
         for u, d, r in DEMO_OPERATORS
     )
     elders, providers = generate_city(seed=seed, elder_count=elder_count, now=now)
+    for device in (device for elder in elders for device in elder.devices):
+        device.secret = device_secrets.seal(device.secret)
     session.add_all(elders)
     session.add_all(providers)
     await session.flush()

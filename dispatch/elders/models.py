@@ -175,7 +175,7 @@ class Device(Base):
     imei: Mapped[str] = mapped_column(String(32), unique=True)
     elder_id: Mapped[int] = mapped_column(ForeignKey("elder.id", ondelete="CASCADE"), index=True)
     kind: Mapped[DeviceKind] = mapped_column(enum_type(DeviceKind))
-    secret: Mapped[str] = mapped_column(String(128))
+    secret: Mapped[str] = mapped_column(String(512))  # sealed (dispatch/ingest/secrets.py), never plain
     status: Mapped[DeviceStatus] = mapped_column(enum_type(DeviceStatus), default=DeviceStatus.active)
     heartbeat_interval_s: Mapped[int] = mapped_column(default=600)
     firmware: Mapped[str | None] = mapped_column(String(64))

@@ -1,4 +1,5 @@
-"""REST endpoints of the elder registry and devices. Any logged-in operator may read and edit elders."""
+"""REST endpoints of the elder registry and devices. Any logged-in operator may read and edit elders and
+register devices; disabling, rebinding or reconfiguring a device is for supervisors and admins."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from dispatch.api.deps import ClockDep, CurrentActor, PagingDep, SessionDep
+from dispatch.api.deps import ClockDep, CurrentActor, ManagerActor, PagingDep, ServicesDep, SessionDep
 from dispatch.elders import service
 from dispatch.elders.models import DeviceStatus, Elder, ElderStatus
 from dispatch.elders.schemas import (
@@ -175,11 +176,15 @@ async def list_devices(
 
 @router.post("/devices", response_model=DeviceCreated, status_code=201, tags=["devices"])
 async def register_device(
-    body: DeviceCreate, session: SessionDep, clock: ClockDep, actor: CurrentActor
+    body: DeviceCreate, session: SessionDep, clock: ClockDep, services: ServicesDep, actor: CurrentActor
 ) -> DeviceCreated:
-    """Bind a device to an elder; the response carries the device's secret, shown only this once."""
-    device = await service.register_device(session=session, clock=clock, actor=actor, data=body)
-    return DeviceCreated.model_validate(device)
+    """Bind a device to an elder; the response carries the device's secret, shown only this once (it is
+    stored sealed)."""
+    registered = await service.register_device(
+        session=session, clock=clock, actor=actor, data=body, device_secrets=services.device_secrets
+    )
+    read = DeviceRead.model_validate(registered.device)
+    return DeviceCreated(**read.model_dump(), secret=registered.secret)
 
 
 @router.get("/devices/{device_id}", response_model=DeviceRead, tags=["devices"])
@@ -190,9 +195,10 @@ async def read_device(device_id: int, session: SessionDep, actor: CurrentActor) 
 
 @router.patch("/devices/{device_id}", response_model=DeviceRead, tags=["devices"])
 async def update_device(
-    device_id: int, body: DeviceUpdate, session: SessionDep, clock: ClockDep, actor: CurrentActor
+    device_id: int, body: DeviceUpdate, session: SessionDep, clock: ClockDep, actor: ManagerActor
 ) -> DeviceRead:
-    """Rebind, disable or re-enable a device, or change its heartbeat interval."""
+    """Rebind, disable or re-enable a device, or change its heartbeat interval (supervisors and admins;
+    audited)."""
     device = await service.update_device(
         session=session, clock=clock, actor=actor, device_id=device_id, data=body
     )

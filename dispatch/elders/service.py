@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +29,7 @@ from dispatch.elders.schemas import (
 )
 from dispatch.errors import Conflict, NotFound
 from dispatch.ingest.events import DEVICE_CHANGES_CHANNEL
+from dispatch.ingest.secrets import DeviceSecretBox
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -247,18 +249,34 @@ async def search(
     return await fetch_page(session, query, Elder.id, limit=limit, offset=offset)
 
 
-async def register_device(*, session: AsyncSession, clock: Clock, actor: Actor, data: DeviceCreate) -> Device:
+@dataclass(frozen=True, slots=True)
+class RegisteredDevice:
+    """A new device and its secret in plain text, to be shown once (the row keeps it sealed)."""
+
+    device: Device
+    secret: str
+
+
+async def register_device(
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    actor: Actor,
+    data: DeviceCreate,
+    device_secrets: DeviceSecretBox,
+) -> RegisteredDevice:
     """Bind a new device to an elder; Conflict if the IMEI / device id is already registered."""
     await get(session=session, elder_id=data.elder_id)
     if await session.scalar(select(Device.id).where(Device.imei == data.imei)) is not None:
         raise Conflict(f"device {data.imei} is already registered")
     now = clock.now()
+    secret = data.secret or secrets.token_urlsafe(32)
     device = Device(
         imei=data.imei,
         elder_id=data.elder_id,
         kind=data.kind,
         heartbeat_interval_s=data.heartbeat_interval_s,
-        secret=data.secret or secrets.token_urlsafe(32),
+        secret=device_secrets.seal(secret),
         status=DeviceStatus.active,
         created_at=now,
         updated_at=now,
@@ -275,7 +293,19 @@ async def register_device(*, session: AsyncSession, clock: Clock, actor: Actor, 
         entity_id=device.id,
         detail={"imei": data.imei, "elder_id": data.elder_id},
     )
-    return device
+    return RegisteredDevice(device, secret)
+
+
+async def reseal_device_secrets(*, session: AsyncSession, device_secrets: DeviceSecretBox) -> int:
+    """Seal every device secret with the newest key (after a key was added); returns how many changed."""
+    changed = 0
+    for device in await session.scalars(select(Device).order_by(Device.id)):
+        resealed = device_secrets.reseal(device.secret)
+        if resealed is not None:
+            device.secret = resealed
+            changed += 1
+    await session.flush()
+    return changed
 
 
 def _announce_device_change(session: AsyncSession, device: Device) -> None:

@@ -84,6 +84,11 @@ class PhoneEventIn(BaseModel):
 class PhoneEventAccepted(BaseModel):
     event_ids: list[int]
     duplicate: bool
+    clock_skew_s: int | None = Field(
+        default=None,
+        description="set when X-Timestamp was outside the replay window (an alarm taken anyway): "
+        "seconds the device's clock is ahead (negative: behind)",
+    )
 
 
 class EventPosition(BaseModel):

@@ -28,7 +28,7 @@ class DeviceRef:
     elder_id: int
     kind: DeviceKind
     status: DeviceStatus
-    secret: str
+    secret: str  # sealed (see ingest/secrets.py): only the phone gateway opens it
     heartbeat_interval_s: int
 
     @property

@@ -1,4 +1,5 @@
-"""The SMS outbox and log for the console, and replies typed in by an agent."""
+"""The SMS outbox and log for the console, and replies typed in by an agent. Lists show personal texts
+masked (`body_masked`); one message read whole is audited."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.api.deps import ClockDep, CurrentActor, PagingDep, SessionDep, SettingsDep
 from dispatch.notify import service
-from dispatch.notify.models import SmsDirection, SmsPurpose, SmsStatus
+from dispatch.notify.masking import list_body
+from dispatch.notify.models import SmsDirection, SmsMessage, SmsPurpose, SmsStatus
 from dispatch.offers import service as offers
 from dispatch.schemas import Page, PhoneNumber
 
@@ -25,6 +27,7 @@ class SmsRead(BaseModel):
     to: str = Field(validation_alias="to_number")
     from_: str = Field(validation_alias="from_number", serialization_alias="from")
     body: str
+    body_masked: bool = Field(default=False, description="a list's view; GET /sms/{id} shows it whole")
     purpose: SmsPurpose
     status: SmsStatus
     error_code: str | None
@@ -36,6 +39,12 @@ class SmsRead(BaseModel):
     entered_by: str | None
     created_at: datetime
     updated_at: datetime
+
+
+def _listed(message: SmsMessage) -> SmsRead:
+    whole = SmsRead.model_validate(message)
+    body = list_body(message.purpose, message.body)
+    return whole.model_copy(update={"body": body, "body_masked": body != message.body})
 
 
 class ReplyIn(BaseModel):
@@ -56,7 +65,7 @@ async def outbox(session: SessionDep, actor: CurrentActor, paging: PagingDep) ->
     items, total = await service.list_messages(
         session=session, limit=paging.limit, offset=paging.offset, status=SmsStatus.outbox
     )
-    return Page(items=[SmsRead.model_validate(m) for m in items], total=total)
+    return Page(items=[_listed(m) for m in items], total=total)
 
 
 @router.get("", response_model=Page[SmsRead], response_model_by_alias=True)
@@ -77,7 +86,7 @@ async def messages(
         status=status,
         call_id=call_id,
     )
-    return Page(items=[SmsRead.model_validate(m) for m in items], total=total)
+    return Page(items=[_listed(m) for m in items], total=total)
 
 
 @router.post("/replies", response_model=ReplyOutcomeRead, status_code=201)
@@ -102,3 +111,11 @@ async def enter_reply(
         entered_by=actor.username,
     )
     return ReplyOutcomeRead(handled=outcome.handled, detail=outcome.detail)
+
+
+@router.get("/{sms_id}", response_model=SmsRead, response_model_by_alias=True)
+async def read_message(sms_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor) -> SmsRead:
+    """One message with its whole text; the read is written to the audit log."""
+    return SmsRead.model_validate(
+        await service.read(session=session, clock=clock, actor=actor, sms_id=sms_id)
+    )

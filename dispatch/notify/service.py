@@ -13,9 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.audit import service as audit
+from dispatch.auth.actor import Actor
 from dispatch.bus.outbox import announce
 from dispatch.clock import Clock
 from dispatch.db.pagination import fetch_page
+from dispatch.errors import NotFound
 from dispatch.notify.models import SmsDirection, SmsMessage, SmsPurpose, SmsStatus
 from dispatch.settings import Settings
 
@@ -342,3 +345,20 @@ async def list_messages(
     if call_id:
         query = query.where(SmsMessage.call_id == call_id)
     return await fetch_page(session, query, SmsMessage.id.desc(), limit=limit, offset=offset)
+
+
+async def read(*, session: AsyncSession, clock: Clock, actor: Actor, sms_id: int) -> SmsMessage:
+    """One message, its whole text included; the read is audited."""
+    message = await session.get(SmsMessage, sms_id)
+    if message is None:
+        raise NotFound(f"text message {sms_id} not found")
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="sms.read",
+        entity_type="sms_message",
+        entity_id=sms_id,
+        detail={"purpose": message.purpose.value},
+    )
+    return message

@@ -24,7 +24,7 @@ elder minus one of two start times, both taken in this process on one monotonic 
 * from send: when the alarm frame was written to the socket: what an elder would experience, including
   the gateway's batching and the store itself.
 
-The consoles log in as 20 (`--consoles`) separate operators and read `/ws/console?token=...`. Also printed:
+The consoles log in as 20 (`--consoles`) separate operators and read `/ws/console?ticket=...`. Also printed:
 the CPU used by the servers and by this client during the measured window, as everything (servers,
 PostgreSQL, Redis and this client) shares one machine.
 """
@@ -263,8 +263,8 @@ class Console:
     messages: int = 0
     resynced: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def run(self, token: str) -> None:
-        url = self.server.http.replace("http://", "ws://") + f"/ws/console?token={token}"
+    async def run(self, ticket: str) -> None:
+        url = self.server.http.replace("http://", "ws://") + f"/ws/console?ticket={ticket}"
         async with websockets.connect(url, max_size=None) as socket_:
             async for raw in socket_:
                 now = time.perf_counter()
@@ -277,11 +277,15 @@ class Console:
 
 
 async def login(client: httpx.AsyncClient, server: Server, username: str) -> str:
+    """A one-time ticket to the console socket of a fresh session."""
     response = await client.post(
         f"{server.http}/api/v1/auth/login", json={"username": username, "password": PASSWORD}
     )
     response.raise_for_status()
-    return str(response.json()["access_token"])
+    headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    ticket = await client.post(f"{server.http}/api/v1/auth/ws-ticket", headers=headers)
+    ticket.raise_for_status()
+    return str(ticket.json()["ticket"])
 
 
 @contextlib.asynccontextmanager
@@ -289,8 +293,8 @@ async def consoles(count: int, on: Sequence[Server]) -> AsyncIterator[list[Conso
     """`count` consoles, spread round-robin over the servers, each connected and resynced."""
     opened = [Console(on[n % len(on)], f"console{n + 1:02d}") for n in range(count)]
     async with httpx.AsyncClient(timeout=30) as client:
-        tokens = [await login(client, c.server, c.username) for c in opened]
-    tasks = [asyncio.create_task(c.run(t)) for c, t in zip(opened, tokens, strict=True)]
+        tickets = [await login(client, c.server, c.username) for c in opened]
+    tasks = [asyncio.create_task(c.run(t)) for c, t in zip(opened, tickets, strict=True)]
     try:
         async with asyncio.timeout(30):
             for console, task in zip(opened, tasks, strict=True):

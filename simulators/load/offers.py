@@ -533,7 +533,8 @@ async def drive(
         providers = SimulatedProviders(twilio, OUR_NUMBER, behaviours, clock=time.perf_counter)
         token = await login(client, "agent1")
         client.headers["Authorization"] = f"Bearer {token}"
-        console = Console(base.replace("http://", "ws://") + f"/ws/console?token={token}")
+        ticket = (await client.post("/api/v1/auth/ws-ticket")).raise_for_status().json()["ticket"]
+        console = Console(base.replace("http://", "ws://") + f"/ws/console?ticket={ticket}")
         tasks = [asyncio.create_task(providers.run()), asyncio.create_task(console.run())]
         try:
             async with asyncio.timeout(30):

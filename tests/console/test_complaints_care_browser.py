@@ -169,7 +169,9 @@ async def test_an_agent_registers_a_complaint_and_the_supervisor_resolves_it(
             "provider",
         )
         assert (complaint["state"], complaint["assigned_name"]) == ("assigned", "supervisor")
-        assert (complaint["complainant_name"], complaint["complainant_phone"]) == ("王女士", "+8613800138000")
+        assert (complaint["complainant_name"], complaint["complainant_phone"]) == ("王女士", "138****8000")
+        full = await agent.get(f"/api/v1/complaints/{complaint['id']}")
+        assert full["complainant_phone"] == "+8613800138000"  # one complaint, read whole (audited)
         row = complaint_row(page, complaint["id"])
         await expect(row.get_by_test_id("complaint-assignee")).to_have_text("supervisor")
         await expect(row.get_by_test_id("complaint-target")).to_have_text(provider["name"])

@@ -282,7 +282,12 @@ async def test_an_agent_dispatches_watches_the_offers_and_enters_a_reply_from_th
     await page.get_by_role("button", name="SMS", exact=True).click()
     await page.get_by_label("Outbox only").check()
     # The texts themselves are in Chinese (DISPATCH_SMS_LANGUAGE), whatever the console's language.
-    await expect(page.locator(".sms-list")).to_contain_text(f"接 {code}")
+    # The list masks the offer (it names the elder's address); the agent reads it whole, an audited read.
+    offer_text = page.locator(".sms-list tr", has_text=provider["phone"]).get_by_test_id("sms-body")
+    await expect(offer_text).to_have_text(re.compile(r"^【12349派单】…"))
+    await expect(page.locator(".sms-list")).not_to_contain_text(f"接 {code}")
+    await offer_text.get_by_test_id("sms-show").click()
+    await expect(offer_text).to_contain_text(f"接 {code}")
     await page.get_by_label("Provider's phone").fill(provider["phone"])
     await page.get_by_label('Reply, e.g. "Y 4821"').fill(f"Y {code}")
     await page.get_by_role("button", name="Submit").click()

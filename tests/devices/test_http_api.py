@@ -15,6 +15,7 @@ from dispatch.auth.models import Role
 from dispatch.clock import FakeClock
 from dispatch.elders.models import Device
 from dispatch.ingest.models import DeviceEvent
+from tests.dispatch.conftest import eventually
 from tests.factories import make_elder_with_device, operator_headers
 
 PHONE = "phone-000123"
@@ -137,22 +138,107 @@ async def test_bad_credentials_get_401_and_store_nothing(
 
 
 @pytest.mark.parametrize("skew", [-301, 301])
-async def test_outside_the_replay_window_is_refused(
+async def test_outside_the_replay_window_a_position_is_refused(
     client: httpx.AsyncClient, app_services: AppServices, clock: FakeClock, phone: tuple[int, str], skew: int
 ) -> None:
-    response = await client.post("/api/v1/device-events", **signed(phone[1], sos_body(), clock, skew=skew))
+    body = sos_body(event_type="position")
+    response = await client.post("/api/v1/device-events", **signed(phone[1], body, clock, skew=skew))
     assert response.status_code == 401
     assert "replay window" in response.json()["message"]
-    inside = await client.post("/api/v1/device-events", **signed(phone[1], sos_body(), clock, skew=skew // 2))
+    assert await count_events(app_services) == 0
+    inside = await client.post("/api/v1/device-events", **signed(phone[1], body, clock, skew=skew // 2))
     assert inside.status_code == 202
+
+
+@pytest.mark.parametrize("event_type", ["sos", "fall"])
+@pytest.mark.parametrize("skew", [-86_400 * 400, -3600, 301, 86_400 * 3])
+async def test_an_alarm_from_a_phone_with_a_wrong_clock_is_taken_and_the_skew_flagged(
+    client: httpx.AsyncClient,
+    app_services: AppServices,
+    clock: FakeClock,
+    phone: tuple[int, str],
+    event_type: str,
+    skew: int,
+) -> None:
+    """The replay window protects signatures, not alarms: the idempotency key still refuses a replay."""
+    request = signed(phone[1], sos_body(event_type=event_type), clock, skew=skew)
+    response = await client.post("/api/v1/device-events", **request)
+    assert response.status_code == 202
+    assert (response.json()["duplicate"], response.json()["clock_skew_s"]) == (False, skew)
+    [event_id] = response.json()["event_ids"]
+    async with app_services.sessions() as session:
+        event = await session.get(DeviceEvent, event_id)
+    assert event is not None
+    assert (event.type, event.data["clock_skew_s"]) == (event_type, skew)
+
+    clock.advance(600)  # the same request captured and replayed later changes nothing
+    replayed = await client.post("/api/v1/device-events", **request)
+    assert (replayed.status_code, replayed.json()["event_ids"], replayed.json()["duplicate"]) == (
+        202,
+        [],
+        True,
+    )
+    assert await count_events(app_services) == 1
+
+
+async def test_an_sos_from_a_phone_a_year_behind_opens_a_p1_call(
+    client: httpx.AsyncClient, app_services: AppServices, clock: FakeClock, phone: tuple[int, str]
+) -> None:
+    elder_id, secret = phone
+    agent = await operator_headers(app_services, client, Role.agent)
+    body = sos_body(time="2025-03-02T09:00:00+08:00")
+    sent = await client.post("/api/v1/device-events", **signed(secret, body, clock, skew=-86_400 * 365))
+    assert sent.status_code == 202
+
+    async def opened() -> list[dict[str, Any]]:
+        page = await client.get("/api/v1/calls", params={"elder_id": elder_id}, headers=agent)
+        items: list[dict[str, Any]] = page.json()["items"]
+        return items
+
+    [call] = await eventually(opened)
+    assert (call["priority"], call["category"], call["state"]) == ("P1", "sos", "new")
+
+
+async def test_an_alarm_with_a_wrong_clock_still_needs_a_good_signature(
+    client: httpx.AsyncClient, app_services: AppServices, clock: FakeClock, phone: tuple[int, str]
+) -> None:
+    request = signed(phone[1], sos_body(), clock, skew=-3600)
+    request["headers"]["X-Signature"] = "0" * 64
+    response = await client.post("/api/v1/device-events", **request)
+    assert (response.status_code, response.json()["message"]) == (401, "bad signature")
+    assert await count_events(app_services) == 0
+
+
+async def test_a_body_over_the_limit_gets_413_before_it_is_read_whole(
+    client: httpx.AsyncClient, app_services: AppServices, clock: FakeClock, phone: tuple[int, str]
+) -> None:
+    limit = app_services.settings.device_event_max_bytes
+    padded = sos_body(firmware=None, idempotency_key="k" * 64)
+    raw = json.dumps(padded).encode()
+    raw = raw[:-1] + b" " * (limit + 1 - len(raw)) + b"}"  # valid JSON, one byte over
+    declared = await client.post("/api/v1/device-events", **signed(phone[1], raw, clock))
+    assert (declared.status_code, declared.json()["code"]) == (413, "payload_too_large")
+
+    async def chunks() -> Any:  # no Content-Length: counted while it streams
+        for start in range(0, len(raw), 4096):
+            yield raw[start : start + 4096]
+
+    request = signed(phone[1], raw, clock)
+    streamed = await client.post("/api/v1/device-events", content=chunks(), headers=request["headers"])
+    assert streamed.status_code == 413
+    assert await count_events(app_services) == 0
+    just_fits = raw[:-2] + b"}"
+    assert (
+        await client.post("/api/v1/device-events", **signed(phone[1], just_fits, clock))
+    ).status_code == 202
 
 
 async def test_a_disabled_device_is_refused(
     client: httpx.AsyncClient, app_services: AppServices, clock: FakeClock, phone: tuple[int, str]
 ) -> None:
-    agent = await operator_headers(app_services, client, Role.agent)
-    device = (await client.get("/api/v1/devices", params={"q": PHONE}, headers=agent)).json()["items"][0]
-    await client.patch(f"/api/v1/devices/{device['id']}", json={"status": "disabled"}, headers=agent)
+    supervisor = await operator_headers(app_services, client, Role.supervisor)
+    device = (await client.get("/api/v1/devices", params={"q": PHONE}, headers=supervisor)).json()["items"][0]
+    await client.patch(f"/api/v1/devices/{device['id']}", json={"status": "disabled"}, headers=supervisor)
     response = await client.post("/api/v1/device-events", **signed(phone[1], sos_body(), clock))
     assert response.status_code == 401
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from dispatch.api.app import create_app
@@ -120,17 +121,60 @@ async def test_session_expires_after_its_ttl(
     assert (await client.get("/api/v1/auth/me", headers=headers)).status_code == 401
 
 
-async def test_failed_logins_are_throttled_even_for_the_right_password(
-    client: httpx.AsyncClient, app_services: AppServices
+def client_at(app: FastAPI, address: str) -> httpx.AsyncClient:
+    """A client whose requests come from `address`."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def attempt(client: httpx.AsyncClient, password: str, username: str = "agent1") -> httpx.Response:
+    return await client.post("/api/v1/auth/login", json={"username": username, "password": password})
+
+
+async def test_failed_logins_from_one_address_wait_ever_longer_even_with_the_right_password(
+    app: FastAPI, app_services: AppServices, clock: FakeClock
 ) -> None:
     await make_operator(app_services, "agent1", Role.agent)
-    allowed = int(app_services.settings.login_rate_limit.split("/")[0])
-    for _ in range(allowed):
-        bad = await client.post("/api/v1/auth/login", json={"username": "agent1", "password": "guess"})
-        assert bad.status_code == 401
-    blocked = await client.post("/api/v1/auth/login", json={"username": "agent1", "password": PASSWORD})
-    assert blocked.status_code == 429
-    assert blocked.json()["code"] == "rate_limited"
+    free = app_services.settings.login_free_failures
+    async with client_at(app, "10.0.0.66") as guesser:
+        assert [(await attempt(guesser, "guess")).status_code for _ in range(free)] == [401] * free
+        waits = []
+        for _ in range(4):
+            blocked = await attempt(guesser, PASSWORD)
+            assert (blocked.status_code, blocked.json()["code"]) == (429, "rate_limited")
+            waits.append(int(blocked.headers["retry-after"]))
+            clock.advance(waits[-1] - 1)
+            assert (await attempt(guesser, PASSWORD)).status_code == 429  # not yet
+            clock.advance(1)
+            assert (await attempt(guesser, "guess")).status_code == 401  # tried again: the wait doubles
+        assert waits == [2, 4, 8, 16]
+        clock.advance(32)
+        assert (await attempt(guesser, PASSWORD)).status_code == 200  # the account itself is never locked
+        # A success starts the count afresh.
+        assert [(await attempt(guesser, "guess")).status_code for _ in range(free)] == [401] * free
+
+
+async def test_someone_elsewhere_cannot_lock_an_agent_out_of_their_shift(
+    app: FastAPI, app_services: AppServices
+) -> None:
+    await make_operator(app_services, "agent1", Role.agent)
+    async with client_at(app, "203.0.113.9") as stranger, client_at(app, "10.1.2.3") as agents_desk:
+        statuses = {(await attempt(stranger, "guess")).status_code for _ in range(30)}
+        assert statuses == {401, 429}
+        assert (await attempt(agents_desk, "typo")).status_code == 401
+        assert (await attempt(agents_desk, PASSWORD)).status_code == 200
+
+
+async def test_the_wait_is_forgotten_after_an_hour_without_failures(
+    app: FastAPI, app_services: AppServices, clock: FakeClock
+) -> None:
+    await make_operator(app_services, "agent1", Role.agent)
+    free = app_services.settings.login_free_failures
+    async with client_at(app, "10.0.0.66") as guesser:
+        for _ in range(free):
+            await attempt(guesser, "guess")
+        clock.advance(3600)
+        assert [(await attempt(guesser, "guess")).status_code for _ in range(free)] == [401] * free
 
 
 @pytest.mark.parametrize("role", [Role.agent, Role.supervisor])
@@ -211,25 +255,20 @@ async def test_login_throttle_is_shared_through_redis_by_several_processes(
     db_settings: Settings, clock: FakeClock
 ) -> None:
     """Two app instances (as two server processes would be) count failed logins together in Redis."""
-    settings = db_settings.model_copy(update={"redis_url": REDIS_URL, "login_rate_limit": "4/minute"})
+    settings = db_settings.model_copy(update={"redis_url": REDIS_URL, "login_free_failures": 4})
     redis = Redis.from_url(REDIS_URL)
-    await redis.flushdb()  # database 15 belongs to the tests; start with no counts from earlier runs
+    await redis.flushdb()  # the tests' database: start with no counts from earlier runs
     first, second = create_app(settings, clock=clock), create_app(settings, clock=clock)
     async with first.router.lifespan_context(first), second.router.lifespan_context(second):
         await make_operator(first.state.services, "agent1", Role.agent)
-        clients = [
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t")
-            for a in (first, second)
-        ]
-        body = {"username": "agent1", "password": "guess"}
-        statuses = [
-            (await clients[i % 2].post("/api/v1/auth/login", json=body)).status_code for i in range(4)
-        ]
-        blocked = await clients[1].post(
-            "/api/v1/auth/login", json={"username": "agent1", "password": PASSWORD}
-        )
+        clients = [client_at(a, "10.0.0.66") for a in (first, second)]
+        statuses = [(await attempt(clients[i % 2], "guess")).status_code for i in range(4)]
+        blocked = await attempt(clients[1], PASSWORD)
+        clock.advance(2)
+        allowed = await attempt(clients[0], PASSWORD)
         for c in clients:
             await c.aclose()
     await redis.aclose()
     assert statuses == [401, 401, 401, 401]
     assert blocked.status_code == 429
+    assert allowed.status_code == 200

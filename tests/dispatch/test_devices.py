@@ -84,13 +84,37 @@ async def test_duplicates_and_unknown_elders(
     assert (await register(client, agent, imei="8650280001", elder_id=999)).status_code == 404
 
 
-async def test_disable_and_rebind(client: httpx.AsyncClient, agent: dict[str, str], elder_id: int) -> None:
+async def test_supervisors_disable_and_rebind(
+    client: httpx.AsyncClient, app_services: AppServices, agent: dict[str, str], elder_id: int
+) -> None:
+    supervisor = await operator_headers(app_services, client, Role.supervisor, "supervisor")
     device = (await register(client, agent, imei="8650280000", elder_id=elder_id)).json()
     other = (await client.post("/api/v1/elders", json=elder_payload(), headers=agent)).json()["id"]
     response = await client.patch(
-        f"/api/v1/devices/{device['id']}", json={"status": "disabled", "elder_id": other}, headers=agent
+        f"/api/v1/devices/{device['id']}", json={"status": "disabled", "elder_id": other}, headers=supervisor
     )
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["elder_id"]) == ("disabled", other)
     disabled = await client.get("/api/v1/devices", params={"status": "disabled"}, headers=agent)
     assert disabled.json()["total"] == 1
+    admin = await operator_headers(app_services, client, Role.admin, "admin")
+    log = await client.get("/api/v1/audit", params={"action": "device.update"}, headers=admin)
+    [entry] = log.json()["items"]
+    assert (entry["username"], entry["entity_id"]) == ("supervisor", str(device["id"]))
+    assert entry["detail"]["status"] == {"from": "active", "to": "disabled"}
+
+
+@pytest.mark.parametrize("change", [{"status": "disabled"}, {"elder_id": 1}, {"heartbeat_interval_s": 60}])
+async def test_agents_may_not_disable_rebind_or_reconfigure_a_device(
+    client: httpx.AsyncClient, agent: dict[str, str], elder_id: int, change: dict[str, Any]
+) -> None:
+    device = (await register(client, agent, imei="8650280000", elder_id=elder_id)).json()
+    response = await client.patch(f"/api/v1/devices/{device['id']}", json=change, headers=agent)
+    assert response.status_code == 403
+    assert response.json()["code"] == "forbidden"
+    unchanged = (await client.get(f"/api/v1/devices/{device['id']}", headers=agent)).json()
+    assert (unchanged["status"], unchanged["elder_id"], unchanged["heartbeat_interval_s"]) == (
+        "active",
+        elder_id,
+        600,
+    )

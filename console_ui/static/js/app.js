@@ -428,6 +428,24 @@ function ReplyForm({ t, onError, onDone }) {
     </form>`;
 }
 
+// Lists mask texts about a person (body_masked); the whole text is one audited read away.
+function SmsBody({ message, t, onError }) {
+  const [whole, setWhole] = useState(null);
+  const show = async () => {
+    try {
+      setWhole((await api(`/api/v1/sms/${message.id}`)).body);
+    } catch (err) {
+      onError(err);
+    }
+  };
+  return html`
+    <td class="sms-body" data-testid="sms-body" data-sms-id=${message.id}>
+      ${whole ?? message.body}${message.entered_by ? ` · ${message.entered_by}` : ''}
+      ${message.body_masked && whole === null && html`
+        <button class="small" data-testid="sms-show" title=${t('show_whole_hint')} onClick=${show}>${t('show_whole')}</button>`}
+    </td>`;
+}
+
 function SmsPanel({ version, t, onError }) {
   const [outboxOnly, setOutboxOnly] = useState(false);
   const [page, setPage] = useState({ items: [], total: 0 });
@@ -449,7 +467,7 @@ function SmsPanel({ version, t, onError }) {
               <td>${m.direction === 'inbound' ? m.from : m.to}</td>
               <td>${t(`purpose.${m.purpose}`)}</td>
               <td class="sms-status">${t(`sms_status.${m.status}`)}${m.error_code ? ` (${m.error_code})` : ''}</td>
-              <td class="sms-body">${m.body}${m.entered_by ? ` · ${m.entered_by}` : ''}</td>
+              <${SmsBody} message=${m} t=${t} onError=${onError} />
             </tr>`)}
         </tbody>
       </table>

@@ -26,6 +26,7 @@ const ZH = {
   dispatch_panel: '派单进度', candidates: '候选服务商（按距离排序）', excluded: '未派原因', within_circle: '15分钟圈内',
   minutes: '分钟', handoff: '转120', handoff_summary: '120交接摘要（请向120口述）', sms: '短信', calls: '警情',
   sms_title: '短信记录', outbox_only: '仅看发件箱（未配置短信网关时待人工处理）', enter_reply: '录入服务商回复',
+  show_whole: '查看全文', show_whole_hint: '查看全文将记入审计日志',
   reply_from: '服务商手机号', reply_body: '回复内容，如“接 4821”', submit: '提交', direction: { outbound: '发出', inbound: '收到' },
   job_state: { offering: '派单中', assigned: '已接单', completed: '已完成', exhausted: '无人接单', cancelled: '已取消' },
   offer_state: {
@@ -181,6 +182,7 @@ const EN = {
   dispatch_panel: 'Dispatch', candidates: 'Candidates (nearest first)', excluded: 'Not offered because', within_circle: 'within 15 min',
   minutes: 'min', handoff: 'Hand to 120', handoff_summary: '120 hand-off summary (read it out)', sms: 'SMS', calls: 'Calls',
   sms_title: 'Text messages', outbox_only: 'Outbox only (messages waiting for an agent when no SMS gateway is set up)',
+  show_whole: 'Show', show_whole_hint: 'Reading the whole text is written to the audit log',
   enter_reply: "Enter a provider's reply", reply_from: "Provider's phone", reply_body: 'Reply, e.g. "Y 4821"', submit: 'Submit',
   direction: { outbound: 'out', inbound: 'in' },
   job_state: { offering: 'Offering', assigned: 'Assigned', completed: 'Completed', exhausted: 'Nobody accepted', cancelled: 'Cancelled' },

@@ -243,6 +243,30 @@ async def test_downlink_command_reaches_the_connected_watch(
     assert bad.status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("command", "args"), [("power_off", []), ("reset", []), ("sos_numbers", ["+8613800000001"])]
+)
+async def test_only_supervisors_power_off_reset_or_reprogram_a_watch(
+    watch: Watch, app_services: AppServices, client: httpx.AsyncClient, command: str, args: list[str]
+) -> None:
+    await watch.send(frame("LK"))
+    await watch.reply()
+    agent = await operator_headers(app_services, client, Role.agent)
+    supervisor = await operator_headers(app_services, client, Role.supervisor, "supervisor")
+    admin = await operator_headers(app_services, client, Role.admin, "admin")
+    device = (await client.get("/api/v1/devices", params={"q": IMEI}, headers=agent)).json()["items"][0]
+    url = f"/api/v1/devices/{device['id']}/commands"
+    refused = await client.post(url, json={"command": command, "args": args}, headers=agent)
+    assert refused.status_code == 403
+    sent = await client.post(url, json={"command": command, "args": args}, headers=supervisor)
+    assert sent.json()["sent"] is True
+    assert codec.encode_command(command, *args) in await watch.reply()
+    log = (await client.get("/api/v1/audit", params={"action": "device.command"}, headers=admin)).json()
+    assert [(e["username"], e["detail"]) for e in log["items"]] == [
+        ("supervisor", {"command": command, "sent": True})
+    ]
+
+
 async def test_command_to_a_watch_that_is_not_connected(
     app_services: AppServices, client: httpx.AsyncClient
 ) -> None:

@@ -23,7 +23,7 @@ from dispatch.ingest import service as ingest
 from dispatch.ingest.events import EventType, IncomingEvent, Position
 from dispatch.ingest.service import Submission, find_device
 from simulators.watch import position_block
-from tests.factories import make_elder_with_device, operator_headers
+from tests.factories import make_elder_with_device, operator_headers, read_outbox
 
 IMEI = "860000000000555"
 WHEN = datetime(2026, 3, 2, 0, 59, tzinfo=UTC)
@@ -102,13 +102,13 @@ async def test_watch_sos_over_tcp_opens_a_p1_call_and_a_second_sos_joins_it(
     # Without an SMS gateway the contacts' alerts all go to the outbox at once, in call order.
     alerts = [e["detail"]["name"] for e in detail["timeline"] if e["kind"] == "contact_alert"]
     assert alerts == ["测试儿子", "测试助老员"]
-    outbox = (await client.get("/api/v1/sms/outbox", headers=agent)).json()
-    assert [(m["to"], m["status"]) for m in reversed(outbox["items"])] == [
+    outbox = await read_outbox(client, agent)
+    assert [(m["to"], m["status"]) for m in reversed(outbox)] == [
         ("+8613800000001", "outbox"),
         ("+8613800000002", "outbox"),
     ]
-    assert "林玉兰" in outbox["items"][0]["body"]
-    assert "119.299100,26.083300" in outbox["items"][0]["body"]
+    assert "林玉兰" in outbox[0]["body"]
+    assert "119.299100,26.083300" in outbox[0]["body"]
 
 
 async def test_a_higher_priority_alarm_raises_the_open_call(

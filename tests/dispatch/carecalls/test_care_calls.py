@@ -17,7 +17,14 @@ from dispatch.carecalls import service as care
 from dispatch.clock import FakeClock
 from dispatch.db.session import unit_of_work
 from dispatch.elders.models import Device
-from tests.factories import elder_payload, login, make_elder_with_device, make_operator, operator_headers
+from tests.factories import (
+    elder_payload,
+    login,
+    make_elder_with_device,
+    make_operator,
+    operator_headers,
+    read_outbox,
+)
 
 URL = "/api/v1/care-calls"
 SETTLED = {"living_alone": False, "subsidy_categories": ["self_paying"], "health": {"self_care_ability": 1}}
@@ -223,8 +230,7 @@ async def test_links_must_exist(client: httpx.AsyncClient, desk: Desk) -> None:
 
 
 async def outbox(client: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = (await client.get("/api/v1/sms/outbox", headers=headers)).json()["items"]
-    return items
+    return await read_outbox(client, headers)
 
 
 async def alerts(client: httpx.AsyncClient, headers: dict[str, str], kind: str) -> list[dict[str, Any]]:

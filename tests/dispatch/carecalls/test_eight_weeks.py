@@ -20,6 +20,7 @@ from dispatch.carecalls.schemas import AttemptIn
 from dispatch.clock import FakeClock
 from dispatch.demo.seed import seed_demo_city
 from dispatch.elders.models import Elder, HealthRecord
+from dispatch.ingest.secrets import box_for
 from dispatch.localtime import local_date, month_period, week_period
 from dispatch.notify.models import SmsMessage, SmsPurpose
 from dispatch.settings import Settings
@@ -126,7 +127,9 @@ async def test_eight_weeks_of_care_calls(session: AsyncSession, db_settings: Set
         if False
         else True
     )
-    assert await seed_demo_city(session=session, clock=clock, seed=12349, elder_count=60)
+    assert await seed_demo_city(
+        session=session, clock=clock, seed=12349, elder_count=60, device_secrets=box_for(db_settings)
+    )
     await session.commit()
     people = await demo_people(session)
     desk = await agents(session)

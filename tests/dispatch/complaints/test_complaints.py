@@ -21,7 +21,14 @@ from dispatch.complaints.schemas import ComplaintCreate
 from dispatch.db.session import unit_of_work
 from dispatch.followups.models import FollowUp, FollowUpKind, FollowUpState
 from tests.conftest import START
-from tests.factories import elder_payload, login, make_operator, operator_headers, provider_payload
+from tests.factories import (
+    elder_payload,
+    login,
+    make_operator,
+    operator_headers,
+    provider_payload,
+    read_outbox,
+)
 
 COMPLAINANT = "+8613800001234"
 
@@ -96,8 +103,7 @@ async def test_a_complaint_goes_to_the_supervisor_is_investigated_and_resolved_w
     assert (done["state"], done["upheld"], done["informed_how"]) == ("resolved", True, "sms")
     assert done["informed_at"] == done["resolved_at"] == START.isoformat().replace("+00:00", "Z")
 
-    outbox = (await client.get("/api/v1/sms/outbox", headers=agent)).json()["items"]
-    replies = [m for m in outbox if m["purpose"] == "complaint_reply"]
+    replies = [m for m in await read_outbox(client, agent) if m["purpose"] == "complaint_reply"]
     assert [m["to"] for m in replies] == [COMPLAINANT]
     assert replies[0]["body"] == (
         f"【12349】李女士您好，您反映的问题（编号{complaint['id']}）已处理："
@@ -287,3 +293,41 @@ async def test_a_pause_escalates_straight_to_the_level_due_with_one_alert(
     assert complaints.overdue_level(START, START) == 0
     assert complaints.overdue_level(START, START + timedelta(hours=24)) == 1
     assert complaints.overdue_level(START, START + timedelta(hours=24, seconds=1)) == 2
+
+
+async def test_an_agent_cannot_read_complaints_about_themselves(
+    client: httpx.AsyncClient, app_services: AppServices, agent: dict[str, str], supervisor: dict[str, str]
+) -> None:
+    colleague = await operator_headers(app_services, client, Role.agent, "agent2")
+    about_agent1 = (
+        await complain(client, colleague, target="agent", operator_id=(await me(client, agent))["id"])
+    ).json()
+    other = (await complain(client, colleague, target="service", text="热线等待太久")).json()
+
+    assert (await client.get(f"/api/v1/complaints/{about_agent1['id']}", headers=agent)).status_code == 403
+    for query in ({}, {"target": "agent"}):
+        listed = (await client.get("/api/v1/complaints", params=query, headers=agent)).json()
+        assert about_agent1["id"] not in [c["id"] for c in listed["items"]]
+    assert [c["id"] for c in (await client.get("/api/v1/complaints", headers=agent)).json()["items"]] == [
+        other["id"]
+    ]
+    for reader in (colleague, supervisor):
+        read = await client.get(f"/api/v1/complaints/{about_agent1['id']}", headers=reader)
+        assert read.status_code == 200
+        total = (await client.get("/api/v1/complaints", headers=reader)).json()["total"]
+        assert total == 2
+
+
+async def test_lists_mask_the_complainant_phone_and_a_full_read_is_audited(
+    client: httpx.AsyncClient, app_services: AppServices, agent: dict[str, str], supervisor: dict[str, str]
+) -> None:
+    created = (await complain(client, agent, target="service", text="热线等待太久")).json()
+    [listed] = (await client.get("/api/v1/complaints", headers=agent)).json()["items"]
+    assert listed["complainant_phone"] == "138****1234"
+    assert "13800001234" not in (await client.get("/api/v1/complaints", headers=supervisor)).text
+
+    full = (await client.get(f"/api/v1/complaints/{created['id']}", headers=agent)).json()
+    assert full["complainant_phone"] == COMPLAINANT
+    admin = await operator_headers(app_services, client, Role.admin, "admin1")
+    log = (await client.get("/api/v1/audit", params={"action": "complaint.read"}, headers=admin)).json()
+    assert [(e["username"], e["entity_id"]) for e in log["items"]] == [("agent1", str(created["id"]))]

@@ -18,11 +18,14 @@ from dispatch.demo.seed import generate_city, seed_demo_city
 from dispatch.elders.idcard import parse_id_number
 from dispatch.elders.models import Contact, Device, Elder, HealthRecord
 from dispatch.elders.service import age_on
+from dispatch.ingest.secrets import box_for
 from dispatch.orders.models import RecurringPlan
 from dispatch.providers.models import Provider, ProviderStatus
 from dispatch.schemas import normalise_phone
+from dispatch.settings import Settings
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+BOX = box_for(Settings(_env_file=None))
 # Gulou district, Fuzhou, with a margin.
 BOUNDS = (119.25, 26.05, 119.35, 26.13)
 
@@ -84,7 +87,10 @@ def test_providers_cover_every_service_with_valid_areas() -> None:
 
 async def test_seeds_an_empty_database_once(session: AsyncSession) -> None:
     clock = FakeClock(NOW)
-    assert await seed_demo_city(session=session, clock=clock, seed=1, elder_count=2000) is True
+    assert (
+        await seed_demo_city(session=session, clock=clock, seed=1, elder_count=2000, device_secrets=BOX)
+        is True
+    )
     await session.commit()
     counts = {
         model.__name__: await session.scalar(select(func.count()).select_from(model))
@@ -95,7 +101,11 @@ async def test_seeds_an_empty_database_once(session: AsyncSession) -> None:
     assert (counts["Provider"] or 0) >= 30
     assert counts["Operator"] == 4
     assert counts["RecurringPlan"] == 16  # weekday lunches and Saturday baths for elders living alone
-    assert await seed_demo_city(session=session, clock=clock, seed=2, elder_count=5) is False
+    sealed = list(await session.scalars(select(Device.secret).limit(20)))
+    assert all(len(BOX.open(secret)) == 32 and BOX.open(secret) not in secret for secret in sealed)
+    assert (
+        await seed_demo_city(session=session, clock=clock, seed=2, elder_count=5, device_secrets=BOX) is False
+    )
     assert await session.scalar(select(func.count()).select_from(Elder)) == 2000
 
 
@@ -103,7 +113,13 @@ async def test_demo_accounts_log_in_with_the_demo_password(
     client: httpx.AsyncClient, app_services: AppServices
 ) -> None:
     async with app_services.sessions() as session:
-        await seed_demo_city(session=session, clock=app_services.clock, seed=3, elder_count=60)
+        await seed_demo_city(
+            session=session,
+            clock=app_services.clock,
+            seed=3,
+            elder_count=60,
+            device_secrets=app_services.device_secrets,
+        )
         await session.commit()
     roles = {}
     for username in ("admin", "supervisor", "agent1", "agent2"):

@@ -18,8 +18,10 @@ from dispatch.elders.schemas import DeviceCreate, ElderCreate
 from dispatch.ingest import service
 from dispatch.ingest.events import EventType, IncomingEvent, Position
 from dispatch.ingest.models import DeviceEvent
+from dispatch.ingest.secrets import box_for
 from dispatch.ingest.service import Submission, find_device
 from dispatch.ingest.silent import MAX_SLEEP_SECONDS, SilentDeviceMonitor, flag_silent_devices
+from dispatch.settings import Settings
 from tests.factories import elder_payload, make_elder_with_device
 
 IMEI = "860000000000042"
@@ -185,8 +187,9 @@ async def register(
             clock=clock,
             actor=actor,
             data=DeviceCreate(imei=imei, elder_id=elder.id, heartbeat_interval_s=heartbeat_interval_s),
+            device_secrets=box_for(Settings(_env_file=None)),
         )
-        return device.id
+        return device.device.id
 
 
 async def heard_by(sessions: async_sessionmaker[AsyncSession], clock: FakeClock, imei: str, key: str) -> None:

@@ -14,7 +14,7 @@ from dispatch.clock import FakeClock
 from dispatch.notify.service import SmsOptions
 from dispatch.offers import service as offers
 from dispatch.offers.models import Offer, OfferState
-from tests.factories import AREA, elder_payload, provider_payload
+from tests.factories import AREA, elder_payload, provider_payload, read_outbox
 
 ALL_WEEK = [{"weekdays": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}]
 STRANGER = "+8613700000999"
@@ -44,10 +44,7 @@ async def rescue_provider(
 
 async def outbox(client: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
     """Outbox messages, oldest first."""
-    items: list[dict[str, Any]] = (
-        await client.get("/api/v1/sms/outbox", params={"limit": 200}, headers=headers)
-    ).json()["items"]
-    return list(reversed(items))
+    return list(reversed(await read_outbox(client, headers)))
 
 
 async def acknowledged_fall(
@@ -282,7 +279,11 @@ async def test_handing_a_call_to_120_records_it_and_gives_the_summary_to_read_ou
     ):
         assert fact in summary
     timeline = (await client.get(f"/api/v1/calls/{call['id']}", headers=agent)).json()["timeline"]
-    assert (timeline[-1]["kind"], timeline[-1]["text"]) == ("handoff_120", summary)
+    assert (timeline[-1]["kind"], timeline[-1]["text"], timeline[-1]["detail"]) == (
+        "handoff_120",
+        "",  # the summary holds health data: the timeline keeps none of it
+        {"sms_to": None, "sms_id": None},
+    )
     assert [m for m in await outbox(client, agent) if m["purpose"] == "handoff"] == []
 
 

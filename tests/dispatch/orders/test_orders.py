@@ -16,7 +16,7 @@ from dispatch.clock import FakeClock
 from dispatch.localtime import at_local, local_date
 from tests.devices.test_http_api import signed
 from tests.dispatch.offers.test_offers import reply
-from tests.factories import elder_payload, login, make_elder_with_device, provider_payload
+from tests.factories import elder_payload, login, make_elder_with_device, provider_payload, read_outbox
 
 CLEANER = "+8613900000031"
 OTHER_CLEANER = "+8613900000032"
@@ -56,8 +56,7 @@ def tomorrow(clock: FakeClock, start: str = "09:00", end: str = "11:00") -> dict
 
 
 async def outbox_to(client: httpx.AsyncClient, headers: dict[str, str], number: str) -> list[str]:
-    items = (await client.get("/api/v1/sms/outbox", params={"limit": 200}, headers=headers)).json()["items"]
-    return [m["body"] for m in reversed(items) if m["to"] == number]
+    return [m["body"] for m in reversed(await read_outbox(client, headers)) if m["to"] == number]
 
 
 async def new_order(
