@@ -13,6 +13,8 @@ Controls, for tests and the provider simulator (no auth):
   GET|POST /_fake/config {fail_numbers, undelivered_numbers, status_delay_ms, sms_webhook_url,
                          phone_numbers} -> the settings
   POST /_fake/reset     forget every message
+  GET|POST /_fake/outage {"status": 429 | 500 | 503, "seconds": T} -> the REST API answers that error
+                         (Twilio's code and body) for T seconds; seconds 0 ends it
 """
 
 from __future__ import annotations
@@ -110,6 +112,9 @@ class Api:
     async def create_message(self, request: Request) -> Response:
         """POST .../Messages.json: check the form as Twilio does, accept, start the lifecycle."""
         self.authenticate(request)
+        refusal = self.state.outage.refusal()
+        if refusal is not None:
+            raise refusal
         form = await _form(request)
         to, sender = form.get("To", "").strip(), form.get("From", "").strip()
         body, service_sid = form.get("Body", ""), form.get("MessagingServiceSid", "").strip()
@@ -178,6 +183,20 @@ class Api:
                 return _bad_request(str(exc))
         return JSONResponse(self.state.config.as_json())
 
+    async def outage(self, request: Request) -> Response:
+        """GET or POST /_fake/outage."""
+        if request.method == "POST":
+            data = await _json_object(request)
+            status, seconds = data.get("status"), data.get("seconds")
+            if not isinstance(status, int) or not isinstance(seconds, int | float):
+                return _bad_request('"status" (an integer) and "seconds" (a number) are required')
+            try:
+                self.state.outage.start(status, float(seconds))
+            except ValueError as exc:
+                return _bad_request(str(exc))
+            logger.info("outage: the REST API answers %d for %.1f s", status, seconds)
+        return JSONResponse(self.state.outage.as_json())
+
     async def reset(self, _request: Request) -> Response:
         """POST /_fake/reset."""
         self.state.reset()
@@ -234,6 +253,7 @@ def create_app(state: FakeState, webhooks: Webhooks) -> Starlette:
         Route("/_fake/messages", api.list_messages, methods=["GET"]),
         Route("/_fake/config", api.config, methods=["GET", "POST"]),
         Route("/_fake/reset", api.reset, methods=["POST"]),
+        Route("/_fake/outage", api.outage, methods=["GET", "POST"]),
     ]
     handlers = {
         TwilioError: _twilio_error,
@@ -352,6 +372,10 @@ class FakeTwilio:
     ) -> list[FakeMessage]:
         """Outbound messages after index `since` (to `to`), waiting up to `wait_s` for one."""
         return await self.state.wait_outbound(since=since, to=to, wait_s=wait_s)
+
+    def outage(self, status: int, seconds: float) -> None:
+        """Answer every REST request with `status` (429, 500 or 503) for `seconds`, as `POST /_fake/outage`."""
+        self.state.outage.start(status, seconds)
 
     def message(self, sid: str) -> FakeMessage:
         """A message by SID (KeyError if unknown)."""

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from simulators.fake_twilio.outage import Outage
 from simulators.fake_twilio.wire import (
     API_VERSION,
     DEFAULT_ACCOUNT_SID,
@@ -201,6 +202,7 @@ class FakeState:
         self.received: list[FakeMessage] = []
         self.by_sid: dict[str, FakeMessage] = {}
         self.closed = False
+        self.outage = Outage()
         self._last_index = 0
         self._changed = asyncio.Event()
 

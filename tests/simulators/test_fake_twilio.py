@@ -360,6 +360,47 @@ async def test_config_is_checked_and_shown(fake: FakeTwilio) -> None:
     assert "auth_token" not in shown.json()
 
 
+async def test_an_outage_refuses_messages_until_it_ends(fake: FakeTwilio, client: Client) -> None:
+    now = [100.0]
+    fake.state.outage.clock = lambda: now[0]
+    async with httpx.AsyncClient(base_url=fake.base_url) as http:
+        started = await http.post("/_fake/outage", json={"status": 429, "seconds": 30})
+        assert started.json() == {"status": 429, "remaining_s": 30.0, "refused": 0}
+        with pytest.raises(TwilioRestException) as caught:
+            await send(client, to=HANDSET, body="hello")
+        assert (caught.value.status, caught.value.code) == (429, 20429)
+        now[0] += 30
+        message = await send(client, to=HANDSET, body="hello again")
+        ended = await http.get("/_fake/outage")
+    assert [m.sid for m in fake.messages] == [message.sid]
+    assert ended.json() == {"status": None, "remaining_s": 0.0, "refused": 1}
+
+
+async def test_a_server_error_outage_is_twilios_500(fake: FakeTwilio, client: Client) -> None:
+    fake.outage(500, 60)
+    with pytest.raises(TwilioRestException) as caught:
+        await send(client, to=HANDSET, body="hello")
+    assert (caught.value.status, caught.value.code) == (500, 20500)
+    fake.outage(500, 0)
+    assert (await send(client, to=HANDSET, body="hello")).status == "queued"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"status": 404, "seconds": 5},
+        {"status": 429},
+        {"status": 429, "seconds": -1},
+        {"status": "429", "seconds": 5},
+    ],
+)
+async def test_a_bad_outage_request_is_refused(fake: FakeTwilio, body: dict[str, object]) -> None:
+    async with httpx.AsyncClient(base_url=fake.base_url) as http:
+        response = await http.post("/_fake/outage", json=body)
+    assert response.status_code == 400
+    assert fake.state.outage.remaining() == 0
+
+
 def test_the_http_client_rewrites_only_twilios_api() -> None:
     fake_client = BaseUrlHttpClient("http://127.0.0.1:8790/")
     url = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json?PageSize=2"
