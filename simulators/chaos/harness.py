@@ -17,9 +17,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import text
@@ -244,9 +245,24 @@ class Run:
         for alarm, seconds in late.latencies:  # a call in the end, long after its time
             self.summary.latencies[self._fault_of(alarm)].append(seconds)
         self.late = late.pending
-        for violation in database:
+        for violation in await self._with_carrier_status(database):
             self.found(violation, cycle)
         return outcome
+
+    async def _with_carrier_status(self, violations: list[Violation]) -> list[Violation]:
+        """New SMS violations say what the fake Twilio knows of the message (a lost callback shows)."""
+        asking = [v for v in violations if v.sms and (v.invariant, v.key) not in self.seen]
+        if not asking:
+            return violations
+        try:
+            response = await self.http.get(f"{self.stack.twilio_url}/_fake/messages", params={"since": 0})
+            carried = response.json()["items"]
+        except (httpx.HTTPError, ValueError, KeyError):
+            return violations
+        return [
+            replace(v, detail=f"{v.detail}; {_carrier_says(v, carried)}") if v in asking else v
+            for v in violations
+        ]
 
     # ------------------------------------------------------------------ the run
     async def cycle(self, fault: Fault) -> None:
@@ -281,7 +297,8 @@ class Run:
             "calls": "SELECT state, count(*) FROM call GROUP BY state",
             "jobs": "SELECT state, count(*) FROM job GROUP BY state",
             "orders": "SELECT state, count(*) FROM service_order GROUP BY state",
-            "sms": "SELECT status, count(*) FROM sms_message WHERE direction = 'outbound' GROUP BY status",
+            "sms": "SELECT status || coalesce(' ' || error_code, ''), count(*) FROM sms_message "
+            "WHERE direction = 'outbound' GROUP BY 1",
         }
         async with self.engine.connect() as connection:
             for name, query in queries.items():
@@ -293,6 +310,19 @@ class Run:
         self.summary.bot = {
             k.removeprefix("bot "): v for k, v in self.ledger.counts.items() if k.startswith("bot ")
         }
+
+
+def _carrier_says(violation: Violation, carried: list[dict[str, Any]]) -> str:
+    """What the fake Twilio holds for an SMS: by SID, or by number and body when we never stored the SID."""
+    assert violation.sms is not None  # noqa: S101 - only SMS violations are asked about
+    sid, to, body = violation.sms
+    if sid is not None:
+        statuses = [m["status"] for m in carried if m["sid"] == sid]
+    else:
+        statuses = [m["status"] for m in carried if m["to"] == to and m["body"] == body]
+    if not statuses:
+        return "the carrier never got it"
+    return f"the carrier has {len(statuses)} cop{'y' if len(statuses) == 1 else 'ies'}: {', '.join(statuses)}"
 
 
 async def _load_city(engine: AsyncEngine) -> tuple[list[Device], list[int], list[tuple[int, str]]]:
@@ -446,6 +476,9 @@ async def run(options: Options) -> Summary:
             await _cycles(options, stack, http, summary)
     except HarnessError as exc:
         summary.harness_problems.append(str(exc))
+    except Exception as exc:  # a bug of the harness: reported as such, never as a finding
+        logger.exception("the harness failed")
+        summary.harness_problems.append(f"the harness failed: {exc!r}")
     finally:
         try:
             await _stop_stack(stack)

@@ -38,6 +38,8 @@ class Violation:
     invariant: Invariant
     key: str
     detail: str
+    # An SMS's Twilio SID (None when never stored), number and body: to ask the carrier (the fake) about it.
+    sms: tuple[str | None, str, str] | None = None
 
 
 # The state lists, bound as expanding parameters (taken from the code, so they follow its changes).
@@ -102,7 +104,7 @@ LATE_CONFIRMATIONS = _sql(
 )
 UNSETTLED_SMS = _sql(
     """
-    SELECT id, purpose, status, error_code FROM sms_message
+    SELECT id, purpose, status, error_code, sid, to_number, body FROM sms_message
     WHERE direction = 'outbound' AND created_at < :cutoff
       AND NOT (status = 'delivered'
                OR (status IN ('failed', 'undelivered') AND coalesce(error_code, '') <> ''))
@@ -149,12 +151,10 @@ async def database_violations(connection: AsyncConnection, *, cutoff: datetime) 
                 Invariant.late_details, f"sms {sms_id}", f"job {job_id}: details {late:.1f} s after it ended"
             )
         )
-    for sms_id, purpose, status, error_code in await connection.execute(UNSETTLED_SMS, {"cutoff": cutoff}):
-        found.append(
-            Violation(
-                Invariant.sms_final, f"sms {sms_id}", f"{purpose} SMS {status}, error code {error_code}"
-            )
-        )
+    unsettled = await connection.execute(UNSETTLED_SMS, {"cutoff": cutoff})
+    for sms_id, purpose, status, error_code, sid, to, body in unsettled:
+        detail = f"{purpose} SMS {status}, error code {error_code}"
+        found.append(Violation(Invariant.sms_final, f"sms {sms_id}", detail, (sid, to, body)))
     for imei, kind, device_time, count in await connection.execute(DUPLICATE_ALARMS):
         key = f"{imei} {kind} {device_time.isoformat()}"
         found.append(Violation(Invariant.duplicate_event, key, f"{count} rows"))

@@ -39,7 +39,7 @@ class Summary:
     calls: Mapping[str, int] = field(default_factory=dict)  # by state
     jobs: Mapping[str, int] = field(default_factory=dict)
     orders: Mapping[str, int] = field(default_factory=dict)
-    sms: Mapping[str, int] = field(default_factory=dict)
+    sms: Mapping[str, int] = field(default_factory=dict)  # by status and error code
     bot: Mapping[str, int] = field(default_factory=dict)
     harness_problems: list[str] = field(default_factory=list)
 
@@ -91,7 +91,7 @@ def render(summary: Summary) -> str:
         f"calls: {sum(summary.calls.values())} ({_counts(summary.calls)})",
         f"jobs: {sum(summary.jobs.values())} ({_counts(summary.jobs)})",
         f"orders: {sum(summary.orders.values())} ({_counts(summary.orders)})",
-        f"SMS out: {sum(summary.sms.values())} ({_counts(summary.sms)})",
+        f"SMS out: {sum(summary.sms.values())} (by status and error code: {_counts(summary.sms)})",
         f"agent bot: {_counts(summary.bot)}",
         "",
         "violations by invariant:",
