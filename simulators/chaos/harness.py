@@ -164,7 +164,8 @@ class Run:
             await asyncio.sleep(d)
 
     async def recover(self, cycle: int) -> None:
-        """Wait until every server answers /readyz; one that does not (or died) is a finding, restarted."""
+        """Wait until every server answers /readyz; one that does not (or died) is a finding (`supervise`
+        restarts one that died)."""
         for server in self.stack.servers:
             try:
                 await server.wait_ready(self.http, RECOVERY_TIMEOUT_S)
@@ -175,8 +176,6 @@ class Run:
                     ),
                     cycle,
                 )
-                if not server.running:
-                    server.start()
 
     async def supervise(self) -> None:
         """Restart a server that exited on its own (and count it)."""
@@ -215,6 +214,7 @@ class Run:
         )
 
     def _fault_of(self, alarm: AckedAlarm) -> FaultKind:
+        """The fault an alarm met: the latest one begun before its acknowledgement."""
         kind = invariants.fault_met(alarm.acked_at, self.windows)
         return FaultKind(kind) if kind else FaultKind.none
 
@@ -266,6 +266,7 @@ class Run:
 
     # ------------------------------------------------------------------ the run
     async def cycle(self, fault: Fault) -> None:
+        """Traffic goes on; the fault comes, is mended; the servers recover; the invariants are checked."""
         started = time.monotonic()
         self.ledger.cycle = fault.cycle
         await asyncio.sleep(fault.at_s)
@@ -293,6 +294,7 @@ class Run:
         await self.check(cycle, cutoff_s=self.options.settle_s)
 
     async def totals(self) -> None:
+        """What the run left in the database and what the simulators did, for the table."""
         queries = {
             "calls": "SELECT state, count(*) FROM call GROUP BY state",
             "jobs": "SELECT state, count(*) FROM job GROUP BY state",
