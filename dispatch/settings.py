@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     device_state_flush_seconds: float = Field(default=1.0, gt=0, le=60)
     silent_after_missed_heartbeats: int = Field(default=3, ge=1)
     p1_ack_seconds: int = Field(default=30, ge=1)
+    sms_report_lost_seconds: float = Field(default=120, gt=0)  # no report this long: ask the gateway
+    sms_sending_stale_seconds: float = Field(
+        default=60, gt=0
+    )  # a send claimed this long ago died with its sender
     rules_consumers: int = Field(default=3, ge=1, le=32)  # concurrent rule transactions (PostgreSQL)
     rules_sweep_after_seconds: float = Field(default=3.0, gt=0, le=600)
     rules_park_after_attempts: int = Field(default=5, ge=1)

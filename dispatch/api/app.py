@@ -7,6 +7,7 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -123,9 +124,11 @@ def _sms_worker(
         clock,
         sender,
         status_callback_url=callback,
-        on_failed=settled,
+        on_settled=settled,
         on_report_overdue=overdue,
         policy=policy_with(settings.sms_retry_budgets),
+        report_lost_after=timedelta(seconds=settings.sms_report_lost_seconds),
+        sending_stale_after=timedelta(seconds=settings.sms_sending_stale_seconds),
     )
 
 

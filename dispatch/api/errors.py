@@ -8,6 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dispatch.errors import (
@@ -79,8 +81,28 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database or Redis cannot be reached right now (a restart, a cut): 503, try again shortly."""
+    unreachable = not isinstance(exc, DBAPIError) or (
+        isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
+    )
+    if not unreachable:
+        logger.exception("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
+    logger.warning("%s %s: a backing service is unreachable: %r", request.method, request.url.path, exc)
+    return JSONResponse(
+        error_body("unavailable", "a backing service is unreachable; try again shortly"),
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Map domain, validation and HTTP errors to the one JSON shape."""
+    """Map domain, validation and HTTP errors to the one JSON shape; an unreachable database or Redis
+    to 503."""
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _unavailable)
+    app.add_exception_handler(RedisConnectionError, _unavailable)
+    app.add_exception_handler(ConnectionError, _unavailable)  # refused before the driver wraps it

@@ -19,6 +19,7 @@ SEND_TIMEOUT_SECONDS = 15.0  # the library waits forever by default
 class Sent:
     sid: str
     status: str
+    error_code: str | None = None
 
 
 class SendFailed(Exception):
@@ -37,6 +38,9 @@ class SendFailed(Exception):
 class SmsSender(Protocol):
     async def send(self, *, to: str, body: str, status_callback: str | None) -> Sent:
         """Hand one message to the gateway."""
+
+    async def fetch(self, sid: str) -> Sent:
+        """What the gateway now says of a message it took (its status; `error_code` when it failed)."""
 
 
 class TwilioSender:
@@ -62,6 +66,17 @@ class TwilioSender:
         except (TwilioException, OSError) as exc:  # connection problems (requests' errors are OSErrors)
             raise SendFailed(str(exc), code=None, permanent=False) from exc
         return Sent(sid=str(message.sid), status=str(message.status))
+
+    async def fetch(self, sid: str) -> Sent:
+        return await asyncio.to_thread(self._fetch, sid)
+
+    def _fetch(self, sid: str) -> Sent:
+        try:
+            message = self._client.messages(sid).fetch()
+        except (TwilioException, OSError) as exc:
+            raise SendFailed(str(exc), code=None, permanent=False) from exc
+        code = message.error_code
+        return Sent(sid=sid, status=str(message.status), error_code=None if code is None else str(code))
 
     def _refused(self, status: int, code: int | None, text: str) -> SendFailed:
         """The gateway answered with an error: 4xx means the request itself is wrong (number, body,

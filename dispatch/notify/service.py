@@ -362,3 +362,39 @@ async def read(*, session: AsyncSession, clock: Clock, actor: Actor, sms_id: int
         detail={"purpose": message.purpose.value},
     )
     return message
+
+
+async def unreported(
+    *, session: AsyncSession, now: datetime, quiet_for: timedelta, limit: int = 50
+) -> list[int]:
+    """Messages the gateway took that have had no final status and no change for `quiet_for`: their
+    delivery reports were lost (Twilio does not retry a callback our server failed to take)."""
+    rows = await session.scalars(
+        select(SmsMessage.id)
+        .where(
+            SmsMessage.sid.is_not(None),
+            SmsMessage.status.in_((SmsStatus.queued, SmsStatus.sent)),
+            SmsMessage.updated_at <= now - quiet_for,
+        )
+        .order_by(SmsMessage.updated_at)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def claim_status_check(
+    *, session: AsyncSession, now: datetime, sms_id: int, quiet_for: timedelta
+) -> str | None:
+    """Take the next check of a message's status (once across processes, not again for `quiet_for`);
+    returns its sid, or None if another process took it or a report came meanwhile."""
+    claimed = await session.execute(
+        update(SmsMessage)
+        .where(
+            SmsMessage.id == sms_id,
+            SmsMessage.status.in_((SmsStatus.queued, SmsStatus.sent)),
+            SmsMessage.updated_at <= now - quiet_for,
+        )
+        .values(updated_at=now)
+        .returning(SmsMessage.sid)
+    )
+    return claimed.scalar()

@@ -18,12 +18,14 @@ from dispatch.bus.base import EventBus
 from dispatch.bus.outbox import commit_and_publish, discard_announced
 from dispatch.clock import Clock
 from dispatch.notify import service
-from dispatch.notify.models import SmsMessage
+from dispatch.notify.models import SmsMessage, SmsStatus
 from dispatch.notify.retry import RetryPolicy
 from dispatch.notify.sender import SendFailed, SmsSender
 
 logger = logging.getLogger(__name__)
 
+# A message the gateway took with no report for this long: its report was lost; ask the gateway.
+REPORT_LOST_AFTER = timedelta(seconds=120)
 SENDING_STALE_AFTER = timedelta(seconds=60)  # a claim older than this belonged to a sender that died
 CONCURRENT_SENDS = 8
 POLL_SECONDS = 2.0  # a safety net: new messages normally wake the worker through the bus
@@ -46,20 +48,24 @@ class SmsWorker:
         sender: SmsSender,
         *,
         status_callback_url: str | None,
-        on_failed: MessageHandler,
+        on_settled: MessageHandler,
         on_report_overdue: MessageHandler = _nothing,
         policy: RetryPolicy | None = None,
         jitter: Callable[[], float] = random.random,
+        report_lost_after: timedelta = REPORT_LOST_AFTER,
+        sending_stale_after: timedelta = SENDING_STALE_AFTER,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
         self._clock = clock
         self._sender = sender
         self._status_callback_url = status_callback_url
-        self._on_failed = on_failed
+        self._on_settled = on_settled
         self._on_report_overdue = on_report_overdue
         self._policy = policy or RetryPolicy()
         self._jitter = jitter
+        self._report_lost_after = report_lost_after
+        self._sending_stale_after = sending_stale_after
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -80,9 +86,11 @@ class SmsWorker:
         """Send everything due; returns how many were handed to the gateway."""
         now = self._clock.now()
         async with self._sessions() as session:
-            ids = await service.pending_ids(session=session, now=now, stale_before=now - SENDING_STALE_AFTER)
+            ids = await service.pending_ids(
+                session=session, now=now, stale_before=now - self._sending_stale_after
+            )
             await service.release_stale(
-                session=session, clock=self._clock, stale_before=now - SENDING_STALE_AFTER
+                session=session, clock=self._clock, stale_before=now - self._sending_stale_after
             )
             await session.commit()
         # Several at a time: each send waits on the gateway's HTTP round trip, not on this process.
@@ -107,9 +115,53 @@ class SmsWorker:
         return settled
 
     async def run_once(self) -> None:
-        """One pass of the timer: act on overdue reports (which may queue messages), then send what is due."""
+        """One pass of the timer: act on overdue reports (which may queue messages), then send what is due,
+        then ask the gateway about messages whose reports were lost."""
         await self.settle_overdue_reports()
         await self.send_pending()
+        await self.ask_for_lost_reports()
+
+    async def ask_for_lost_reports(self) -> int:
+        """Fetch the status of messages quiet for `report_lost_after` and apply it as a report; returns how
+        many changed."""
+        async with self._sessions() as session:
+            ids = await service.unreported(
+                session=session, now=self._clock.now(), quiet_for=self._report_lost_after
+            )
+        changed = 0
+        for sms_id in ids:
+            try:
+                changed += await self._ask_for_report(sms_id)
+            except Exception:
+                logger.exception("SMS %d: asking the gateway for its status failed", sms_id)
+        return changed
+
+    async def _ask_for_report(self, sms_id: int) -> bool:
+        async with self._sessions() as session:
+            now = self._clock.now()
+            sid = await service.claim_status_check(
+                session=session, now=now, sms_id=sms_id, quiet_for=self._report_lost_after
+            )
+            await session.commit()
+        if sid is None:
+            return False
+        found = await self._sender.fetch(sid)
+        try:
+            status = SmsStatus(found.status)
+        except ValueError:
+            return False  # a state we do not track (accepted, scheduled ...)
+        async with self._sessions() as session:
+            try:
+                message = await service.record_status(
+                    session=session, clock=self._clock, sid=sid, status=status, error_code=found.error_code
+                )
+                if message is not None:
+                    await self._on_settled(session, message)
+                await commit_and_publish(session, self._bus)
+            except BaseException:
+                discard_announced(session)
+                raise
+        return message is not None
 
     async def _settle_overdue(self, sms_id: int) -> bool:
         async with self._sessions() as session:
@@ -185,7 +237,7 @@ class SmsWorker:
                     session=session, clock=self._clock, sms_id=message.id, code=exc.code, reason=reason
                 )
                 if failed is not None:
-                    await self._on_failed(session, failed)
+                    await self._on_settled(session, failed)
                 await commit_and_publish(session, self._bus)
             except BaseException:
                 discard_announced(session)

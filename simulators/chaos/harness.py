@@ -99,6 +99,9 @@ def _server_env(stack: Stack, index: int, http_port: int, data_dir: Path) -> dic
         "DISPATCH_LOGIN_RATE_LIMIT": "10000/minute",
         "DISPATCH_DESK_TICK_SECONDS": "2",
         "DISPATCH_OFFER_TIMEOUT_SECONDS": "10",
+        # Short enough for the settle window: lost delivery reports asked for, dead senders' claims retaken.
+        "DISPATCH_SMS_REPORT_LOST_SECONDS": "5",
+        "DISPATCH_SMS_SENDING_STALE_SECONDS": "8",
         "DISPATCH_TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID,
         "DISPATCH_TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
         "DISPATCH_TWILIO_FROM": OUR_NUMBER,

@@ -59,7 +59,7 @@ class Gateway:
             services.clock,
             sender,
             status_callback_url=None,
-            on_failed=failed,
+            on_settled=failed,
             jitter=lambda: 0.0,
         )
 
@@ -229,3 +229,19 @@ async def test_two_processes_send_a_due_retry_once(gateway: Gateway, clock: Fake
     assert sum(sent) == 5
     assert len(fake.messages) == 5
     assert {(await stored(services, sms_id)).status for sms_id in ids} == {SmsStatus.queued}
+
+
+async def test_a_lost_delivery_report_is_fetched_from_the_gateway(gateway: Gateway, clock: FakeClock) -> None:
+    """Twilio does not retry a status callback our server failed to take: the message would stay "queued"."""
+    sms_id = await queue(gateway.services, purpose=SmsPurpose.contact_alert)
+    worker = gateway.worker()
+    await worker.send_pending()
+    await gateway.fake.wait_for_messages(to=HANDSET)
+    await asyncio.sleep(0.05)  # the fake moves it to delivered (its callback has nowhere to go)
+    assert (await stored(gateway.services, sms_id)).status == SmsStatus.queued
+    assert await worker.ask_for_lost_reports() == 0  # not yet: reports may still come
+    clock.advance(121)
+    assert await worker.ask_for_lost_reports() == 1
+    assert (await stored(gateway.services, sms_id)).status == SmsStatus.delivered
+    assert gateway.failed == [(sms_id, SmsStatus.delivered)]  # the settled-message hook ran
+    assert await worker.ask_for_lost_reports() == 0
