@@ -80,19 +80,20 @@ LIVE_JOB_OF_ENDED = _sql(
         OR (o.id IS NOT NULL AND o.state NOT IN :open_orders AND o.updated_at < :cutoff))
     """
 )
-# When a job stopped being live: it was cancelled, its call left the open states, or its order was
-# cancelled or failed (whichever came first); a confirmation (the elder's details) after that is a leak.
+# When a job stopped being live. A cancelled job: when it was cancelled (the server cancels a job in the
+# transaction that ends its call or order, after taking the job's lock, so a confirmation committed before
+# that is no leak even if the call's own clock reading is a moment earlier). Any other job: when its call
+# left the open states or its order was cancelled or failed; a confirmation after that is a leak.
 LATE_CONFIRMATIONS = _sql(
     """
     WITH job_end AS (
-        SELECT j.id AS job_id, LEAST(
-            CASE WHEN j.state = 'cancelled' THEN j.updated_at END,
+        SELECT j.id AS job_id, CASE WHEN j.state = 'cancelled' THEN j.updated_at ELSE LEAST(
             (SELECT min(e.at) FROM call_entry e
              WHERE e.call_id = j.call_id AND e.kind = 'state' AND e.detail->>'to' NOT IN :open_calls),
             (SELECT min((h->>'at')::timestamptz) FROM service_order so
              CROSS JOIN LATERAL jsonb_array_elements(so.history) h
              WHERE so.id = j.order_id AND h->>'kind' IN ('cancelled', 'failed'))
-        ) AS ended_at
+        ) END AS ended_at
         FROM job j
     )
     SELECT s.id, o.job_id, s.created_at, job_end.ended_at
