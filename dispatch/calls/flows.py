@@ -29,6 +29,8 @@ async def move_call(
 ) -> Call:
     """Move the call; once it leaves the open states no job of it stays live (providers told, load
     released)."""
+    if target not in OPEN_STATES:
+        await offers.lock_live_jobs_of_call(session=session, call_id=call_id)
     call = await calls.transition(
         session=session, clock=clock, actor=actor, call_id=call_id, target=target, outcome=outcome, note=note
     )

@@ -355,6 +355,17 @@ async def cancel_job(
             await _tell_withdrawn(session, clock, job, offer, options)
 
 
+async def lock_live_jobs_of_call(*, session: AsyncSession, call_id: int) -> None:
+    """Lock a call's live jobs for this transaction, in id order, before the call itself: replies and
+    deadlines lock a job, then write to its call, so a call's move must take its jobs in that order too."""
+    await session.execute(
+        select(Job.id)
+        .where(Job.call_id == call_id, Job.state.in_(LIVE_JOB_STATES))
+        .order_by(Job.id)
+        .with_for_update()
+    )
+
+
 async def end_jobs_of_call(
     *, session: AsyncSession, clock: Clock, call_id: int, work_done: bool, reason: str, options: SmsOptions
 ) -> int:

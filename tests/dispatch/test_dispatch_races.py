@@ -35,7 +35,7 @@ from dispatch.orders.models import OrderSource
 from dispatch.orders.schemas import OrderCreate
 from dispatch.settings import Settings
 from tests.conftest import START
-from tests.dispatch.offers.test_offers import rescue_provider
+from tests.dispatch.offers.test_offers import acknowledged_fall, rescue_provider
 from tests.dispatch.orders.test_orders import cleaner, tomorrow
 from tests.factories import elder_payload, operator_headers
 
@@ -172,3 +172,35 @@ async def acknowledged_call(services: AppServices, elder_id: int) -> int:
             session=session, clock=services.clock, actor=AGENT, call_id=call.id, target=CallState.acknowledged
         )
         return call.id
+
+
+async def test_a_call_cancelled_while_its_provider_accepts_ends_its_job_without_a_deadlock(
+    settings: Settings,
+) -> None:
+    """The reply locks the job, then writes to the call; the cancel must take the job before the call too."""
+    clock = FakeClock(START)
+    async with running(settings, clock) as (app_one, one), running(settings, clock) as (app_other, _):
+        t1, t2 = httpx.ASGITransport(app=app_one), httpx.ASGITransport(app=app_other)
+        async with (
+            httpx.AsyncClient(transport=t1, base_url="http://t") as a,
+            httpx.AsyncClient(transport=t2, base_url="http://t") as b,
+        ):
+            supervisor = await operator_headers(one, a, Role.supervisor, "supervisor")
+            agent = await operator_headers(one, a, Role.agent, "agent1")
+            provider = await rescue_provider(a, supervisor, "急救站", "+8613900000001", 26.085)
+            for _ in range(ROUNDS * 2):
+                _, url = await acknowledged_fall(a, agent, name="王秀英")
+                job = (
+                    await a.post(f"{url}/dispatch", json={"service_type": "emergency_rescue"}, headers=agent)
+                ).json()
+                accept = {"from": provider["phone"], "body": f"接 {job['offers'][0]['code']}"}
+                replied, cancelled = await asyncio.gather(
+                    a.post("/api/v1/sms/replies", json=accept, headers=agent),
+                    b.post(f"{url}/transition", json={"state": "cancelled"}, headers=agent),
+                )
+                assert (replied.status_code, cancelled.status_code) == (201, 200), (
+                    replied.text,
+                    cancelled.text,
+                )
+                [ended] = (await a.get(f"{url}/jobs", headers=agent)).json()
+                assert ended["state"] == "cancelled"
