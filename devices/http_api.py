@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from dispatch.api.deps import ClockDep, SessionDep, SettingsDep
+from dispatch.api.errors import error_responses
 from dispatch.bus.outbox import enqueue
 from dispatch.errors import Unauthenticated
 from dispatch.ingest import service
@@ -72,7 +73,9 @@ async def _authenticate(
     return device
 
 
-@router.post("/device-events", response_model=PhoneEventAccepted, status_code=202)
+@router.post(
+    "/device-events", response_model=PhoneEventAccepted, status_code=202, responses=error_responses(401)
+)
 async def receive_device_event(
     request: Request,
     session: SessionDep,

@@ -15,7 +15,7 @@ from dispatch.complaints.schemas import (
     ComplaintRead,
     ComplaintResolve,
 )
-from dispatch.schemas import Page
+from dispatch.schemas import Page, RowId
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
@@ -47,7 +47,7 @@ async def list_complaints(
     actor: CurrentActor,
     paging: PagingDep,
     state: ComplaintState | None = None,
-    provider_id: int | None = None,
+    provider_id: RowId | None = None,
     target: ComplaintTarget | None = None,
     overdue: bool | None = None,
     mine: bool = False,
@@ -69,7 +69,7 @@ async def list_complaints(
 
 @router.get("/{complaint_id}", response_model=ComplaintRead)
 async def read_complaint(
-    complaint_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor
+    complaint_id: RowId, session: SessionDep, clock: ClockDep, actor: CurrentActor
 ) -> ComplaintRead:
     """One complaint with its investigation notes."""
     return _read(await service.get(session=session, complaint_id=complaint_id), clock)
@@ -77,7 +77,7 @@ async def read_complaint(
 
 @router.post("/{complaint_id}/assign", response_model=ComplaintRead)
 async def assign_complaint(
-    complaint_id: int, body: ComplaintAssign, session: SessionDep, clock: ClockDep, actor: ManagerActor
+    complaint_id: RowId, body: ComplaintAssign, session: SessionDep, clock: ClockDep, actor: ManagerActor
 ) -> ComplaintRead:
     """Hand the complaint to a supervisor or admin, optionally with a new due date."""
     complaint = await service.assign(
@@ -93,7 +93,7 @@ async def assign_complaint(
 
 @router.post("/{complaint_id}/notes", response_model=ComplaintRead, status_code=201)
 async def add_note(
-    complaint_id: int, body: ComplaintNoteIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
+    complaint_id: RowId, body: ComplaintNoteIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
 ) -> ComplaintRead:
     """Add an investigation note (supervisors, admins and the assignee)."""
     complaint = await service.add_note(
@@ -104,7 +104,7 @@ async def add_note(
 
 @router.post("/{complaint_id}/resolve", response_model=ComplaintRead)
 async def resolve_complaint(
-    complaint_id: int,
+    complaint_id: RowId,
     body: ComplaintResolve,
     session: SessionDep,
     clock: ClockDep,

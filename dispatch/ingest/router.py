@@ -12,7 +12,7 @@ from dispatch.ingest import service
 from dispatch.ingest.events import EventType
 from dispatch.ingest.models import DeviceEvent
 from dispatch.ingest.schemas import DeviceEventRead, EventPosition
-from dispatch.schemas import Page
+from dispatch.schemas import Page, RowId
 
 router = APIRouter(prefix="/api/v1", tags=["device events"])
 
@@ -40,7 +40,7 @@ async def list_device_events(
     actor: CurrentActor,
     paging: PagingDep,
     imei: Annotated[str | None, Query(max_length=32)] = None,
-    elder_id: int | None = None,
+    elder_id: RowId | None = None,
     type: EventType | None = None,
 ) -> Page[DeviceEventRead]:
     """Device events, newest first."""

@@ -12,7 +12,7 @@ from dispatch.api.deps import ClockDep, CurrentActor, PagingDep, SessionDep, Set
 from dispatch.notify import service
 from dispatch.notify.models import SmsDirection, SmsPurpose, SmsStatus
 from dispatch.offers import service as offers
-from dispatch.schemas import Page, PhoneNumber
+from dispatch.schemas import Page, PhoneNumber, RowId
 
 router = APIRouter(prefix="/api/v1/sms", tags=["sms"])
 
@@ -63,7 +63,7 @@ async def messages(
     paging: PagingDep,
     direction: SmsDirection | None = None,
     status: SmsStatus | None = None,
-    call_id: int | None = None,
+    call_id: RowId | None = None,
 ) -> Page[SmsRead]:
     """Every message, sent and received, newest first."""
     items, total = await service.list_messages(

@@ -1,0 +1,218 @@
+"""Schemathesis over `/openapi.json`, in-process on the embedded default (SQLite) with a small seeded city:
+every operation gets a few seeded examples as an admin (every route reachable) and as an agent; no answer
+may be a 5xx or fall outside what the schema documents (status, content type, body)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+from schemathesis import APIOperation, GenerationMode
+from schemathesis.python import asgi
+from schemathesis.specs.openapi.schemas import OpenApiSchema
+
+from dispatch.api.app import create_app
+from dispatch.auth import service as auth_service
+from dispatch.auth.actor import Actor
+from dispatch.auth.models import Role
+from dispatch.clock import FakeClock
+from dispatch.db.session import create_engine, create_session_factory, unit_of_work
+from dispatch.localtime import at_local, local_date
+from dispatch.settings import Settings
+from tests.conftest import START, sqlite_settings
+from tests.factories import PASSWORD, elder_payload, provider_payload
+
+SEED = 12349
+# Examples per operation: a few in CI (seeded, so every run sends the same requests); more for a deep run.
+ADMIN_EXAMPLES = int(os.environ.get("DISPATCH_FUZZ_EXAMPLES", "6"))
+AGENT_EXAMPLES = max(2, ADMIN_EXAMPLES // 3)
+CHECKS = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+]
+TWILIO_TOKEN = "fuzz-twilio-auth-token"
+# The fuzzing operators and a few others the fuzzer may edit, deactivate or log out in their place.
+FUZZERS = {"fuzz-admin": Role.admin, "fuzz-agent": Role.agent}
+BYSTANDERS = {"bystander-supervisor": Role.supervisor, "bystander-agent": Role.agent}
+
+
+@dataclass
+class Operators:
+    """The fuzzing operators' tokens, and the ids the fuzzer must not turn against them."""
+
+    settings: Settings
+    clock: FakeClock
+    tokens: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)
+
+    def create(self) -> None:
+        asyncio.run(self._create())
+
+    def login(self, username: str) -> None:
+        """A fresh session straight from the auth service: the fuzzer's failed logins throttle HTTP ones."""
+        self.tokens[username] = asyncio.run(self._start_session(username))
+
+    def headers(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+    async def _create(self) -> None:
+        engine = create_engine(self.settings)
+        async with unit_of_work(create_session_factory(engine)) as session:
+            for username, role in {**FUZZERS, **BYSTANDERS}.items():
+                operator = await auth_service.create_operator(
+                    session=session,
+                    clock=self.clock,
+                    actor=Actor.system("fuzz"),
+                    username=username,
+                    display_name=username,
+                    role=role,
+                    password=PASSWORD,
+                )
+                self.ids[username] = operator.id
+        await engine.dispose()
+
+    async def _start_session(self, username: str) -> str:
+        engine = create_engine(self.settings)
+        async with unit_of_work(create_session_factory(engine)) as session:
+            operator = await auth_service.get(session=session, operator_id=self.ids[username])
+            token, _ = await auth_service.start_session(
+                session=session,
+                clock=self.clock,
+                operator=operator,
+                secret_key=self.settings.secret_key,
+                ttl_seconds=self.settings.session_ttl_seconds,
+                ip=None,
+            )
+        await engine.dispose()
+        return token
+
+
+def _created(response: Any) -> dict[str, Any]:
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _seed_city(http: asgi.ASGIClient, headers: dict[str, str], clock: FakeClock) -> None:
+    """Elders with watches, providers, calls, service orders and a complaint, so ids hit real rows."""
+    day = local_date(clock.now()) + timedelta(days=1)
+    window = {
+        "window_start": at_local(day, "09:00").isoformat(),
+        "window_end": at_local(day, "11:00").isoformat(),
+    }
+    providers = [
+        _created(http.post("/api/v1/providers", json=provider_payload(), headers=headers)) for _ in "ab"
+    ]
+    for number in range(3):
+        elder = _created(http.post("/api/v1/elders", json=elder_payload(), headers=headers))
+        device = {"imei": f"86502800000{number:04d}", "elder_id": elder["id"], "kind": "watch"}
+        _created(http.post("/api/v1/devices", json=device, headers=headers))
+        call = {"elder_id": elder["id"], "category": "enquiry", "reason": "想了解助餐服务"}
+        _created(http.post("/api/v1/calls", json=call, headers=headers))
+        order = {"elder_id": elder["id"], "service_type": "meal_assistance", **window}
+        _created(http.post("/api/v1/service-orders", json=order, headers=headers))
+    complaint = {
+        "source": "phone",
+        "target": "provider",
+        "text": "送餐迟到",
+        "provider_id": providers[0]["id"],
+    }
+    _created(http.post("/api/v1/complaints", json=complaint, headers=headers))
+
+
+def _config() -> schemathesis.Config:
+    return schemathesis.Config.from_dict(
+        {"checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}}}
+    )
+
+
+@dataclass
+class Fuzz:
+    schema: OpenApiSchema
+    operators: Operators
+
+
+@pytest.fixture(scope="module")
+def fuzz(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Fuzz]:
+    """A running app on a seeded SQLite copy and the fake clock, reached through schemathesis' ASGI client."""
+    directory = tmp_path_factory.mktemp("fuzz")
+    shutil.copy(sqlite_template, directory / "dispatch.sqlite3")
+    settings = sqlite_settings(directory).model_copy(update={"twilio_auth_token": TWILIO_TOKEN})
+    clock = FakeClock(START)
+    operators = Operators(settings, clock)
+    operators.create()
+    for username in FUZZERS:
+        operators.login(username)
+    app = create_app(settings, clock=clock)
+    try:
+        with asgi.get_client(cast("asgi.ASGIApp", app)) as http:
+            _seed_city(http, operators.headers("fuzz-admin"), clock)
+            schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=_config())
+            yield Fuzz(schema=schema, operators=operators)
+    finally:
+        asgi.shutdown_lifespans()
+
+
+def _call_as(operators: Operators, case: schemathesis.Case[Any], username: str) -> None:
+    """Send the case as this operator and run the checks; the fuzzers never edit or log out each other."""
+    target = (case.path_parameters or {}).get("operator_id")
+    if case.path == "/api/v1/operators/{operator_id}" and target in {operators.ids[name] for name in FUZZERS}:
+        case.path_parameters["operator_id"] = operators.ids["bystander-agent"]
+    try:
+        case.call_and_validate(headers=operators.headers(username))
+    finally:
+        if case.path == "/api/v1/auth/logout":
+            operators.login(username)
+
+
+def _fuzz_operation(
+    operation: APIOperation[Any, Any, Any, Any], operators: Operators, username: str, examples: int
+) -> None:
+    strategy = st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)
+    )
+
+    @seed(SEED)
+    @settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def run(case: schemathesis.Case[Any]) -> None:
+        _call_as(operators, case, username)
+
+    run()
+
+
+def _fuzz_all(fuzz: Fuzz, username: str, examples: int) -> None:
+    failures: list[str] = []
+    for methods in fuzz.schema.values():
+        for operation in methods.values():
+            try:
+                _fuzz_operation(operation, fuzz.operators, username, examples)
+            except (Exception, BaseExceptionGroup) as exc:  # every operation's failures are reported together
+                failures.append(f"{operation.label}: {exc}")
+    assert not failures, "\n\n".join(failures)
+
+
+def test_admin_gets_no_server_error_and_only_documented_answers(fuzz: Fuzz) -> None:
+    _fuzz_all(fuzz, "fuzz-admin", ADMIN_EXAMPLES)
+
+
+def test_agent_gets_no_server_error_and_only_documented_answers(fuzz: Fuzz) -> None:
+    _fuzz_all(fuzz, "fuzz-agent", AGENT_EXAMPLES)
