@@ -5,6 +5,8 @@ may be a 5xx or fall outside what the schema documents (status, content type, bo
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -12,28 +14,34 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlencode
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 from schemathesis import APIOperation, GenerationMode
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.schemas import OpenApiSchema
+from twilio.request_validator import RequestValidator
 
+from devices.http_api import signature
 from dispatch.api.app import create_app
 from dispatch.auth import service as auth_service
 from dispatch.auth.actor import Actor
 from dispatch.auth.models import Role
 from dispatch.clock import FakeClock
 from dispatch.db.session import create_engine, create_session_factory, unit_of_work
+from dispatch.ingest.schemas import PhoneEventIn
 from dispatch.localtime import at_local, local_date
 from dispatch.settings import Settings
 from tests.conftest import START, sqlite_settings
 from tests.factories import PASSWORD, elder_payload, provider_payload
 
-SEED = 12349
-# Examples per operation: a few in CI (seeded, so every run sends the same requests); more for a deep run.
+# A few examples per operation in CI, seeded so every run sends the same requests; more, or another seed,
+# for a deep run (DISPATCH_FUZZ_EXAMPLES=100 DISPATCH_FUZZ_SEED=7).
+SEED = int(os.environ.get("DISPATCH_FUZZ_SEED", "12349"))
 ADMIN_EXAMPLES = int(os.environ.get("DISPATCH_FUZZ_EXAMPLES", "6"))
 AGENT_EXAMPLES = max(2, ADMIN_EXAMPLES // 3)
 CHECKS = [
@@ -43,6 +51,7 @@ CHECKS = [
     "response_schema_conformance",
 ]
 TWILIO_TOKEN = "fuzz-twilio-auth-token"
+PHONE = {"imei": "phone-fuzz-1", "kind": "phone", "secret": "phone-fuzz-secret-0123456789"}
 # The fuzzing operators and a few others the fuzzer may edit, deactivate or log out in their place.
 FUZZERS = {"fuzz-admin": Role.admin, "fuzz-agent": Role.agent}
 BYSTANDERS = {"bystander-supervisor": Role.supervisor, "bystander-agent": Role.agent}
@@ -123,6 +132,7 @@ def _seed_city(http: asgi.ASGIClient, headers: dict[str, str], clock: FakeClock)
         _created(http.post("/api/v1/calls", json=call, headers=headers))
         order = {"elder_id": elder["id"], "service_type": "meal_assistance", **window}
         _created(http.post("/api/v1/service-orders", json=order, headers=headers))
+    _created(http.post("/api/v1/devices", json={**PHONE, "elder_id": elder["id"]}, headers=headers))
     complaint = {
         "source": "phone",
         "target": "provider",
@@ -142,6 +152,9 @@ def _config() -> schemathesis.Config:
 class Fuzz:
     schema: OpenApiSchema
     operators: Operators
+    http: asgi.ASGIClient
+    settings: Settings
+    clock: FakeClock
 
 
 @pytest.fixture(scope="module")
@@ -160,9 +173,17 @@ def fuzz(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
         with asgi.get_client(cast("asgi.ASGIApp", app)) as http:
             _seed_city(http, operators.headers("fuzz-admin"), clock)
             schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=_config())
-            yield Fuzz(schema=schema, operators=operators)
+            yield Fuzz(schema=schema, operators=operators, http=http, settings=settings, clock=clock)
     finally:
         asgi.shutdown_lifespans()
+
+
+@pytest.fixture(autouse=True)
+def no_error_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """A fuzzed request must not break anything behind the answer either (processors, timers, the bus)."""
+    yield
+    errors = [record.getMessage() for record in caplog.get_records("call") if record.levelno >= logging.ERROR]
+    assert errors == []
 
 
 def _call_as(operators: Operators, case: schemathesis.Case[Any], username: str) -> None:
@@ -216,3 +237,101 @@ def test_admin_gets_no_server_error_and_only_documented_answers(fuzz: Fuzz) -> N
 
 def test_agent_gets_no_server_error_and_only_documented_answers(fuzz: Fuzz) -> None:
     _fuzz_all(fuzz, "fuzz-agent", AGENT_EXAMPLES)
+
+
+# Signed endpoints, outside the schema's reach: the Twilio webhooks and the device gateway. Unsigned garbage
+# is refused with a 4xx; garbage signed with the right key is taken or refused with a 4xx; never a 5xx.
+SIGNED_PATHS = ["/webhooks/twilio/sms", "/webhooks/twilio/status", "/api/v1/device-events"]
+CONTENT_TYPES = [
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=fuzz",
+    "multipart/form-data",
+    "application/json",
+    "text/plain",
+]
+TWILIO_FIELDS = ["MessageSid", "From", "To", "Body", "MessageStatus", "ErrorCode", "SmsStatus", "AccountSid"]
+TWILIO_VALUES = st.sampled_from(
+    ["SM" + "0" * 32, "+8613900000000", "queued", "sent", "delivered", "undelivered", "failed", "read"]
+) | st.sampled_from(["接 1234", "完成 123456", "拒 0001", "到达", "30001", ""])
+
+
+def _settings(examples: int) -> settings:
+    return settings(
+        max_examples=examples, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+    )
+
+
+@given(
+    path=st.sampled_from(SIGNED_PATHS),
+    content_type=st.sampled_from(CONTENT_TYPES),
+    body=st.binary(max_size=300),
+    headers=st.dictionaries(
+        st.sampled_from(["X-Twilio-Signature", "X-Device-Id", "X-Timestamp", "X-Signature"]),
+        st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40),
+    ),
+)
+def _unsigned_garbage(fuzz: Fuzz, path: str, content_type: str, body: bytes, headers: dict[str, str]) -> None:
+    response = fuzz.http.post(path, data=body, headers={"Content-Type": content_type, **headers})
+    assert response.status_code in {400, 401, 403, 413, 422}, (path, response.status_code, response.text)
+
+
+@given(
+    path=st.sampled_from(SIGNED_PATHS[:2]),
+    form=st.dictionaries(
+        st.sampled_from(TWILIO_FIELDS) | st.text(max_size=10), TWILIO_VALUES | st.text(max_size=80)
+    ),
+    sms_id=st.none() | st.integers(min_value=-1, max_value=2**64).map(str) | st.text(max_size=5),
+)
+def _signed_twilio_garbage(fuzz: Fuzz, path: str, form: dict[str, str], sms_id: str | None) -> None:
+    url = path if sms_id is None else f"{path}?{urlencode({'sms_id': sms_id})}"
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(fuzz.settings.public_base_url + url, form)
+    response = fuzz.http.post(url, data=form, headers={"X-Twilio-Signature": signature})
+    assert response.status_code in {200, 204, 400, 404, 409, 422}, (
+        url,
+        form,
+        response.status_code,
+        response.text,
+    )
+
+
+def _phone_event_bodies() -> st.SearchStrategy[Any]:
+    """Bodies from the phone event's JSON schema, valid and invalid (the route reads them raw, undocumented)."""
+    schema = TypeAdapter(PhoneEventIn).json_schema(ref_template="#/components/schemas/{model}")
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": "device gateway", "version": "1"},
+        "paths": {
+            "/api/v1/device-events": {
+                "post": {
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
+                    "responses": {"202": {"description": "stored"}},
+                }
+            }
+        },
+        "components": {"schemas": schema.pop("$defs", {})},
+    }
+    operation = schemathesis.openapi.from_dict(document)["/api/v1/device-events"]["POST"]
+    cases = operation.as_strategy(GenerationMode.POSITIVE) | operation.as_strategy(GenerationMode.NEGATIVE)
+    return cases.map(lambda case: case.body)
+
+
+@given(body=_phone_event_bodies())
+def _signed_device_garbage(fuzz: Fuzz, body: Any) -> None:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()  # negative cases may be raw bytes
+    timestamp = str(int(fuzz.clock.now().timestamp()))
+    headers = {
+        "Content-Type": "application/json",
+        "X-Device-Id": PHONE["imei"],
+        "X-Timestamp": timestamp,
+        "X-Signature": signature(PHONE["secret"], timestamp, raw),
+    }
+    response = fuzz.http.post("/api/v1/device-events", data=raw, headers=headers)
+    assert response.status_code in {202, 422}, (body, response.status_code, response.text)
+
+
+@pytest.mark.parametrize(
+    ("garbage", "examples"),
+    [(_unsigned_garbage, 60), (_signed_twilio_garbage, 60), (_signed_device_garbage, 40)],
+)
+def test_signed_endpoints_answer_garbage_with_a_4xx(fuzz: Fuzz, garbage: Any, examples: int) -> None:
+    seed(SEED)(_settings(examples)(garbage))(fuzz)
