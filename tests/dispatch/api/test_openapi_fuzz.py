@@ -36,7 +36,7 @@ from dispatch.db.session import create_engine, create_session_factory, unit_of_w
 from dispatch.ingest.schemas import PhoneEventIn
 from dispatch.localtime import at_local, local_date
 from dispatch.settings import Settings
-from tests.conftest import START, sqlite_settings
+from tests.conftest import START, _truncate_all, pg_settings, sqlite_settings
 from tests.factories import PASSWORD, elder_payload, provider_payload
 
 # A few examples per operation in CI, seeded so every run sends the same requests; more, or another seed,
@@ -157,12 +157,21 @@ class Fuzz:
     clock: FakeClock
 
 
+def _database(request: pytest.FixtureRequest, directory: Path) -> Settings:
+    """The embedded default (a SQLite copy); DISPATCH_FUZZ_DATABASE=postgresql for a deep run on PostgreSQL."""
+    if os.environ.get("DISPATCH_FUZZ_DATABASE") == "postgresql":
+        settings = pg_settings(request.getfixturevalue("pg_schema"), directory)
+        asyncio.run(_truncate_all(settings))
+        return settings
+    shutil.copy(request.getfixturevalue("sqlite_template"), directory / "dispatch.sqlite3")
+    return sqlite_settings(directory)
+
+
 @pytest.fixture(scope="module")
-def fuzz(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Fuzz]:
-    """A running app on a seeded SQLite copy and the fake clock, reached through schemathesis' ASGI client."""
+def fuzz(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzz]:
+    """A running app on a seeded database and the fake clock, reached through schemathesis' ASGI client."""
     directory = tmp_path_factory.mktemp("fuzz")
-    shutil.copy(sqlite_template, directory / "dispatch.sqlite3")
-    settings = sqlite_settings(directory).model_copy(update={"twilio_auth_token": TWILIO_TOKEN})
+    settings = _database(request, directory).model_copy(update={"twilio_auth_token": TWILIO_TOKEN})
     clock = FakeClock(START)
     operators = Operators(settings, clock)
     operators.create()
