@@ -124,6 +124,9 @@ def _seed_city(http: asgi.ASGIClient, headers: dict[str, str], clock: FakeClock)
     providers = [
         _created(http.post("/api/v1/providers", json=provider_payload(), headers=headers)) for _ in "ab"
     ]
+    for provider in providers:  # active, so dispatching a call or an order makes offers
+        status = {"status": "active", "reason": "准入审核通过"}
+        assert http.post(f"/api/v1/providers/{provider['id']}/status", json=status, headers=headers).ok
     for number in range(3):
         elder = _created(http.post("/api/v1/elders", json=elder_payload(), headers=headers))
         device = {"imei": f"86502800000{number:04d}", "elder_id": elder["id"], "kind": "watch"}
