@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from dispatch.api.deps import ClockDep, ServicesDep, SessionDep, SettingsDep
+from dispatch.api.errors import error_responses
 from dispatch.bus.outbox import enqueue
 from dispatch.errors import PayloadTooLarge, Unauthenticated
 from dispatch.ingest import service
@@ -115,7 +116,11 @@ async def _authenticate(
 
 
 @router.post(
-    "/device-events", response_model=PhoneEventAccepted, response_model_exclude_none=True, status_code=202
+    "/device-events",
+    response_model=PhoneEventAccepted,
+    response_model_exclude_none=True,
+    status_code=202,
+    responses=error_responses(401),
 )
 async def receive_device_event(
     request: Request,

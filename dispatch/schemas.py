@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
 import phonenumbers
-from pydantic import AfterValidator, BaseModel, Field
+from annotated_types import Interval
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from dispatch import geo
+
+# PostgreSQL's integer (SQLite's is wider): an id past it names no row, and the database would refuse the query.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Interval(ge=1, le=MAX_ROW_ID)]
 
 Longitude = Annotated[float, Field(ge=-180.0, le=180.0, description="WGS84 longitude in degrees")]
 Latitude = Annotated[float, Field(ge=-90.0, le=90.0, description="WGS84 latitude in degrees")]
@@ -21,6 +26,21 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     total: int
+
+
+class PartialUpdate(BaseModel):
+    """A PATCH body: a field left out stays as it is; null clears a field only where `clearable` allows."""
+
+    clearable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _null_only_where_clearable(self) -> Self:
+        refused = sorted(
+            name for name in self.model_fields_set - self.clearable if getattr(self, name) is None
+        )
+        if refused:
+            raise ValueError(f"cannot be cleared (leave it out to keep it): {', '.join(refused)}")
+        return self
 
 
 class LonLat(BaseModel):

@@ -12,6 +12,7 @@ from dispatch.api.deps import ClockDep, CurrentActor, ServicesDep, SessionDep
 from dispatch.audit import service as audit
 from dispatch.elders import service as elders_service
 from dispatch.errors import PermissionDenied, ValidationFailed
+from dispatch.schemas import RowId
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 
@@ -32,7 +33,7 @@ class CommandResult(BaseModel):
 
 @router.post("/devices/{device_id}/commands", response_model=CommandResult)
 async def send_command(
-    device_id: int,
+    device_id: RowId,
     body: CommandIn,
     session: SessionDep,
     clock: ClockDep,

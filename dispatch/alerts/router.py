@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from dispatch.alerts import service
 from dispatch.alerts.models import AlertAudience
 from dispatch.api.deps import ClockDep, CurrentActor, PagingDep, SessionDep
-from dispatch.schemas import Page
+from dispatch.schemas import Page, RowId
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -46,7 +46,9 @@ async def list_alerts(
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertRead)
-async def acknowledge(alert_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor) -> AlertRead:
+async def acknowledge(
+    alert_id: RowId, session: SessionDep, clock: ClockDep, actor: CurrentActor
+) -> AlertRead:
     """Mark an alert as handled (an alert for supervisors: supervisors and admins only)."""
     return AlertRead.model_validate(
         await service.acknowledge(session=session, clock=clock, actor=actor, alert_id=alert_id)

@@ -17,6 +17,7 @@ from dispatch.auth.models import Role
 from dispatch.bus.outbox import commit_and_publish, discard_announced
 from dispatch.clock import Clock
 from dispatch.errors import PermissionDenied, Unauthenticated
+from dispatch.schemas import MAX_ROW_ID
 from dispatch.settings import Settings
 
 SESSION_COOKIE = "dispatch_session"
@@ -119,7 +120,7 @@ class Paging:
     def __init__(
         self,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
     ) -> None:
         self.limit = limit
         self.offset = offset

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -34,6 +36,30 @@ STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (RateLimited, 429),
     (PayloadTooLarge, 413),
 ]
+
+
+class ErrorBody(BaseModel):
+    """The one JSON shape of every error answer."""
+
+    code: str = Field(description="stable machine-readable reason, e.g. not_found, invalid_transition")
+    message: str
+    detail: Any = Field(default=None, description="validation errors (loc, msg, type) or the domain's detail")
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Malformed request body, or a request the service refuses",
+    401: "Not logged in, or the session has ended",
+    403: "The operator's role (or claim on the call) does not allow this",
+    404: "The thing asked for, or one it refers to, does not exist",
+    409: "Clashes with the current state: a duplicate or a refused state change",
+    422: "Invalid input",
+    429: "Too many attempts",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: these statuses answer the one error shape."""
+    return {status: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}
 
 
 def status_for(error: DomainError) -> int:
@@ -95,6 +121,55 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         status_code=503,
         headers={"Retry-After": "1"},
     )
+
+
+def errors_of(method: str, operation: dict[str, Any]) -> list[int]:
+    """The error statuses an operation can answer by its shape: input, login, ids in the path, writes."""
+    parameters = operation.get("parameters", [])
+    has_body = "requestBody" in operation
+    by_id = any(parameter["in"] == "path" for parameter in parameters)
+    operator = bool(operation.get("security"))
+    write = method != "get"
+    statuses = set()
+    if parameters or has_body:
+        statuses.add(422)
+    if has_body:
+        statuses.add(400)  # a body that is not JSON
+    if operator:
+        statuses |= {401, 403}
+    if by_id or (operator and write and has_body):
+        statuses.add(404)  # the row in the path, or one the body names
+    if write and (by_id or (operator and has_body)):
+        statuses.add(409)  # the change meets the rows' current state
+    return sorted(statuses)
+
+
+def _document_errors(schema: dict[str, Any]) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.setdefault("ErrorBody", ErrorBody.model_json_schema(mode="serialization"))
+    for name in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 shape, which we never send
+        components.pop(name, None)
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for path in schema["paths"].values():
+        for method, operation in path.items():
+            responses = operation["responses"]
+            for status in errors_of(method, operation):
+                documented = responses.get(str(status))
+                if documented is None or "HTTPValidationError" in str(documented):
+                    responses[str(status)] = {"description": ERROR_DESCRIPTIONS[status], "content": error}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Every route's OpenAPI entry lists the errors it can answer, in the one shape."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _document_errors(generate())
+        assert app.openapi_schema is not None  # noqa: S101 - `generate` stored it
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -24,7 +24,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "The database or Redis does not answer"}})
 async def readyz(services: ServicesDep) -> JSONResponse:
     """The database (and Redis, when configured) answer."""
     checks: dict[str, str] = {}

@@ -14,6 +14,7 @@ from dispatch.api.deps import (
     SessionDep,
     client_ip,
 )
+from dispatch.api.errors import error_responses
 from dispatch.audit import service as audit
 from dispatch.auth import service
 from dispatch.auth.actor import Actor
@@ -27,11 +28,12 @@ from dispatch.auth.schemas import (
     OperatorUpdate,
 )
 from dispatch.errors import Unauthenticated
+from dispatch.schemas import RowId
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
-@router.post("/auth/login", response_model=LoginResponse)
+@router.post("/auth/login", response_model=LoginResponse, responses=error_responses(401, 429))
 async def login(
     body: LoginRequest, request: Request, response: Response, session: SessionDep, services: ServicesDep
 ) -> LoginResponse:
@@ -154,7 +156,7 @@ async def create_operator(
 
 @router.patch("/operators/{operator_id}", response_model=OperatorRead, tags=["operators"])
 async def update_operator(
-    operator_id: int, body: OperatorUpdate, session: SessionDep, services: ServicesDep, actor: AdminActor
+    operator_id: RowId, body: OperatorUpdate, session: SessionDep, services: ServicesDep, actor: AdminActor
 ) -> OperatorRead:
     """Change an operator's name, role, password or active flag (admin only)."""
     operator = await service.update_operator(

@@ -22,7 +22,7 @@ from dispatch.calls.schemas import (
 from dispatch.calls.states import OPEN_STATES, CallState
 from dispatch.clock import Clock
 from dispatch.notify.service import options_for
-from dispatch.schemas import Page
+from dispatch.schemas import Page, RowId
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
 
@@ -39,7 +39,7 @@ async def list_calls(
     paging: PagingDep,
     state: Annotated[list[CallState] | None, Query(description="repeat for several; default: all")] = None,
     open: Annotated[bool, Query(description="only new, acknowledged, dispatched, on_scene")] = False,
-    elder_id: int | None = None,
+    elder_id: RowId | None = None,
 ) -> Page[dict[str, Any]]:
     """The queue: calls by priority, then oldest first."""
     states = sorted(OPEN_STATES) if open else state
@@ -69,7 +69,7 @@ async def open_call(
 
 
 @router.get("/{call_id}", response_model=CallDetail)
-async def read_call(call_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor) -> CallDetail:
+async def read_call(call_id: RowId, session: SessionDep, clock: ClockDep, actor: CurrentActor) -> CallDetail:
     """A call and its whole timeline."""
     call = await service.get(session=session, call_id=call_id)
     entries = await service.timeline(session=session, call_id=call_id)
@@ -78,7 +78,7 @@ async def read_call(call_id: int, session: SessionDep, clock: ClockDep, actor: C
 
 @router.post("/{call_id}/acknowledge")
 async def acknowledge(
-    call_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor
+    call_id: RowId, session: SessionDep, clock: ClockDep, actor: CurrentActor
 ) -> dict[str, Any]:
     """Take note of a new call (it is also claimed by this agent if nobody has it)."""
     call = await service.transition(
@@ -89,7 +89,7 @@ async def acknowledge(
 
 @router.post("/{call_id}/claim")
 async def claim(
-    call_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor, body: ClaimIn | None = None
+    call_id: RowId, session: SessionDep, clock: ClockDep, actor: CurrentActor, body: ClaimIn | None = None
 ) -> dict[str, Any]:
     """Become the agent handling the call (409 if another agent has it, unless taking over)."""
     call = await service.claim(
@@ -100,7 +100,7 @@ async def claim(
 
 @router.post("/{call_id}/notes", response_model=CallEntryRead, status_code=201)
 async def add_note(
-    call_id: int, body: NoteIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
+    call_id: RowId, body: NoteIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
 ) -> CallEntryRead:
     """Add a note to the call's timeline."""
     entry = await service.add_note(session=session, clock=clock, actor=actor, call_id=call_id, text=body.text)
@@ -109,7 +109,7 @@ async def add_note(
 
 @router.post("/{call_id}/notify", response_model=CallEntryRead, status_code=201)
 async def notify_contact(
-    call_id: int, body: NotifyIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
+    call_id: RowId, body: NotifyIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
 ) -> CallEntryRead:
     """Ask for one of the elder's contacts to be told about the call (on the timeline)."""
     entry = await service.notify_contact(
@@ -120,7 +120,7 @@ async def notify_contact(
 
 @router.post("/{call_id}/transition")
 async def transition(
-    call_id: int,
+    call_id: RowId,
     body: TransitionIn,
     session: SessionDep,
     clock: ClockDep,
@@ -144,7 +144,7 @@ async def transition(
 
 @router.post("/{call_id}/close")
 async def close(
-    call_id: int,
+    call_id: RowId,
     body: CloseIn,
     session: SessionDep,
     clock: ClockDep,

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dispatch.calls.models import CallSource
 from dispatch.calls.rules import CallCategory
 from dispatch.calls.states import CallState
+from dispatch.schemas import RowId
 
 Priority = Annotated[str, Field(pattern=r"^P[1-4]$", examples=["P1"])]
 
@@ -17,7 +18,7 @@ Priority = Annotated[str, Field(pattern=r"^P[1-4]$", examples=["P1"])]
 class CallCreate(BaseModel):
     """A call an agent opens: an inbound phone call, a service request, an enquiry, a complaint."""
 
-    elder_id: int
+    elder_id: RowId
     priority: Priority = "P3"
     category: CallCategory
     source: CallSource = CallSource.inbound_phone
@@ -40,7 +41,7 @@ class NoteIn(BaseModel):
 
 
 class NotifyIn(BaseModel):
-    contact_id: int
+    contact_id: RowId
 
 
 class ClaimIn(BaseModel):

@@ -13,7 +13,7 @@ from dispatch.carecalls.planning import is_overdue
 from dispatch.carecalls.schemas import AttemptIn, CareCallRead, ScheduleResult
 from dispatch.clock import Clock
 from dispatch.localtime import local_date
-from dispatch.schemas import Page
+from dispatch.schemas import Page, RowId
 
 router = APIRouter(prefix="/api/v1/care-calls", tags=["care calls"])
 
@@ -39,7 +39,7 @@ async def list_care_calls(
     assignee: CareAssignee | None = None,
     mine: bool = False,
     due_by: date | None = None,
-    elder_id: int | None = None,
+    elder_id: RowId | None = None,
 ) -> Page[CareCallRead]:
     """Care calls by due day; `mine=true` for the caller's own, `due_by` for those due on or before a day."""
     items, total = await service.list_care_calls(
@@ -64,7 +64,7 @@ async def run_schedule(session: SessionDep, clock: ClockDep, actor: ManagerActor
 
 @router.get("/{care_call_id}", response_model=CareCallRead)
 async def read_care_call(
-    care_call_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor
+    care_call_id: RowId, session: SessionDep, clock: ClockDep, actor: CurrentActor
 ) -> CareCallRead:
     """One care call with its attempts."""
     return _read(await service.get(session=session, care_call_id=care_call_id), _today(clock))
@@ -72,7 +72,7 @@ async def read_care_call(
 
 @router.post("/{care_call_id}/attempts", response_model=CareCallRead)
 async def record_attempt(
-    care_call_id: int,
+    care_call_id: RowId,
     body: AttemptIn,
     session: SessionDep,
     clock: ClockDep,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from dispatch.carecalls.models import CareAssignee, CareCadence, CareCallState, CareChannel
+from dispatch.schemas import RowId
 
 Text = Annotated[str, Field(max_length=2000)]
 
@@ -18,8 +19,8 @@ class AttemptIn(BaseModel):
     reached: bool
     channel: CareChannel = CareChannel.phone
     notes: Text = ""
-    order_id: int | None = Field(default=None, description="a service order opened during this call")
-    call_id: int | None = Field(default=None, description="a call opened during this call")
+    order_id: RowId | None = Field(default=None, description="a service order opened during this call")
+    call_id: RowId | None = Field(default=None, description="a call opened during this call")
     elder_notes: Annotated[str, Field(min_length=1, max_length=2000)] | None = Field(
         default=None, description="appended to the elder's record"
     )

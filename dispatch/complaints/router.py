@@ -17,7 +17,7 @@ from dispatch.complaints.schemas import (
     ComplaintRead,
     ComplaintResolve,
 )
-from dispatch.schemas import Page, mask_phone
+from dispatch.schemas import Page, RowId, mask_phone
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
@@ -54,7 +54,7 @@ async def list_complaints(
     actor: CurrentActor,
     paging: PagingDep,
     state: ComplaintState | None = None,
-    provider_id: int | None = None,
+    provider_id: RowId | None = None,
     target: ComplaintTarget | None = None,
     overdue: bool | None = None,
     mine: bool = False,
@@ -77,7 +77,7 @@ async def list_complaints(
 
 @router.get("/{complaint_id}", response_model=ComplaintRead)
 async def read_complaint(
-    complaint_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor
+    complaint_id: RowId, session: SessionDep, clock: ClockDep, actor: CurrentActor
 ) -> ComplaintRead:
     """One complaint with its investigation notes and the complainant's phone; the read is audited."""
     complaint = await service.read(session=session, clock=clock, actor=actor, complaint_id=complaint_id)
@@ -86,7 +86,7 @@ async def read_complaint(
 
 @router.post("/{complaint_id}/assign", response_model=ComplaintRead)
 async def assign_complaint(
-    complaint_id: int, body: ComplaintAssign, session: SessionDep, clock: ClockDep, actor: ManagerActor
+    complaint_id: RowId, body: ComplaintAssign, session: SessionDep, clock: ClockDep, actor: ManagerActor
 ) -> ComplaintRead:
     """Hand the complaint to a supervisor or admin, optionally with a new due date."""
     complaint = await service.assign(
@@ -102,7 +102,7 @@ async def assign_complaint(
 
 @router.post("/{complaint_id}/notes", response_model=ComplaintRead, status_code=201)
 async def add_note(
-    complaint_id: int, body: ComplaintNoteIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
+    complaint_id: RowId, body: ComplaintNoteIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
 ) -> ComplaintRead:
     """Add an investigation note (supervisors, admins and the assignee)."""
     complaint = await service.add_note(
@@ -113,7 +113,7 @@ async def add_note(
 
 @router.post("/{complaint_id}/resolve", response_model=ComplaintRead)
 async def resolve_complaint(
-    complaint_id: int,
+    complaint_id: RowId,
     body: ComplaintResolve,
     session: SessionDep,
     clock: ClockDep,

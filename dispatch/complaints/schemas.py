@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from dispatch.complaints.models import ComplaintKind, ComplaintSource, ComplaintState, ComplaintTarget
-from dispatch.schemas import PhoneNumber
+from dispatch.schemas import PhoneNumber, RowId
 
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 
@@ -20,12 +20,12 @@ class ComplaintCreate(BaseModel):
     source: ComplaintSource
     target: ComplaintTarget
     text: Text
-    elder_id: int | None = None
-    provider_id: int | None = Field(default=None, description="the provider complained about")
-    operator_id: int | None = Field(default=None, description="the agent complained about")
-    order_id: int | None = None
-    call_id: int | None = None
-    follow_up_id: int | None = None
+    elder_id: RowId | None = None
+    provider_id: RowId | None = Field(default=None, description="the provider complained about")
+    operator_id: RowId | None = Field(default=None, description="the agent complained about")
+    order_id: RowId | None = None
+    call_id: RowId | None = None
+    follow_up_id: RowId | None = None
     complainant_name: Annotated[str, Field(max_length=64)] = ""
     complainant_phone: PhoneNumber | None = Field(default=None, description="told the outcome by SMS")
 
@@ -84,7 +84,7 @@ class ComplaintRead(BaseModel):
 class ComplaintAssign(BaseModel):
     """Hand the complaint to a supervisor (or admin), optionally with a new due date."""
 
-    operator_id: int
+    operator_id: RowId
     due_at: AwareDatetime | None = None
 
 

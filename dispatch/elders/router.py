@@ -26,7 +26,7 @@ from dispatch.elders.schemas import (
     HealthRecordRead,
     elder_fields,
 )
-from dispatch.schemas import Page, mask_id_number, mask_phone
+from dispatch.schemas import Page, RowId, mask_id_number, mask_phone
 
 router = APIRouter(prefix="/api/v1", tags=["elders"])
 
@@ -90,7 +90,7 @@ async def list_elders(
     return Page(items=[_summary(e, today) for e in items], total=total)
 
 
-async def _read_full(session: SessionDep, clock: ClockDep, actor: CurrentActor, elder_id: int) -> ElderRead:
+async def _read_full(session: SessionDep, clock: ClockDep, actor: CurrentActor, elder_id: RowId) -> ElderRead:
     elder = await service.read_full(session=session, clock=clock, actor=actor, elder_id=elder_id)
     return _full(elder, service.local_today(clock))
 
@@ -105,14 +105,14 @@ async def create_elder(
 
 
 @router.get("/elders/{elder_id}", response_model=ElderRead)
-async def read_elder(elder_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor) -> ElderRead:
+async def read_elder(elder_id: RowId, session: SessionDep, clock: ClockDep, actor: CurrentActor) -> ElderRead:
     """An elder's full record, health included; the read is written to the audit log."""
     return await _read_full(session, clock, actor, elder_id)
 
 
 @router.patch("/elders/{elder_id}", response_model=ElderRead)
 async def update_elder(
-    elder_id: int, body: ElderUpdate, session: SessionDep, clock: ClockDep, actor: CurrentActor
+    elder_id: RowId, body: ElderUpdate, session: SessionDep, clock: ClockDep, actor: CurrentActor
 ) -> ElderRead:
     """Change some of an elder's fields."""
     await service.update(session=session, clock=clock, actor=actor, elder_id=elder_id, data=body)
@@ -121,7 +121,7 @@ async def update_elder(
 
 @router.get("/elders/{elder_id}/health", response_model=HealthRecordRead)
 async def read_health(
-    elder_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor
+    elder_id: RowId, session: SessionDep, clock: ClockDep, actor: CurrentActor
 ) -> HealthRecordRead:
     """An elder's health record; the read is written to the audit log."""
     record = await service.read_health(session=session, clock=clock, actor=actor, elder_id=elder_id)
@@ -130,7 +130,7 @@ async def read_health(
 
 @router.put("/elders/{elder_id}/health", response_model=HealthRecordRead)
 async def replace_health(
-    elder_id: int, body: HealthRecordIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
+    elder_id: RowId, body: HealthRecordIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
 ) -> HealthRecordRead:
     """Replace an elder's health record."""
     record = await service.replace_health(
@@ -140,7 +140,7 @@ async def replace_health(
 
 
 @router.get("/elders/{elder_id}/contacts", response_model=list[ContactRead])
-async def list_contacts(elder_id: int, session: SessionDep, actor: CurrentActor) -> list[ContactRead]:
+async def list_contacts(elder_id: RowId, session: SessionDep, actor: CurrentActor) -> list[ContactRead]:
     """An elder's contacts in call order."""
     return [
         ContactRead.model_validate(c) for c in await service.list_contacts(session=session, elder_id=elder_id)
@@ -149,7 +149,7 @@ async def list_contacts(elder_id: int, session: SessionDep, actor: CurrentActor)
 
 @router.put("/elders/{elder_id}/contacts", response_model=list[ContactRead])
 async def replace_contacts(
-    elder_id: int, body: list[ContactIn], session: SessionDep, clock: ClockDep, actor: CurrentActor
+    elder_id: RowId, body: list[ContactIn], session: SessionDep, clock: ClockDep, actor: CurrentActor
 ) -> list[ContactRead]:
     """Set an elder's contacts; the list order is the call order."""
     contacts = await service.replace_contacts(
@@ -164,7 +164,7 @@ async def list_devices(
     actor: CurrentActor,
     paging: PagingDep,
     q: Annotated[str | None, Query(max_length=32, description="IMEI / device id fragment")] = None,
-    elder_id: int | None = None,
+    elder_id: RowId | None = None,
     status: DeviceStatus | None = None,
 ) -> Page[DeviceRead]:
     """Registered devices."""
@@ -188,14 +188,14 @@ async def register_device(
 
 
 @router.get("/devices/{device_id}", response_model=DeviceRead, tags=["devices"])
-async def read_device(device_id: int, session: SessionDep, actor: CurrentActor) -> DeviceRead:
+async def read_device(device_id: RowId, session: SessionDep, actor: CurrentActor) -> DeviceRead:
     """One device."""
     return DeviceRead.model_validate(await service.get_device(session=session, device_id=device_id))
 
 
 @router.patch("/devices/{device_id}", response_model=DeviceRead, tags=["devices"])
 async def update_device(
-    device_id: int, body: DeviceUpdate, session: SessionDep, clock: ClockDep, actor: ManagerActor
+    device_id: RowId, body: DeviceUpdate, session: SessionDep, clock: ClockDep, actor: ManagerActor
 ) -> DeviceRead:
     """Rebind, disable or re-enable a device, or change its heartbeat interval (supervisors and admins;
     audited)."""

@@ -20,7 +20,7 @@ from dispatch.elders.models import (
     Sex,
     SubsidyCategory,
 )
-from dispatch.schemas import GeoArea, LonLat, PhoneNumber
+from dispatch.schemas import GeoArea, LonLat, PartialUpdate, PhoneNumber, RowId
 
 Name = Annotated[str, Field(min_length=1, max_length=64)]
 ShortText = Annotated[str, Field(max_length=200)]
@@ -152,8 +152,10 @@ class ElderCreate(ElderFields):
         return self
 
 
-class ElderUpdate(BaseModel):
+class ElderUpdate(PartialUpdate):
     """A partial change; identity (ID number, birth date) is corrected by re-registration only."""
+
+    clearable = frozenset({"phone", "safe_area"})
 
     name: Name | None = None
     phone: PhoneNumber | None = None
@@ -202,7 +204,7 @@ class DeviceCreate(BaseModel):
     imei: Annotated[
         str, Field(min_length=6, max_length=32, description="IMEI of a watch, device id of a phone/app")
     ]
-    elder_id: int
+    elder_id: RowId
     kind: DeviceKind = DeviceKind.watch
     heartbeat_interval_s: Annotated[int, Field(ge=30, le=86400)] = 600
     secret: Annotated[str, Field(min_length=16, max_length=128)] | None = Field(
@@ -218,8 +220,8 @@ class DeviceCreate(BaseModel):
         return self
 
 
-class DeviceUpdate(BaseModel):
-    elder_id: int | None = None
+class DeviceUpdate(PartialUpdate):
+    elder_id: RowId | None = None
     status: DeviceStatus | None = None
     heartbeat_interval_s: Annotated[int, Field(ge=30, le=86400)] | None = None
 

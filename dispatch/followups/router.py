@@ -14,7 +14,7 @@ from dispatch.complaints.schemas import ComplaintCreate
 from dispatch.followups import service
 from dispatch.followups.models import FollowUp, FollowUpState
 from dispatch.followups.schemas import FollowUpRead, FollowUpRecord
-from dispatch.schemas import Page, mask_phone
+from dispatch.schemas import Page, RowId, mask_phone
 
 router = APIRouter(prefix="/api/v1/follow-ups", tags=["follow-ups"])
 
@@ -33,8 +33,8 @@ async def list_follow_ups(
     paging: PagingDep,
     state: FollowUpState | None = None,
     due: Literal["now"] | None = None,
-    provider_id: int | None = None,
-    elder_id: int | None = None,
+    provider_id: RowId | None = None,
+    elder_id: RowId | None = None,
 ) -> Page[FollowUpRead]:
     """The worklist, soonest due first (`due=now`: only those that may be tried now); phones masked."""
     items, total = await service.list_follow_ups(
@@ -53,7 +53,7 @@ async def list_follow_ups(
 
 @router.get("/{follow_up_id}", response_model=FollowUpRead)
 async def read_follow_up(
-    follow_up_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor
+    follow_up_id: RowId, session: SessionDep, clock: ClockDep, actor: CurrentActor
 ) -> FollowUpRead:
     """One follow-up with the elder's phone in full, to dial; the read is audited."""
     follow_up = await service.get(session=session, follow_up_id=follow_up_id)
@@ -72,7 +72,7 @@ async def read_follow_up(
 
 @router.post("/{follow_up_id}", response_model=FollowUpRead)
 async def record_follow_up(
-    follow_up_id: int,
+    follow_up_id: RowId,
     body: FollowUpRecord,
     session: SessionDep,
     clock: ClockDep,

@@ -12,7 +12,7 @@ from dispatch.ingest import service
 from dispatch.ingest.events import EventType
 from dispatch.ingest.models import DeviceEvent
 from dispatch.ingest.schemas import DeviceEventRead, EventPosition, ParkedEventRead
-from dispatch.schemas import Page
+from dispatch.schemas import Page, RowId
 
 router = APIRouter(prefix="/api/v1", tags=["device events"])
 
@@ -40,7 +40,7 @@ async def list_device_events(
     actor: CurrentActor,
     paging: PagingDep,
     imei: Annotated[str | None, Query(max_length=32)] = None,
-    elder_id: int | None = None,
+    elder_id: RowId | None = None,
     type: EventType | None = None,
 ) -> Page[DeviceEventRead]:
     """Device events, newest first."""
@@ -74,7 +74,7 @@ async def list_parked_events(
 
 @router.post("/device-events/{event_id}/unpark", response_model=ParkedEventRead)
 async def unpark_event(
-    event_id: int, session: SessionDep, clock: ClockDep, actor: ManagerActor
+    event_id: RowId, session: SessionDep, clock: ClockDep, actor: ManagerActor
 ) -> ParkedEventRead:
     """Give a parked event to the alarm rules again, once its cause is fixed (supervisors; audited)."""
     event = await service.unpark(session=session, event_id=event_id)

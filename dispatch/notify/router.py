@@ -14,7 +14,7 @@ from dispatch.notify import service
 from dispatch.notify.masking import list_body
 from dispatch.notify.models import SmsDirection, SmsMessage, SmsPurpose, SmsStatus
 from dispatch.offers import service as offers
-from dispatch.schemas import Page, PhoneNumber
+from dispatch.schemas import Page, PhoneNumber, RowId
 
 router = APIRouter(prefix="/api/v1/sms", tags=["sms"])
 
@@ -75,7 +75,7 @@ async def messages(
     paging: PagingDep,
     direction: SmsDirection | None = None,
     status: SmsStatus | None = None,
-    call_id: int | None = None,
+    call_id: RowId | None = None,
 ) -> Page[SmsRead]:
     """Every message, sent and received, newest first."""
     items, total = await service.list_messages(
@@ -114,7 +114,7 @@ async def enter_reply(
 
 
 @router.get("/{sms_id}", response_model=SmsRead, response_model_by_alias=True)
-async def read_message(sms_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor) -> SmsRead:
+async def read_message(sms_id: RowId, session: SessionDep, clock: ClockDep, actor: CurrentActor) -> SmsRead:
     """One message with its whole text; the read is written to the audit log."""
     return SmsRead.model_validate(
         await service.read(session=session, clock=clock, actor=actor, sms_id=sms_id)

@@ -5,22 +5,39 @@ token is configured (404 otherwise); every request must carry a valid `X-Twilio-
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import APIRouter, Request, Response
 from twilio.request_validator import RequestValidator
 
 from dispatch.api.deps import ClockDep, SessionDep, SettingsDep
-from dispatch.errors import NotFound, PermissionDenied
+from dispatch.errors import NotFound, PermissionDenied, ValidationFailed
 from dispatch.notify import service
 from dispatch.notify.models import SmsStatus
 from dispatch.offers import service as offers
 from dispatch.offers.deliveries import message_settled
+from dispatch.schemas import MAX_ROW_ID
 from dispatch.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"], include_in_schema=False)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+FIELD_LENGTHS = {"From": 20, "To": 20, "MessageSid": 64, "ErrorCode": 16}  # the sms_message columns
+
+
+def _fields_fit(form: dict[str, str]) -> None:
+    """Refuse (422) a signed form whose fields cannot be stored: no number or SID is that long."""
+    too_long = sorted(name for name, length in FIELD_LENGTHS.items() if len(form.get(name, "")) > length)
+    if too_long:
+        raise ValidationFailed(f"Twilio fields too long: {', '.join(too_long)}")
+
+
+def _sms_id(value: str) -> int | None:
+    """Our message id from the status callback's query, if it can be one."""
+    if re.fullmatch(r"[0-9]{1,10}", value) and 0 < int(value) <= MAX_ROW_ID:
+        return int(value)
+    return None
 
 
 async def _signed_form(request: Request, settings: Settings) -> dict[str, str]:
@@ -35,6 +52,7 @@ async def _signed_form(request: Request, settings: Settings) -> dict[str, str]:
     if not RequestValidator(settings.twilio_auth_token).validate(url, form, signature):
         logger.warning("Twilio webhook %s refused: bad signature (from %s)", request.url.path, request.client)
         raise PermissionDenied("invalid Twilio signature")
+    _fields_fit(form)
     return form
 
 
@@ -82,7 +100,7 @@ async def delivery_report(
         sid=form.get("MessageSid", ""),
         status=status,
         error_code=form.get("ErrorCode") or None,
-        sms_id=int(sms_id) if (sms_id := request.query_params.get("sms_id", "")).isdigit() else None,
+        sms_id=_sms_id(request.query_params.get("sms_id", "")),
     )
     if message is not None:
         await message_settled(

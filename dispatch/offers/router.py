@@ -11,13 +11,14 @@ from dispatch.matching import MatchResult
 from dispatch.notify.service import options_for
 from dispatch.offers import service
 from dispatch.offers.schemas import DispatchIn, HandoffRead, JobRead, job_read
+from dispatch.schemas import RowId
 
 router = APIRouter(prefix="/api/v1/calls", tags=["dispatch"])
 
 
 @router.post("/{call_id}/dispatch", response_model=JobRead, status_code=201)
 async def dispatch(
-    call_id: int,
+    call_id: RowId,
     body: DispatchIn,
     session: SessionDep,
     clock: ClockDep,
@@ -46,7 +47,7 @@ async def dispatch(
 
 
 @router.get("/{call_id}/jobs", response_model=list[JobRead])
-async def jobs(call_id: int, session: SessionDep, actor: CurrentActor) -> list[JobRead]:
+async def jobs(call_id: RowId, session: SessionDep, actor: CurrentActor) -> list[JobRead]:
     """The call's dispatches, each with its ranking, exclusions and the offers made so far."""
     await calls_service.get(session=session, call_id=call_id)
     return [
@@ -56,7 +57,7 @@ async def jobs(call_id: int, session: SessionDep, actor: CurrentActor) -> list[J
 
 @router.post("/{call_id}/handoff-120", response_model=HandoffRead, status_code=201)
 async def handoff_to_120(
-    call_id: int, session: SessionDep, clock: ClockDep, settings: SettingsDep, actor: CurrentActor
+    call_id: RowId, session: SessionDep, clock: ClockDep, settings: SettingsDep, actor: CurrentActor
 ) -> HandoffRead:
     """Hand the call to 120: recorded on the timeline; the location summary is returned to read out and
     sent by SMS to `DISPATCH_HANDOFF_SMS_TO` when set."""

@@ -14,7 +14,7 @@ from dispatch.orders import service
 from dispatch.orders.models import OrderState, ServiceOrder
 from dispatch.orders.progress import is_overdue
 from dispatch.orders.schemas import OrderCreate, OrderDetail, OrderRead, OrderReason, PlanCreate, PlanRead
-from dispatch.schemas import Page
+from dispatch.schemas import Page, RowId
 
 router = APIRouter(prefix="/api/v1", tags=["service orders"])
 
@@ -33,7 +33,7 @@ async def _detail(order: ServiceOrder, session: SessionDep, clock: ClockDep) -> 
 
 
 async def _dispatch(
-    order_id: int,
+    order_id: RowId,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -75,8 +75,8 @@ async def list_orders(
     paging: PagingDep,
     view: Literal["today", "overdue", "open", "all"] = "all",
     state: OrderState | None = None,
-    provider_id: int | None = None,
-    elder_id: int | None = None,
+    provider_id: RowId | None = None,
+    elder_id: RowId | None = None,
     q: Annotated[str | None, Query(max_length=64, description="elder name")] = None,
 ) -> Page[OrderRead]:
     """The orders board: today's, overdue, open or all orders, by window start."""
@@ -95,14 +95,16 @@ async def list_orders(
 
 
 @router.get("/service-orders/{order_id}", response_model=OrderDetail)
-async def read_order(order_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor) -> OrderDetail:
+async def read_order(
+    order_id: RowId, session: SessionDep, clock: ClockDep, actor: CurrentActor
+) -> OrderDetail:
     """One order with its history and the offers of its current dispatch."""
     return await _detail(await service.get(session=session, order_id=order_id), session, clock)
 
 
 @router.post("/service-orders/{order_id}/dispatch", response_model=OrderDetail)
 async def redispatch_order(
-    order_id: int,
+    order_id: RowId,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -115,7 +117,7 @@ async def redispatch_order(
 
 
 async def _end(
-    order_id: int,
+    order_id: RowId,
     reason: str,
     session: SessionDep,
     clock: ClockDep,
@@ -138,7 +140,7 @@ async def _end(
 
 @router.post("/service-orders/{order_id}/cancel", response_model=OrderDetail)
 async def cancel_order(
-    order_id: int,
+    order_id: RowId,
     body: OrderReason,
     session: SessionDep,
     clock: ClockDep,
@@ -151,7 +153,7 @@ async def cancel_order(
 
 @router.post("/service-orders/{order_id}/fail", response_model=OrderDetail)
 async def fail_order(
-    order_id: int,
+    order_id: RowId,
     body: OrderReason,
     session: SessionDep,
     clock: ClockDep,
@@ -174,7 +176,7 @@ async def create_plan(
 
 @router.get("/recurring-plans", response_model=Page[PlanRead])
 async def list_plans(
-    session: SessionDep, actor: CurrentActor, paging: PagingDep, elder_id: int | None = None
+    session: SessionDep, actor: CurrentActor, paging: PagingDep, elder_id: RowId | None = None
 ) -> Page[PlanRead]:
     items, total = await service.list_plans(
         session=session, limit=paging.limit, offset=paging.offset, elder_id=elder_id
@@ -183,7 +185,7 @@ async def list_plans(
 
 
 @router.post("/recurring-plans/{plan_id}/stop", response_model=PlanRead)
-async def stop_plan(plan_id: int, session: SessionDep, clock: ClockDep, actor: CurrentActor) -> PlanRead:
+async def stop_plan(plan_id: RowId, session: SessionDep, clock: ClockDep, actor: CurrentActor) -> PlanRead:
     """No further orders from this plan."""
     return PlanRead.model_validate(
         await service.stop_plan(session=session, clock=clock, actor=actor, plan_id=plan_id)

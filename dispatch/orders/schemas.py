@@ -11,13 +11,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from dispatch.catalog import ServiceType
 from dispatch.offers.schemas import JobRead
 from dispatch.orders.models import OrderSource, OrderState, PaymentMethod, PlanFrequency
+from dispatch.schemas import RowId
 
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 MAX_WINDOW_HOURS = 24
 
 
 class OrderCreate(BaseModel):
-    elder_id: int
+    elder_id: RowId
     service_type: ServiceType
     window_start: AwareDatetime
     window_end: AwareDatetime
@@ -86,7 +87,7 @@ class OrderDetail(OrderRead):
 
 
 class PlanCreate(BaseModel):
-    elder_id: int
+    elder_id: RowId
     service_type: ServiceType
     frequency: PlanFrequency
     weekdays: list[Annotated[int, Field(ge=1, le=7)]] = []

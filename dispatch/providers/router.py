@@ -22,7 +22,7 @@ from dispatch.providers.schemas import (
     StaffIn,
     StaffRead,
 )
-from dispatch.schemas import LonLat, Page
+from dispatch.schemas import LonLat, Page, RowId
 
 router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
 
@@ -116,14 +116,14 @@ async def create_provider(
 
 
 @router.get("/{provider_id}", response_model=ProviderRead)
-async def read_provider(provider_id: int, session: SessionDep, actor: CurrentActor) -> ProviderRead:
+async def read_provider(provider_id: RowId, session: SessionDep, actor: CurrentActor) -> ProviderRead:
     """One provider with its price list, hours and staff."""
     return _read(await service.get(session=session, provider_id=provider_id, with_staff=True))
 
 
 @router.patch("/{provider_id}", response_model=ProviderRead)
 async def update_provider(
-    provider_id: int,
+    provider_id: RowId,
     body: ProviderUpdate,
     session: SessionDep,
     clock: ClockDep,
@@ -144,7 +144,7 @@ async def update_provider(
 
 @router.post("/{provider_id}/status", response_model=ProviderRead)
 async def change_provider_status(
-    provider_id: int,
+    provider_id: RowId,
     body: ProviderStatusChange,
     session: SessionDep,
     clock: ClockDep,
@@ -167,7 +167,7 @@ async def change_provider_status(
 
 @router.put("/{provider_id}/admission/{criterion}", response_model=ProviderRead)
 async def check_admission(
-    provider_id: int,
+    provider_id: RowId,
     criterion: AdmissionCriterion,
     body: AdmissionCheck,
     session: SessionDep,
@@ -183,7 +183,7 @@ async def check_admission(
 
 @router.post("/{provider_id}/staff", response_model=StaffRead, status_code=201)
 async def add_staff(
-    provider_id: int, body: StaffIn, session: SessionDep, clock: ClockDep, actor: ManagerActor
+    provider_id: RowId, body: StaffIn, session: SessionDep, clock: ClockDep, actor: ManagerActor
 ) -> StaffRead:
     """Add a service staff member."""
     staff = await service.add_staff(
@@ -194,7 +194,12 @@ async def add_staff(
 
 @router.put("/{provider_id}/staff/{staff_id}", response_model=StaffRead)
 async def update_staff(
-    provider_id: int, staff_id: int, body: StaffIn, session: SessionDep, clock: ClockDep, actor: ManagerActor
+    provider_id: RowId,
+    staff_id: RowId,
+    body: StaffIn,
+    session: SessionDep,
+    clock: ClockDep,
+    actor: ManagerActor,
 ) -> StaffRead:
     """Replace a staff member's details."""
     staff = await service.update_staff(

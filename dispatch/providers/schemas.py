@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from dispatch.catalog import ServiceType
 from dispatch.providers.admission import AdmissionCriterion
 from dispatch.providers.models import ProviderStatus
-from dispatch.schemas import GeoArea, LonLat, PhoneNumber
+from dispatch.schemas import GeoArea, LonLat, PartialUpdate, PhoneNumber
 
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
@@ -104,7 +104,7 @@ class ProviderCreate(ProviderFields):
     )
 
 
-class ProviderUpdate(BaseModel):
+class ProviderUpdate(PartialUpdate):
     name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     contact_person: Annotated[str, Field(max_length=64)] | None = None
     phone: PhoneNumber | None = None

@@ -118,3 +118,18 @@ async def test_agents_may_not_disable_rebind_or_reconfigure_a_device(
         elder_id,
         600,
     )
+
+
+async def test_null_for_a_device_field_is_refused(
+    client: httpx.AsyncClient, app_services: AppServices, agent: dict[str, str], elder_id: int
+) -> None:
+    """Found by the fuzzer: `{"status": null}` reached the database's NOT NULL and answered 500."""
+    supervisor = await operator_headers(app_services, client, Role.supervisor)
+    device = (await register(client, agent, imei="865028000000025", elder_id=elder_id)).json()
+    for field in ("status", "elder_id", "heartbeat_interval_s"):
+        refused = await client.patch(
+            f"/api/v1/devices/{device['id']}", json={field: None}, headers=supervisor
+        )
+        assert (refused.status_code, refused.json()["code"]) == (422, "validation_error"), field
+    unchanged = await client.get(f"/api/v1/devices/{device['id']}", headers=supervisor)
+    assert (unchanged.json()["status"], unchanged.json()["elder_id"]) == ("active", elder_id)

@@ -246,3 +246,19 @@ async def test_unknown_elder_is_404(client: httpx.AsyncClient, agent: dict[str, 
         response = await client.get(path, headers=agent)
         assert response.status_code == 404
         assert response.json()["code"] == "not_found"
+
+
+async def test_null_clears_the_phone_but_is_refused_for_a_required_field(
+    client: httpx.AsyncClient, agent: dict[str, str]
+) -> None:
+    """Found by the fuzzer: `{"address": null}` reached the database's NOT NULL and answered 500."""
+    elder = await create(client, agent)
+    url = f"/api/v1/elders/{elder['id']}"
+    for field in ("address", "name", "status", "living_alone", "subsidy_categories"):
+        refused = await client.patch(url, json={field: None}, headers=agent)
+        assert (refused.status_code, refused.json()["code"]) == (422, "validation_error"), field
+        assert field in refused.json()["message"]
+    cleared = await client.patch(url, json={"phone": None, "safe_area": None}, headers=agent)
+    assert cleared.status_code == 200
+    assert (cleared.json()["phone"], cleared.json()["safe_area"]) == (None, None)
+    assert cleared.json()["address"] == elder["address"]

@@ -287,3 +287,16 @@ async def test_nearby_lists_active_providers_nearest_first_within_the_radius(
     assert (
         await client.get("/api/v1/providers/nearby", params={"lon": 119.29, "lat": 26.08})
     ).status_code == 401
+
+
+async def test_null_for_a_provider_field_is_refused(
+    client: httpx.AsyncClient, supervisor: dict[str, str]
+) -> None:
+    """Found by the fuzzer: `{"service_types": null}` or `{"name": null}` answered 500."""
+    provider = await create(client, supervisor)
+    url = f"/api/v1/providers/{provider['id']}"
+    for field in ("service_types", "price_list", "name", "capacity", "base_location"):
+        refused = await client.patch(url, json={field: None}, headers=supervisor)
+        assert (refused.status_code, refused.json()["code"]) == (422, "validation_error"), field
+    unchanged = await client.get(url, headers=supervisor)
+    assert unchanged.json()["service_types"] == provider["service_types"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -199,3 +200,27 @@ async def waiting_for_a_lock(engine: AsyncEngine) -> None:
         waiting = text("SELECT count(*) FROM pg_locks WHERE NOT granted")
         while not await connection.scalar(waiting):  # noqa: ASYNC110 - polling another connection's state
             await asyncio.sleep(0.01)
+
+
+async def test_signed_fields_that_do_not_fit_are_refused_not_a_500(
+    twilio: httpx.AsyncClient, signed_app: FastAPI
+) -> None:
+    """Found by fuzzing: a From past 20 characters or a long ErrorCode broke PostgreSQL's insert (500), and
+    an `sms_id` of `²` (a digit to `isdigit`, not to `int`) or past the id range broke both databases."""
+    too_long = [
+        ("/webhooks/twilio/sms", inbound("你好", sender="+86" + "1" * 30)),
+        ("/webhooks/twilio/sms", inbound("你好", sid="SM" + "5" * 80)),
+        (
+            "/webhooks/twilio/status",
+            {"MessageSid": "SM" + "6" * 32, "MessageStatus": "failed", "ErrorCode": "9" * 40},
+        ),
+    ]
+    for path, form in too_long:
+        response = await twilio.post(path, data=form, headers=signed(path, form))
+        assert (response.status_code, response.json()["code"]) == (422, "validation_error"), form
+    report = {"MessageSid": "SM" + "7" * 32, "MessageStatus": "delivered"}
+    for sms_id in ("²", str(2**31), str(2**64)):  # names no message: ignored like any unknown report
+        path = f"/webhooks/twilio/status?{urlencode({'sms_id': sms_id})}"
+        response = await twilio.post(path, data=report, headers=signed(path, report))
+        assert response.status_code == 204, sms_id
+    assert await messages(twilio, signed_app) == []
