@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -379,19 +379,23 @@ async def _open_or_join(
     raise Conflict(f"the alarm of device event {event.id} found no stable call for elder {elder.id}")
 
 
-async def _hold_if_open(session: AsyncSession, call: Call) -> bool:
-    """Lock the call for this transaction if it is still open (as committed), and bring it up to date."""
+async def _hold_if(session: AsyncSession, call: Call, *conditions: ColumnElement[bool]) -> bool:
+    """Lock the call for this transaction if, as committed, it meets the conditions (a no-op UPDATE: on
+    PostgreSQL it waits for whoever holds the row, then checks again); the call is brought up to date."""
     held = await session.execute(
         update(Call)
-        .where(Call.id == call.id, Call.open_elder_id.is_not(None))
+        .where(Call.id == call.id, *conditions)
         .values(updated_at=Call.updated_at)
         .returning(Call.id)
     )
-    if held.scalar() is None:
-        await session.refresh(call)
-        return False
+    found = held.scalar() is not None
     await session.refresh(call)
-    return True
+    return found
+
+
+async def _hold_if_open(session: AsyncSession, call: Call) -> bool:
+    """Lock the call for this transaction if it is still open."""
+    return await _hold_if(session, call, Call.open_elder_id.is_not(None))
 
 
 def _check_holder(call: Call, actor: Actor) -> None:
@@ -461,19 +465,11 @@ async def hold_for_dispatch(*, session: AsyncSession, actor: Actor, call_id: int
     otherwise): two dispatchers of one call take turns."""
     call = await get(session=session, call_id=call_id)
     _check_holder(call, actor)
-    held = await session.execute(
-        update(Call)
-        .where(
-            Call.id == call_id,
-            Call.state == CallState.dispatched,
-            Call.claimed_by.is_not_distinct_from(call.claimed_by),
-        )
-        .values(updated_at=Call.updated_at)
-        .returning(Call.id)
-    )
-    if held.scalar() is None:
+    holder = call.claimed_by
+    if not await _hold_if(
+        session, call, Call.state == CallState.dispatched, Call.claimed_by.is_not_distinct_from(holder)
+    ):
         raise Conflict(f"call {call_id} was changed by someone else meanwhile: reload it")
-    await session.refresh(call)
     return call
 
 

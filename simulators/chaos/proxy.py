@@ -67,6 +67,11 @@ class Proxy:
         dropped = self._abort_all()
         logger.info("proxy %s: cut %d connections, refusing for %.1f s", self.name, dropped, seconds)
 
+    def restore(self) -> None:
+        """End a cut or a stall now."""
+        self._refuse_until = 0.0
+        self._flowing.set()
+
     def stall(self, seconds: float) -> None:
         """Hold every byte (both ways, old and new connections) for `seconds`."""
         self._flowing.clear()

@@ -12,23 +12,21 @@ from dispatch.api.app import create_app
 from dispatch.auth.models import Role
 from dispatch.clock import FakeClock
 from dispatch.settings import Settings
-from simulators.tcp_proxy import TcpProxy
+from simulators.chaos.proxy import Proxy
 from tests.conftest import PG_URL, START
 from tests.factories import operator_headers
 
 
 @pytest.fixture
-async def proxy() -> AsyncIterator[TcpProxy]:
+async def proxy() -> AsyncIterator[Proxy]:
     database = urlparse(PG_URL.replace("postgresql+asyncpg", "postgresql"))
-    the_proxy = TcpProxy(database.hostname or "127.0.0.1", database.port or 5432)
+    the_proxy = Proxy("postgresql", lambda: [(database.hostname or "127.0.0.1", database.port or 5432)])
     await the_proxy.start()
     yield the_proxy
     await the_proxy.stop()
 
 
-async def test_requests_while_the_database_is_cut_off_get_503(
-    pg_db_settings: Settings, proxy: TcpProxy
-) -> None:
+async def test_requests_while_the_database_is_cut_off_get_503(pg_db_settings: Settings, proxy: Proxy) -> None:
     url = PG_URL.replace(f":{urlparse(PG_URL.replace('+asyncpg', '')).port}/", f":{proxy.port}/")
     app = create_app(pg_db_settings.model_copy(update={"database_url": url}), clock=FakeClock(START))
     async with (
@@ -36,9 +34,9 @@ async def test_requests_while_the_database_is_cut_off_get_503(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
     ):
         agent = await operator_headers(app.state.services, client, Role.agent, "agent1")
-        await proxy.cut()
+        proxy.cut(3600)
         response = await client.get("/api/v1/calls", headers=agent)
         assert (response.status_code, response.headers.get("retry-after")) == (503, "1")
         assert response.json()["code"] == "unavailable"
-        await proxy.restore()
+        proxy.restore()
         assert (await client.get("/api/v1/calls", headers=agent)).status_code == 200

@@ -21,7 +21,7 @@ from dispatch.calls.models import Call
 from dispatch.clock import FakeClock
 from dispatch.console.hub import ConsoleListener
 from dispatch.settings import Settings
-from simulators.tcp_proxy import TcpProxy
+from simulators.chaos.proxy import Proxy
 from simulators.watch import position_block
 from tests.conftest import REDIS_URL, START
 from tests.factories import make_elder_with_device
@@ -31,16 +31,16 @@ WHEN = datetime(2026, 3, 2, 0, 59, tzinfo=UTC)
 
 
 @pytest.fixture
-async def proxy() -> AsyncIterator[TcpProxy]:
+async def proxy() -> AsyncIterator[Proxy]:
     redis = urlparse(REDIS_URL)
-    the_proxy = TcpProxy(redis.hostname or "127.0.0.1", redis.port or 6379)
+    the_proxy = Proxy("redis", lambda: [(redis.hostname or "127.0.0.1", redis.port or 6379)])
     await the_proxy.start()
     yield the_proxy
     await the_proxy.stop()
 
 
 @pytest.fixture
-def settings(pg_db_settings: Settings, proxy: TcpProxy) -> Settings:
+def settings(pg_db_settings: Settings, proxy: Proxy) -> Settings:
     return pg_db_settings.model_copy(
         update={"redis_url": f"redis://127.0.0.1:{proxy.port}{urlparse(REDIS_URL).path}"}
     )
@@ -84,12 +84,12 @@ def clear(listener: ConsoleListener) -> None:
 
 
 async def test_sos_acknowledged_while_redis_is_down_are_calls_here_at_once_and_everywhere_when_it_returns(
-    settings: Settings, proxy: TcpProxy
+    settings: Settings, proxy: Proxy
 ) -> None:
     async with running(settings) as one, running(settings) as other:
         elders = {(await make_elder_with_device(one, imei))[0] for imei in IMEIS}
         with one.console_hub.listen() as here, other.console_hub.listen() as there:
-            await proxy.cut()
+            proxy.cut(3600)
             for imei in IMEIS:
                 await press_sos(one.watch_port, imei)
             assert await opened_calls(here, len(IMEIS), within=2.0) == elders
@@ -97,5 +97,5 @@ async def test_sos_acknowledged_while_redis_is_down_are_calls_here_at_once_and_e
                 assert await session.scalar(select(func.count()).select_from(Call)) == len(IMEIS)
             await asyncio.sleep(0.2)
             clear(there)  # the other process's consoles were told to resync when the bus broke ...
-            await proxy.restore()
+            proxy.restore()
             await resync_asked(there, within=10.0)  # ... and again once it is back, so they see the calls
