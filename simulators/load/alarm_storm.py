@@ -263,8 +263,7 @@ def print_table(results: list[Result]) -> None:
 
 
 async def run(args: argparse.Namespace) -> list[Result]:
-    if True:
-        tmp = tempfile.mkdtemp(prefix="alarm-storm-")
+    with tempfile.TemporaryDirectory(prefix="alarm-storm-") as tmp:
         workdir = Path(tmp)
         with trees(args.baseline, workdir) as found:
             return [await measure(tree, args, workdir) for tree in found]
