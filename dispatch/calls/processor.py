@@ -42,6 +42,9 @@ RULES_GROUP = "alarm-rules"
 OUTBOX_IN_CHINESE = SmsOptions(through_gateway=False, language="zh")
 MAX_SLEEP_SECONDS = 1.0
 BATCH = 200  # events per transaction
+# A full sweep may have found events other processes hold (SKIP LOCKED): look again after a pause, never
+# spin on them.
+BETWEEN_FULL_SWEEPS_SECONDS = 0.05
 
 
 class CallProcessor:
@@ -218,6 +221,7 @@ class CallProcessor:
             total += found
             if found < BATCH:
                 break
+            await asyncio.sleep(BETWEEN_FULL_SWEEPS_SECONDS)
         return total
 
     # ------------------------------------------------------------ escalation
@@ -270,9 +274,8 @@ class CallProcessor:
     async def _sweep(self) -> None:
         await self._guarded(self.recover)
         while True:
-            await asyncio.sleep(self._sweep_every)
-            while await self._guarded(self.sweep_once) >= BATCH:
-                pass
+            found = await self._guarded(self.sweep_once)
+            await asyncio.sleep(BETWEEN_FULL_SWEEPS_SECONDS if found >= BATCH else self._sweep_every)
 
     async def _escalate(self) -> None:
         while True:
