@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--rate", type=float, default=3.0, help="alarms a second")
     parser.add_argument("--elders", type=int, default=150, help="size of the seeded city")
     parser.add_argument("--grace", type=float, default=10.0, help="s after an ack (or a fault) for the call")
-    parser.add_argument("--settle", type=float, default=20.0, help="s for SMS to be final, jobs cancelled")
+    parser.add_argument("--settle", type=float, default=40.0, help="s for SMS to be final, jobs cancelled")
     parser.add_argument(
         "--only",
         type=_kinds,

@@ -63,7 +63,9 @@ class Options:
     rate: float = 3.0  # alarms a second
     elders: int = 150
     grace_s: float = 10.0  # an acknowledged alarm must be a call this long after its ack or the fault's end
-    settle_s: float = 20.0  # SMS final and jobs of ended calls cancelled after this long
+    # SMS final and jobs of ended calls cancelled after this long. A text refused through a Twilio outage is
+    # retried after 2, 4, 8, 16 s (the sender's backoff), so it may need about 30 s past the outage.
+    settle_s: float = 40.0
     keep: Path | None = None  # copy the logs here before cleaning up
     only: tuple[FaultKind, ...] = ()  # draw faults from these kinds only
 
