@@ -102,7 +102,7 @@ class Proxy:
         try:
             await asyncio.gather(self._pump(reader, up_writer), self._pump(up_reader, writer))
         except (OSError, asyncio.IncompleteReadError):
-            pass
+            pass  # one side dropped (or the proxy cut it): the pair ends, both ends are closed below
         finally:
             self._pairs.discard(task)
             for end in (writer, up_writer):

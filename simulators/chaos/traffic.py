@@ -110,7 +110,7 @@ class WatchLink:
                     if isinstance(item, codec.Frame):
                         replies.put_nowait(item)
         except OSError:
-            pass
+            pass  # the server went away: the watch sees the end below and reconnects
         finally:
             replies.put_nowait(None)  # the connection ended
 
@@ -138,7 +138,7 @@ class WatchLink:
                     if expect is None or await self._reply(expect):
                         return True
                 except (OSError, TimeoutError):
-                    pass
+                    pass  # no acknowledgement: a real watch reconnects and sends the frame again
                 await self.close()
                 await asyncio.sleep(0.2)
         return False
@@ -232,7 +232,7 @@ class Devices:
                     self.ledger.counts[f"phone alarm refused {response.status_code}"] += 1
                     return
             except httpx.HTTPError:
-                pass
+                pass  # no answer: the phone retries the same signed request (same idempotency key)
             await asyncio.sleep(0.3)
         self.ledger.unacked += 1
 
