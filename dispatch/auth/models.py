@@ -27,6 +27,8 @@ class Operator(Base):
     display_name: Mapped[str] = mapped_column(String(64))
     role: Mapped[Role] = mapped_column(enum_type(Role))
     password_hash: Mapped[str] = mapped_column(String(255))
+    # Where the hotline rings this agent: a desk or mobile number, or a `client:` identity (softphone).
+    phone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -14,14 +14,17 @@ from dispatch.notify.models import SmsMessage
 from dispatch.offers.models import Job, Offer
 from dispatch.orders.models import RecurringPlan, ServiceOrder
 from dispatch.providers.models import Provider, ProviderStaff
+from dispatch.voice.models import AgentPresence, CallbackTask, PhoneCall, Recording
 
 metadata = Base.metadata
 
 __all__ = [
+    "AgentPresence",
     "Alert",
     "AuditEntry",
     "Call",
     "CallEntry",
+    "CallbackTask",
     "CareCall",
     "Complaint",
     "ConsoleTicket",
@@ -35,8 +38,10 @@ __all__ = [
     "Offer",
     "Operator",
     "OperatorSession",
+    "PhoneCall",
     "Provider",
     "ProviderStaff",
+    "Recording",
     "RecurringPlan",
     "ServiceOrder",
     "SmsMessage",
