@@ -91,12 +91,12 @@ class VoiceDesk:
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
-    def carry_out_soon(self, actions: Actions) -> None:
+    async def carry_out_soon(self, actions: Actions) -> None:
         """After a webhook's commit: do what it asked of the phone network, in the background."""
         if actions:
             self.spawn(self.carry_out(actions), "actions")
 
-    def route_soon(self) -> None:
+    async def route_soon(self) -> None:
         """A call was queued: look for an agent now, not at the next tick."""
         self.spawn(self.route(), "route")
 
@@ -210,7 +210,7 @@ class VoiceDesk:
 
     # --- outbound -------------------------------------------------------------------------------------
 
-    def dial_agent_soon(self, phone_call_id: int, phone: str) -> None:
+    async def dial_agent_soon(self, phone_call_id: int, phone: str) -> None:
         """After the dial request's commit: ring the agent in the background."""
         self.spawn(self.dial_agent(phone_call_id, phone), "dial agent")
 
