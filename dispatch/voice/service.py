@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.alerts import service as alerts
 from dispatch.alerts.models import AlertAudience
 from dispatch.auth.actor import Actor
-from dispatch.auth.models import Operator, Role
+from dispatch.auth.models import Operator
 from dispatch.bus.outbox import announce
 from dispatch.calls import service as calls
 from dispatch.calls.models import Call
@@ -281,26 +281,21 @@ async def _queue(session: AsyncSession, clock: Clock, phone_call: PhoneCall, cat
 
 
 async def _attach(session: AsyncSession, clock: Clock, phone_call: PhoneCall, alarm: Call) -> None:
-    """The caller is about the elder's open alarm: linked to it, and its timeline says so."""
+    """The caller is about the elder's open alarm: linked to it, and its timeline (and every console
+    showing it) says who is on the line."""
     phone_call.call_id = alarm.id
     phone_call.updated_at = clock.now()
-    who = (
-        "elder on the line"
-        if phone_call.caller_kind in (CallerKind.device, CallerKind.elder)
-        else "caller on the line"
-    )
+    elder_calling = phone_call.caller_kind in (CallerKind.device, CallerKind.elder)
     await calls.record(
         session=session,
         clock=clock,
         actor=SYSTEM,
         call_id=alarm.id,
         kind="phone_in",
-        text="老人来电（elder on the line）"
-        if who == "elder on the line"
-        else "联系人来电（caller on the line）",
+        text="老人来电（elder on the line）" if elder_calling else "联系人来电（caller on the line）",
         phone_call_id=phone_call.id,
         caller_kind=phone_call.caller_kind.value,
-        who=who,
+        number=phone_call.from_number,
     )
     await session.flush()
 
@@ -683,9 +678,7 @@ async def finish(
             offered_agent_id=None,
             offer_deadline_at=None,
             updated_at=now,
-            note=(phone_call.note + ("\n" if phone_call.note and note else "") + note)
-            if note
-            else phone_call.note,
+            note="\n".join(part for part in (phone_call.note, note) if part),
         )
         .returning(PhoneCall.id)
     )
@@ -1196,5 +1189,3 @@ async def _log_outbound(
         )
         await session.flush()
 
-
-ROLES_THAT_CONTROL = (Role.supervisor, Role.admin)
