@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     quality_max_late_rate: float = Field(default=0.2, ge=0, le=1)
     quality_min_satisfaction: float = Field(default=3.0, ge=1, le=5)
     quality_max_upheld_complaints: int = Field(default=1, ge=0)
+    # Voice: after-call work before an agent is ready again; how long call recordings are kept.
+    wrap_up_seconds: int = Field(default=30, ge=0)
+    recording_retention_days: int = Field(default=180, ge=1)
     # Map tiles for the console, e.g. "https://tiles.example.cn/{z}/{x}/{y}.png"; empty: a plain background.
     map_tile_url: str = ""
     map_tile_attribution: str = ""

@@ -119,6 +119,13 @@ ROLE_OF: dict[tuple[str, str], Caller] = {
     ("GET", "/api/v1/alerts"): AGENT,
     ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): AGENT,  # an alert for supervisors: supervisors
     ("GET", "/api/v1/coverage"): AGENT,
+    ("GET", "/api/v1/phone-calls"): AGENT,
+    ("POST", "/api/v1/phone-calls"): AGENT,
+    ("GET", "/api/v1/phone-calls/{phone_call_id}"): AGENT,
+    ("GET", "/api/v1/phone-calls/{phone_call_id}/caller"): AGENT,
+    ("GET", "/api/v1/phone-calls/{phone_call_id}/recording"): AGENT,  # the agent who took it; supervisors
+    ("GET", "/api/v1/callbacks"): AGENT,
+    ("POST", "/api/v1/callbacks/{callback_id}/done"): AGENT,
     # supervisors (and admins)
     ("PATCH", "/api/v1/devices/{device_id}"): SUP,
     ("POST", "/api/v1/providers"): SUP,
@@ -132,6 +139,7 @@ ROLE_OF: dict[tuple[str, str], Caller] = {
     ("POST", "/api/v1/care-calls/schedule"): SUP,
     ("GET", "/api/v1/quality/providers"): SUP,
     ("GET", "/api/v1/quality/agents"): SUP,
+    ("GET", "/api/v1/voice/stats"): SUP,
     # admins
     ("GET", "/api/v1/operators"): ADMIN,
     ("POST", "/api/v1/operators"): ADMIN,

@@ -73,6 +73,9 @@ from dispatch.providers.coverage_router import router as coverage_router
 from dispatch.providers.router import router as providers_router
 from dispatch.quality.router import router as quality_router
 from dispatch.settings import Settings
+from dispatch.voice.recordings import RecordingKeeper
+from dispatch.voice.router import router as voice_router
+from dispatch.voice.stats import VoiceMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +142,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     http_metrics = health.HttpMetrics(registry)
 
     watch_metrics = WatchMetrics(registry)
+    voice_metrics = VoiceMetrics(registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -193,6 +197,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         matcher = ProviderMatcher(speed_kmh=settings.travel_speed_kmh)
         desk = ServiceDesk(sessions, bus, the_clock, settings, matcher)
         sms_worker = _sms_worker(settings, sessions, bus, the_clock)
+        recordings = RecordingKeeper(sessions, bus, the_clock, settings)
         console_hub = ConsoleHub(bus)
         bus.when_publish_fails(CONSOLE_CHANNEL, console_hub.deliver_local)
         bus.when_append_fails(RULES_STREAM, processor.take_local)
@@ -210,6 +215,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         desk.start()
         if sms_worker:
             sms_worker.start()
+        recordings.start()
         app.state.services = AppServices(
             settings=settings,
             clock=the_clock,
@@ -229,6 +235,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             desk=desk,
             offer_processor=offer_processor,
             sms_worker=sms_worker,
+            recordings=recordings,
+            voice_metrics=voice_metrics,
         )
         logger.info(
             "dispatch server ready (database: %s, bus: %s, watch port %d)",
@@ -245,6 +253,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             await desk.stop()
             if sms_worker:
                 await sms_worker.stop()
+            await recordings.stop()
             await console_hub.stop()
             await silent.stop()
             await writer.stop()
@@ -279,5 +288,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(quality_router)
     app.include_router(alerts_router)
     app.include_router(coverage_router)
+    app.include_router(voice_router)
     mount_console(app)
     return app

@@ -20,6 +20,8 @@ from dispatch.notify.worker import SmsWorker
 from dispatch.offers.matcher import ProviderMatcher
 from dispatch.offers.processor import OfferProcessor
 from dispatch.settings import Settings
+from dispatch.voice.recordings import RecordingKeeper
+from dispatch.voice.stats import VoiceMetrics
 
 
 @dataclass
@@ -44,3 +46,5 @@ class AppServices:
     offer_processor: OfferProcessor
     desk: ServiceDesk
     sms_worker: SmsWorker | None  # None: no gateway configured, messages stay in the outbox
+    recordings: RecordingKeeper | None = None  # fetches call recordings, deletes them past retention
+    voice_metrics: VoiceMetrics | None = None  # the hotline's gauges, refreshed at each /metrics scrape
