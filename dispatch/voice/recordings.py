@@ -366,6 +366,7 @@ class RecordingKeeper:
         self.store = store or store_for(settings)
         self._rewrite = BaseUrlHttpClient(settings.twilio_base_url or None).rewrite
         self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
 
     async def _in_transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         async with self._sessions() as session:
@@ -479,7 +480,13 @@ class RecordingKeeper:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    def wake(self) -> None:
+        """Run a pass now rather than at the next tick (a recording just became ready)."""
+        self._wake.set()
+
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self._settings.desk_tick_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._settings.desk_tick_seconds)
+            self._wake.clear()
             await self.run_once()

@@ -4,6 +4,7 @@ back only to the agent who took the call and to supervisors, every playback audi
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import io
@@ -344,3 +345,23 @@ def test_storage_keys_stay_inside_the_store(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="outside"):
         store.local_path("../../etc/passwd")
+
+
+async def test_waking_the_running_keeper_fetches_at_once(
+    db_settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FakeClock,
+    twilio: RecordingServer,
+) -> None:
+    keeper = keeper_for(db_settings, sessions, clock, twilio)  # ticks once a day in tests (DESK_IDLE)
+    recording_id = await ready(sessions, clock)
+    keeper.start()
+    try:
+        keeper.wake()
+        async with asyncio.timeout(10):
+            while (await load(sessions, recording_id)).state != RecordingState.stored:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+    finally:
+        await keeper.stop()
+
+    assert len(twilio.requests) == 1
