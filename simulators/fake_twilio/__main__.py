@@ -54,7 +54,9 @@ async def serve(args: argparse.Namespace) -> None:
     print(f"fake Twilio listening on {base_url} (account {fake.account_sid})", flush=True)
     print(f"  REST: {base_url}/2010-04-01/Accounts/{fake.account_sid}/Messages.json", flush=True)
     print(f"  SMS webhook: {args.sms_webhook or '(none; set it with POST /_fake/config)'}", flush=True)
-    print(f"  voice webhook: {args.voice_webhook or '(none; set it with POST /_fake/voice/config)'}", flush=True)
+    print(
+        f"  voice webhook: {args.voice_webhook or '(none; set it with POST /_fake/voice/config)'}", flush=True
+    )
     try:
         await stopping.wait()
     finally:

@@ -418,18 +418,18 @@ class VoicePlayer:
             return None
         noun = nouns[0]
         if noun.name == "Conference":
-            result = await self._dial_conference(call, noun)
+            result = await self._dial_conference(call, noun, url)
         else:
-            result = await self._dial_party(call, verb, noun)
+            result = await self._dial_party(call, verb, noun, url)
         action = verb.attr("action")
         if action:
             return await self._follow(call, urljoin(url, action), result)
         return None
 
-    async def _dial_conference(self, call: FakeCall, noun: Node) -> dict[str, str]:
+    async def _dial_conference(self, call: FakeCall, noun: Node, url: str) -> dict[str, str]:
         """Join the named conference and stay until leaving it."""
         conference = self.state.open_conference(noun.text)
-        self.configure_conference(conference, noun)
+        self.configure_conference(conference, noun, url)
         now = self.state.shared.now()
         participant = FakeParticipant(
             call_sid=call.sid,
@@ -451,21 +451,22 @@ class VoicePlayer:
             "ConferenceSid": conference.sid,
         }
 
-    def configure_conference(self, conference: FakeConference, noun: Node) -> None:
-        """Conference settings from a `<Conference>` noun (the first participant to give one sets it)."""
+    def configure_conference(self, conference: FakeConference, noun: Node, base: str = "") -> None:
+        """Conference settings from a `<Conference>` noun (the first participant to give one sets it);
+        relative callback URLs resolve against `base`, the document's URL."""
         if noun.attr("statusCallback") and not conference.status_callback:
-            conference.status_callback = noun.attr("statusCallback")
+            conference.status_callback = urljoin(base, noun.attr("statusCallback"))
             conference.status_events = frozenset(noun.attr("statusCallbackEvent", "start end").split())
         if noun.attr("record") in ("record-from-start", "true") and not conference.record:
             conference.record = True
             self._start_recording(conference)
         if noun.attr("recordingStatusCallback") and not conference.recording_status_callback:
-            conference.recording_status_callback = noun.attr("recordingStatusCallback")
+            conference.recording_status_callback = urljoin(base, noun.attr("recordingStatusCallback"))
 
-    async def _dial_party(self, call: FakeCall, verb: Node, noun: Node) -> dict[str, str]:
+    async def _dial_party(self, call: FakeCall, verb: Node, noun: Node, url: str) -> dict[str, str]:
         """Ring a number or client; if it answers, stay bridged until it hangs up."""
         target = f"client:{noun.identity()}" if noun.name == "Client" else noun.text
-        status_callback = noun.attr("statusCallback") or None
+        status_callback = urljoin(url, noun.attr("statusCallback")) if noun.attr("statusCallback") else None
         child = self.state.add_call(
             sender=verb.attr("callerId") or call.sender,
             to=target,
@@ -490,7 +491,8 @@ class VoicePlayer:
                     seconds=seconds,
                     source="DialVerb",
                 )
-                self._post_recording(recording.sid, verb.attr("recordingStatusCallback"), call_sid=call.sid)
+                callback = urljoin(url, verb.attr("recordingStatusCallback"))
+                self._post_recording(recording.sid, callback, call_sid=call.sid)
         children = self._children.get(call.sid, [])
         if child in children:
             children.remove(child)
