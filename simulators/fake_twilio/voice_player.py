@@ -129,8 +129,16 @@ class VoicePlayer:
         except httpx.HTTPError as exc:
             logger.warning("voice callback %s failed: %r", url, exc)
             return
+        finally:
+            self._forget_chain(asyncio.current_task())
         if not response.is_success:
             logger.warning("voice callback %s answered %d", url, response.status_code)
+
+    def _forget_chain(self, task: asyncio.Task[Any] | None) -> None:
+        """Drop a chain whose last callback this was (so the map does not grow with every call)."""
+        for key, last in list(self._chains.items()):
+            if last is task:
+                del self._chains[key]
 
     def _transition(self, call: FakeCall, status: str) -> None:
         """Move the call to `status` and post its status callback when that event was asked for."""
@@ -369,6 +377,8 @@ class VoicePlayer:
     async def _verb(self, call: FakeCall, verb: Node, url: str) -> Document | None:
         """Carry out one verb; a Document to continue with instead of the rest, or None."""
         if verb.name in ("Say", "Play"):
+            if verb.attr("loop") == "0":  # Twilio repeats it until the call moves on (hold music)
+                await asyncio.Event().wait()
             await self.pause(SAY_SECONDS * max(1, int(verb.seconds("loop", 1))))
         elif verb.name == "Pause":
             await self.pause(verb.seconds("length", 1))
@@ -396,7 +406,9 @@ class VoicePlayer:
         for nested in verb.children:
             call.executed.append(nested.describe())
             await self._verb(call, nested, url)
-        digits = call.digits.pop(0) if call.digits else ""
+        digits = (call.digits.pop(0) if call.digits else "").split(verb.attr("finishOnKey", "#") or "\0")[0]
+        if verb.attr("numDigits").isdigit():
+            digits = digits[: int(verb.attr("numDigits"))]
         action = urljoin(url, verb.attr("action")) if verb.attr("action") else url
         if digits:
             await self.pause(KEYPRESS_SECONDS)
@@ -536,7 +548,7 @@ class VoicePlayer:
         participant.conference_sid = conference.sid
         conference.participants[call.sid] = participant
         conference.ever_joined.append(call.sid)
-        call.conference_sid = conference.sid
+        call.conference_sid, call.conference_name = conference.sid, conference.friendly_name
         call.executed.append(f"joined conference: {conference.friendly_name}")
         self._conference_event(conference, "join", participant)
         if conference.status == "init" and participant.start_conference_on_enter:
@@ -551,7 +563,7 @@ class VoicePlayer:
     def leave(self, call: FakeCall, *, reason: str) -> None:
         """Take the call out of its conference; the conference ends when it was the last or the ender."""
         conference = self.state.conferences.get(call.conference_sid or "")
-        call.conference_sid = None
+        call.conference_sid = call.conference_name = None
         if conference is None or call.sid not in conference.participants:
             return
         participant = conference.participants.pop(call.sid)
@@ -581,7 +593,7 @@ class VoicePlayer:
             conference.participants.pop(call_sid)
             leaving = self.state.calls.get(call_sid)
             if leaving is not None:
-                leaving.conference_sid = None
+                leaving.conference_sid = leaving.conference_name = None
             self._seat_vacated(conference, participant)
         if was_live:
             self._conference_event(conference, "end", None)

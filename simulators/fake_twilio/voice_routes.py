@@ -21,7 +21,8 @@ Controls (no auth):
   POST /_fake/voice/calls {"from", "to"?, "digits"?: "1" | "" | ["1", ""], "hangup_after_s"?,
                            "say_nothing"?: bool, "url"?, "signature"?: "bad"} -> 201 the call
   GET  /_fake/voice/calls?from=&to=            {"items": [...]}
-  GET  /_fake/voice/calls/{sid}?wait_for=in-progress[,completed]&wait=5   the call (long poll)
+  GET  /_fake/voice/calls/{sid}?wait_for=in-progress[,completed|in-conference]&wait=5   the call (long
+                                               poll: answers once a status is reached or the call ended)
   POST /_fake/voice/calls/{sid}/hangup         the caller hangs up -> the call
   GET  /_fake/voice/conferences?name=          {"items": [...]}
   GET  /_fake/voice/recordings                 {"items": [...]}

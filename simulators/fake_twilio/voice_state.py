@@ -114,7 +114,8 @@ class FakeCall:
     hangup_after_s: float | None = None
     executed: list[str] = field(default_factory=list)
     history: list[str] = field(default_factory=list)
-    conference_sid: str | None = None
+    conference_sid: str | None = None  # the conference it is in now
+    conference_name: str | None = None
     sequence: int = 0
     task: asyncio.Task[None] | None = None
     ended: asyncio.Event = field(default_factory=asyncio.Event)
@@ -189,6 +190,7 @@ class FakeCall:
             "parent_call_sid": self.parent_call_sid,
             "duration": self.duration,
             "conference_sid": self.conference_sid,
+            "conference": self.conference_name,
             "executed": self.executed,
             "said": [line.removeprefix("Say: ") for line in self.executed if line.startswith("Say: ")],
             "created": self.created_at.isoformat(),
@@ -499,14 +501,16 @@ class VoiceState:
         return self.phones.get(number) or PhoneScript()
 
     async def wait_for(self, call: FakeCall, statuses: Iterable[str], wait_s: float) -> FakeCall:
-        """The call once its status is one of `statuses` or it ended, or after `wait_s` (a minute at most)."""
+        """The call once its status is one of `statuses` (`in-conference`: once it sits in one) or it ended,
+        or after `wait_s` (a minute at most)."""
         wanted = frozenset(statuses)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(max(wait_s, 0.0), MAX_WAIT_S)
         while True:
             changed = self.shared.news()
             remaining = deadline - loop.time()
-            if call.status in wanted or call.final or self.shared.closed or remaining <= 0:
+            reached = call.status in wanted or ("in-conference" in wanted and call.conference_sid is not None)
+            if reached or call.final or self.shared.closed or remaining <= 0:
                 return call
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), remaining)

@@ -108,6 +108,12 @@ async def fake(app: VoiceApp) -> AsyncIterator[FakeTwilio]:
 
 
 @pytest.fixture
+async def http(fake: FakeTwilio) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=fake.base_url, timeout=10) as controls:
+        yield controls
+
+
+@pytest.fixture
 def client(fake: FakeTwilio) -> Client:
     return Client(fake.account_sid, fake.auth_token, http_client=BaseUrlHttpClient(fake.base_url, timeout=5))
 
@@ -117,22 +123,23 @@ async def rest(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return await asyncio.to_thread(method, *args, **kwargs)
 
 
-async def control(fake: FakeTwilio, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=fake.base_url, timeout=10) as http:
-        return await http.request(method, path, **kwargs)
+async def control(http: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    return await http.request(method, path, **kwargs)
 
 
-async def place(fake: FakeTwilio, **body: Any) -> str:
+async def place(http: httpx.AsyncClient, **body: Any) -> str:
     """A scripted caller rings the hotline through the control API; its CallSid."""
-    answer = await control(fake, "POST", "/_fake/voice/calls", json=body)
+    answer = await control(http, "POST", "/_fake/voice/calls", json=body)
     assert answer.status_code == 201, answer.text
     sid: str = answer.json()["sid"]
     return sid
 
 
-async def call_state(fake: FakeTwilio, sid: str, wait_for: str = "", wait: float = 5) -> dict[str, Any]:
+async def call_state(
+    http: httpx.AsyncClient, sid: str, wait_for: str = "", wait: float = 5
+) -> dict[str, Any]:
     answer = await control(
-        fake, "GET", f"/_fake/voice/calls/{sid}", params={"wait_for": wait_for, "wait": wait}
+        http, "GET", f"/_fake/voice/calls/{sid}", params={"wait_for": wait_for, "wait": wait}
     )
     assert answer.status_code == 200
     state: dict[str, Any] = answer.json()
@@ -203,9 +210,14 @@ async def test_an_outbound_call_rings_answers_runs_twiml_and_is_ended_by_rest(
     ],
 )
 async def test_a_phone_that_does_not_answer(
-    fake: FakeTwilio, client: Client, app: VoiceApp, script: dict[str, object], statuses: list[str]
+    fake: FakeTwilio,
+    http: httpx.AsyncClient,
+    client: Client,
+    app: VoiceApp,
+    script: dict[str, object],
+    statuses: list[str],
 ) -> None:
-    answered = await control(fake, "POST", "/_fake/voice/phones", json={AGENT: script})
+    answered = await control(http, "POST", "/_fake/voice/phones", json={AGENT: script})
     assert answered.json()[AGENT]["busy"] is bool(script.get("busy"))
     call = await rest(
         client.calls.create,
@@ -257,7 +269,7 @@ async def test_refused_calls_raise_twilio_rest_exception(
 
 
 async def test_unknown_resources_credentials_and_faults(
-    fake: FakeTwilio, client: Client, app: VoiceApp
+    fake: FakeTwilio, http: httpx.AsyncClient, client: Client, app: VoiceApp
 ) -> None:
     unknown = [
         client.calls("CA" + "0" * 32).fetch,
@@ -273,7 +285,7 @@ async def test_unknown_resources_credentials_and_faults(
     with pytest.raises(TwilioRestException) as caught:
         await rest(wrong.calls.create, to=AGENT, from_=HOTLINE, url=app.url("/agent"))
     assert (caught.value.status, caught.value.code) == (401, 20003)
-    told = await control(fake, "POST", "/_fake/faults", json={"status": 500, "target": "voice", "count": 1})
+    told = await control(http, "POST", "/_fake/faults", json={"status": 500, "target": "voice", "count": 1})
     assert (told.json()["target"], told.json()["remaining"]) == ("voice", 1)
     sms = await rest(client.messages.create, to=ELDER, from_=HOTLINE, body="texts are not refused")
     assert sms.status == "queued"
@@ -295,11 +307,11 @@ GREETING = (
 
 
 async def test_an_incoming_call_is_posted_signed_and_no_key_goes_on_to_the_next_verb(
-    fake: FakeTwilio, app: VoiceApp
+    fake: FakeTwilio, http: httpx.AsyncClient, app: VoiceApp
 ) -> None:
     app.answers["/voice"] = GREETING
-    sid = await place(fake, **{"from": ELDER, "digits": ""})
-    state = await call_state(fake, sid, wait_for="completed")
+    sid = await place(http, **{"from": ELDER, "digits": ""})
+    state = await call_state(http, sid, wait_for="completed")
     hook = app.at("/voice")[0]
     assert valid(fake, hook)
     assert hook.url == app.url("/voice")
@@ -331,11 +343,12 @@ async def test_an_incoming_call_is_posted_signed_and_no_key_goes_on_to_the_next_
     ("body", "posted"),
     [
         ({"digits": "4"}, {"Digits": "4"}),
+        ({"digits": ["21#"]}, {"Digits": "2"}),  # numDigits="1"
         ({"say_nothing": True}, {}),
     ],
 )
 async def test_the_menu_action_gets_the_digits_or_an_empty_result(
-    fake: FakeTwilio, app: VoiceApp, body: dict[str, object], posted: dict[str, str]
+    fake: FakeTwilio, http: httpx.AsyncClient, app: VoiceApp, body: dict[str, object], posted: dict[str, str]
 ) -> None:
     app.answers["/voice"] = GREETING.replace(
         'action="/voice/menu"', 'action="/voice/menu" actionOnEmptyResult="true"'
@@ -343,8 +356,8 @@ async def test_the_menu_action_gets_the_digits_or_an_empty_result(
     app.answers["/voice/menu"] = lambda params: (
         f"<Response><Say>选了{params.get('Digits', '无')}</Say></Response>"
     )
-    sid = await place(fake, **{"from": ELDER, **body})
-    state = await call_state(fake, sid, wait_for="completed")
+    sid = await place(http, **{"from": ELDER, **body})
+    state = await call_state(http, sid, wait_for="completed")
     menu = app.at("/voice/menu")
     assert len(menu) == 1
     assert valid(fake, menu[0])
@@ -353,13 +366,13 @@ async def test_the_menu_action_gets_the_digits_or_an_empty_result(
     assert "正在为您转接" not in state["said"]  # the action's TwiML replaced the rest
 
 
-async def test_redirect_pause_and_hangup(fake: FakeTwilio, app: VoiceApp) -> None:
+async def test_redirect_pause_and_hangup(fake: FakeTwilio, http: httpx.AsyncClient, app: VoiceApp) -> None:
     app.answers["/voice"] = (
         '<Response><Pause length="2"/><Redirect>/voice/queue?n=1</Redirect><Say>never</Say></Response>'
     )
     app.answers["/voice/queue"] = "<Response><Say>请稍候</Say><Hangup/><Say>never</Say></Response>"
-    sid = await place(fake, **{"from": ELDER})
-    state = await call_state(fake, sid, wait_for="completed")
+    sid = await place(http, **{"from": ELDER})
+    state = await call_state(http, sid, wait_for="completed")
     redirected = app.at("/voice/queue")
     assert [h.url for h in redirected] == [app.url("/voice/queue?n=1")]
     assert valid(fake, redirected[0])
@@ -367,13 +380,15 @@ async def test_redirect_pause_and_hangup(fake: FakeTwilio, app: VoiceApp) -> Non
     assert state["said"] == ["请稍候"]
 
 
-async def test_a_webhook_that_refuses_fails_the_call(fake: FakeTwilio, app: VoiceApp) -> None:
+async def test_a_webhook_that_refuses_fails_the_call(
+    fake: FakeTwilio, http: httpx.AsyncClient, app: VoiceApp
+) -> None:
     refusing = Starlette(routes=[Route("/voice", lambda _r: Response("forbidden", 403), methods=["POST"])])
     server = LocalServer(refusing)
     base = await server.start()
     try:
-        sid = await place(fake, **{"from": ELDER, "url": f"{base}/voice", "signature": "bad"})
-        state = await call_state(fake, sid, wait_for="completed,failed")
+        sid = await place(http, **{"from": ELDER, "url": f"{base}/voice", "signature": "bad"})
+        state = await call_state(http, sid, wait_for="completed,failed")
     finally:
         await server.stop()
     assert state["status"] == "failed"
@@ -381,7 +396,7 @@ async def test_a_webhook_that_refuses_fails_the_call(fake: FakeTwilio, app: Voic
 
 
 async def test_the_hotline_flow_conference_agent_daughter_recording(
-    fake: FakeTwilio, client: Client, app: VoiceApp
+    fake: FakeTwilio, http: httpx.AsyncClient, client: Client, app: VoiceApp
 ) -> None:
     caller_twiml = (
         "<Response><Say>请稍候</Say><Dial><Conference"
@@ -392,7 +407,7 @@ async def test_the_hotline_flow_conference_agent_daughter_recording(
     app.answers["/voice"] = caller_twiml
     app.answers["/voice/agent"] = "<Response><Dial><Conference>pc-7</Conference></Dial></Response>"
     fake.set_phones({AGENT: {"answer_after_s": 1}, DAUGHTER: {"answer_after_s": 1}})
-    caller = await place(fake, **{"from": ELDER})
+    caller = await place(http, **{"from": ELDER})
     await until(lambda: fake.call(caller).conference_sid is not None)
     live = await rest(client.conferences.list, friendly_name="pc-7", status="in-progress")
     assert [(c.friendly_name, c.status) for c in live] == [("pc-7", "in-progress")]
@@ -425,7 +440,7 @@ async def test_the_hotline_flow_conference_agent_daughter_recording(
     assert fake.call(caller).conference_sid == conference.sid
 
     await until(lambda: fake.call(caller).history.count("in-progress") == 1)
-    hung = await control(fake, "POST", f"/_fake/voice/calls/{caller}/hangup")  # endConferenceOnExit ends it
+    hung = await control(http, "POST", f"/_fake/voice/calls/{caller}/hangup")  # endConferenceOnExit ends it
     assert hung.json()["status"] == "completed"
     await fake.wait_for_call(agent.sid, "completed")
     ended = await rest(client.conferences(conference.sid).fetch)
@@ -483,15 +498,19 @@ async def test_the_hotline_flow_conference_agent_daughter_recording(
 
 
 async def test_a_live_call_is_redirected_out_of_its_conference(
-    fake: FakeTwilio, client: Client, app: VoiceApp
+    fake: FakeTwilio, http: httpx.AsyncClient, client: Client, app: VoiceApp
 ) -> None:
-    app.answers["/voice"] = "<Response><Dial><Conference>pc-9</Conference></Dial><Say>after</Say></Response>"
-    caller = await place(fake, **{"from": ELDER})
-    await until(lambda: fake.call(caller).conference_sid is not None)
+    app.answers["/voice"] = (
+        '<Response><Dial><Conference>pc-9</Conference></Dial><Play loop="0">hold.wav</Play></Response>'
+    )
+    caller = await place(http, **{"from": ELDER})
+    seated = await call_state(http, caller, wait_for="in-conference")
+    assert (seated["status"], seated["conference"]) == ("in-progress", "pc-9")
     await rest(client.calls(caller).update, twiml="<Response><Say>再见</Say></Response>")
-    state = await call_state(fake, caller, wait_for="completed")
+    state = await call_state(http, caller, wait_for="completed")
     assert state["said"] == ["再见"]
-    conferences = (await control(fake, "GET", "/_fake/voice/conferences", params={"name": "pc-9"})).json()[
+    assert "Play: hold.wav" not in state["executed"]  # the redirect left the conference for the new TwiML
+    conferences = (await control(http, "GET", "/_fake/voice/conferences", params={"name": "pc-9"})).json()[
         "items"
     ]
     assert [(c["status"], c["reason_ended"]) for c in conferences] == [("completed", "last-participant-left")]
@@ -500,15 +519,17 @@ async def test_a_live_call_is_redirected_out_of_its_conference(
     assert caught.value.code == 21220
 
 
-async def test_dial_a_number_posts_the_dial_action(fake: FakeTwilio, app: VoiceApp) -> None:
+async def test_dial_a_number_posts_the_dial_action(
+    fake: FakeTwilio, http: httpx.AsyncClient, app: VoiceApp
+) -> None:
     app.answers["/voice"] = (
         f'<Response><Dial action="/voice/dialed" timeout="10" record="record-from-answer"'
         f' recordingStatusCallback="/voice/recording"><Number>{DAUGHTER}</Number></Dial><Say>never</Say></Response>'
     )
     app.answers["/voice/dialed"] = "<Response><Say>结束</Say></Response>"
     fake.set_phones({DAUGHTER: {"answer_after_s": 2, "hangup_after_s": 5}})
-    caller = await place(fake, **{"from": ELDER})
-    state = await call_state(fake, caller, wait_for="completed")
+    caller = await place(http, **{"from": ELDER})
+    state = await call_state(http, caller, wait_for="completed")
     dialed = app.at("/voice/dialed")[0].params
     assert dialed["DialCallStatus"] == "completed"
     assert int(dialed["DialCallDuration"]) >= 5  # the daughter hangs up 5 scripted seconds after answering
@@ -525,33 +546,53 @@ async def test_dial_a_number_posts_the_dial_action(fake: FakeTwilio, app: VoiceA
     assert abs(int(recorded["RecordingDuration"]) - int(dialed["DialCallDuration"])) <= 1
 
 
-async def test_the_caller_hanging_up_while_a_number_rings(fake: FakeTwilio, app: VoiceApp) -> None:
+async def test_the_caller_hanging_up_while_a_number_rings(
+    fake: FakeTwilio, http: httpx.AsyncClient, app: VoiceApp
+) -> None:
     app.answers["/voice"] = "<Response><Dial><Client>agent1</Client></Dial></Response>"
     fake.set_phones({"client:agent1": {"answer": False}})
-    caller = await place(fake, **{"from": ELDER})
+    caller = await place(http, **{"from": ELDER})
     await until(lambda: len(fake.voice.state.calls) == 2)
-    hung = await control(fake, "POST", f"/_fake/voice/calls/{caller}/hangup")
+    hung = await control(http, "POST", f"/_fake/voice/calls/{caller}/hangup")
     assert hung.json()["status"] == "completed"
     child = next(c for c in fake.voice.state.calls.values() if c.parent_call_sid == caller)
     assert (child.to, child.status) == ("client:agent1", "canceled")
 
 
-async def test_controls_check_their_input(fake: FakeTwilio) -> None:
+async def test_controls_check_their_input(fake: FakeTwilio, http: httpx.AsyncClient) -> None:
     bad = [
-        await control(fake, "POST", "/_fake/voice/calls", json={"to": HOTLINE}),
-        await control(fake, "POST", "/_fake/voice/calls", json={"from": ELDER, "digits": "x"}),
-        await control(fake, "POST", "/_fake/voice/calls", json={"from": ELDER, "hangup_after_s": -1}),
-        await control(fake, "POST", "/_fake/voice/phones", json={AGENT: {"answer": "yes"}}),
-        await control(fake, "POST", "/_fake/voice/phones", json={AGENT: {"colour": 1}}),
-        await control(fake, "POST", "/_fake/voice/config", json={"sms_webhook_url": "http://x"}),
-        await control(fake, "POST", "/_fake/voice/config", json={"voice_ms_per_second": -1}),
-        await control(fake, "POST", "/_fake/faults", json={"status": 500, "target": "fax"}),
+        await control(http, "POST", "/_fake/voice/calls", json={"to": HOTLINE}),
+        await control(http, "POST", "/_fake/voice/calls", json={"from": ELDER, "digits": "x"}),
+        await control(http, "POST", "/_fake/voice/calls", json={"from": ELDER, "hangup_after_s": -1}),
+        await control(http, "POST", "/_fake/voice/phones", json={AGENT: {"answer": "yes"}}),
+        await control(http, "POST", "/_fake/voice/phones", json={AGENT: {"colour": 1}}),
+        await control(http, "POST", "/_fake/voice/config", json={"sms_webhook_url": "http://x"}),
+        await control(http, "POST", "/_fake/voice/config", json={"voice_ms_per_second": -1}),
+        await control(http, "POST", "/_fake/faults", json={"status": 500, "target": "fax"}),
     ]
     assert [r.status_code for r in bad] == [400] * len(bad)
-    assert (await control(fake, "GET", "/_fake/voice/calls/CA0")).status_code == 404
-    shown = await control(fake, "POST", "/_fake/voice/config", json={"voice_ms_per_second": 5})
+    assert (await control(http, "GET", "/_fake/voice/calls/CA0")).status_code == 404
+    shown = await control(http, "POST", "/_fake/voice/config", json={"voice_ms_per_second": 5})
     assert shown.json()["voice_ms_per_second"] == 5
-    assert (await control(fake, "GET", "/_fake/config")).json()["voice_number"] == HOTLINE
-    await place(fake, **{"from": ELDER})
-    assert (await control(fake, "POST", "/_fake/voice/reset")).status_code == 204
-    assert (await control(fake, "GET", "/_fake/voice/calls")).json() == {"items": []}
+    assert (await control(http, "GET", "/_fake/config")).json()["voice_number"] == HOTLINE
+    await place(http, **{"from": ELDER})
+    assert (await control(http, "POST", "/_fake/voice/reset")).status_code == 204
+    assert (await control(http, "GET", "/_fake/voice/calls")).json() == {"items": []}
+
+
+async def test_a_removed_participant_goes_on_with_the_twiml_after_dial(
+    fake: FakeTwilio, http: httpx.AsyncClient, client: Client, app: VoiceApp
+) -> None:
+    app.answers["/voice"] = (
+        '<Response><Dial><Conference>pc-3</Conference></Dial><Play loop="0">hold.wav</Play></Response>'
+    )
+    caller = await place(http, **{"from": ELDER})
+    seated = await call_state(http, caller, wait_for="in-conference")
+    await rest(client.conferences(seated["conference_sid"]).participants(caller).delete)
+    await until(lambda: "Play: hold.wav" in fake.call(caller).executed)
+    assert fake.call(caller).status == "in-progress"  # hold music loops until someone hangs up
+    with pytest.raises(TwilioRestException) as caught:
+        await rest(client.conferences(seated["conference_sid"]).participants(caller).fetch)
+    assert caught.value.code == 20404
+    hung = await control(http, "POST", f"/_fake/voice/calls/{caller}/hangup")
+    assert (hung.json()["status"], hung.json()["conference"]) == ("completed", None)
