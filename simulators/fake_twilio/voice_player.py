@@ -84,6 +84,7 @@ class VoicePlayer:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._chains: dict[str, asyncio.Task[None]] = {}
         self._children: dict[str, list[FakeCall]] = {}
+        self._music: dict[str, asyncio.Task[None]] = {}  # wait music of callers in a conference not started
 
     # -- tasks and timing
 
@@ -109,6 +110,7 @@ class VoicePlayer:
         """Cancel everything and forget every call."""
         await self.close()
         self._children.clear()
+        self._music.clear()
         self.state.reset()
 
     # -- callbacks, posted in order per call or conference
@@ -455,13 +457,41 @@ class VoicePlayer:
         )
         started = asyncio.get_running_loop().time()
         self.join(call, conference, participant)
-        await participant.left.wait()
+        if noun.attr("waitUrl") and conference.status == "init":
+            wait_url = urljoin(url, noun.attr("waitUrl"))
+            self._music[call.sid] = self.spawn(self._wait_music(call, wait_url), f"{call.sid} wait music")
+        try:
+            await participant.left.wait()
+        finally:
+            self._stop_music(call.sid)
         seconds = round(self.state.scripted_seconds(started))
         return {
             "DialCallStatus": "completed",
             "DialCallDuration": str(seconds),
             "ConferenceSid": conference.sid,
         }
+
+    async def _wait_music(self, call: FakeCall, url: str) -> None:
+        """Play the `waitUrl` TwiML (Say, Play, Pause, Redirect) again and again until the conference starts."""
+        while True:
+            document = await self._fetch(call, url, {})
+            if document is None:
+                return  # Twilio plays silence
+            for verb in document.verbs:
+                if verb.name not in ("Say", "Play", "Pause", "Redirect"):
+                    continue
+                call.executed.append(verb.describe())
+                if verb.name == "Redirect":
+                    url = urljoin(document.url, verb.text)
+                    break
+                await self._verb(call, verb, document.url)
+            await self.pause(SAY_SECONDS)
+
+    def _stop_music(self, call_sid: str) -> None:
+        """Stop a participant's wait music."""
+        music = self._music.pop(call_sid, None)
+        if music is not None:
+            music.cancel()
 
     def configure_conference(self, conference: FakeConference, noun: Node, base: str = "") -> None:
         """Conference settings from a `<Conference>` noun (the first participant to give one sets it);
@@ -552,6 +582,8 @@ class VoicePlayer:
         call.executed.append(f"joined conference: {conference.friendly_name}")
         self._conference_event(conference, "join", participant)
         if conference.status == "init" and participant.start_conference_on_enter:
+            for waiting in conference.participants:
+                self._stop_music(waiting)
             conference.status = "in-progress"
             conference.updated_at = self.state.shared.now()
             self._conference_event(conference, "start", None)

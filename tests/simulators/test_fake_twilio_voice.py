@@ -596,3 +596,31 @@ async def test_a_removed_participant_goes_on_with_the_twiml_after_dial(
     assert caught.value.code == 20404
     hung = await control(http, "POST", f"/_fake/voice/calls/{caller}/hangup")
     assert (hung.json()["status"], hung.json()["conference"]) == ("completed", None)
+
+
+async def test_a_caller_waits_with_the_wait_url_until_the_agent_starts_the_conference(
+    fake: FakeTwilio, http: httpx.AsyncClient, client: Client, app: VoiceApp
+) -> None:
+    app.answers["/voice"] = (
+        '<Response><Dial><Conference waitUrl="/voice/wait" startConferenceOnEnter="false"'
+        ' endConferenceOnExit="true">pc-5</Conference></Dial></Response>'
+    )
+    app.answers["/voice/wait"] = (
+        '<Response><Say>请稍候，正在为您接通</Say><Play loop="0">music.wav</Play></Response>'
+    )
+    app.answers["/voice/agent"] = "<Response><Dial><Conference>pc-5</Conference></Dial></Response>"
+    caller = await place(http, **{"from": ELDER, "hangup_after_s": 600})
+    waiting = (await app.wait("/voice/wait"))[0]
+    assert valid(fake, waiting)
+    assert waiting.params["CallSid"] == caller
+    live = await rest(client.conferences.list, friendly_name="pc-5")
+    assert [c.status for c in live] == ["init"]  # nobody who starts it has joined yet
+    await until(lambda: "Play: music.wav" in fake.call(caller).executed)
+    agent = await rest(client.calls.create, to=AGENT, from_=HOTLINE, url=app.url("/voice/agent"))
+    seated = await call_state(http, agent.sid, wait_for="in-conference")
+    assert seated["conference"] == "pc-5"
+    assert (await rest(client.conferences(live[0].sid).fetch)).status == "in-progress"
+    assert fake.call(caller).executed.count("Play: music.wav") == 1  # the music stopped, no second round
+    assert (await call_state(http, caller))["said"] == ["请稍候，正在为您接通"]
+    await control(http, "POST", f"/_fake/voice/calls/{caller}/hangup")
+    assert (await call_state(http, agent.sid, wait_for="completed"))["status"] == "completed"
