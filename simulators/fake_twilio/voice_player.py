@@ -143,13 +143,16 @@ class VoicePlayer:
                 del self._chains[key]
 
     def _transition(self, call: FakeCall, status: str) -> None:
-        """Move the call to `status` and post its status callback when that event was asked for."""
+        """Move the call to `status` and post its status callback when that event was asked for
+        (`initiated` is only a callback: the Call resource stays `queued` until it rings)."""
         if call.status == status or call.final:
             return
-        self.state.set_status(call, status)
+        if status != "initiated":
+            self.state.set_status(call, status)
         if call.status_callback and event_of(status) in call.events:
             call.sequence += 1
             params = call_params(call) | {
+                "CallStatus": status,
                 "CallbackSource": "call-progress-events",
                 "SequenceNumber": str(call.sequence - 1),
                 "Timestamp": rfc2822(self.state.shared.now()) or "",
