@@ -1,4 +1,5 @@
 """The fake Twilio: Twilio's Messages REST API (2010-04-01) on a local port, plus `/_fake/...` controls.
+The voice side (Calls, Conferences, Participants, Recordings and `/_fake/voice/...`) is in `voice_routes`.
 
 REST, as Twilio (HTTP Basic auth with the account SID and auth token):
   POST /2010-04-01/Accounts/{AccountSid}/Messages.json       To, From | MessagingServiceSid, Body,
@@ -11,9 +12,12 @@ Controls, for tests and the provider simulator (no auth):
                         -> the SMS webhook's own status and body (header X-Fake-Twilio-Message-Sid)
   GET  /_fake/messages?to=&since=&wait=  -> {"items": [...], "last_index"} (long poll up to `wait` s)
   GET|POST /_fake/config {fail_numbers, undelivered_numbers, status_delay_ms, sms_webhook_url,
-                         phone_numbers} -> the settings
-  GET|POST /_fake/faults {status: 429|500|502|503|504, count?: N, seconds?: T, retry_after?: S}
-                        new messages are refused with that status for the next N requests and/or T seconds
+                         phone_numbers, voice_webhook_url, voice_status_url, voice_number,
+                         voice_ms_per_second} -> the settings
+  GET|POST /_fake/faults {status: 429|500|502|503|504, target?: sms|voice|all, count?: N, seconds?: T,
+                         retry_after?: S}
+                        new messages (target sms, the default) or voice REST requests (voice) are refused
+                        with that status for the next N requests and/or T seconds
                         (until cleared with {status: null} when neither is given); answers the fault and
                         `refused_total`
   POST /_fake/reset     forget every message, clear the fault

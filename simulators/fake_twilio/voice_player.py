@@ -348,11 +348,15 @@ class VoicePlayer:
         self, call: FakeCall, url: str, extra: dict[str, str], *, bad_signature: bool = False
     ) -> Document | None:
         """POST the call to `url` and parse the TwiML answer; None (logged on the call) when that fails."""
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
         try:
             response = await self.webhooks.post(url, call_params(call) | extra, bad_signature=bad_signature)
         except httpx.HTTPError as exc:
             call.executed.append(f"error 11200: {url} unreachable ({exc!r})")
             return None
+        finally:
+            call.webhook_ms.append(round((loop.time() - sent) * 1000, 2))
         if not response.is_success:
             call.executed.append(f"error 11200: {url} answered {response.status_code}")
             return None

@@ -114,6 +114,7 @@ class FakeCall:
     hangup_after_s: float | None = None
     executed: list[str] = field(default_factory=list)
     history: list[str] = field(default_factory=list)
+    webhook_ms: list[float] = field(default_factory=list)  # how long each TwiML fetch took (load tests)
     conference_sid: str | None = None  # the conference it is in now
     conference_name: str | None = None
     sequence: int = 0
@@ -193,6 +194,7 @@ class FakeCall:
             "conference": self.conference_name,
             "executed": self.executed,
             "said": [line.removeprefix("Say: ") for line in self.executed if line.startswith("Say: ")],
+            "webhook_ms": self.webhook_ms,
             "created": self.created_at.isoformat(),
         }
 

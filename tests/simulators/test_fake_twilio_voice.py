@@ -332,6 +332,8 @@ async def test_an_incoming_call_is_posted_signed_and_no_key_goes_on_to_the_next_
     assert app.at("/voice/menu") == []  # no input and no actionOnEmptyResult: Twilio goes on
     assert state["said"] == ["您好，这里是12349", "紧急求助请按1", "正在为您转接"]
     assert "pressed: nothing" in state["executed"]
+    assert len(state["webhook_ms"]) == 1  # one TwiML fetch, timed
+    assert state["webhook_ms"][0] > 0
     assert (state["status"], state["history"]) == ("completed", ["ringing", "in-progress", "completed"])
     final = (await app.wait("/voice/status"))[0]
     assert valid(fake, final)
