@@ -129,7 +129,7 @@ class VoiceApi:
         """POST .../Calls.json."""
         form = await self._rest(request)
         to, sender = form.get("To").strip(), form.get("From").strip()
-        check_call_to(to)
+        check_call_to(to, self.voice.phones)
         check_call_from(sender)
         url, twiml = form.get("Url").strip(), form.get("Twiml").strip()
         if not url and not twiml:
@@ -216,7 +216,7 @@ class VoiceApi:
                 raise not_found(request.url.path)
             conference = self.voice.open_conference(key)
         to, sender = form.get("To").strip(), form.get("From").strip()
-        check_call_to(to)
+        check_call_to(to, self.voice.phones)
         check_call_from(sender)
         status_callback = form.get("StatusCallback").strip()
         check_callback_url(status_callback, "StatusCallback")

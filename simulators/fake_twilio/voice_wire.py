@@ -6,7 +6,7 @@ import io
 import math
 import re
 import wave
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from urllib.parse import parse_qsl
 
 import phonenumbers
@@ -63,13 +63,14 @@ def is_dialable(number: str) -> bool:
     return bool(E164.fullmatch(number) or CLIENT.fullmatch(number) or SIP.fullmatch(number))
 
 
-def check_call_to(to: str) -> None:
-    """Refuse a missing (21201), malformed (21211) or impossible (21217) `To` of a call."""
+def check_call_to(to: str, scripted: Container[str] = ()) -> None:
+    """Refuse a missing (21201), malformed (21211) or impossible (21217) `To` of a call; a number with a
+    phone script (e.g. a short number like +86120) is taken as possible."""
     if not to:
         raise TwilioError(400, 21201, "No 'To' number is specified")
     if not is_dialable(to):
         raise TwilioError(400, 21211, f"Invalid 'To' Phone Number: {to}")
-    if E164.fullmatch(to) and not _possible(to):
+    if E164.fullmatch(to) and to not in scripted and not _possible(to):
         raise TwilioError(400, 21217, "Phone number does not appear to be valid")
 
 

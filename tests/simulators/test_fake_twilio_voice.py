@@ -294,6 +294,9 @@ async def test_unknown_resources_credentials_and_faults(
     assert (caught.value.status, caught.value.code) == (500, 20500)
     accepted = await rest(client.calls.create, to=AGENT, from_=HOTLINE, url=app.url("/agent"))
     assert [c.sid for c in fake.voice.state.calls.values()] == [accepted.sid]
+    fake.set_phones({"+86120": {"answer": True}})  # a short number is dialable once scripted
+    emergency = await rest(client.calls.create, to="+86120", from_=HOTLINE, url=app.url("/agent"))
+    assert emergency.to == "+86120"
 
 
 # -- incoming calls played through our TwiML
