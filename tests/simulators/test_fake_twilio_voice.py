@@ -629,3 +629,28 @@ async def test_a_caller_waits_with_the_wait_url_until_the_agent_starts_the_confe
     assert (await call_state(http, caller))["said"] == ["请稍候，正在为您接通"]
     await control(http, "POST", f"/_fake/voice/calls/{caller}/hangup")
     assert (await call_state(http, agent.sid, wait_for="completed"))["status"] == "completed"
+
+
+async def test_the_api_ends_a_conference_made_by_participants(
+    fake: FakeTwilio, http: httpx.AsyncClient, client: Client, app: VoiceApp
+) -> None:
+    fake.set_phones({AGENT: {"answer_after_s": 0}, DAUGHTER: {"answer_after_s": 0}})
+    first = await rest(
+        client.conferences("pc-11").participants.create, from_=HOTLINE, to=AGENT,
+        conference_record="record-from-start",
+        conference_recording_status_callback=app.url("/voice/recording?phone_call_id=11"),
+    )  # fmt: skip
+    await call_state(http, first.call_sid, wait_for="in-conference")
+    conference = (await rest(client.conferences.list, friendly_name="pc-11", status="in-progress"))[0]
+    second = await rest(client.conferences(conference.sid).participants.create, from_=HOTLINE, to=DAUGHTER)
+    await call_state(http, second.call_sid, wait_for="in-conference")
+    ended = await rest(client.conferences(conference.sid).update, status="completed")
+    assert (ended.status, ended.reason_conference_ended) == ("completed", "conference-ended-via-API")
+    for sid in (first.call_sid, second.call_sid):
+        assert (await call_state(http, sid, wait_for="completed"))["status"] == "completed"
+    recorded = (await app.wait("/voice/recording"))[0]
+    assert recorded.params["ConferenceSid"] == conference.sid
+    assert recorded.url == app.url("/voice/recording?phone_call_id=11")
+    with pytest.raises(TwilioRestException) as caught:
+        await rest(client.conferences("CF" + "1" * 32).participants.create, from_=HOTLINE, to=AGENT)
+    assert caught.value.code == 20404
