@@ -20,6 +20,7 @@ from dispatch.notify.worker import SmsWorker
 from dispatch.offers.matcher import ProviderMatcher
 from dispatch.offers.processor import OfferProcessor
 from dispatch.settings import Settings
+from dispatch.voice.desk import VoiceDesk
 from dispatch.voice.recordings import RecordingKeeper
 from dispatch.voice.stats import VoiceMetrics
 
@@ -48,3 +49,4 @@ class AppServices:
     sms_worker: SmsWorker | None  # None: no gateway configured, messages stay in the outbox
     recordings: RecordingKeeper | None = None  # fetches call recordings, deletes them past retention
     voice_metrics: VoiceMetrics | None = None  # the hotline's gauges, refreshed at each /metrics scrape
+    voice: VoiceDesk | None = None  # None: no telephony configured, phone calls are logged by hand
