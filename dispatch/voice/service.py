@@ -1188,4 +1188,3 @@ async def _log_outbound(
             talk_seconds=phone_call.talk_seconds,
         )
         await session.flush()
-
