@@ -13,7 +13,7 @@ from dispatch.api.deps import ServicesDep, SessionDep
 from dispatch.errors import NotFound
 from dispatch.notify.signature import signed_form
 from dispatch.schemas import MAX_ROW_ID
-from dispatch.voice import recordings, service, twiml
+from dispatch.voice import legs, recordings, service, twiml
 from dispatch.voice.desk import VoiceDesk
 from dispatch.voice.models import Direction, PhoneCall, PhoneCallState
 from dispatch.voice.telephony import conference_name
@@ -150,7 +150,7 @@ async def leg_status(
     leg = query.get("leg", "")
     if leg not in LEGS:
         return Response(status_code=204)
-    actions = await service.leg_status(
+    actions = await legs.leg_status(
         session=session,
         clock=services.clock,
         settings=services.settings,

@@ -278,10 +278,17 @@ async def test_only_the_agent_on_a_call_or_a_supervisor_controls_it(
     ).status_code == 404
 
 
-async def test_a_devices_sim_number_is_kept_normalised(client: httpx.AsyncClient, agent: dict[str, str]) -> None:
+async def test_a_devices_sim_number_is_kept_normalised(
+    client: httpx.AsyncClient, agent: dict[str, str]
+) -> None:
     elder = await client.post("/api/v1/elders", json=elder_payload(), headers=agent)
     assert elder.status_code == 201, elder.text
-    body = {"imei": "861234567890123", "elder_id": elder.json()["id"], "kind": "watch", "phone": "147 0000 0001"}
+    body = {
+        "imei": "861234567890123",
+        "elder_id": elder.json()["id"],
+        "kind": "watch",
+        "phone": "147 0000 0001",
+    }
     created = await client.post("/api/v1/devices", json=body, headers=agent)
     assert created.status_code == 201, created.text
     assert created.json()["phone"] == "+8614700000001"
