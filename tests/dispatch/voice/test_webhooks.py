@@ -292,3 +292,19 @@ async def test_a_devices_sim_number_is_kept_normalised(
     created = await client.post("/api/v1/devices", json=body, headers=agent)
     assert created.status_code == 201, created.text
     assert created.json()["phone"] == "+8614700000001"
+
+
+async def test_an_agent_leg_joins_only_while_the_offer_is_theirs(
+    twilio: httpx.AsyncClient, voice_app: FastAPI
+) -> None:
+    await post_signed(twilio, "/webhooks/twilio/voice", incoming())
+    [phone_call] = await phone_calls(voice_app)
+    async with unit_of_work(services_of(voice_app).sessions) as session:
+        row = await session.get(PhoneCall, phone_call.id)
+        assert row is not None
+        row.state, row.offered_agent_id = PhoneCallState.ringing, None
+    leg = {**incoming(sid="CA" + "2" * 32), "CallStatus": "in-progress"}
+    late = await post_signed(
+        twilio, "/webhooks/twilio/voice", leg, leg="agent", phone_call_id=phone_call.id, operator_id=5
+    )
+    assert late.text.endswith("<Response><Hangup /></Response>")
