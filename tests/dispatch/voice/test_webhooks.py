@@ -20,7 +20,7 @@ from dispatch.clock import FakeClock
 from dispatch.db.session import unit_of_work
 from dispatch.settings import Settings
 from dispatch.voice.desk import VoiceDesk
-from dispatch.voice.models import PhoneCall, PhoneCallState, PhoneCategory, Recording
+from dispatch.voice.models import CallbackTask, PhoneCall, PhoneCallState, PhoneCategory, Recording
 from tests.dispatch.voice.conftest import VOICE
 from tests.factories import elder_payload, operator_headers
 
@@ -308,3 +308,30 @@ async def test_an_agent_leg_joins_only_while_the_offer_is_theirs(
         twilio, "/webhooks/twilio/voice", leg, leg="agent", phone_call_id=phone_call.id, operator_id=5
     )
     assert late.text.endswith("<Response><Hangup /></Response>")
+
+
+async def test_a_caller_hanging_up_in_the_queue_leaves_a_callback_task(
+    twilio: httpx.AsyncClient, voice_app: FastAPI, clock: FakeClock
+) -> None:
+    await post_signed(twilio, "/webhooks/twilio/voice", incoming())
+    [phone_call] = await phone_calls(voice_app)
+    await post_signed(
+        twilio, "/webhooks/twilio/voice", incoming(), step="emergency", phone_call_id=phone_call.id
+    )
+    clock.advance(40)
+    for _ in range(2):
+        gone = await post_signed(
+            twilio,
+            "/webhooks/twilio/voice/status",
+            {**incoming(), "CallStatus": "completed", "CallDuration": "48"},
+        )
+        assert gone.status_code == 204
+    await desk_of(voice_app).settle()
+    [ended] = await phone_calls(voice_app)
+    assert (ended.state, ended.outcome.value if ended.outcome else None) == (
+        PhoneCallState.ended,
+        "abandoned",
+    )
+    async with unit_of_work(services_of(voice_app).sessions) as session:
+        tasks = (await session.scalars(select(CallbackTask))).all()
+    assert [(t.phone_call_id, t.number, t.state.value) for t in tasks] == [(phone_call.id, CALLER, "open")]
