@@ -176,7 +176,9 @@ async def leg_status(
 
 
 @router.post("/recording", status_code=204)
-async def recording_status(request: Request, session: SessionDep, services: ServicesDep) -> Response:
+async def recording_status(
+    request: Request, session: SessionDep, services: ServicesDep, background: BackgroundTasks
+) -> Response:
     """A conference recording is ready at Twilio: noted (once per RecordingSid), fetched later."""
     _desk(services)
     form = await _form(request, services)
@@ -192,4 +194,6 @@ async def recording_status(request: Request, session: SessionDep, services: Serv
         url=url,
         duration_s=_seconds(form.get("RecordingDuration")),
     )
+    if services.recordings is not None:
+        background.add_task(services.recordings.wake)  # fetch it now rather than at the next tick
     return Response(status_code=204)
