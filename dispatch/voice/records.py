@@ -3,8 +3,6 @@ call-back tasks of callers who hung up while waiting."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -24,17 +22,18 @@ from dispatch.carecalls.models import CareCall
 from dispatch.clock import Clock
 from dispatch.complaints.models import Complaint
 from dispatch.db.base import Base
-from dispatch.elders.models import Contact, Device, Elder, HealthRecord
+from dispatch.elders.models import Contact, Elder, HealthRecord
 from dispatch.errors import InvalidTransition, NotFound, ValidationFailed
 from dispatch.followups.models import FollowUp
 from dispatch.localtime import local_date
 from dispatch.orders.models import OPEN_ORDER_STATES, ServiceOrder
-from dispatch.providers.models import Provider, ProviderStaff
+from dispatch.providers.models import Provider
 from dispatch.schemas import mask_phone
+from dispatch.voice import service
+from dispatch.voice.identify import UNKNOWN, identify
 from dispatch.voice.models import (
     CallbackState,
     CallbackTask,
-    CallerKind,
     Direction,
     PhoneCall,
     PhoneCallState,
@@ -42,6 +41,7 @@ from dispatch.voice.models import (
     Recording,
 )
 from dispatch.voice.schemas import PhoneCallLog
+from dispatch.voice.service import phone_call_json
 
 RECENT_CONTACTS = 5
 CARD_OPEN_ITEMS = 10
@@ -49,47 +49,6 @@ CARD_OPEN_ITEMS = 10
 
 def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
-
-
-def recording_brief(recording: Recording | None) -> dict[str, Any] | None:
-    """What a phone call's JSON shows of its recording."""
-    if recording is None:
-        return None
-    return {"id": recording.id, "duration_s": recording.duration_s, "state": recording.state.value}
-
-
-def phone_call_json(phone_call: PhoneCall, recording: Recording | None = None) -> dict[str, Any]:
-    """The phone call as the API and the console messages carry it (numbers whole: mask for lists)."""
-    return {
-        "id": phone_call.id,
-        "direction": phone_call.direction.value,
-        "from": phone_call.from_number,
-        "to": phone_call.to_number,
-        "elder_id": phone_call.elder_id,
-        "agent": phone_call.agent_name,
-        "agent_id": phone_call.agent_id,
-        "state": phone_call.state.value,
-        "outcome": phone_call.outcome.value if phone_call.outcome else None,
-        "category": phone_call.category.value if phone_call.category else None,
-        "caller_kind": phone_call.caller_kind.value,
-        "queued_at": _iso(phone_call.queued_at),
-        "offered_at": _iso(phone_call.offered_at),
-        "answered_at": _iso(phone_call.answered_at),
-        "ended_at": _iso(phone_call.ended_at),
-        "talk_seconds": phone_call.talk_seconds,
-        "recording": recording_brief(recording),
-        "call_id": phone_call.call_id,
-        "order_id": phone_call.order_id,
-        "follow_up_id": phone_call.follow_up_id,
-        "care_call_id": phone_call.care_call_id,
-        "complaint_id": phone_call.complaint_id,
-        "contact_id": phone_call.contact_id,
-        "provider_id": phone_call.provider_id,
-        "device_id": phone_call.device_id,
-        "by_hand": phone_call.by_hand,
-        "note": phone_call.note,
-        "created_at": _iso(phone_call.created_at),
-    }
 
 
 async def get(*, session: AsyncSession, phone_call_id: int) -> PhoneCall:
@@ -149,62 +108,6 @@ async def read(*, session: AsyncSession, clock: Clock, actor: Actor, phone_call_
     return phone_call
 
 
-# --- caller identification by number -------------------------------------------------------------------
-# TODO(lead): dispatch/voice/identify.py (core helper) is the shared one; this private lookup follows the same
-# order and should be replaced by it once both are on main.
-
-
-@dataclass(frozen=True, slots=True)
-class _Caller:
-    kind: CallerKind
-    elder_id: int | None = None
-    contact_id: int | None = None
-    provider_id: int | None = None
-    device_id: int | None = None
-
-
-def number_forms(number: str) -> list[str]:
-    """The ways a Chinese number may be stored: +86…, 86…, 0… (trunk prefix) and bare national digits."""
-    digits = re.sub(r"\D", "", number)
-    if number.strip().startswith("+") and digits.startswith("86"):
-        digits = digits[2:]
-    national = digits.removeprefix("0") if len(digits) > 10 else digits
-    return sorted({national, f"0{national}", f"86{national}", f"+86{national}", number.strip()})
-
-
-async def _identify(session: AsyncSession, number: str) -> _Caller:
-    """Who owns this number: an elder, a device's SIM, a contact, a provider, staff; else unknown."""
-    forms = number_forms(number)
-    elder_id = await session.scalar(
-        select(Elder.id).where(Elder.phone.in_(forms)).order_by(Elder.id).limit(1)
-    )
-    if elder_id is not None:
-        return _Caller(CallerKind.elder, elder_id=elder_id)
-    device = (
-        await session.execute(select(Device.id, Device.elder_id).where(Device.phone.in_(forms)).limit(1))
-    ).first()
-    if device is not None:
-        return _Caller(CallerKind.device, elder_id=device.elder_id, device_id=device.id)
-    contact = (
-        await session.execute(
-            select(Contact.id, Contact.elder_id).where(Contact.phone.in_(forms)).order_by(Contact.id).limit(1)
-        )
-    ).first()
-    if contact is not None:
-        return _Caller(CallerKind.contact, elder_id=contact.elder_id, contact_id=contact.id)
-    provider_id = await session.scalar(select(Provider.id).where(Provider.phone.in_(forms)).limit(1))
-    if provider_id is not None:
-        return _Caller(CallerKind.provider, provider_id=provider_id)
-    staff_provider = await session.scalar(
-        select(ProviderStaff.provider_id).where(ProviderStaff.phone.in_(forms)).limit(1)
-    )
-    if staff_provider is not None:
-        return _Caller(CallerKind.staff, provider_id=staff_provider)
-    if await session.scalar(select(Operator.id).where(Operator.phone.in_(forms)).limit(1)) is not None:
-        return _Caller(CallerKind.staff)
-    return _Caller(CallerKind.unknown)
-
-
 # --- logged by hand -------------------------------------------------------------------------------------
 
 _LINKS: dict[str, type[Base]] = {
@@ -233,9 +136,9 @@ async def log_by_hand(*, session: AsyncSession, clock: Clock, actor: Actor, data
     started = data.started_at or now - timedelta(seconds=talk or 0)
     if started > now:
         raise ValidationFailed("started_at is in the future")
-    caller = await _identify(session, data.number)
+    caller = await identify(session=session, number=data.number)
     if data.elder_id is not None and caller.elder_id not in (None, data.elder_id):
-        caller = _Caller(CallerKind.unknown)  # someone else's phone, about the elder the agent named
+        caller = UNKNOWN  # someone else's phone, about the elder the agent named
     elder_id = data.elder_id if data.elder_id is not None else caller.elder_id
     agent = await session.get(Operator, actor.operator_id) if actor.operator_id else None
     inbound = data.direction == Direction.inbound
@@ -432,19 +335,8 @@ async def caller_card(
 
 
 def callback_json(task: CallbackTask, *, alarm_open: bool = False) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "phone_call_id": task.phone_call_id,
-        "number": task.number,
-        "elder_id": task.elder_id,
-        "category": task.category.value if task.category else None,
-        "state": task.state.value,
-        "alarm_open": alarm_open,
-        "done_by": task.done_by,
-        "done_at": _iso(task.done_at),
-        "outcome_note": task.outcome_note,
-        "created_at": _iso(task.created_at),
-    }
+    """A call-back task as the API shows it: the core's JSON and whether its elder's alarm is open."""
+    return {**service.callback_json(task), "alarm_open": alarm_open}
 
 
 async def _alarm_open(session: AsyncSession, elder_id: int | None) -> bool:

@@ -13,7 +13,7 @@ from pydantic import AwareDatetime
 from dispatch.api.deps import ClockDep, CurrentActor, ManagerActor, SessionDep, SettingsDep
 from dispatch.errors import NotFound, ValidationFailed
 from dispatch.schemas import MAX_ROW_ID, RowId, mask_phone
-from dispatch.voice import recordings, records, stats
+from dispatch.voice import recordings, records, service, stats
 from dispatch.voice.models import CallbackState, Direction, PhoneCall, PhoneCallState
 from dispatch.voice.schemas import (
     CallbackDone,
@@ -33,7 +33,7 @@ MAX_STATS_WINDOW = timedelta(days=366)
 
 
 def _read(phone_call: PhoneCall, recording: Any = None) -> PhoneCallRead:
-    return PhoneCallRead.model_validate(records.phone_call_json(phone_call, recording))
+    return PhoneCallRead.model_validate(service.phone_call_json(phone_call, recording))
 
 
 @router.get("/api/v1/phone-calls", response_model=PhoneCallPage)
@@ -60,7 +60,7 @@ async def list_phone_calls(
     recordings = await records.latest_recordings(session, [row.id for row in rows])
     items = [
         PhoneCallRead.model_validate(
-            records.masked_json(records.phone_call_json(row, recordings.get(row.id)))
+            records.masked_json(service.phone_call_json(row, recordings.get(row.id)))
         )
         for row in rows
     ]

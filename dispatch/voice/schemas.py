@@ -57,12 +57,14 @@ class PhoneCallRead(BaseModel):
     elder_id: int | None
     agent: str | None
     agent_id: int | None
+    offered_agent_id: int | None = None
     state: PhoneCallState
     outcome: PhoneOutcome | None
     category: PhoneCategory | None
     caller_kind: CallerKind
     queued_at: datetime | None
     offered_at: datetime | None
+    offer_deadline_at: datetime | None = None
     answered_at: datetime | None
     ended_at: datetime | None
     talk_seconds: int | None

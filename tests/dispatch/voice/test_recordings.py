@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,7 +28,7 @@ from dispatch.audit.models import AuditEntry
 from dispatch.auth.models import Operator, Role
 from dispatch.bus.memory import MemoryBus
 from dispatch.clock import FakeClock
-from dispatch.db.session import create_session_factory, unit_of_work
+from dispatch.db.session import unit_of_work
 from dispatch.settings import Settings
 from dispatch.voice import recordings
 from dispatch.voice.models import Recording, RecordingState
@@ -83,11 +83,6 @@ async def twilio() -> AsyncIterator[RecordingServer]:
         yield server
     finally:
         await server.server.stop()
-
-
-@pytest.fixture
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return create_session_factory(engine)
 
 
 def keeper_for(
