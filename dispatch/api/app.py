@@ -13,7 +13,6 @@ from fastapi import FastAPI
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from prometheus_client import CollectorRegistry
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devices.http_api import router as device_gateway_router
@@ -38,7 +37,7 @@ from dispatch.auth.router import router as auth_router
 from dispatch.bus.base import EventBus
 from dispatch.bus.fallback import FallbackBus
 from dispatch.bus.memory import MemoryBus
-from dispatch.bus.redis import RedisBus
+from dispatch.bus.redis import RedisBus, redis_client
 from dispatch.calls.processor import CallProcessor
 from dispatch.calls.router import router as calls_router
 from dispatch.calls.service import CONSOLE_CHANNEL
@@ -222,7 +221,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         bus.when_publish_fails(CONSOLE_CHANNEL, console_hub.deliver_local)
         bus.when_append_fails(RULES_STREAM, processor.take_local)
         login_failures = (
-            RedisFailureStore(Redis.from_url(settings.redis_url))
+            RedisFailureStore(redis_client(settings.redis_url))
             if settings.redis_url
             else MemoryFailureStore()
         )

@@ -43,6 +43,17 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+# redis-py 8 caps a client's pool at 100 connections and refuses the 101st command outright. A stalled
+# Redis holds every in-flight command's connection, and a busy process has more than 100 in flight (every
+# request publishes), so the cap would turn a stall into refusals everywhere, readiness included.
+MAX_CONNECTIONS = 10_000
+
+
+def redis_client(url: str) -> Redis:
+    """A client for `url` whose pool does not refuse commands under load."""
+    return Redis.from_url(url, max_connections=MAX_CONNECTIONS)
+
+
 class RedisBus:
     """Shared by every server process connected to the same Redis."""
 
@@ -52,7 +63,7 @@ class RedisBus:
 
     @classmethod
     def from_url(cls, url: str) -> RedisBus:
-        return cls(Redis.from_url(url))
+        return cls(redis_client(url))
 
     async def publish(self, channel: str, message: Message) -> None:
         await self._redis.publish(PREFIX + channel, json.dumps(message, default=str))

@@ -26,6 +26,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from dispatch.ingest.secrets import box_for
+from dispatch.settings import Settings
 from simulators.chaos import invariants
 from simulators.chaos.cluster import (
     Children,
@@ -96,7 +98,7 @@ def _server_env(stack: Stack, index: int, http_port: int, data_dir: Path) -> dic
         "DISPATCH_WATCH_HOST": "127.0.0.1",
         "DISPATCH_WATCH_PORT": str(stack.watch_port),  # shared by every process (SO_REUSEPORT)
         "DISPATCH_DATA_DIR": str(data_dir),
-        "DISPATCH_SECRET_KEY": f"chaos-secret-{os.getpid()}-not-for-production",
+        "DISPATCH_SECRET_KEY": _secret_key(),
         "DISPATCH_LOG_LEVEL": "WARNING",
         "DISPATCH_LOGIN_RATE_LIMIT": "10000/minute",
         "DISPATCH_DESK_TICK_SECONDS": "2",
@@ -332,11 +334,18 @@ def _carrier_says(violation: Violation, carried: list[dict[str, Any]]) -> str:
     return f"the carrier has {len(statuses)} cop{'y' if len(statuses) == 1 else 'ies'}: {', '.join(statuses)}"
 
 
+def _secret_key() -> str:
+    """This run's DISPATCH_SECRET_KEY, for the seeding and every server."""
+    return f"chaos-secret-{os.getpid()}-not-for-production"
+
+
 async def _load_city(engine: AsyncEngine) -> tuple[list[Device], list[int], list[tuple[int, str]]]:
-    """The seeded devices, elder ids and providers (id, phone)."""
+    """The seeded devices (their secrets opened: they are stored sealed), elder ids and providers (id,
+    phone)."""
+    box = box_for(Settings(secret_key=_secret_key(), _env_file=None))
     async with engine.connect() as connection:
         devices = [
-            Device(imei, kind, secret, lon, lat)
+            Device(imei, kind, box.open(secret), lon, lat)
             for imei, kind, secret, lon, lat in await connection.execute(
                 text(
                     "SELECT d.imei, d.kind, d.secret, e.home_lon, e.home_lat FROM device d "
@@ -388,6 +397,7 @@ def _seed(stack: Stack, options: Options) -> None:
         "DISPATCH_DATABASE_URL": stack.pg.url,
         "DISPATCH_LOG_LEVEL": "WARNING",
         "DISPATCH_DATA_DIR": str(stack.tmp),
+        "DISPATCH_SECRET_KEY": _secret_key(),  # the servers' key: it seals the devices' secrets
     }
     command = [
         sys.executable,

@@ -173,3 +173,14 @@ async def test_many_messages_appended_at_once_are_read_in_order(bus: EventBus) -
     stream = name("stream")
     await bus.append_many(stream, [{"n": n} for n in range(5)])
     assert [d.message for d in await bus.read(stream, "g", "c")] == [{"n": n} for n in range(5)]
+
+
+async def test_150_commands_waiting_at_once_on_one_bus_all_complete(bus: EventBus) -> None:
+    """A stalled Redis holds every in-flight command's connection; a process with many tasks must not
+    start refusing commands (redis-py 8 caps a pool at 100 connections unless told otherwise)."""
+    stream = name("stream")
+    await bus.read(stream, "rules", "c", block_ms=1)
+    readers = [asyncio.create_task(bus.read(stream, "rules", f"c{i}", block_ms=300)) for i in range(150)]
+    async with asyncio.timeout(10):
+        results = await asyncio.gather(*readers, return_exceptions=True)
+    assert [r for r in results if isinstance(r, BaseException)] == []
