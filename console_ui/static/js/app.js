@@ -578,7 +578,7 @@ function Console({ me, config, t, onLanguage, onLogout }) {
 
   return html`
     <${PhoneContext.Provider} value=${phone}>
-    <div class="console">
+    <div class=${`console ${phonePanel.panel ? 'with-phone-panel' : ''}`}>
       <header class="topbar">
         <h1>${t('title')}</h1>
         <span class=${`connection ${connected ? 'up' : 'down'}`} data-testid="connection">${connected ? t('live') : t('reconnecting')}</span>

@@ -60,7 +60,7 @@ export function PhoneNumber({ number, links, t, testid }) {
 // ---------------------------------------------------------------- the log form
 
 /** Who a number belongs to, by the elder search (name, phone or ID fragment). */
-function NumberLookup({ number, elderId, t, onPick }) {
+function NumberLookup({ number, t, onPick }) {
   const settled = useDebounced(number.replace(/[^\d+]/g, ''), 300);
   const [found, setFound] = useState(null);
   useEffect(() => {
@@ -76,11 +76,10 @@ function NumberLookup({ number, elderId, t, onPick }) {
   if (found === null) return null;
   if (found.length === 0) return html`<p class="muted lookup" data-testid="log-lookup">${t('number_unknown')}</p>`;
   return html`
-    <ul class="lookup" data-testid="log-lookup">
+    <ul class="lookup elder-options" data-testid="log-lookup">
       ${found.map((e) => html`<li key=${e.id}>
-        <label><input type="radio" name="lookup-elder" data-testid="log-lookup-elder" data-elder-id=${e.id}
-          checked=${elderId === e.id} onChange=${() => onPick(e)} />
-          <strong>${e.name}</strong> <span class="muted">${t('caller_kind.elder')} · ${e.age}${t('age')} · ${e.district} ${e.community}</span></label>
+        <button type="button" data-testid="log-lookup-elder" data-elder-id=${e.id} onClick=${() => onPick(e)}>
+          <strong>${e.name}</strong> <span class="muted">${t('caller_kind.elder')} · ${e.age}${t('age')} · ${e.district} ${e.community}</span></button>
       </li>`)}
     </ul>`;
 }
@@ -136,7 +135,7 @@ export function LogCallForm({ prefill, t, onError, onSaved, onClose }) {
         ${elder
           ? html`<div class="picked-elder" data-testid="log-elder"><strong>${elder.name}</strong>
               <button type="button" class="link" onClick=${() => setElder(null)}>${t('change_elder')}</button></div>`
-          : html`<${NumberLookup} number=${number} elderId=${null} t=${t} onPick=${setElder} />`}
+          : html`<${NumberLookup} number=${number} t=${t} onPick=${setElder} />`}
         <div class="form-row">
           ${choice('direction', DIRECTIONS, 'phone_direction', prefill.direction || 'inbound')}
           ${choice('category', CATEGORIES, 'phone_category', prefill.category || 'enquiry')}

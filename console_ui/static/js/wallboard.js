@@ -13,12 +13,6 @@ const MESSAGE_REFRESH_MS = 500; // a burst of messages costs one request
 export const TARGETS = { 60: 97.5, 180: 99 };
 const WITHIN = [20, 60, 180];
 
-/** The figure as a percentage whether the server sends a fraction (0.975) or a percentage (97.5). */
-function percent(value) {
-  if (value == null) return null;
-  return value <= 1 ? value * 100 : value;
-}
-
 export function belowTarget(seconds, pct) {
   const target = TARGETS[seconds];
   return target !== undefined && pct !== null && pct < target;
@@ -34,7 +28,7 @@ function Tile({ label, value, testid, alarm = false, hint = '' }) {
 }
 
 function ServiceLevel({ stats, seconds, t }) {
-  const pct = percent(stats[`answered_within_${seconds}s_pct`]);
+  const pct = stats[`answered_within_${seconds}s_pct`] ?? null; // a percentage (97.5), null before any call
   const target = TARGETS[seconds];
   return html`<${Tile} testid=${`wallboard-within-${seconds}`} label=${t('wallboard.within', { s: seconds })}
     value=${pct === null ? '—' : `${pct.toFixed(1)}%`} alarm=${belowTarget(seconds, pct)}
