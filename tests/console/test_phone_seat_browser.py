@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from dispatch.voice.models import CallerKind, PhoneCall, PhoneCallState, PhoneCategory
+from dispatch.bus.outbox import commit_and_publish
+from dispatch.bus.redis import RedisBus
+from dispatch.clock import SystemClock
+from dispatch.voice import agents as voice_agents
+from dispatch.voice import service as voice_service
+from dispatch.voice.models import CallerKind, PhoneCall, PhoneCallState, PhoneCategory, PhoneOutcome
 from tests.console.phone_support import (
     PhoneSite,
     add_phone_call,
@@ -188,3 +193,64 @@ async def test_an_unknown_number_is_said_and_the_elder_found_by_name(
     await panel.get_by_test_id("caller-search").fill(elder.name)
     await panel.locator(f"[data-testid=caller-search-option][data-elder-id='{elder.id}']").click()
     await expect(panel.get_by_test_id("caller-name")).to_have_text(elder.name)
+
+
+async def test_after_the_call_the_panel_counts_the_wrap_up_down_and_ready_ends_it(
+    phone_site: PhoneSite, browser: Browser
+) -> None:
+    agent = await operator(phone_site, "agent1")
+    elder = (await elders_with_phones(phone_site))[3]
+    page = await logged_in(browser, phone_site, "agent1")
+    phone_call_id = await add_phone_call(
+        phone_site,
+        elder_id=elder.id,
+        from_number=elder.phone,
+        caller_kind=CallerKind.elder,
+        category=PhoneCategory.enquiry,
+        offered_agent_id=agent.id,
+    )
+    clock = SystemClock()
+    bus = RedisBus.from_url(phone_site.redis_url)
+    # The telephony's steps, through the voice services: answered on the desk phone, then hung up.
+    async with database(phone_site) as session:
+        pc = await session.get(PhoneCall, phone_call_id)
+        assert pc is not None
+        pc.state, pc.answered_at, pc.agent_id, pc.agent_name = (
+            PhoneCallState.talking,
+            clock.now(),
+            agent.id,
+            agent.name,
+        )
+        await voice_agents.on_call(
+            session=session, clock=clock, operator_id=agent.id, phone_call_id=phone_call_id
+        )
+        voice_service.announce_phone(session, pc, "answered")
+        await commit_and_publish(session, bus)
+    panel = page.get_by_test_id("phone-panel")
+    await expect(panel).to_have_attribute("data-stage", "talking")
+    await expect(page.get_by_test_id("agent-state-label")).to_have_text("通话中")
+    await expect(panel.get_by_test_id("phone-note")).to_be_visible()  # an enquiry: the agent notes it
+
+    async with database(phone_site) as session:
+        pc = await session.get(PhoneCall, phone_call_id)
+        assert pc is not None
+        pc.state, pc.outcome, pc.ended_at, pc.talk_seconds = (
+            PhoneCallState.ended,
+            PhoneOutcome.answered,
+            clock.now(),
+            42,
+        )
+        await voice_agents.wrap_up(
+            session=session, clock=clock, operator_id=agent.id, phone_call_id=phone_call_id, seconds=30
+        )
+        voice_service.announce_phone(session, pc, "ended")
+        await commit_and_publish(session, bus)
+    await expect(panel).to_have_attribute("data-stage", "ended")
+    await expect(panel.get_by_test_id("phone-wrap-up")).to_have_text(re.compile(r"^话后整理剩余 0:(2\d|30)$"))
+    await expect(page.get_by_test_id("wrap-up-countdown")).to_have_text(re.compile(r"^0:(2\d|30)$"))
+    await panel.get_by_test_id("phone-ready").click()
+    await expect(panel).to_have_count(0)
+    await expect(page.get_by_test_id("agent-state")).to_have_attribute("data-state", "ready")
+    async with rest(phone_site, "agent1") as http:
+        mine = [a for a in (await http.get("/api/v1/agents")).json()["items"] if a["operator_id"] == agent.id]
+    assert [(a["state"], a["phone_call_id"]) for a in mine] == [("ready", None)]

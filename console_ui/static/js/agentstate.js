@@ -32,7 +32,9 @@ export function useMyPresence(me, topics, onError) {
     if (takesCalls(me)) load();
   }, []);
   useTopic(topics, 'agent', (message) => {
-    if (message.operator_id === me.id) setPresence((p) => ({ ...(p || {}), ...message }));
+    if (message.operator_id !== me.id) return;
+    setPresence((p) => ({ ...(p || {}), wrap_up_until: null, ...message }));
+    if (message.state === 'wrap_up' && !message.wrap_up_until) load(); // the list says when it ends
   });
   useTopic(topics, 'resync', () => takesCalls(me) && load());
   return [presence, setPresence];
