@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     twilio_base_url: str = ""  # empty: Twilio itself; the demo and tests point it at simulators.fake_twilio
     public_base_url: str = "http://127.0.0.1:8000"  # how Twilio reaches our webhooks (signatures cover it)
     sms_language: str = "zh"
+    # Voice (the hotline): on when the Twilio SID and token and the hotline's number are all set.
+    voice_number: str = ""  # the hotline's number at Twilio (calls to agents come from it)
+    voice_offer_seconds: int = Field(default=20, ge=5, le=120)  # ring an agent this long, then the next
+    voice_wait_alert_seconds: int = Field(default=60, ge=5)  # a caller waiting this long: supervisors told
+    wrap_up_seconds: int = Field(default=30, ge=0, le=3600)  # after-call work, then ready again
+    voice_greeting_url: str = ""  # a recorded greeting (played) instead of the spoken text
+    voice_tick_seconds: float = Field(default=1.0, gt=0)  # how often the voice timer looks (offers, wrap-ups)
+    emergency_number: str = "120"  # added to a call's conference by the agent's "120" button
     # Seconds after queuing within which a message the gateway refused for now (429, 5xx) is retried, per
     # purpose, e.g. {"offer": 30}; the rest keep dispatch.notify.retry's defaults.
     sms_retry_budgets: dict[str, int] = {}
@@ -131,6 +139,11 @@ class Settings(BaseSettings):
     def twilio_enabled(self) -> bool:
         """Send through Twilio (else the SMS outbox)."""
         return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from)
+
+    @property
+    def voice_enabled(self) -> bool:
+        """The hotline runs through Twilio Voice (else phone calls are only logged by hand)."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.voice_number)
 
     @property
     def is_sqlite(self) -> bool:

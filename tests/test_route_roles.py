@@ -57,6 +57,9 @@ ROLE_OF: dict[tuple[str, str], Caller] = {
     ("POST", "/api/v1/device-events"): DEVICE,
     ("POST", "/webhooks/twilio/sms"): WEBHOOK,
     ("POST", "/webhooks/twilio/status"): WEBHOOK,
+    ("POST", "/webhooks/twilio/voice"): WEBHOOK,
+    ("POST", "/webhooks/twilio/voice/status"): WEBHOOK,
+    ("POST", "/webhooks/twilio/voice/recording"): WEBHOOK,
     # any operator
     ("POST", "/api/v1/auth/logout"): AGENT,
     ("GET", "/api/v1/auth/me"): AGENT,
@@ -119,6 +122,16 @@ ROLE_OF: dict[tuple[str, str], Caller] = {
     ("GET", "/api/v1/alerts"): AGENT,
     ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): AGENT,  # an alert for supervisors: supervisors
     ("GET", "/api/v1/coverage"): AGENT,
+    ("PUT", "/api/v1/agents/me/state"): AGENT,  # agents and supervisors (an admin takes no calls: 409)
+    ("GET", "/api/v1/agents"): AGENT,  # the wallboard, read-only
+    ("POST", "/api/v1/phone-calls/dial"): AGENT,
+    # in-call controls: the agent on the call, supervisors and admins (403 for other agents)
+    ("POST", "/api/v1/phone-calls/{phone_call_id}/hold"): AGENT,
+    ("POST", "/api/v1/phone-calls/{phone_call_id}/mute"): AGENT,
+    ("POST", "/api/v1/phone-calls/{phone_call_id}/add-party"): AGENT,
+    ("POST", "/api/v1/phone-calls/{phone_call_id}/transfer"): AGENT,
+    ("POST", "/api/v1/phone-calls/{phone_call_id}/hangup"): AGENT,
+    ("POST", "/api/v1/phone-calls/{phone_call_id}/wrap-up-done"): AGENT,
     # supervisors (and admins)
     ("PATCH", "/api/v1/devices/{device_id}"): SUP,
     ("POST", "/api/v1/providers"): SUP,
@@ -179,10 +192,15 @@ def concrete(path: str) -> str:
 def site(
     tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
 ) -> Iterator[tuple[TestClient, dict[Caller, dict[str, str]]]]:
-    """One running app (SQLite, Twilio webhooks on) with an operator of each role logged in."""
+    """One running app (SQLite, Twilio webhooks and voice on) with an operator of each role logged in."""
     data_dir = tmp_path_factory.mktemp("roles")
     shutil.copy(sqlite_template, data_dir / "dispatch.sqlite3")
-    settings = sqlite_settings(data_dir).model_copy(update={"twilio_auth_token": "test-auth-token"})
+    voice = {
+        "twilio_account_sid": "AC" + "0" * 32,
+        "voice_number": "+8659112349",
+        "voice_tick_seconds": 3600.0,
+    }
+    settings = sqlite_settings(data_dir).model_copy(update={"twilio_auth_token": "test-auth-token", **voice})
     app = create_app(settings, clock=FakeClock(START))
     with TestClient(app) as client:
         assert client.portal is not None

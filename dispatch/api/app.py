@@ -73,6 +73,10 @@ from dispatch.providers.coverage_router import router as coverage_router
 from dispatch.providers.router import router as providers_router
 from dispatch.quality.router import router as quality_router
 from dispatch.settings import Settings
+from dispatch.voice.control import router as voice_control_router
+from dispatch.voice.desk import VoiceDesk
+from dispatch.voice.telephony import TwilioTelephony
+from dispatch.voice.webhooks import router as voice_webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +135,21 @@ def _sms_worker(
         report_lost_after=timedelta(seconds=settings.sms_report_lost_seconds),
         sending_stale_after=timedelta(seconds=settings.sms_sending_stale_seconds),
     )
+
+
+def _voice_desk(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], bus: EventBus, clock: Clock
+) -> VoiceDesk | None:
+    """The hotline through Twilio Voice when it is configured; without it calls are logged by hand."""
+    if not settings.voice_enabled:
+        return None
+    telephony = TwilioTelephony(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token,
+        caller_id=settings.voice_number,
+        base_url=settings.twilio_base_url or None,
+    )
+    return VoiceDesk(sessions, bus, clock, settings, telephony)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
@@ -193,6 +212,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         matcher = ProviderMatcher(speed_kmh=settings.travel_speed_kmh)
         desk = ServiceDesk(sessions, bus, the_clock, settings, matcher)
         sms_worker = _sms_worker(settings, sessions, bus, the_clock)
+        voice = _voice_desk(settings, sessions, bus, the_clock)
         console_hub = ConsoleHub(bus)
         bus.when_publish_fails(CONSOLE_CHANNEL, console_hub.deliver_local)
         bus.when_append_fails(RULES_STREAM, processor.take_local)
@@ -210,6 +230,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         desk.start()
         if sms_worker:
             sms_worker.start()
+        if voice:
+            voice.start()
         app.state.services = AppServices(
             settings=settings,
             clock=the_clock,
@@ -229,6 +251,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             desk=desk,
             offer_processor=offer_processor,
             sms_worker=sms_worker,
+            voice=voice,
         )
         logger.info(
             "dispatch server ready (database: %s, bus: %s, watch port %d)",
@@ -245,6 +268,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             await desk.stop()
             if sms_worker:
                 await sms_worker.stop()
+            if voice:
+                await voice.stop()
             await console_hub.stop()
             await silent.stop()
             await writer.stop()
@@ -272,6 +297,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(offers_router)
     app.include_router(sms_router)
     app.include_router(twilio_webhooks)
+    app.include_router(voice_webhooks)
+    app.include_router(voice_control_router)
     app.include_router(orders_router)
     app.include_router(follow_ups_router)
     app.include_router(complaints_router)

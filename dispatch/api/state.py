@@ -20,6 +20,7 @@ from dispatch.notify.worker import SmsWorker
 from dispatch.offers.matcher import ProviderMatcher
 from dispatch.offers.processor import OfferProcessor
 from dispatch.settings import Settings
+from dispatch.voice.desk import VoiceDesk
 
 
 @dataclass
@@ -44,3 +45,4 @@ class AppServices:
     offer_processor: OfferProcessor
     desk: ServiceDesk
     sms_worker: SmsWorker | None  # None: no gateway configured, messages stay in the outbox
+    voice: VoiceDesk | None = None  # None: no telephony configured, phone calls are logged by hand

@@ -29,6 +29,7 @@ from dispatch.auth.schemas import (
 )
 from dispatch.errors import Unauthenticated
 from dispatch.schemas import RowId
+from dispatch.voice import agents as voice_agents
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -90,6 +91,8 @@ async def logout(
         await service.end_session(
             session=session, clock=services.clock, token=token, secret_key=services.settings.secret_key
         )
+    if actor.operator_id is not None:  # the seat goes offline: no call is offered to a logged-out agent
+        await voice_agents.log_out(session=session, clock=services.clock, operator_id=actor.operator_id)
     await audit.record(
         session=session,
         clock=services.clock,

@@ -3,7 +3,8 @@
 Each message is decoded and serialised once, whatever the number of consoles (a subscription per console
 would cost one Redis connection and one decode + encode per console). A console that falls too far behind,
 or every console when the bus subscription breaks, is told to reconnect: its resync then shows whatever
-it missed. A revoked session (logout, an operator deactivated or their password reset, in any process) is
+it missed. A message carrying `for_operator_id` (a call offered to one agent: the screen-pop) goes only
+to that operator's consoles. A revoked session (logout, an operator deactivated or their password reset, in any process) is
 announced on the same channel: the hub closes that session's consoles instead of forwarding it."""
 
 from __future__ import annotations
@@ -104,8 +105,10 @@ class ConsoleHub:
             self._revoke(message)
             return
         text = json.dumps(message, ensure_ascii=False, default=str)
+        recipient = message.get("for_operator_id")
         for listener in self._listeners:
-            listener.offer(text)
+            if recipient is None or listener.operator_id == recipient:
+                listener.offer(text)
 
     def _revoke(self, message: dict[str, Any]) -> None:
         for listener in self._listeners:

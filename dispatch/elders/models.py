@@ -176,7 +176,8 @@ class Device(Base):
     elder_id: Mapped[int] = mapped_column(ForeignKey("elder.id", ondelete="CASCADE"), index=True)
     kind: Mapped[DeviceKind] = mapped_column(enum_type(DeviceKind))
     secret: Mapped[str] = mapped_column(String(512))  # sealed (dispatch/ingest/secrets.py), never plain
-    phone: Mapped[str | None] = mapped_column(String(20), index=True)  # the SIM's number: it dials the hotline
+    # The SIM's number: it dials the hotline.
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
     status: Mapped[DeviceStatus] = mapped_column(enum_type(DeviceStatus), default=DeviceStatus.active)
     heartbeat_interval_s: Mapped[int] = mapped_column(default=600)
     firmware: Mapped[str | None] = mapped_column(String(64))

@@ -8,12 +8,12 @@ import logging
 import re
 
 from fastapi import APIRouter, Request, Response
-from twilio.request_validator import RequestValidator
 
 from dispatch.api.deps import ClockDep, SessionDep, SettingsDep
-from dispatch.errors import NotFound, PermissionDenied, ValidationFailed
+from dispatch.errors import NotFound
 from dispatch.notify import service
 from dispatch.notify.models import SmsStatus
+from dispatch.notify.signature import signed_form
 from dispatch.offers import service as offers
 from dispatch.offers.deliveries import message_settled
 from dispatch.schemas import MAX_ROW_ID
@@ -24,13 +24,6 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"], include_in_schema=False)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 FIELD_LENGTHS = {"From": 20, "To": 20, "MessageSid": 64, "ErrorCode": 16}  # the sms_message columns
-
-
-def _fields_fit(form: dict[str, str]) -> None:
-    """Refuse (422) a signed form whose fields cannot be stored: no number or SID is that long."""
-    too_long = sorted(name for name, length in FIELD_LENGTHS.items() if len(form.get(name, "")) > length)
-    if too_long:
-        raise ValidationFailed(f"Twilio fields too long: {', '.join(too_long)}")
 
 
 def _sms_id(value: str) -> int | None:
@@ -44,16 +37,12 @@ async def _signed_form(request: Request, settings: Settings) -> dict[str, str]:
     """The form Twilio posted, once its signature is verified."""
     if not settings.twilio_auth_token:
         raise NotFound("no SMS gateway is configured")
-    form = {key: str(value) for key, value in (await request.form()).items()}
-    url = settings.public_base_url.rstrip("/") + request.url.path
-    if request.url.query:
-        url += "?" + request.url.query
-    signature = request.headers.get("X-Twilio-Signature", "")
-    if not RequestValidator(settings.twilio_auth_token).validate(url, form, signature):
-        logger.warning("Twilio webhook %s refused: bad signature (from %s)", request.url.path, request.client)
-        raise PermissionDenied("invalid Twilio signature")
-    _fields_fit(form)
-    return form
+    return await signed_form(
+        request,
+        auth_token=settings.twilio_auth_token,
+        public_base_url=settings.public_base_url,
+        field_lengths=FIELD_LENGTHS,
+    )
 
 
 @router.post("/sms")

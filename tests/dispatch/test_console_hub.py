@@ -88,3 +88,19 @@ async def test_a_broken_redis_subscription_makes_consoles_resync_and_is_restored
         await hub.stop()
         await admin.aclose()
         await bus.close()
+
+
+async def test_a_message_for_one_operator_reaches_only_their_consoles(bus: EventBus) -> None:
+    hub = ConsoleHub(bus)
+    await hub.start()
+    try:
+        with hub.listen(operator_id=7) as seven, hub.listen(operator_id=8) as eight, hub.listen() as anyone:
+            await bus.publish(CONSOLE_CHANNEL, {"type": "phone", "change": "offered", "for_operator_id": 7})
+            await bus.publish(CONSOLE_CHANNEL, {"type": "agent", "operator_id": 7, "state": "ringing"})
+            assert [json.loads(await next_text(seven) or "")["type"] for _ in range(2)] == ["phone", "agent"]
+            assert json.loads(await next_text(eight) or "")["type"] == "agent"
+            assert json.loads(await next_text(anyone) or "")["type"] == "agent"
+            assert eight.queue.empty()
+            assert anyone.queue.empty()
+    finally:
+        await hub.stop()
