@@ -2,13 +2,14 @@
 // first), then every phone call with filters, and a recording's playback for the agent who took the call
 // and for supervisors (each playback is an audited read on the server, so the audio loads only on demand).
 
-import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
+import { html, useEffect, useRef, useState } from '../vendor/htm/preact/standalone.module.js';
 import { api } from './api.js';
 import { formatDuration, formatTime } from './i18n.js';
 import { useTopic } from './live.js';
 import { DIRECTIONS, usePhone } from './phone.js';
 
 const PAGE_SIZE = 100;
+const MESSAGE_RELOAD_MS = 1000; // a busy hour's burst of phone messages costs one reload a second
 const STATES = ['queued', 'ringing', 'talking', 'ended'];
 
 function isManager(me) {
@@ -144,11 +145,20 @@ export function PhoneView({ me, topics, t, onError, onInfo }) {
   const [page, setPage] = useState({ items: [], next_before: null });
   const [reloads, setReloads] = useState(0);
   const { logCall } = usePhone();
+  const pending = useRef(null);
   const reload = () => setReloads((n) => n + 1);
+  const reloadSoon = () => {
+    if (pending.current) return;
+    pending.current = setTimeout(() => {
+      pending.current = null;
+      reload();
+    }, MESSAGE_RELOAD_MS);
+  };
   useEffect(() => {
     api(listQuery(filters, me)).then(setPage, onError);
   }, [filters, reloads]);
-  useTopic(topics, 'phone', reload);
+  useEffect(() => () => clearTimeout(pending.current), []);
+  useTopic(topics, 'phone', reloadSoon);
   useTopic(topics, 'resync', reload);
   const more = () => api(listQuery(filters, me, page.next_before))
     .then((next) => setPage((p) => ({ items: [...p.items, ...next.items], next_before: next.next_before })), onError);

@@ -39,7 +39,7 @@ export function usePhonePanel(me, topics) {
         // A call this agent took that the console did not show (reloaded mid-call): show it now.
         return !p && message.change === 'answered' && phoneCall.agent_id === me.id ? { phoneCall, stage: 'talking', held: false, muted: false } : p;
       }
-      if (p.stage === 'ringing' && phoneCall.agent_id != null && phoneCall.agent_id !== me.id) return null; // taken elsewhere
+      if (phoneCall.agent_id != null && phoneCall.agent_id !== me.id && p.stage !== 'ended') return null; // taken elsewhere, or transferred
       if (p.stage === 'ringing' && phoneCall.state === 'queued') return null; // not answered in time: offered to the next
       const held = message.held ?? p.held;
       const muted = message.muted ?? p.muted;
