@@ -501,6 +501,7 @@ function Console({ me, config, t, onLanguage, onLogout }) {
   const [selectedId, setSelectedId] = useState(null);
   const [versions, setVersions] = useState({});
   const [connected, setConnected] = useState(false);
+  const [synced, setSynced] = useState(false); // the server's resync arrived: live messages flow from here on
   const [offset, setOffset] = useState(0);
   const [toast, setToast] = useState(null);
   const topics = useMemo(createTopics, []);
@@ -513,6 +514,7 @@ function Console({ me, config, t, onLanguage, onLogout }) {
     setReceived((n) => n + 1);
     if (message.type === 'resync') {
       if (message.server_time) setOffset(Date.parse(message.server_time) - Date.now());
+      setSynced(true);
       setCalls(new Map(message.calls.map((c) => [c.id, c])));
       setVersions((v) => Object.fromEntries(Object.entries(v).map(([id, n]) => [id, n + 1])));
       topics.publish('resync');
@@ -530,7 +532,11 @@ function Console({ me, config, t, onLanguage, onLogout }) {
   }, []);
 
   useEffect(() => {
-    const feed = new LiveFeed({ onMessage, onStatus: setConnected, onUnauthenticated: onLogout });
+    const onStatus = (up) => {
+      setConnected(up);
+      if (!up) setSynced(false);
+    };
+    const feed = new LiveFeed({ onMessage, onStatus, onUnauthenticated: onLogout });
     return () => feed.close();
   }, []);
 
@@ -546,6 +552,7 @@ function Console({ me, config, t, onLanguage, onLogout }) {
   const showInfo = useCallback((text) => showToast(text, 'info'), []);
   const [presence, setPresence] = useMyPresence(me, topics, showError);
   const phonePanel = usePhonePanel(me, topics);
+  useEffect(() => phonePanel.restore(presence), [presence?.phone_call_id, presence?.state]);
   const [logForm, setLogForm] = useState(null); // the "log a phone call" form's prefill, or null
   const [deskIntent, setDeskIntent] = useState(null); // a form a view opens prefilled (from the phone panel)
   const phone = useMemo(() => ({
@@ -581,7 +588,7 @@ function Console({ me, config, t, onLanguage, onLogout }) {
     <div class=${`console ${phonePanel.panel ? 'with-phone-panel' : ''}`}>
       <header class="topbar">
         <h1>${t('title')}</h1>
-        <span class=${`connection ${connected ? 'up' : 'down'}`} data-testid="connection">${connected ? t('live') : t('reconnecting')}</span>
+        <span class=${`connection ${connected ? 'up' : 'down'}`} data-testid="connection" data-synced=${synced}>${connected ? t('live') : t('reconnecting')}</span>
         <span class="spacer"></span>
         <nav class="views">
           ${viewsFor(me).map((v) => html`<button key=${v} class=${v === view ? 'view current' : 'view'} aria-pressed=${v === view}

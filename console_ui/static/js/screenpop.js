@@ -3,7 +3,7 @@
 // transfer, hang up) and the wrap-up after it (countdown and "ready"). The desk phone answers the call; the
 // server then says "answered" and the ringing panel becomes the call panel by itself.
 
-import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
+import { html, useEffect, useRef, useState } from '../vendor/htm/preact/standalone.module.js';
 import { setPhoneRinging } from './alerts.js';
 import { api } from './api.js';
 import { wrapUpEnds } from './agentstate.js';
@@ -11,6 +11,7 @@ import { formatDuration, formatTime } from './i18n.js';
 import { useDebounced, useTopic } from './live.js';
 
 const LIVE_STATES = new Set(['ringing', 'talking']);
+const SEAT_ON_A_CALL = new Set(['ringing', 'on_call', 'wrap_up']);
 
 /** The panel's stage for a phone call as the server describes it. */
 export function stageOf(phoneCall) {
@@ -53,8 +54,16 @@ export function usePhonePanel(me, topics) {
     }
   });
   useEffect(() => setPhoneRinging(panel?.stage === 'ringing'), [panel?.stage]);
+  // After a reload or a reconnect, the seat may be on a call the console has not seen: show it (once).
+  const restored = useRef(new Set());
+  const restore = (presence) => {
+    const id = presence?.phone_call_id;
+    if (!id || !SEAT_ON_A_CALL.has(presence.state) || restored.current.has(id)) return;
+    restored.current.add(id);
+    api(`/api/v1/phone-calls/${id}`).then((phoneCall) => setPanel((p) => p ?? { phoneCall, stage: stageOf(phoneCall), held: false, muted: false }), () => {});
+  };
   useEffect(() => () => setPhoneRinging(false), []);
-  return { panel, setPanel, open, close: () => setPanel(null) };
+  return { panel, setPanel, open, restore, close: () => setPanel(null) };
 }
 
 // ---------------------------------------------------------------- the caller's card
