@@ -132,6 +132,13 @@ ROLE_OF: dict[tuple[str, str], Caller] = {
     ("POST", "/api/v1/phone-calls/{phone_call_id}/transfer"): AGENT,
     ("POST", "/api/v1/phone-calls/{phone_call_id}/hangup"): AGENT,
     ("POST", "/api/v1/phone-calls/{phone_call_id}/wrap-up-done"): AGENT,
+    ("GET", "/api/v1/phone-calls"): AGENT,
+    ("POST", "/api/v1/phone-calls"): AGENT,
+    ("GET", "/api/v1/phone-calls/{phone_call_id}"): AGENT,
+    ("GET", "/api/v1/phone-calls/{phone_call_id}/caller"): AGENT,
+    ("GET", "/api/v1/phone-calls/{phone_call_id}/recording"): AGENT,  # the agent who took it; supervisors
+    ("GET", "/api/v1/callbacks"): AGENT,
+    ("POST", "/api/v1/callbacks/{callback_id}/done"): AGENT,
     # supervisors (and admins)
     ("PATCH", "/api/v1/devices/{device_id}"): SUP,
     ("POST", "/api/v1/providers"): SUP,
@@ -145,6 +152,7 @@ ROLE_OF: dict[tuple[str, str], Caller] = {
     ("POST", "/api/v1/care-calls/schedule"): SUP,
     ("GET", "/api/v1/quality/providers"): SUP,
     ("GET", "/api/v1/quality/agents"): SUP,
+    ("GET", "/api/v1/voice/stats"): SUP,
     # admins
     ("GET", "/api/v1/operators"): ADMIN,
     ("POST", "/api/v1/operators"): ADMIN,

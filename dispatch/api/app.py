@@ -75,6 +75,9 @@ from dispatch.quality.router import router as quality_router
 from dispatch.settings import Settings
 from dispatch.voice.control import router as voice_control_router
 from dispatch.voice.desk import VoiceDesk
+from dispatch.voice.recordings import RecordingKeeper
+from dispatch.voice.router import router as voice_router
+from dispatch.voice.stats import VoiceMetrics
 from dispatch.voice.telephony import TwilioTelephony
 from dispatch.voice.webhooks import router as voice_webhooks
 
@@ -158,6 +161,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     http_metrics = health.HttpMetrics(registry)
 
     watch_metrics = WatchMetrics(registry)
+    voice_metrics = VoiceMetrics(registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -213,6 +217,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         desk = ServiceDesk(sessions, bus, the_clock, settings, matcher)
         sms_worker = _sms_worker(settings, sessions, bus, the_clock)
         voice = _voice_desk(settings, sessions, bus, the_clock)
+        recordings = RecordingKeeper(sessions, bus, the_clock, settings)
         console_hub = ConsoleHub(bus)
         bus.when_publish_fails(CONSOLE_CHANNEL, console_hub.deliver_local)
         bus.when_append_fails(RULES_STREAM, processor.take_local)
@@ -232,6 +237,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             sms_worker.start()
         if voice:
             voice.start()
+        recordings.start()
         app.state.services = AppServices(
             settings=settings,
             clock=the_clock,
@@ -252,6 +258,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             offer_processor=offer_processor,
             sms_worker=sms_worker,
             voice=voice,
+            recordings=recordings,
+            voice_metrics=voice_metrics,
         )
         logger.info(
             "dispatch server ready (database: %s, bus: %s, watch port %d)",
@@ -270,6 +278,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 await sms_worker.stop()
             if voice:
                 await voice.stop()
+            await recordings.stop()
             await console_hub.stop()
             await silent.stop()
             await writer.stop()
@@ -306,5 +315,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(quality_router)
     app.include_router(alerts_router)
     app.include_router(coverage_router)
+    app.include_router(voice_router)
     mount_console(app)
     return app

@@ -51,7 +51,15 @@ async def readyz(services: ServicesDep) -> JSONResponse:
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(services: ServicesDep) -> Response:
-    """Prometheus text exposition."""
+    """Prometheus text exposition (the hotline's gauges recomputed first)."""
+    if services.voice_metrics is not None:
+        try:
+            async with services.readers() as session:
+                await services.voice_metrics.refresh(
+                    session=session, clock=services.clock, wrap_up_seconds=services.settings.wrap_up_seconds
+                )
+        except Exception as exc:
+            logger.warning("metrics: voice figures unavailable: %s", exc)
     return Response(generate_latest(services.metrics), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -21,6 +21,8 @@ from dispatch.offers.matcher import ProviderMatcher
 from dispatch.offers.processor import OfferProcessor
 from dispatch.settings import Settings
 from dispatch.voice.desk import VoiceDesk
+from dispatch.voice.recordings import RecordingKeeper
+from dispatch.voice.stats import VoiceMetrics
 
 
 @dataclass
@@ -46,3 +48,5 @@ class AppServices:
     desk: ServiceDesk
     sms_worker: SmsWorker | None  # None: no gateway configured, messages stay in the outbox
     voice: VoiceDesk | None = None  # None: no telephony configured, phone calls are logged by hand
+    recordings: RecordingKeeper | None = None  # fetches call recordings, deletes them past retention
+    voice_metrics: VoiceMetrics | None = None  # the hotline's gauges, refreshed at each /metrics scrape

@@ -24,6 +24,7 @@ class OperatorRead(BaseModel):
     display_name: str
     role: Role
     active: bool
+    phone: str | None = None
     created_at: datetime
     last_login_at: datetime | None
 
@@ -42,11 +43,19 @@ class OperatorCreate(BaseModel):
     password: str = Field(min_length=8, max_length=256)
 
 
+OPERATOR_PHONE_PATTERN = r"^(\+?[0-9][0-9 -]{4,22}|client:[A-Za-z0-9_.-]{1,50})?$"
+
+
 class OperatorUpdate(BaseModel):
     display_name: str | None = Field(default=None, min_length=1, max_length=64)
     role: Role | None = None
     active: bool | None = None
     password: str | None = Field(default=None, min_length=8, max_length=256)
+    phone: str | None = Field(
+        default=None,
+        pattern=OPERATOR_PHONE_PATTERN,
+        description='where the hotline rings this operator: a number, or "client:<name>" (softphone); "" clears',
+    )
 
 
 class OperatorPage(BaseModel):

@@ -230,13 +230,17 @@ async def update_operator(
     role: Role | None = None,
     active: bool | None = None,
     password: str | None = None,
+    phone: str | None = None,
 ) -> Operator:
-    """Change an operator; deactivating or resetting the password ends their sessions."""
+    """Change an operator; deactivating or resetting the password ends their sessions. `phone` is where
+    the hotline rings them ("" clears it)."""
     operator = await get(session=session, operator_id=operator_id)
     wanted = {"display_name": display_name, "role": role, "active": active}
     changes = audit.apply_changes(
         operator, {key: value for key, value in wanted.items() if value is not None}
     )
+    if phone is not None:
+        changes |= audit.apply_changes(operator, {"phone": phone.replace(" ", "").replace("-", "") or None})
     if password is not None:
         changes |= audit.apply_changes(operator, {"password_hash": hash_password(password)})
     operator.updated_at = clock.now()

@@ -210,6 +210,7 @@ class DeviceCreate(BaseModel):
     secret: Annotated[str, Field(min_length=16, max_length=128)] | None = Field(
         default=None, description="HMAC key of a phone/app; generated when omitted"
     )
+    phone: PhoneNumber | None = Field(default=None, description="the SIM's number: its calls join its alarms")
 
     @model_validator(mode="after")
     def _identifier_fits_kind(self) -> DeviceCreate:
@@ -221,9 +222,12 @@ class DeviceCreate(BaseModel):
 
 
 class DeviceUpdate(PartialUpdate):
+    clearable = frozenset({"phone"})
+
     elder_id: RowId | None = None
     status: DeviceStatus | None = None
     heartbeat_interval_s: Annotated[int, Field(ge=30, le=86400)] | None = None
+    phone: PhoneNumber | None = None
 
 
 class DeviceRead(BaseModel):
@@ -235,6 +239,7 @@ class DeviceRead(BaseModel):
     kind: DeviceKind
     status: DeviceStatus
     heartbeat_interval_s: int
+    phone: str | None = None
     firmware: str | None
     battery: int | None
     last_seen_at: datetime | None

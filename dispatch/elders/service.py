@@ -276,6 +276,7 @@ async def register_device(
         elder_id=data.elder_id,
         kind=data.kind,
         heartbeat_interval_s=data.heartbeat_interval_s,
+        phone=data.phone,
         secret=device_secrets.seal(secret),
         status=DeviceStatus.active,
         created_at=now,
@@ -324,7 +325,7 @@ async def get_device(*, session: AsyncSession, device_id: int) -> Device:
 async def update_device(
     *, session: AsyncSession, clock: Clock, actor: Actor, device_id: int, data: DeviceUpdate
 ) -> Device:
-    """Rebind, disable or re-enable a device, or change its heartbeat interval."""
+    """Rebind, disable or re-enable a device, or change its heartbeat interval or SIM number."""
     device = await get_device(session=session, device_id=device_id)
     changes = data.model_dump(exclude_unset=True)
     if "elder_id" in changes:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, BackgroundTasks
 from dispatch.api.deps import CurrentActor, ServicesDep, SessionDep
 from dispatch.errors import Conflict
 from dispatch.schemas import RowId
-from dispatch.voice import agents, service
+from dispatch.voice import agents, incall, outbound, service
 from dispatch.voice.control_schemas import AddPartyIn, AgentStateIn, DialIn, SwitchIn, TransferIn
 from dispatch.voice.desk import VoiceDesk
 from dispatch.voice.models import AgentState
@@ -64,13 +64,13 @@ async def dial(
     background: BackgroundTasks,
 ) -> dict[str, Any]:
     """Call a number: the operator's own phone rings first, then the number, in one recorded conference."""
-    phone_call, phone = await service.start_outbound(
+    phone_call, phone = await outbound.start_outbound(
         session=session,
         clock=services.clock,
         settings=services.settings,
         actor=actor,
         to=body.to,
-        links=service.DialLinks(
+        links=outbound.DialLinks(
             call_id=body.call_id,
             follow_up_id=body.follow_up_id,
             care_call_id=body.care_call_id,
@@ -108,7 +108,7 @@ async def add_party(
 ) -> dict[str, Any]:
     """Ring a contact, a provider, 120 or any number into the call (a three-way call)."""
     desk = _desk(services)
-    number, label = await service.party_number(
+    number, label = await incall.party_number(
         session=session,
         settings=services.settings,
         to=body.to,
@@ -153,7 +153,7 @@ async def wrap_up_done(
     background: BackgroundTasks,
 ) -> dict[str, Any]:
     """The after-call work of this call is done: the agent is ready."""
-    phone_call = await service.wrap_up_done(
+    phone_call = await incall.wrap_up_done(
         session=session, clock=services.clock, actor=actor, phone_call_id=phone_call_id
     )
     if services.voice is not None:

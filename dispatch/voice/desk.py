@@ -20,7 +20,7 @@ from dispatch.bus.base import EventBus
 from dispatch.bus.outbox import commit_and_publish, discard_announced
 from dispatch.clock import Clock
 from dispatch.settings import Settings
-from dispatch.voice import agents, service
+from dispatch.voice import agents, incall, outbound, service
 from dispatch.voice.models import PhoneCall, PhoneCallState
 from dispatch.voice.service import Actions, Ring, TelephonyRefused
 from dispatch.voice.telephony import Telephony, TelephonyFailed, conference_name
@@ -228,7 +228,7 @@ class VoiceDesk:
             await self._outbound_failed(phone_call_id, f"坐席电话呼叫失败：{exc}")
             return
         await self._in_transaction(
-            lambda s: service.outbound_agent_rung(session=s, phone_call_id=phone_call_id, sid=sid)
+            lambda s: outbound.outbound_agent_rung(session=s, phone_call_id=phone_call_id, sid=sid)
         )
 
     async def dial_target(self, phone_call_id: int) -> None:
@@ -252,13 +252,13 @@ class VoiceDesk:
                 )
             return
         await self._in_transaction(
-            lambda s: service.outbound_target_rung(session=s, phone_call_id=phone_call_id, sid=sid)
+            lambda s: outbound.outbound_target_rung(session=s, phone_call_id=phone_call_id, sid=sid)
         )
 
     async def _outbound_failed(self, phone_call_id: int, reason: str) -> None:
         logger.warning("voice: outbound call %d failed: %s", phone_call_id, reason)
         await self._in_transaction(
-            lambda s: service.outbound_failed(
+            lambda s: outbound.outbound_failed(
                 session=s,
                 clock=self._clock,
                 settings=self._settings,
@@ -280,13 +280,13 @@ class VoiceDesk:
     async def hold(self, *, session: AsyncSession, actor: Actor, phone_call_id: int, on: bool) -> PhoneCall:
         """Put the other side (caller or target) on hold, or take them off."""
         phone_call = await self._talking(session, actor, phone_call_id)
-        other = service.other_side(phone_call)
+        other = incall.other_side(phone_call)
         if other is None:
             raise TelephonyRefused("nobody to hold yet")
         await self._ask(
             session, self.telephony.set_hold(conference=conference_name(phone_call_id), call_sid=other, on=on)
         )
-        service.announce_held(session, phone_call, on=on)
+        incall.announce_held(session, phone_call, on=on)
         return phone_call
 
     async def mute(self, *, session: AsyncSession, actor: Actor, phone_call_id: int, on: bool) -> PhoneCall:
@@ -298,7 +298,7 @@ class VoiceDesk:
         await self._ask(
             session, self.telephony.set_muted(conference=conference_name(phone_call_id), call_sid=leg, on=on)
         )
-        service.announce_muted(session, phone_call, on=on)
+        incall.announce_muted(session, phone_call, on=on)
         return phone_call
 
     async def add_party(
@@ -314,7 +314,7 @@ class VoiceDesk:
             ring_seconds=self._settings.voice_offer_seconds * 2,
         )
         await self._ask(session, _ignore_result(dialled))
-        await service.note_party(
+        await incall.note_party(
             session=session, clock=self._clock, actor=actor, phone_call=phone_call, label=label
         )
         return phone_call
@@ -324,7 +324,7 @@ class VoiceDesk:
     ) -> PhoneCall:
         """Ring another agent into the call; when they answer they take it over (the first agent's leg is
         hung up and goes to wrap-up)."""
-        phone_call, phone = await service.start_transfer(
+        phone_call, phone = await incall.start_transfer(
             session=session,
             clock=self._clock,
             actor=actor,
@@ -342,7 +342,7 @@ class VoiceDesk:
             await self._ask(session, _ignore_result(dialled))
         except TelephonyRefused:
             await self._in_transaction(
-                lambda s: service.transfer_failed(
+                lambda s: incall.transfer_failed(
                     session=s, clock=self._clock, phone_call_id=phone_call_id, operator_id=operator_id
                 )
             )
@@ -352,7 +352,7 @@ class VoiceDesk:
     async def hang_up(self, *, session: AsyncSession, actor: Actor, phone_call_id: int) -> PhoneCall:
         """End the call: the conference ends (every leg), the status callbacks then close the record; a
         call still ringing the other side is simply stopped."""
-        phone_call = await service.controlled(session=session, actor=actor, phone_call_id=phone_call_id)
+        phone_call = await incall.controlled(session=session, actor=actor, phone_call_id=phone_call_id)
         if phone_call.state == PhoneCallState.ended:
             return phone_call
         legs = [sid for sid in (phone_call.agent_leg_sid, phone_call.twilio_sid) if sid]
@@ -365,7 +365,7 @@ class VoiceDesk:
         return await service.get(session=session, phone_call_id=phone_call_id)
 
     async def _talking(self, session: AsyncSession, actor: Actor, phone_call_id: int) -> PhoneCall:
-        phone_call = await service.controlled(session=session, actor=actor, phone_call_id=phone_call_id)
+        phone_call = await incall.controlled(session=session, actor=actor, phone_call_id=phone_call_id)
         if phone_call.state != PhoneCallState.talking:
             raise TelephonyRefused(f"phone call {phone_call_id} is {phone_call.state.value}, not in progress")
         return phone_call

@@ -13,7 +13,7 @@ from dispatch.api.deps import ServicesDep, SessionDep
 from dispatch.errors import NotFound
 from dispatch.notify.signature import signed_form
 from dispatch.schemas import MAX_ROW_ID
-from dispatch.voice import recordings, service, twiml
+from dispatch.voice import legs, recordings, service, twiml
 from dispatch.voice.desk import VoiceDesk
 from dispatch.voice.models import Direction, PhoneCall, PhoneCallState
 from dispatch.voice.telephony import conference_name
@@ -103,7 +103,8 @@ async def voice(
     if step == "wait":
         return _xml(twiml.waiting())
     if leg in ("agent", "target", "party", "transfer") and phone_call_id is not None:
-        return _xml(await _leg_twiml(session, desk, phone_call_id, leg))
+        operator_id = _row_id(query.get("operator_id"))
+        return _xml(await _leg_twiml(session, desk, phone_call_id, leg, operator_id))
     if step in ("menu", "emergency") and phone_call_id is not None:
         digits = form.get("Digits") if step == "menu" else None
         phone_call = await service.choose(
@@ -126,17 +127,26 @@ async def voice(
     return _xml(_answer(desk, phone_call, greeting_url=services.settings.voice_greeting_url))
 
 
-async def _leg_twiml(session: SessionDep, desk: VoiceDesk, phone_call_id: int, leg: str) -> str:
+async def _leg_twiml(
+    session: SessionDep, desk: VoiceDesk, phone_call_id: int, leg: str, operator_id: int | None
+) -> str:
     """A phone we rang answered: it joins the call's conference (an outbound call's agent starts it,
-    recorded); a call already over gets a hang-up."""
+    recorded); an agent whose offer has moved on, or a call already over, gets a hang-up."""
     phone_call = await service.get(session=session, phone_call_id=phone_call_id)
-    if phone_call.state == PhoneCallState.ended:
+    if phone_call.state == PhoneCallState.ended or not _still_wanted(phone_call, leg, operator_id):
         return twiml.hang_up()
     records = leg == "agent" and phone_call.direction == Direction.outbound
     return twiml.join(
         conference=conference_name(phone_call_id),
         recording_callback=desk.recording_url(phone_call_id) if records else None,
     )
+
+
+def _still_wanted(phone_call: PhoneCall, leg: str, operator_id: int | None) -> bool:
+    """Whether the agent answering was rung for this call and still is (or already took it)."""
+    if leg == "transfer" or (leg == "agent" and phone_call.direction == Direction.inbound):
+        return operator_id is not None and operator_id in (phone_call.offered_agent_id, phone_call.agent_id)
+    return True
 
 
 @router.post("/status", status_code=204)
@@ -150,7 +160,7 @@ async def leg_status(
     leg = query.get("leg", "")
     if leg not in LEGS:
         return Response(status_code=204)
-    actions = await service.leg_status(
+    actions = await legs.leg_status(
         session=session,
         clock=services.clock,
         settings=services.settings,
@@ -166,7 +176,9 @@ async def leg_status(
 
 
 @router.post("/recording", status_code=204)
-async def recording_status(request: Request, session: SessionDep, services: ServicesDep) -> Response:
+async def recording_status(
+    request: Request, session: SessionDep, services: ServicesDep, background: BackgroundTasks
+) -> Response:
     """A conference recording is ready at Twilio: noted (once per RecordingSid), fetched later."""
     _desk(services)
     form = await _form(request, services)
@@ -182,4 +194,6 @@ async def recording_status(request: Request, session: SessionDep, services: Serv
         url=url,
         duration_s=_seconds(form.get("RecordingDuration")),
     )
+    if services.recordings is not None:
+        background.add_task(services.recordings.wake)  # fetch it now rather than at the next tick
     return Response(status_code=204)

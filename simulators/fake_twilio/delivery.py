@@ -82,7 +82,9 @@ class Webhooks:
 
     async def open(self) -> None:
         """Open the HTTP client (the server's startup)."""
-        self._client = httpx.AsyncClient(timeout=10.0, trust_env=False)
+        # Room for a load test's hundreds of simultaneous calls without queueing in the pool.
+        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
+        self._client = httpx.AsyncClient(timeout=10.0, trust_env=False, limits=limits)
 
     async def close(self) -> None:
         """Cancel the lifecycles still running and close the client."""

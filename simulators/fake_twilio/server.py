@@ -1,4 +1,5 @@
 """The fake Twilio: Twilio's Messages REST API (2010-04-01) on a local port, plus `/_fake/...` controls.
+The voice side (Calls, Conferences, Participants, Recordings and `/_fake/voice/...`) is in `voice_routes`.
 
 REST, as Twilio (HTTP Basic auth with the account SID and auth token):
   POST /2010-04-01/Accounts/{AccountSid}/Messages.json       To, From | MessagingServiceSid, Body,
@@ -11,9 +12,12 @@ Controls, for tests and the provider simulator (no auth):
                         -> the SMS webhook's own status and body (header X-Fake-Twilio-Message-Sid)
   GET  /_fake/messages?to=&since=&wait=  -> {"items": [...], "last_index"} (long poll up to `wait` s)
   GET|POST /_fake/config {fail_numbers, undelivered_numbers, status_delay_ms, sms_webhook_url,
-                         phone_numbers} -> the settings
-  GET|POST /_fake/faults {status: 429|500|502|503|504, count?: N, seconds?: T, retry_after?: S}
-                        new messages are refused with that status for the next N requests and/or T seconds
+                         phone_numbers, voice_webhook_url, voice_status_url, voice_number,
+                         voice_ms_per_second} -> the settings
+  GET|POST /_fake/faults {status: 429|500|502|503|504, target?: sms|voice|all, count?: N, seconds?: T,
+                         retry_after?: S}
+                        new messages (target sms, the default) or voice REST requests (voice) are refused
+                        with that status for the next N requests and/or T seconds
                         (until cleared with {status: null} when neither is given); answers the fault and
                         `refused_total`
   POST /_fake/reset     forget every message, clear the fault
@@ -25,11 +29,9 @@ import base64
 import binascii
 import contextlib
 import hmac
-import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import datetime
-from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -38,8 +40,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from simulators.fake_twilio.delivery import InboundResult, Webhooks
+from simulators.fake_twilio.forms import (
+    BadControlRequest,
+    bad_control_request,
+    bad_request,
+    form_fields,
+    json_object,
+    optional_str,
+)
 from simulators.fake_twilio.runner import LocalServer
 from simulators.fake_twilio.state import FakeConfig, FakeMessage, FakeState, parse_fault, utc_now
+from simulators.fake_twilio.voice_player import VoicePlayer
+from simulators.fake_twilio.voice_routes import VoiceApi, voice_routes
+from simulators.fake_twilio.voice_state import FakeCall, VoiceState
 from simulators.fake_twilio.wire import (
     API_VERSION,
     DEFAULT_ACCOUNT_SID,
@@ -57,14 +70,6 @@ __all__ = ["FakeTwilio", "create_app"]
 logger = logging.getLogger(__name__)
 
 ACCOUNT_PATH = f"/{API_VERSION}/Accounts/{{account_sid}}"
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """The request's url-encoded form (what the twilio client posts), first value of each field."""
-    fields: dict[str, str] = {}
-    for name, value in parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True):
-        fields.setdefault(name, value)
-    return fields
 
 
 def _error_response(error: TwilioError) -> JSONResponse:
@@ -117,7 +122,7 @@ class Api:
         """POST .../Messages.json: check the form as Twilio does, accept, start the lifecycle."""
         self.authenticate(request)
         self.state.check_fault()
-        form = await _form(request)
+        form = await form_fields(request)
         to, sender = form.get("To", "").strip(), form.get("From", "").strip()
         body, service_sid = form.get("Body", ""), form.get("MessagingServiceSid", "").strip()
         check_to(to)
@@ -144,16 +149,16 @@ class Api:
 
     async def inbound(self, request: Request) -> Response:
         """POST /_fake/inbound: a handset texts one of the account's numbers."""
-        data = await _json_object(request)
+        data = await json_object(request)
         sender, to = data.get("from"), data.get("to")
         if not isinstance(sender, str) or not isinstance(to, str):
-            return _bad_request('"from" and "to" are required strings')
+            return bad_request('"from" and "to" are required strings')
         result = await self.webhooks.inbound(
             sender=sender,
             to=to,
             body=str(data.get("body", "")),
-            url=_optional_str(data.get("url")),
-            service_sid=_optional_str(data.get("messaging_service_sid")),
+            url=optional_str(data.get("url")),
+            service_sid=optional_str(data.get("messaging_service_sid")),
             bad_signature=data.get("signature") == "bad",
         )
         logger.info(
@@ -170,7 +175,7 @@ class Api:
             since = int(request.query_params.get("since", "0"))
             wait_s = float(request.query_params.get("wait", "0"))
         except ValueError:
-            return _bad_request("since must be an integer and wait a number of seconds")
+            return bad_request("since must be an integer and wait a number of seconds")
         to = request.query_params.get("to") or None
         found = await self.state.wait_outbound(since=since, to=to, wait_s=wait_s)
         last_index = self.state.messages[-1].index if self.state.messages else since
@@ -180,18 +185,18 @@ class Api:
         """GET or POST /_fake/config."""
         if request.method == "POST":
             try:
-                self.state.config.update(await _json_object(request))
+                self.state.config.update(await json_object(request))
             except ValueError as exc:
-                return _bad_request(str(exc))
+                return bad_request(str(exc))
         return JSONResponse(self.state.config.as_json())
 
     async def faults(self, request: Request) -> Response:
         """GET or POST /_fake/faults."""
         if request.method == "POST":
             try:
-                self.state.fault = parse_fault(await _json_object(request), self.state.now())
+                self.state.fault = parse_fault(await json_object(request), self.state.now())
             except ValueError as exc:
-                return _bad_request(str(exc))
+                return bad_request(str(exc))
         return JSONResponse(self.state.fault_json())
 
     async def reset(self, _request: Request) -> Response:
@@ -200,39 +205,11 @@ class Api:
         return Response(status_code=204)
 
 
-class BadControlRequest(Exception):
-    """A `/_fake` control request whose body is not a JSON object."""
-
-
-async def _json_object(request: Request) -> dict[str, object]:
-    """The request's JSON object body (BadControlRequest otherwise)."""
-    try:
-        data = json.loads(await request.body())
-    except ValueError as exc:
-        raise BadControlRequest(f"invalid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise BadControlRequest("expected a JSON object")
-    return data
-
-
-def _optional_str(value: object) -> str | None:
-    """A non-empty string or None."""
-    return value if isinstance(value, str) and value else None
-
-
-def _bad_request(message: str) -> JSONResponse:
-    """A 400 for the `/_fake` controls."""
-    return JSONResponse({"message": message}, status_code=400)
-
-
-async def _bad_control_request(_request: Request, exc: Exception) -> Response:
-    """Exception handler for BadControlRequest."""
-    return _bad_request(str(exc))
-
-
-def create_app(state: FakeState, webhooks: Webhooks) -> Starlette:
-    """The ASGI app over `state`; its lifespan opens and closes the webhook client."""
+def create_app(state: FakeState, webhooks: Webhooks, player: VoicePlayer | None = None) -> Starlette:
+    """The ASGI app over `state` (and the voice `player`); its lifespan opens and closes the webhook client."""
     api = Api(state, webhooks)
+    player = player or VoicePlayer(VoiceState(state), webhooks)
+    voice = VoiceApi(state, player.state, player, api.authenticate)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -241,6 +218,7 @@ def create_app(state: FakeState, webhooks: Webhooks) -> Starlette:
             yield
         finally:
             state.close()
+            await player.close()
             await webhooks.close()
 
     routes = [
@@ -251,11 +229,12 @@ def create_app(state: FakeState, webhooks: Webhooks) -> Starlette:
         Route("/_fake/config", api.config, methods=["GET", "POST"]),
         Route("/_fake/faults", api.faults, methods=["GET", "POST"]),
         Route("/_fake/reset", api.reset, methods=["POST"]),
+        *voice_routes(voice, ACCOUNT_PATH),
     ]
     handlers = {
         TwilioError: _twilio_error,
         HTTPException: _http_error,
-        BadControlRequest: _bad_control_request,
+        BadControlRequest: bad_control_request,
     }
     return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
 
@@ -271,6 +250,10 @@ class FakeTwilio:
         sms_webhook_url: str | None = None,
         status_delay_ms: float = 50.0,
         phone_numbers: Iterable[str] = (),
+        voice_webhook_url: str | None = None,
+        voice_status_url: str | None = None,
+        voice_number: str | None = None,
+        voice_ms_per_second: float = 1000.0,
         host: str = "127.0.0.1",
         port: int = 0,
         now: Callable[[], datetime] = utc_now,
@@ -278,9 +261,14 @@ class FakeTwilio:
         config = FakeConfig(
             account_sid, auth_token, sms_webhook_url, status_delay_ms, frozenset(phone_numbers)
         )
+        config.voice_webhook_url = voice_webhook_url
+        config.voice_status_url = voice_status_url
+        config.voice_number = voice_number
+        config.voice_ms_per_second = voice_ms_per_second
         self.state = FakeState(config, now=now)
         self.webhooks = Webhooks(self.state)
-        self.app = create_app(self.state, self.webhooks)
+        self.voice = VoicePlayer(VoiceState(self.state), self.webhooks)
+        self.app = create_app(self.state, self.webhooks, self.voice)
         self.server = LocalServer(self.app, host=host, port=port)
 
     @property
@@ -311,7 +299,8 @@ class FakeTwilio:
     async def start(self) -> str:
         """Serve on a free port (unless one was given) in this event loop; return the base URL."""
         self.state.closed = False
-        return await self.server.start()
+        self.voice.base_url = await self.server.start()
+        return self.voice.base_url
 
     async def stop(self) -> None:
         """Stop serving: long polls answer at once, background callbacks are cancelled."""
@@ -387,6 +376,46 @@ class FakeTwilio:
     def message(self, sid: str) -> FakeMessage:
         """A message by SID (KeyError if unknown)."""
         return self.state.by_sid[sid]
+
+    def configure_voice(self, **changes: object) -> None:
+        """Change the voice settings as `POST /_fake/voice/config` does (voice_webhook_url, voice_status_url,
+        voice_number, voice_ms_per_second)."""
+        self.state.config.update(changes)
+
+    def set_phones(self, scripts: Mapping[str, object]) -> None:
+        """Script rung phones as `POST /_fake/voice/phones` does."""
+        self.voice.state.set_phones(scripts)
+
+    def place_call(
+        self,
+        *,
+        from_: str,
+        to: str | None = None,
+        digits: str | list[str] | None = None,
+        hangup_after_s: float | None = None,
+        url: str | None = None,
+        bad_signature: bool = False,
+    ) -> FakeCall:
+        """A scripted caller rings `to` (the voice number by default), as `POST /_fake/voice/calls` does."""
+        number = to or self.state.config.voice_number
+        if not number:
+            raise ValueError("no number to call: pass `to` or configure voice_number")
+        return self.voice.place_incoming(
+            sender=from_,
+            to=number,
+            url=url,
+            digits=[digits] if isinstance(digits, str) else list(digits or []),
+            hangup_after_s=hangup_after_s,
+            bad_signature=bad_signature,
+        )
+
+    def call(self, sid: str) -> FakeCall:
+        """A call leg by SID (KeyError if unknown)."""
+        return self.voice.state.calls[sid]
+
+    async def wait_for_call(self, sid: str, *statuses: str, wait_s: float = 5.0) -> FakeCall:
+        """The call once it reaches one of `statuses` (or ends), waiting up to `wait_s`."""
+        return await self.voice.state.wait_for(self.call(sid), statuses, wait_s)
 
 
 def _listed(numbers: Iterable[str] | Mapping[str, int]) -> list[str] | dict[str, int]:

@@ -24,6 +24,7 @@ FAILED_CODE = 30003  # unreachable destination handset
 UNDELIVERED_CODE = 30005  # unknown destination handset
 SERVICE_NUMBER = "+15005550006"  # Twilio's magic "valid" test number, sender of a service without numbers
 MAX_WAIT_S = 60.0
+FAULT_TARGETS = frozenset({"sms", "voice", "all"})
 
 
 def utc_now() -> datetime:
@@ -51,10 +52,14 @@ class FakeConfig:
     phone_numbers: frozenset[str] = frozenset()  # the account's numbers; empty: any valid From is accepted
     fail_numbers: dict[str, int] = field(default_factory=dict)
     undelivered_numbers: dict[str, int] = field(default_factory=dict)
+    voice_webhook_url: str | None = None  # the voice number's incoming-call URL
+    voice_status_url: str | None = None  # the number's StatusCallback (caller legs' final status)
+    voice_number: str | None = None  # the number scripted callers dial when they name none
+    voice_ms_per_second: float = 1000.0  # real milliseconds per scripted second of a call
 
     def update(self, changes: Mapping[str, object]) -> None:
         """Apply `POST /_fake/config`-style changes; ValueError (nothing applied) for a bad one."""
-        unknown = set(changes) - {"sms_webhook_url", "status_delay_ms", "phone_numbers"} - _CODE_KEYS.keys()
+        unknown = set(changes) - _PLAIN_KEYS - _CODE_KEYS.keys()
         if unknown:
             raise ValueError(f"unknown settings: {sorted(unknown)}")
         parsed = {key: _parse_setting(key, value) for key, value in changes.items()}
@@ -70,9 +75,22 @@ class FakeConfig:
             "phone_numbers": sorted(self.phone_numbers),
             "fail_numbers": self.fail_numbers,
             "undelivered_numbers": self.undelivered_numbers,
+            "voice_webhook_url": self.voice_webhook_url,
+            "voice_status_url": self.voice_status_url,
+            "voice_number": self.voice_number,
+            "voice_ms_per_second": self.voice_ms_per_second,
         }
 
 
+_PLAIN_KEYS = {
+    "sms_webhook_url",
+    "status_delay_ms",
+    "phone_numbers",
+    "voice_webhook_url",
+    "voice_status_url",
+    "voice_number",
+    "voice_ms_per_second",
+}
 _CODE_KEYS = {"fail_numbers": FAILED_CODE, "undelivered_numbers": UNDELIVERED_CODE}
 
 
@@ -84,21 +102,23 @@ def _parse_setting(key: str, value: object) -> object:
         if not isinstance(value, Iterable) or isinstance(value, str | Mapping):
             raise ValueError("phone_numbers: expected a list of numbers")
         return frozenset(str(number) for number in value)
-    if key == "status_delay_ms":
+    if key in ("status_delay_ms", "voice_ms_per_second"):
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise ValueError("status_delay_ms: expected a number >= 0")
+            raise ValueError(f"{key}: expected a number >= 0")
         return float(value)
     if value is not None and not isinstance(value, str):
-        raise ValueError(f"{key}: expected a URL or null")
+        raise ValueError(f"{key}: expected a string or null")
     return value or None
 
 
 @dataclass(slots=True, kw_only=True)
 class Fault:
-    """The REST API refusing new messages with `status` for the next `remaining` requests or until `until`
-    (whichever comes first when both are set), with a `Retry-After` header when `retry_after` is set."""
+    """The REST API refusing requests of `target` (`sms`: new messages, `voice`: every voice request,
+    `all`) with `status` for the next `remaining` requests or until `until` (whichever comes first when both
+    are set), with a `Retry-After` header when `retry_after` is set."""
 
     status: int
+    target: str = "sms"
     remaining: int | None = None
     until: datetime | None = None
     retry_after: int | None = None
@@ -123,6 +143,7 @@ class Fault:
         """The fault as `GET /_fake/faults` shows it."""
         return {
             "status": self.status,
+            "target": self.target,
             "remaining": self.remaining,
             "until": self.until.isoformat() if self.until else None,
             "retry_after": self.retry_after,
@@ -131,9 +152,10 @@ class Fault:
 
 
 def parse_fault(data: Mapping[str, object], now: datetime) -> Fault | None:
-    """`{"status": 429|5xx, "count"?: N, "seconds"?: T, "retry_after"?: S}` as a Fault; `{"status": null}`:
-    none. ValueError for anything else; without count or seconds the fault lasts until cleared."""
-    unknown = set(data) - {"status", "count", "seconds", "retry_after"}
+    """`{"status": 429|5xx, "target"?: "sms"|"voice"|"all", "count"?: N, "seconds"?: T, "retry_after"?: S}`
+    as a Fault; `{"status": null}`: none. ValueError for anything else; without count or seconds the fault
+    lasts until cleared."""
+    unknown = set(data) - {"status", "target", "count", "seconds", "retry_after"}
     if unknown:
         raise ValueError(f"unknown fault settings: {sorted(unknown)}")
     status = data.get("status")
@@ -141,9 +163,13 @@ def parse_fault(data: Mapping[str, object], now: datetime) -> Fault | None:
         return None
     if not isinstance(status, int) or isinstance(status, bool) or status not in FAULT_ERRORS:
         raise ValueError(f"status: one of {sorted(FAULT_ERRORS)} or null")
+    target = data.get("target", "sms")
+    if target not in FAULT_TARGETS:
+        raise ValueError(f"target: one of {sorted(FAULT_TARGETS)}")
     count, seconds, retry_after = (_amount(data, name) for name in ("count", "seconds", "retry_after"))
     return Fault(
         status=status,
+        target=str(target),
         remaining=None if count is None else int(count),
         until=None if seconds is None else now + timedelta(seconds=seconds),
         retry_after=None if retry_after is None else int(retry_after),
@@ -275,11 +301,12 @@ class FakeState:
         self._last_index = 0
         self._changed = asyncio.Event()
 
-    def check_fault(self) -> None:
-        """Raise the configured fault's error if it is still active (the request is refused)."""
-        if self.fault is not None and self.fault.active(self.now()):
+    def check_fault(self, kind: str = "sms") -> None:
+        """Raise the configured fault's error if it targets `kind` and is still active (the request is refused)."""
+        fault = self.fault
+        if fault is not None and fault.target in (kind, "all") and fault.active(self.now()):
             self.refused_total += 1
-            raise self.fault.refuse()
+            raise fault.refuse()
 
     def add_outbound(
         self,
@@ -352,6 +379,10 @@ class FakeState:
                 return found
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), remaining)
+
+    def news(self) -> asyncio.Event:
+        """The event the next `changed()` sets (take it before checking, then wait on it)."""
+        return self._changed
 
     def changed(self) -> None:
         """Wake whoever waits for news."""

@@ -397,6 +397,7 @@ async def test_told_to_fail_n_times_it_refuses_then_accepts(fake: FakeTwilio, cl
         told = await http.post("/_fake/faults", json={"status": 500, "count": 2})
     assert told.json() == {
         "status": 500,
+        "target": "sms",
         "remaining": 2,
         "until": None,
         "retry_after": None,

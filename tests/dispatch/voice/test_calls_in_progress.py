@@ -16,7 +16,7 @@ from dispatch.calls.rules import CallCategory
 from dispatch.carecalls.models import CareAssignee, CareCadence, CareCall, CareCallState, CareChannel
 from dispatch.clock import FakeClock
 from dispatch.settings import Settings
-from dispatch.voice import service
+from dispatch.voice import outbound
 from dispatch.voice.desk import VoiceDesk
 from dispatch.voice.models import AgentState, CallbackTask, PhoneCall, PhoneCallState, PhoneOutcome
 from tests.dispatch.voice.conftest import (
@@ -86,13 +86,13 @@ async def test_a_care_calls_answered_call_records_its_duration(
         )
         session.add(care_call)
         await session.flush()
-        phone_call, phone = await service.start_outbound(
+        phone_call, phone = await outbound.start_outbound(
             session=session,
             clock=clock,
             settings=voice_settings,
             actor=actor_of(agent),
             to="+8613900000002",
-            links=service.DialLinks(care_call_id=care_call.id),
+            links=outbound.DialLinks(care_call_id=care_call.id),
         )
         await session.commit()
     await desk.dial_agent(phone_call.id, phone)

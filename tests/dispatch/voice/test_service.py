@@ -16,7 +16,7 @@ from dispatch.calls.rules import CallCategory
 from dispatch.clock import FakeClock
 from dispatch.followups.models import FollowUp, FollowUpKind, FollowUpState
 from dispatch.settings import Settings
-from dispatch.voice import service
+from dispatch.voice import legs, outbound, service
 from dispatch.voice.desk import VoiceDesk
 from dispatch.voice.models import (
     AgentState,
@@ -47,7 +47,7 @@ async def report(
 ) -> Actions:
     """A leg's status callback, as the webhook applies it, then what it asked of the phone network."""
     async with sessions() as session:
-        actions = await service.leg_status(
+        actions = await legs.leg_status(
             session=session,
             clock=clock,
             settings=settings,
@@ -303,13 +303,13 @@ async def test_an_outbound_follow_up_nobody_answers_is_a_not_reached_attempt(
         session.add(follow_up)
         await session.flush()
         actor = TEST.__class__(operator_id=agent.id, username=agent.username, role=agent.role)
-        phone_call, phone = await service.start_outbound(
+        phone_call, phone = await outbound.start_outbound(
             session=session,
             clock=clock,
             settings=voice_settings,
             actor=actor,
             to="+8613900000001",
-            links=service.DialLinks(follow_up_id=follow_up.id),
+            links=outbound.DialLinks(follow_up_id=follow_up.id),
         )
         await session.commit()
     await desk.dial_agent(phone_call.id, phone)

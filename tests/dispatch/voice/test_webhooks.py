@@ -20,9 +20,9 @@ from dispatch.clock import FakeClock
 from dispatch.db.session import unit_of_work
 from dispatch.settings import Settings
 from dispatch.voice.desk import VoiceDesk
-from dispatch.voice.models import PhoneCall, PhoneCallState, PhoneCategory, Recording
+from dispatch.voice.models import CallbackTask, PhoneCall, PhoneCallState, PhoneCategory, Recording
 from tests.dispatch.voice.conftest import VOICE
-from tests.factories import operator_headers
+from tests.factories import elder_payload, operator_headers
 
 BASE = str(VOICE["public_base_url"])
 TOKEN = str(VOICE["twilio_auth_token"])
@@ -227,10 +227,17 @@ async def test_dialling_out_needs_a_phone_and_telephony(
     assert response.status_code == 409
     assert "no phone" in response.json()["message"]
 
+    admin = await operator_headers(services_of(voice_app), twilio, Role.admin, "admin")
     async with unit_of_work(services_of(voice_app).sessions) as session:
         operator = await session.scalar(select(Operator).where(Operator.username == "nophone"))
         assert operator is not None
-        operator.phone = "+8659100001111"
+    patched = await twilio.patch(
+        f"/api/v1/operators/{operator.id}", json={"phone": "+86 591 0000 1111"}, headers=admin
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["phone"] == "+8659100001111"
+    refused = await twilio.patch(f"/api/v1/operators/{operator.id}", json={"phone": "call me"}, headers=admin)
+    assert refused.status_code == 422
     response = await twilio.post("/api/v1/phone-calls/dial", json={"to": "13900000001"}, headers=agent)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -269,3 +276,62 @@ async def test_only_the_agent_on_a_call_or_a_supervisor_controls_it(
     assert (
         await twilio.post("/api/v1/phone-calls/999/hold", json={"on": True}, headers=supervisor)
     ).status_code == 404
+
+
+async def test_a_devices_sim_number_is_kept_normalised(
+    client: httpx.AsyncClient, agent: dict[str, str]
+) -> None:
+    elder = await client.post("/api/v1/elders", json=elder_payload(), headers=agent)
+    assert elder.status_code == 201, elder.text
+    body = {
+        "imei": "861234567890123",
+        "elder_id": elder.json()["id"],
+        "kind": "watch",
+        "phone": "147 0000 0001",
+    }
+    created = await client.post("/api/v1/devices", json=body, headers=agent)
+    assert created.status_code == 201, created.text
+    assert created.json()["phone"] == "+8614700000001"
+
+
+async def test_an_agent_leg_joins_only_while_the_offer_is_theirs(
+    twilio: httpx.AsyncClient, voice_app: FastAPI
+) -> None:
+    await post_signed(twilio, "/webhooks/twilio/voice", incoming())
+    [phone_call] = await phone_calls(voice_app)
+    async with unit_of_work(services_of(voice_app).sessions) as session:
+        row = await session.get(PhoneCall, phone_call.id)
+        assert row is not None
+        row.state, row.offered_agent_id = PhoneCallState.ringing, None
+    leg = {**incoming(sid="CA" + "2" * 32), "CallStatus": "in-progress"}
+    late = await post_signed(
+        twilio, "/webhooks/twilio/voice", leg, leg="agent", phone_call_id=phone_call.id, operator_id=5
+    )
+    assert late.text.endswith("<Response><Hangup /></Response>")
+
+
+async def test_a_caller_hanging_up_in_the_queue_leaves_a_callback_task(
+    twilio: httpx.AsyncClient, voice_app: FastAPI, clock: FakeClock
+) -> None:
+    await post_signed(twilio, "/webhooks/twilio/voice", incoming())
+    [phone_call] = await phone_calls(voice_app)
+    await post_signed(
+        twilio, "/webhooks/twilio/voice", incoming(), step="emergency", phone_call_id=phone_call.id
+    )
+    clock.advance(40)
+    for _ in range(2):
+        gone = await post_signed(
+            twilio,
+            "/webhooks/twilio/voice/status",
+            {**incoming(), "CallStatus": "completed", "CallDuration": "48"},
+        )
+        assert gone.status_code == 204
+    await desk_of(voice_app).settle()
+    [ended] = await phone_calls(voice_app)
+    assert (ended.state, ended.outcome.value if ended.outcome else None) == (
+        PhoneCallState.ended,
+        "abandoned",
+    )
+    async with unit_of_work(services_of(voice_app).sessions) as session:
+        tasks = (await session.scalars(select(CallbackTask))).all()
+    assert [(t.phone_call_id, t.number, t.state.value) for t in tasks] == [(phone_call.id, CALLER, "open")]
