@@ -4,7 +4,12 @@ and the new components in one language at a time."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import math
 import re
+import struct
+import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,12 +17,22 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from dispatch.voice.models import CallerKind, Direction, PhoneCallState, PhoneCategory, PhoneOutcome
+from dispatch.voice.models import (
+    CallerKind,
+    Direction,
+    PhoneCallState,
+    PhoneCategory,
+    PhoneOutcome,
+    Recording,
+    RecordingState,
+)
 from tests.console.phone_support import (
     CJK,
     ENGLISH_WORD,
     PhoneSite,
     add_phone_call,
+    answered,
+    database,
     elders_with_phones,
     interface_text,
     offer,
@@ -184,3 +199,77 @@ async def test_the_phone_components_speak_one_language(
             assert not CJK.findall(text), text
         else:
             assert not set(ENGLISH_WORD.findall(text)) - ALLOWED_IN_CHINESE, text
+
+
+def one_second_of_tone() -> bytes:
+    """A real WAV file: 1 s of a 440 Hz tone, 8 kHz mono 16-bit (what a phone recording sounds like)."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        samples = (int(8000 * math.sin(2 * math.pi * 440 * n / 8000)) for n in range(8000))
+        wav.writeframes(b"".join(struct.pack("<h", s) for s in samples))
+    return buffer.getvalue()
+
+
+async def add_recording(site: PhoneSite, phone_call_id: int) -> None:
+    """A stored recording as the fetcher leaves it: the file under the data directory and its row."""
+    audio = one_second_of_tone()
+    key = f"test/{phone_call_id}.wav"
+    path = site.data_dir / "recordings" / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(audio)
+    now = datetime.now(UTC)
+    async with database(site) as session:
+        session.add(
+            Recording(
+                phone_call_id=phone_call_id,
+                twilio_sid=f"RE{phone_call_id:032d}",
+                source_url="https://api.twilio.com/recording",
+                duration_s=1,
+                state=RecordingState.stored,
+                storage_key=key,
+                sha256=hashlib.sha256(audio).hexdigest(),
+                size_bytes=len(audio),
+                content_type="audio/wav",
+                recorded_at=now,
+                stored_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await session.commit()
+
+
+async def test_a_recording_plays_for_a_supervisor_not_for_another_agent_and_each_playback_is_audited(
+    phone_site: PhoneSite, browser: Browser
+) -> None:
+    taker = await operator(phone_site, "agent1")
+    now = datetime.now(UTC)
+    phone_call_id = await add_phone_call(
+        phone_site,
+        agent_id=taker.id,
+        agent_name=taker.name,
+        **answered(answered_at=now, ended_at=now + timedelta(seconds=1), talk_seconds=1),
+    )
+    await add_recording(phone_site, phone_call_id)
+    row_of = f"[data-testid=phone-row][data-phone-call-id='{phone_call_id}']"
+
+    other = await logged_in(browser, phone_site, "agent2")
+    await other.get_by_test_id("view-phone").click()
+    await expect(other.locator(row_of)).to_contain_text("0:01")
+    await expect(other.locator(row_of).get_by_test_id("recording-play")).to_have_count(0)
+
+    page = await logged_in(browser, phone_site, "supervisor")
+    await page.get_by_test_id("view-phone").click()
+    await page.locator(row_of).get_by_test_id("recording-play").click()
+    audio = page.locator(row_of).get_by_test_id("recording-audio")
+    await expect(audio).to_have_attribute("src", f"/api/v1/phone-calls/{phone_call_id}/recording")
+    # The browser fetched and decoded it with the session cookie: a one-second sound.
+    await page.wait_for_function(
+        "(a) => a.readyState >= 1 && Math.abs(a.duration - 1) < 0.05", arg=await audio.element_handle()
+    )
+    async with rest(phone_site, "admin") as admin:
+        plays = (await admin.get("/api/v1/audit", params={"action": "recording.play"})).json()["items"]
+    assert [(p["username"], p["detail"]["phone_call_id"]) for p in plays] == [("supervisor", phone_call_id)]
