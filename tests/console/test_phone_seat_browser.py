@@ -147,9 +147,14 @@ async def test_an_offered_call_pops_the_elders_card_within_a_second_and_answerin
     announced = time.monotonic()
     await offer(phone_site, phone_call_id, agent.id)
     panel = page.get_by_test_id("phone-panel")
-    await expect(panel.get_by_test_id("caller-name")).to_have_text(elder.name, timeout=1000)
+    # wait_for watches every animation frame (expect's retries back off to 500 ms steps and would add that).
+    await panel.wait_for(state="visible", timeout=1000)
+    shown = time.monotonic() - announced
+    await panel.get_by_test_id("caller-name").wait_for(state="visible", timeout=1000)
     popped = time.monotonic() - announced
+    assert shown < 1.0, f"the panel showed {shown:.2f} s after the offer"
     assert popped < 1.0, f"the card popped {popped:.2f} s after the offer"
+    await expect(panel.get_by_test_id("caller-name")).to_have_text(elder.name)
     await expect(panel).to_have_attribute("data-stage", "ringing")
     await expect(page.locator("body")).to_have_attribute("data-phone", "ringing")
     await expect(panel.get_by_test_id("phone-stage")).to_have_text("来电振铃")
