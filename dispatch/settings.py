@@ -81,7 +81,6 @@ class Settings(BaseSettings):
     voice_greeting_url: str = ""  # a recorded greeting (played) instead of the spoken text
     voice_tick_seconds: float = Field(default=1.0, gt=0)  # how often the voice timer looks (offers, wrap-ups)
     emergency_number: str = "120"  # added to a call's conference by the agent's "120" button
-    recording_retention_days: int = Field(default=180, ge=1)  # older call audio is deleted by the timer
     # Seconds after queuing within which a message the gateway refused for now (429, 5xx) is retried, per
     # purpose, e.g. {"offer": 30}; the rest keep dispatch.notify.retry's defaults.
     sms_retry_budgets: dict[str, int] = {}

@@ -106,6 +106,7 @@ async def set_state(
             since=now,
             ready_since=now if state == AgentState.ready else None,
             wrap_up_until=None,
+            after_wrap_up=None,
             phone_call_id=None,
             updated_at=now,
         )
@@ -119,9 +120,14 @@ async def set_state(
 
 
 async def log_out(*, session: AsyncSession, clock: Clock, operator_id: int) -> None:
-    """Logging out takes the seat offline (not while a call rings or is on: the call ends it)."""
+    """Logging out takes the seat offline; during a call (or its wrap-up), once the call and its wrap-up
+    are over."""
     presence = await presence_of(session=session, operator_id=operator_id)
-    if presence is None or presence.state in (*BUSY_STATES, AgentState.offline):
+    if presence is None or presence.state == AgentState.offline:
+        return
+    if presence.state in (*BUSY_STATES, AgentState.wrap_up):
+        presence.after_wrap_up, presence.updated_at = AgentState.offline, clock.now()
+        await session.flush()
         return
     await set_state(session=session, clock=clock, operator_id=operator_id, state=AgentState.offline)
 
@@ -202,6 +208,8 @@ async def on_call(*, session: AsyncSession, clock: Clock, operator_id: int, phon
     """The agent is talking (answered an offer, or dials out)."""
     presence = await _seat(session, clock, operator_id)
     now = clock.now()
+    if presence.state in (AgentState.away, AgentState.offline):  # dialling out from away: away again after
+        presence.after_wrap_up = presence.state
     presence.state, presence.since, presence.phone_call_id = AgentState.on_call, now, phone_call_id
     presence.wrap_up_until, presence.updated_at = None, now
     await session.flush()
@@ -244,17 +252,23 @@ async def end_wrap_ups(*, session: AsyncSession, clock: Clock) -> int:
 
 
 async def _ready_again(session: AsyncSession, clock: Clock, operator_ids: list[int]) -> int:
+    """Wrap-up over: ready, or offline for an agent who logged out meanwhile."""
     now = clock.now()
     done = 0
     for operator_id in operator_ids:
+        presence = await presence_of(session=session, operator_id=operator_id)
+        if presence is None or presence.state != AgentState.wrap_up:
+            continue
+        following = presence.after_wrap_up or AgentState.ready
         moved = await session.execute(
             update(AgentPresence)
             .where(AgentPresence.operator_id == operator_id, AgentPresence.state == AgentState.wrap_up)
             .values(
-                state=AgentState.ready,
+                state=following,
                 since=now,
-                ready_since=now,
+                ready_since=now if following == AgentState.ready else None,
                 wrap_up_until=None,
+                after_wrap_up=None,
                 phone_call_id=None,
                 updated_at=now,
             )

@@ -155,6 +155,8 @@ class AgentPresence(Base):
     since: Mapped[datetime]
     ready_since: Mapped[datetime | None]  # longest idle first: the oldest ready_since is offered first
     wrap_up_until: Mapped[datetime | None]
+    # Where the agent goes after wrap-up when not ready: offline if they logged out during the call.
+    after_wrap_up: Mapped[AgentState | None] = mapped_column(enum_type(AgentState))
     phone_call_id: Mapped[int | None] = mapped_column(ForeignKey("phone_call.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime]
 

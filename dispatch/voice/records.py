@@ -1,16 +1,13 @@
-"""Phone calls on record: lists, audited reads, calls logged by hand, the caller card (screen-pop) and the
-call-back tasks of callers who hung up while waiting."""
+"""Phone calls on record: lists, audited reads, calls logged by hand and the caller card (screen-pop)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.alerts.models import AlertAudience
-from dispatch.alerts.service import raise_alert
 from dispatch.audit import service as audit
 from dispatch.auth.actor import Actor
 from dispatch.auth.models import Operator
@@ -23,17 +20,14 @@ from dispatch.clock import Clock
 from dispatch.complaints.models import Complaint
 from dispatch.db.base import Base
 from dispatch.elders.models import Contact, Elder, HealthRecord
-from dispatch.errors import InvalidTransition, NotFound, ValidationFailed
+from dispatch.errors import NotFound, ValidationFailed
 from dispatch.followups.models import FollowUp
 from dispatch.localtime import local_date
 from dispatch.orders.models import OPEN_ORDER_STATES, ServiceOrder
 from dispatch.providers.models import Provider
 from dispatch.schemas import mask_phone
-from dispatch.voice import service
 from dispatch.voice.identify import UNKNOWN, identify
 from dispatch.voice.models import (
-    CallbackState,
-    CallbackTask,
     Direction,
     PhoneCall,
     PhoneCallState,
@@ -329,97 +323,3 @@ async def caller_card(
         detail={"elder_id": phone_call.elder_id},
     )
     return card
-
-
-# --- call-back tasks ------------------------------------------------------------------------------------
-
-
-def callback_json(task: CallbackTask, *, alarm_open: bool = False) -> dict[str, Any]:
-    """A call-back task as the API shows it: the core's JSON and whether its elder's alarm is open."""
-    return {**service.callback_json(task), "alarm_open": alarm_open}
-
-
-async def _alarm_open(session: AsyncSession, elder_id: int | None) -> bool:
-    if elder_id is None:
-        return False
-    return await session.scalar(select(Call.id).where(Call.open_elder_id == elder_id).limit(1)) is not None
-
-
-async def create_callback(*, session: AsyncSession, clock: Clock, phone_call: PhoneCall) -> CallbackTask:
-    """A call-back task for a caller who hung up while waiting (once per phone call); an elder with an open
-    alarm call re-alerts the agents."""
-    existing = await session.scalar(select(CallbackTask).where(CallbackTask.phone_call_id == phone_call.id))
-    if existing is not None:
-        return existing
-    now = clock.now()
-    task = CallbackTask(
-        phone_call_id=phone_call.id,
-        number=phone_call.from_number if phone_call.direction == Direction.inbound else phone_call.to_number,
-        elder_id=phone_call.elder_id,
-        category=phone_call.category,
-        state=CallbackState.open,
-        outcome_note="",
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(task)
-    await session.flush()
-    alarm_open = await _alarm_open(session, task.elder_id)
-    if alarm_open:
-        await raise_alert(
-            session=session,
-            clock=clock,
-            kind="callback_alarm",
-            key=f"callback:{task.id}",
-            text="An elder with an open alarm hung up while waiting: ring back now",
-            audience=AlertAudience.agents,
-            detail={"callback_id": task.id, "phone_call_id": phone_call.id, "elder_id": task.elder_id},
-        )
-    _announce_callback(session, task, "created", alarm_open)
-    return task
-
-
-def _announce_callback(session: AsyncSession, task: CallbackTask, change: str, alarm_open: bool) -> None:
-    shown = callback_json(task, alarm_open=alarm_open)
-    shown["number"] = mask_phone(task.number) or ""
-    announce(session, CONSOLE_CHANNEL, {"type": "callback", "change": change, "callback": shown})
-
-
-async def list_callbacks(
-    *, session: AsyncSession, state: CallbackState, limit: int
-) -> list[tuple[CallbackTask, bool]]:
-    """Call-back tasks in this state: those of elders with an open alarm call first, then oldest first;
-    each with whether its elder's alarm is open."""
-    alarm = select(Call.id).where(Call.open_elder_id == CallbackTask.elder_id).exists()
-    rows = await session.execute(
-        select(CallbackTask, alarm)
-        .where(CallbackTask.state == state)
-        .order_by(case((alarm, 0), else_=1), CallbackTask.created_at, CallbackTask.id)
-        .limit(limit)
-    )
-    return [(task, bool(open_)) for task, open_ in rows]
-
-
-async def complete_callback(
-    *, session: AsyncSession, clock: Clock, actor: Actor, callback_id: int, note: str
-) -> CallbackTask:
-    """The caller was rung back: the task is done with what came of it."""
-    task = await session.get(CallbackTask, callback_id)
-    if task is None:
-        raise NotFound(f"call-back task {callback_id} not found")
-    if task.state != CallbackState.open:
-        raise InvalidTransition(f"call-back task {callback_id} is {task.state.value}")
-    now = clock.now()
-    task.state, task.done_by, task.done_at = CallbackState.done, actor.username, now
-    task.outcome_note, task.updated_at = note, now
-    await session.flush()
-    await audit.record(
-        session=session,
-        clock=clock,
-        actor=actor,
-        action="callback.done",
-        entity_type="callback_task",
-        entity_id=task.id,
-    )
-    _announce_callback(session, task, "done", await _alarm_open(session, task.elder_id))
-    return task

@@ -13,7 +13,7 @@ from pydantic import AwareDatetime
 from dispatch.api.deps import ClockDep, CurrentActor, ManagerActor, SessionDep, SettingsDep
 from dispatch.errors import NotFound, ValidationFailed
 from dispatch.schemas import MAX_ROW_ID, RowId, mask_phone
-from dispatch.voice import recordings, records, service, stats
+from dispatch.voice import callbacks, recordings, records, service, stats
 from dispatch.voice.models import CallbackState, Direction, PhoneCall, PhoneCallState
 from dispatch.voice.schemas import (
     CallbackDone,
@@ -106,9 +106,9 @@ async def list_callbacks(
 ) -> CallbackPage:
     """Call-back tasks: elders with an open alarm call first, then oldest first; numbers masked (the whole
     number is on the audited phone call)."""
-    rows = await records.list_callbacks(session=session, state=state, limit=limit)
+    rows = await callbacks.list_open_first(session=session, state=state, limit=limit)
     return CallbackPage(
-        items=[_callback(records.callback_json(task, alarm_open=alarm)) for task, alarm in rows]
+        items=[_callback(callbacks.callback_json(task, alarm_open=alarm)) for task, alarm in rows]
     )
 
 
@@ -117,10 +117,10 @@ async def complete_callback(
     callback_id: RowId, body: CallbackDone, session: SessionDep, clock: ClockDep, actor: CurrentActor
 ) -> CallbackRead:
     """The caller was rung back: close the task with a note."""
-    task = await records.complete_callback(
+    task = await callbacks.complete(
         session=session, clock=clock, actor=actor, callback_id=callback_id, note=body.note
     )
-    return _callback(records.callback_json(task))
+    return _callback(callbacks.callback_json(task))
 
 
 @router.get(

@@ -29,12 +29,10 @@ from dispatch.calls.service import CONSOLE_CHANNEL, call_json
 from dispatch.clock import Clock
 from dispatch.errors import Conflict, NotFound
 from dispatch.settings import Settings
-from dispatch.voice import agents
+from dispatch.voice import agents, callbacks
 from dispatch.voice.identify import identify
 from dispatch.voice.models import (
     AgentState,
-    CallbackState,
-    CallbackTask,
     CallerKind,
     Direction,
     PhoneCall,
@@ -154,21 +152,6 @@ def announce_phone(
     if for_operator_id is not None:
         message["for_operator_id"] = for_operator_id
     announce(session, CONSOLE_CHANNEL, message)
-
-
-def callback_json(task: CallbackTask) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "phone_call_id": task.phone_call_id,
-        "number": task.number,
-        "elder_id": task.elder_id,
-        "category": task.category.value if task.category else None,
-        "state": task.state.value,
-        "created_at": task.created_at.isoformat(),
-        "done_by": task.done_by,
-        "done_at": _iso(task.done_at),
-        "outcome_note": task.outcome_note,
-    }
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -597,7 +580,7 @@ async def caller_left(
         outcome=PhoneOutcome.abandoned,
         talk_seconds=None,
     )
-    await _callback_task(session, clock, phone_call)
+    await callbacks.create(session=session, clock=clock, phone_call=phone_call)
     await _realert(session, clock, phone_call)
     actions.route = True
     return actions
@@ -649,28 +632,6 @@ async def finish(
         )
     announce_phone(session, phone_call, "ended")
     return True
-
-
-async def _callback_task(session: AsyncSession, clock: Clock, phone_call: PhoneCall) -> None:
-    """Ring this caller back: on the agents' worklist, once per call."""
-    existing = await session.scalar(select(CallbackTask).where(CallbackTask.phone_call_id == phone_call.id))
-    if existing is not None:
-        return
-    now = clock.now()
-    task = CallbackTask(
-        phone_call_id=phone_call.id,
-        number=phone_call.from_number,
-        elder_id=phone_call.elder_id,
-        category=phone_call.category,
-        state=CallbackState.open,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(task)
-    await session.flush()
-    announce(
-        session, CONSOLE_CHANNEL, {"type": "callback", "change": "created", "callback": callback_json(task)}
-    )
 
 
 async def _realert(session: AsyncSession, clock: Clock, phone_call: PhoneCall) -> None:

@@ -16,7 +16,7 @@ from dispatch.calls.rules import CallCategory
 from dispatch.clock import FakeClock
 from dispatch.followups.models import FollowUp, FollowUpKind, FollowUpState
 from dispatch.settings import Settings
-from dispatch.voice import legs, outbound, service
+from dispatch.voice import agents, legs, outbound, service
 from dispatch.voice.desk import VoiceDesk
 from dispatch.voice.models import (
     AgentState,
@@ -353,3 +353,33 @@ async def test_an_outbound_follow_up_nobody_answers_is_a_not_reached_attempt(
             False,
         )
     assert await state_of(sessions, agent.id) == AgentState.wrap_up
+
+
+async def test_an_agent_who_logged_out_during_a_call_goes_offline_after_wrap_up(
+    desk: VoiceDesk, sessions: Sessions, clock: FakeClock, voice_settings: Settings
+) -> None:
+    agent = await make_agent(sessions, clock, "a")
+    waiting = await call_in(sessions, clock, "CA-caller", "+8613700000001", digits="3")
+    await desk.route()
+    leg = str(telephony(desk).requests[0][1]["sid"])
+    await report(
+        desk,
+        sessions,
+        clock,
+        voice_settings,
+        leg="agent",
+        phone_call_id=waiting.id,
+        operator_id=agent.id,
+        sid=leg,
+        status="in-progress",
+    )
+    async with sessions() as session:
+        await agents.log_out(session=session, clock=clock, operator_id=agent.id)
+        await session.commit()
+    assert await state_of(sessions, agent.id) == AgentState.on_call  # the call goes on
+
+    await report(desk, sessions, clock, voice_settings, sid="CA-caller", status="completed")
+    clock.advance(voice_settings.wrap_up_seconds)
+    await desk.tick()
+
+    assert await state_of(sessions, agent.id) == AgentState.offline

@@ -184,6 +184,21 @@ def upgrade() -> None:
         sa.Column("since", dispatch.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("ready_since", dispatch.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("wrap_up_until", dispatch.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "after_wrap_up",
+            sa.Enum(
+                "offline",
+                "ready",
+                "ringing",
+                "on_call",
+                "wrap_up",
+                "away",
+                name="agentstate",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=True,
+        ),
         sa.Column("phone_call_id", sa.Integer(), nullable=True),
         sa.Column("updated_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
