@@ -219,6 +219,8 @@ async def test_after_the_call_the_panel_counts_the_wrap_up_down_and_ready_ends_i
         category=PhoneCategory.enquiry,
         offered_agent_id=agent.id,
     )
+    async with rest(phone_site, "agent1") as http:  # only a ready agent is offered a call
+        assert (await http.put("/api/v1/agents/me/state", json={"state": "ready"})).status_code == 200
     clock = SystemClock()
     bus = RedisBus.from_url(phone_site.redis_url)
     # The telephony's steps, through the voice services: answered on the desk phone, then hung up.
