@@ -44,6 +44,7 @@ async def console_config(settings: SettingsDep, actor: CurrentActor) -> dict[str
         "p1_ack_seconds": settings.p1_ack_seconds,
         "state_sla_seconds": {state.value: seconds for state, seconds in STATE_SLA_SECONDS.items()},
         "service_types": [t.value for t in ServiceType],
+        "wrap_up_seconds": settings.wrap_up_seconds,
         "operator": {"username": actor.username, "role": actor.role},
     }
 

@@ -45,4 +45,5 @@ async def test_the_console_config_needs_a_login(client: httpx.AsyncClient, app_s
     assert config["p1_ack_seconds"] == 30
     assert config["state_sla_seconds"]["new"] == 60
     assert "emergency_rescue" in config["service_types"]
+    assert config["wrap_up_seconds"] == 30
     assert config["operator"] == {"username": "agent1", "role": "agent"}

@@ -50,3 +50,25 @@ export function setAlertLevel(next) {
 export function setMuted(value) {
   muted = value;
 }
+
+// The phone's ring while a call is offered to this agent: two short tones every 2 s (muted like the alarm).
+let ringTimer = null;
+
+function ringPhone() {
+  if (muted || !context) return;
+  const now = context.currentTime;
+  beep(660, 0.2, now, 0.35);
+  beep(520, 0.2, now + 0.45, 0.35);
+}
+
+/** Ring (true) or stop ringing (false) for an offered phone call. */
+export function setPhoneRinging(on) {
+  document.body.dataset.phone = on ? 'ringing' : 'idle';
+  if (on === (ringTimer !== null)) return;
+  clearInterval(ringTimer);
+  ringTimer = null;
+  if (on) {
+    ringPhone();
+    ringTimer = setInterval(ringPhone, 2000);
+  }
+}

@@ -1,8 +1,11 @@
 // The operator console: login, the live call queue and the call in hand; the service-desk views
 // (orders, follow-ups, care calls, complaints, providers) live in their own modules and get their live messages through `topics`.
+// The hotline: the seat state in the header, the phone panel (screen-pop, call, wrap-up) over every view,
+// click-to-call on every number (PhoneContext) and the phone and wallboard views.
 
 import { html, render, useCallback, useEffect, useMemo, useRef, useState } from '../vendor/htm/preact/standalone.module.js';
 import { setAlertLevel, setMuted, unlockSound } from './alerts.js';
+import { AgentStateSelector, useMyPresence } from './agentstate.js';
 import { api, ApiError, LiveFeed } from './api.js';
 import { CareCallsView } from './carecalls.js';
 import { ComplaintsView } from './complaints.js';
@@ -12,11 +15,21 @@ import { createTopics } from './live.js';
 import { CallMap } from './map.js';
 import { AlertStrip } from './notices.js';
 import { OrdersView } from './orders.js';
+import { dialRefusal, isRefusal, LogCallForm, PhoneContext, PhoneNumber, placeCall } from './phone.js';
+import { PhoneView } from './phonecalls.js';
 import { ProvidersView } from './providers.js';
+import { PhonePanel, usePhonePanel } from './screenpop.js';
+import { Wallboard } from './wallboard.js';
 
 const PRIORITY_ORDER = { P1: 1, P2: 2, P3: 3, P4: 4 };
 const QUEUE_STATES = new Set(['new', 'acknowledged', 'dispatched', 'on_scene', 'resolved']);
-const VIEWS = ['calls', 'orders', 'followups', 'carecalls', 'complaints', 'providers', 'sms'];
+const VIEWS = ['calls', 'orders', 'followups', 'carecalls', 'complaints', 'providers', 'phone', 'sms'];
+const MANAGER_VIEWS = [...VIEWS, 'wallboard'];
+const PHONE_MESSAGES = ['phone', 'agent', 'callback'];
+
+function viewsFor(me) {
+  return me.role === 'supervisor' || me.role === 'admin' ? MANAGER_VIEWS : VIEWS;
+}
 
 function byPriorityThenAge(a, b) {
   const waiting = (call) => (call.state === 'resolved' ? 1 : 0); // resolved calls only wait for closing
@@ -120,7 +133,7 @@ function Queue({ calls, selectedId, now, t, onSelect }) {
 
 // ---------------------------------------------------------------- call detail
 
-function Profile({ elder, t }) {
+function Profile({ elder, callId, t }) {
   if (!elder) return null;
   const health = elder.health || {};
   const list = (items) => (items && items.length ? items.join('、') : t('none'));
@@ -135,7 +148,7 @@ function Profile({ elder, t }) {
           ${elder.empty_nest && html`<span class="tag">${t('empty_nest')}</span>`}
         </div>
         <dl>
-          <dt>${t('phone')}</dt><dd>${elder.phone || t('none')}</dd>
+          <dt>${t('phone')}</dt><dd>${elder.phone ? html`<${PhoneNumber} number=${elder.phone} links=${{ call_id: callId }} t=${t} />` : t('none')}</dd>
           <dt>${t('address')}</dt><dd>${elder.address}</dd>
           <dt>${t('community')}</dt><dd>${elder.district} ${elder.street} ${elder.community}</dd>
           <dt>${t('conditions')}</dt><dd>${list(health.conditions)}</dd>
@@ -153,7 +166,7 @@ function dictionaryValue(t, group, index) {
   return Array.isArray(values) ? values[index] : index;
 }
 
-function Contacts({ elder, timeline, busy, t, onNotify }) {
+function Contacts({ elder, callId, timeline, busy, t, onNotify }) {
   if (!elder) return null;
   const notified = new Set(timeline.filter((e) => e.kind === 'notify').map((e) => e.detail.contact_id));
   const contacts = [...elder.contacts].sort((a, b) => a.priority - b.priority);
@@ -164,7 +177,7 @@ function Contacts({ elder, timeline, busy, t, onNotify }) {
         ${contacts.map((c) => html`
           <li key=${c.id} data-contact-id=${c.id}>
             <span><strong>${c.name}</strong> ${t(`contact_kind.${c.kind}`)}${c.relation ? ` · ${c.relation}` : ''}</span>
-            <a href=${`tel:${c.phone}`}>${c.phone}</a>
+            <${PhoneNumber} number=${c.phone} links=${{ call_id: callId }} t=${t} />
             <button disabled=${busy} onClick=${() => onNotify(c.id)}>${notified.has(c.id) ? `✓ ${t('notified')}` : t('notify')}</button>
           </li>`)}
       </ol>
@@ -388,8 +401,8 @@ function CallDetail({ callId, liveCall, version, me, config, now, t, onError }) 
       <${DispatchPanel} jobs=${jobs} handoff=${handoff} now=${now} t=${t} />
       <div class="detail-grid">
         <div class="column">
-          <${Profile} elder=${elder} t=${t} />
-          <${Contacts} elder=${elder} timeline=${detail.timeline} busy=${busy} t=${t} onNotify=${(id) => act('/notify', { contact_id: id })} />
+          <${Profile} elder=${elder} callId=${call.id} t=${t} />
+          <${Contacts} elder=${elder} callId=${call.id} timeline=${detail.timeline} busy=${busy} t=${t} onNotify=${(id) => act('/notify', { contact_id: id })} />
         </div>
         <div class="column">
           <section class="card" aria-label=${t('map')}>
@@ -488,6 +501,7 @@ function Console({ me, config, t, onLanguage, onLogout }) {
   const [selectedId, setSelectedId] = useState(null);
   const [versions, setVersions] = useState({});
   const [connected, setConnected] = useState(false);
+  const [synced, setSynced] = useState(false); // the server's resync arrived: live messages flow from here on
   const [offset, setOffset] = useState(0);
   const [toast, setToast] = useState(null);
   const topics = useMemo(createTopics, []);
@@ -500,9 +514,12 @@ function Console({ me, config, t, onLanguage, onLogout }) {
     setReceived((n) => n + 1);
     if (message.type === 'resync') {
       if (message.server_time) setOffset(Date.parse(message.server_time) - Date.now());
+      setSynced(true);
       setCalls(new Map(message.calls.map((c) => [c.id, c])));
       setVersions((v) => Object.fromEntries(Object.entries(v).map(([id, n]) => [id, n + 1])));
       topics.publish('resync');
+    } else if (PHONE_MESSAGES.includes(message.type)) {
+      topics.publish(message.type, message);
     } else if (['order', 'alert', 'follow_up'].includes(message.type)) {
       topics.publish(message.type, message[message.type]);
     } else if (message.call) {
@@ -515,7 +532,11 @@ function Console({ me, config, t, onLanguage, onLogout }) {
   }, []);
 
   useEffect(() => {
-    const feed = new LiveFeed({ onMessage, onStatus: setConnected, onUnauthenticated: onLogout });
+    const onStatus = (up) => {
+      setConnected(up);
+      if (!up) setSynced(false);
+    };
+    const feed = new LiveFeed({ onMessage, onStatus, onUnauthenticated: onLogout });
     return () => feed.close();
   }, []);
 
@@ -529,21 +550,51 @@ function Console({ me, config, t, onLanguage, onLogout }) {
   }, []);
   const showError = useCallback((err) => showToast(`${t('error')}: ${err.message}`, 'error'), [t]);
   const showInfo = useCallback((text) => showToast(text, 'info'), []);
+  const [presence, setPresence] = useMyPresence(me, topics, showError);
+  const phonePanel = usePhonePanel(me, topics);
+  useEffect(() => phonePanel.restore(presence), [presence?.phone_call_id, presence?.state]);
+  const [logForm, setLogForm] = useState(null); // the "log a phone call" form's prefill, or null
+  const [deskIntent, setDeskIntent] = useState(null); // a form a view opens prefilled (from the phone panel)
+  const phone = useMemo(() => ({
+    dial: async (to, links) => {
+      try {
+        phonePanel.open(await placeCall(to, links));
+      } catch (err) {
+        if (!isRefusal(err)) return showError(err);
+        const { text: reason, logInstead } = dialRefusal(err, t);
+        showToast(reason, 'error');
+        if (logInstead) setLogForm({ number: to, direction: 'outbound', links, reason, category: links.follow_up_id ? 'follow_up' : links.care_call_id ? 'care_call' : 'other' });
+      }
+      return undefined;
+    },
+    logCall: (prefill) => setLogForm(prefill || {}),
+  }), [t]);
+  const openRecord = (target) => {
+    if (target.kind === 'call') {
+      setView('calls');
+      setSelectedId(target.callId);
+    } else {
+      setView(target.kind === 'order' ? 'orders' : 'complaints');
+      setDeskIntent({ ...target, at: Date.now() });
+    }
+  };
   const toggleMute = () => {
     setMuted(!muted);
     setMute(!muted);
   };
 
   return html`
-    <div class="console">
+    <${PhoneContext.Provider} value=${phone}>
+    <div class=${`console ${phonePanel.panel ? 'with-phone-panel' : ''}`}>
       <header class="topbar">
         <h1>${t('title')}</h1>
-        <span class=${`connection ${connected ? 'up' : 'down'}`} data-testid="connection">${connected ? t('live') : t('reconnecting')}</span>
+        <span class=${`connection ${connected ? 'up' : 'down'}`} data-testid="connection" data-synced=${synced}>${connected ? t('live') : t('reconnecting')}</span>
         <span class="spacer"></span>
         <nav class="views">
-          ${VIEWS.map((v) => html`<button key=${v} class=${v === view ? 'view current' : 'view'} aria-pressed=${v === view}
+          ${viewsFor(me).map((v) => html`<button key=${v} class=${v === view ? 'view current' : 'view'} aria-pressed=${v === view}
             data-testid=${`view-${v}`} onClick=${() => setView(v)}>${t(`views.${v}`)}</button>`)}
         </nav>
+        <${AgentStateSelector} me=${me} presence=${presence} config=${config} now=${now} t=${t} onChange=${setPresence} onError=${showError} />
         <button class="link" onClick=${toggleMute}>${muted ? t('sound_off') : t('sound_on')}</button>
         <button class="link" onClick=${onLanguage}>${t('language')}</button>
         <span class="operator">${me.display_name || me.username} (${me.role})</span>
@@ -556,14 +607,18 @@ function Console({ me, config, t, onLanguage, onLogout }) {
         <${Queue} calls=${queue} selectedId=${selectedId} now=${now} t=${t} onSelect=${setSelectedId} />
         ${view === 'sms'
           ? html`<${SmsPanel} version=${received} t=${t} onError=${showError} />`
+          : view === 'phone'
+          ? html`<${PhoneView} me=${me} topics=${topics} t=${t} onError=${showError} onInfo=${showInfo} />`
+          : view === 'wallboard'
+          ? html`<${Wallboard} topics=${topics} t=${t} onError=${showError} />`
           : view === 'orders'
-          ? html`<${OrdersView} topics=${topics} config=${config} t=${t} onError=${showError} onInfo=${showInfo} />`
+          ? html`<${OrdersView} topics=${topics} config=${config} intent=${deskIntent?.kind === 'order' ? deskIntent : null} t=${t} onError=${showError} onInfo=${showInfo} />`
           : view === 'followups'
           ? html`<${FollowUpsView} topics=${topics} t=${t} onError=${showError} onInfo=${showInfo} />`
           : view === 'carecalls'
           ? html`<${CareCallsView} me=${me} topics=${topics} t=${t} onError=${showError} onInfo=${showInfo} />`
           : view === 'complaints'
-          ? html`<${ComplaintsView} me=${me} topics=${topics} t=${t} onError=${showError} onInfo=${showInfo} />`
+          ? html`<${ComplaintsView} me=${me} topics=${topics} intent=${deskIntent?.kind === 'complaint' ? deskIntent : null} t=${t} onError=${showError} onInfo=${showInfo} />`
           : view === 'providers'
           ? html`<${ProvidersView} me=${me} t=${t} onError=${showError} />`
           : selectedId === null
@@ -571,7 +626,12 @@ function Console({ me, config, t, onLanguage, onLogout }) {
           : html`<${CallDetail} key=${selectedId} callId=${selectedId} liveCall=${calls.get(selectedId)} version=${versions[selectedId] || 0}
                    me=${me} config=${config} now=${now} t=${t} onError=${showError} />`}
       </div>
-    </div>`;
+      <${PhonePanel} state=${phonePanel} me=${me} presence=${presence} config=${config} now=${now} t=${t}
+        onOpen=${openRecord} onError=${showError} onInfo=${showInfo} />
+      ${logForm && html`<${LogCallForm} prefill=${logForm} t=${t} onError=${showError} onClose=${() => setLogForm(null)}
+        onSaved=${(saved) => { setLogForm(null); showInfo(t('log_saved', { id: saved.id })); topics.publish('phone', { change: 'logged', phone_call: null }); }} />`}
+    </div>
+    </${PhoneContext.Provider}>`;
 }
 
 function App() {

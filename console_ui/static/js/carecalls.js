@@ -6,6 +6,7 @@ import { html, useEffect, useState } from '../vendor/htm/preact/standalone.modul
 import { api } from './api.js';
 import { formatTime, localToday } from './i18n.js';
 import { useTopic } from './live.js';
+import { PhoneNumber } from './phone.js';
 
 const CHANNELS = ['phone', 'video', 'visit'];
 const PAGE_SIZE = 500;
@@ -114,7 +115,7 @@ function CareCallDetail({ item, t, onError, onSaved }) {
     <aside class="carecall-detail card" data-testid="carecall-detail" data-care-call-id=${item.id}>
       <h2><span class="elder-name">${item.elder_name}</span> · ${t(`cadence.${item.cadence}`)}</h2>
       <dl class="facts">
-        <dt>${t('phone')}</dt><dd>${elder?.phone ? html`<a href=${`tel:${elder.phone}`} data-testid="carecall-phone">${elder.phone}</a>` : '—'}</dd>
+        <dt>${t('phone')}</dt><dd><${PhoneNumber} number=${elder?.phone} links=${{ care_call_id: item.id }} t=${t} testid="carecall-phone" /></dd>
         <dt>${t('address')}</dt><dd>${elder?.address || '—'}</dd>
         <dt>${t('due_on')}</dt><dd class=${item.overdue ? 'overdue-tag' : ''}>${item.due_on}${item.overdue ? ` ${t('overdue')}` : ''}</dd>
         <dt>${t('period')}</dt><dd>${item.period}</dd>

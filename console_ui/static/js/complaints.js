@@ -80,7 +80,7 @@ function ComplaintTabs({ tab, t, onChange }) {
 
 // ---------------------------------------------------------------- the new-complaint form
 
-function ComplaintForm({ providers, t, onError, onCreated, onClose }) {
+function ComplaintForm({ providers, prefill, t, onError, onCreated, onClose }) {
   const [target, setTarget] = useState('provider');
   const [busy, setBusy] = useState(false);
   const submit = async (event) => {
@@ -95,6 +95,7 @@ function ComplaintForm({ providers, t, onError, onCreated, onClose }) {
     };
     if (target === 'provider') body.provider_id = Number(form.get('provider_id'));
     if (form.get('complainant_phone').trim()) body.complainant_phone = form.get('complainant_phone').trim();
+    if (prefill.elder_id) body.elder_id = prefill.elder_id;
     setBusy(true);
     try {
       onCreated(await api('/api/v1/complaints', { method: 'POST', body }));
@@ -107,7 +108,7 @@ function ComplaintForm({ providers, t, onError, onCreated, onClose }) {
   const choice = (name, values, group, label) => html`
     <label>${t(label)}
       <select name=${name} data-testid=${`complaint-${name}`}>
-        ${values.map((v) => html`<option key=${v} value=${v}>${t(`${group}.${v}`)}</option>`)}
+        ${values.map((v) => html`<option key=${v} value=${v} selected=${prefill[name] === v}>${t(`${group}.${v}`)}</option>`)}
       </select>
     </label>`;
   return html`
@@ -132,8 +133,8 @@ function ComplaintForm({ providers, t, onError, onCreated, onClose }) {
       <label class="wide">${t('complaint_text')}
         <textarea name="text" data-testid="complaint-text-input" required maxlength="4000"></textarea></label>
       <div class="form-row">
-        <label>${t('complainant_name')}<input name="complainant_name" data-testid="complainant-name" maxlength="64" /></label>
-        <label>${t('complainant_phone')}<input name="complainant_phone" data-testid="complainant-phone" type="tel" maxlength="32" /></label>
+        <label>${t('complainant_name')}<input name="complainant_name" data-testid="complainant-name" maxlength="64" defaultValue=${prefill.complainant_name || ''} /></label>
+        <label>${t('complainant_phone')}<input name="complainant_phone" data-testid="complainant-phone" type="tel" maxlength="32" defaultValue=${prefill.complainant_phone || ''} /></label>
       </div>
       <div class="form-actions">
         <button type="submit" class="primary" data-testid="complaint-submit" disabled=${busy}>${t('submit')}</button>
@@ -271,7 +272,7 @@ function ComplaintDetail({ complaintId, me, providerNames, t, onError, onSaved, 
 
 // ---------------------------------------------------------------- the view
 
-export function ComplaintsView({ me, topics, t, onError, onInfo }) {
+export function ComplaintsView({ me, topics, intent, t, onError, onInfo }) {
   const [tab, setTab] = useState('pending');
   const [page, setPage] = useState({ items: [], total: 0 });
   const [selectedId, setSelectedId] = useState(null);
@@ -288,6 +289,10 @@ export function ComplaintsView({ me, topics, t, onError, onInfo }) {
     return () => clearInterval(timer);
   }, []);
   useTopic(topics, 'resync', reload);
+  // The phone panel asks for a complaint taken on this call: the form opens with the caller filled in.
+  useEffect(() => {
+    if (intent) setCreating(true);
+  }, [intent?.at]);
 
   const created = (complaint) => {
     setCreating(false);
@@ -310,7 +315,7 @@ export function ComplaintsView({ me, topics, t, onError, onInfo }) {
           <button class="primary" data-testid="new-complaint" onClick=${() => setCreating(true)}>${t('new_complaint')}</button>
         </div>
         <div class="board-filters"><${ComplaintTabs} tab=${tab} t=${t} onChange=${setTab} /></div>
-        ${creating && html`<${ComplaintForm} providers=${providers} t=${t} onError=${onError} onCreated=${created}
+        ${creating && html`<${ComplaintForm} key=${intent?.at || 0} providers=${providers} prefill=${intent?.prefill || {}} t=${t} onError=${onError} onCreated=${created}
           onClose=${() => setCreating(false)} />`}
         <table class="orders-table" data-testid="complaints-list">
           <thead><tr>

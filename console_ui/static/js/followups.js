@@ -6,6 +6,7 @@ import { html, useEffect, useState } from '../vendor/htm/preact/standalone.modul
 import { api } from './api.js';
 import { formatTime } from './i18n.js';
 import { useTopic } from './live.js';
+import { PhoneNumber } from './phone.js';
 
 const REFRESH_MS = 60_000; // retries fall due as time passes; new follow-ups are pushed
 
@@ -95,7 +96,7 @@ function FollowUpDetail({ followUpId, t, onError, onSaved }) {
       <h2><span class="elder-name">${item.elder_name}</span> · ${t(`followup_kind.${item.kind}`)}</h2>
       <dl class="facts">
         <dt>${t('subject')}</dt><dd data-testid="followup-subject">${item.subject}</dd>
-        <dt>${t('phone')}</dt><dd><a href=${`tel:${item.elder_phone}`} data-testid="followup-phone">${item.elder_phone}</a></dd>
+        <dt>${t('phone')}</dt><dd><${PhoneNumber} number=${item.elder_phone} links=${{ follow_up_id: item.id }} t=${t} testid="followup-phone" /></dd>
         <dt>${t('col.provider')}</dt><dd>${item.provider_name || '—'}</dd>
         <dt>${t('due_at')}</dt><dd class=${item.overdue ? 'overdue-tag' : ''}>${formatTime(item.due_at)}</dd>
         <dt>${t('attempts')}</dt><dd>${item.attempts}${item.attempts ? ` · ${t('next_attempt')} ${formatTime(item.next_attempt_at)}` : ''}</dd>

@@ -93,7 +93,7 @@ function ordersQuery({ tab, state, providerId }) {
   return `/api/v1/service-orders?${params}`;
 }
 
-export function OrdersView({ topics, config, t, onError, onInfo }) {
+export function OrdersView({ topics, config, intent, t, onError, onInfo }) {
   const [filters, setFilters] = useState({ tab: 'today', state: '', providerId: '' });
   const [page, setPage] = useState({ items: [], total: 0 });
   const [providers, setProviders] = useState([]);
@@ -113,6 +113,10 @@ export function OrdersView({ topics, config, t, onError, onInfo }) {
     setVersions((v) => ({ ...v, [order.id]: (v[order.id] || 0) + 1 }));
   });
   useTopic(topics, 'resync', () => setReloads((n) => n + 1));
+  // The phone panel asks for a new order for the caller: the form opens with the elder picked.
+  useEffect(() => {
+    if (intent) setCreating(true);
+  }, [intent?.at]);
 
   const created = (order) => {
     setCreating(false);
@@ -131,7 +135,7 @@ export function OrdersView({ topics, config, t, onError, onInfo }) {
           <button class="primary" data-testid="new-order" onClick=${() => setCreating(true)}>${t('new_order')}</button>
         </div>
         <${Filters} filters=${filters} providers=${providers} t=${t} onChange=${setFilters} />
-        ${creating && html`<${OrderForm} config=${config} t=${t} onError=${onError} onCreated=${created} onClose=${() => setCreating(false)} />`}
+        ${creating && html`<${OrderForm} key=${intent?.at || 0} config=${config} initialElder=${intent?.elder || null} t=${t} onError=${onError} onCreated=${created} onClose=${() => setCreating(false)} />`}
         <table class="orders-table">
           <thead><tr>${['window', 'elder', 'service', 'state', 'provider', 'flags'].map((c) => html`<th key=${c}>${t(`col.${c}`)}</th>`)}</tr></thead>
           <tbody>
@@ -164,7 +168,7 @@ function ElderPicker({ elder, t, onError, onPick }) {
 
   if (elder) {
     return html`<div class="picked-elder" data-testid="picked-elder">
-      <strong>${elder.name}</strong> <span class="muted">${elder.phone || ''} · ${elder.district} ${elder.community}</span>
+      <strong>${elder.name}</strong> <span class="muted">${[elder.phone, [elder.district, elder.community].filter(Boolean).join(' ')].filter(Boolean).join(' · ')}</span>
       <button type="button" class="link" onClick=${() => onPick(null)}>${t('change_elder')}</button>
     </div>`;
   }
@@ -183,9 +187,9 @@ function ElderPicker({ elder, t, onError, onPick }) {
     </div>`;
 }
 
-function OrderForm({ config, t, onError, onCreated, onClose }) {
+function OrderForm({ config, initialElder, t, onError, onCreated, onClose }) {
   const serviceTypes = config.service_types.filter((s) => s !== 'emergency_rescue');
-  const [elder, setElder] = useState(null);
+  const [elder, setElder] = useState(initialElder);
   const [problem, setProblem] = useState('');
   const [busy, setBusy] = useState(false);
   const submit = async (event) => {

@@ -7,6 +7,7 @@ import { api, ApiError } from './api.js';
 import { CoverageView } from './coverage.js';
 import { dictionary, formatTime } from './i18n.js';
 import { useDebounced } from './live.js';
+import { PhoneNumber } from './phone.js';
 
 const STATUSES = ['pending', 'active', 'suspended', 'exited'];
 const TABS = ['list', 'coverage'];
@@ -211,7 +212,7 @@ function Staff({ staff, t }) {
       <h3>${t('staff')} <span class="count">${staff.length}</span></h3>
       <ul class="staff">
         ${staff.map((s) => html`<li key=${s.id} class=${s.active ? '' : 'muted'}>
-          <strong>${s.name}</strong> ${s.phone} ${s.qualifications.length ? `· ${s.qualifications.join('、')}` : ''}
+          <strong>${s.name}</strong> <${PhoneNumber} number=${s.phone} t=${t} /> ${s.qualifications.length ? `· ${s.qualifications.join('、')}` : ''}
           ${s.active ? '' : ` · ${t('inactive_staff')}`}</li>`)}
       </ul>
     </section>`;
@@ -240,7 +241,7 @@ function ProviderFacts({ provider, t }) {
       <dt>${t('rating')}</dt><dd><${Rating} provider=${provider} t=${t} /></dd>
       ${provider.review_flag && html`<dt>${t('review_flag')}</dt><dd class="warn">${provider.review_flag} ${formatTime(provider.flagged_at)}</dd>`}
       ${provider.status_reason && html`<dt>${t('status_reason')}</dt><dd data-testid="provider-status-reason-shown">${provider.status_reason}</dd>`}
-      <dt>${t('phone')}</dt><dd>${provider.phone}</dd>
+      <dt>${t('phone')}</dt><dd><${PhoneNumber} number=${provider.phone} t=${t} /></dd>
       <dt>${t('contact_person')}</dt><dd>${provider.contact_person || '—'}</dd>
       <dt>${t('address')}</dt><dd>${provider.district} ${provider.address}</dd>
       <dt>${t('service_type')}</dt><dd>${provider.service_types.map((s) => t(`service.${s}`)).join('、')}</dd>
