@@ -62,6 +62,7 @@ def _run_server(settings: Settings, host: str | None, port: int | None, *, simul
             await _uvicorn(settings, host, port)[0].serve()
             return
         from simulators.demo import fake_sms_gateway, run_demo_devices, run_demo_providers
+        from simulators.hotline_callers import run_demo_hotline_callers
 
         url = f"http://127.0.0.1:{port}"
         async with fake_sms_gateway(settings, url) as (demo_settings, fake):
@@ -77,6 +78,7 @@ def _run_server(settings: Settings, host: str | None, port: int | None, *, simul
                 )
                 if fake is not None:
                     helpers.append(asyncio.create_task(run_demo_providers(settings, fake)))
+                    helpers.append(asyncio.create_task(run_demo_hotline_callers(settings, fake)))
             await serving
             for helper in helpers:
                 helper.cancel()

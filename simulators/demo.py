@@ -1,5 +1,6 @@
 """The demo's simulators: every demo watch and phone reporting to the running server, a fake Twilio
-carrying the texts, and the demo providers answering their offers by SMS."""
+carrying the texts and the hotline's calls (the operators' desk phones answer by themselves), and the demo
+providers answering their offers by SMS."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from contextlib import asynccontextmanager
 import httpx
 from sqlalchemy import select
 
+from dispatch.auth.models import Operator
 from dispatch.db.session import create_engine, create_session_factory
 from dispatch.elders.models import Device, DeviceKind, DeviceStatus, Elder
 from dispatch.ingest.secrets import box_for
@@ -63,21 +65,49 @@ async def run_demo_devices(settings: Settings, *, http_url: str, watch_port: int
                 group.create_task(SimulatedPhone(client, imei, secret, (lon, lat)).run(period_s=300))
 
 
-DEMO_SMS_NUMBER = "+8659112349"
+DEMO_SMS_NUMBER = "+8659112349"  # the 12349 number: texts and the hotline's calls
+DESK_PHONE_ANSWERS_AFTER_S = 3.0  # a headset in auto-answer mode
+
+
+async def demo_desk_phones(settings: Settings) -> list[str]:
+    """The phones the hotline rings: every operator's that has one."""
+    engine = create_engine(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            phones = await session.scalars(select(Operator.phone).where(Operator.phone.is_not(None)))
+            return sorted({phone for phone in phones if phone})
+    finally:
+        await engine.dispose()
 
 
 @asynccontextmanager
 async def fake_sms_gateway(
     settings: Settings, public_url: str
 ) -> AsyncIterator[tuple[Settings, FakeTwilio | None]]:
-    """Settings that send texts through a fake Twilio started here, unless a real Twilio is configured."""
+    """Settings that send texts and make the hotline's calls through a fake Twilio started here, unless a
+    real Twilio is configured. The operators' desk phones answer a few seconds after they ring."""
     if settings.twilio_enabled:
         yield settings, None
         return
-    fake = FakeTwilio(status_delay_ms=300)
+    voice_number = settings.voice_number or DEMO_SMS_NUMBER
+    fake = FakeTwilio(
+        status_delay_ms=300,
+        voice_webhook_url=f"{public_url}/webhooks/twilio/voice",
+        voice_status_url=f"{public_url}/webhooks/twilio/voice/status",
+        voice_number=voice_number,
+    )
     await fake.start()
     fake.configure(sms_webhook_url=f"{public_url}/webhooks/twilio/sms")
-    logger.info("demo: texts go through a fake Twilio at %s", fake.base_url)
+    desk_phones = await demo_desk_phones(settings)
+    fake.set_phones(
+        {phone: {"answer": True, "answer_after_s": DESK_PHONE_ANSWERS_AFTER_S} for phone in desk_phones}
+    )
+    logger.info(
+        "demo: texts and hotline calls (%s) go through a fake Twilio at %s; %d desk phones answer by themselves",
+        voice_number,
+        fake.base_url,
+        len(desk_phones),
+    )
     try:
         yield (
             settings.model_copy(
@@ -87,6 +117,7 @@ async def fake_sms_gateway(
                     "twilio_from": DEMO_SMS_NUMBER,
                     "twilio_base_url": fake.base_url,
                     "public_base_url": public_url,
+                    "voice_number": voice_number,
                 }
             ),
             fake,

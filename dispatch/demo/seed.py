@@ -41,11 +41,12 @@ from dispatch.providers.admission import AdmissionCriterion, with_check
 from dispatch.providers.models import Provider, ProviderStaff, ProviderStatus
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - the documented demo password; `serve` never creates accounts
+# (username, display name, role, desk phone the hotline rings: the demo scripts it to answer by itself)
 DEMO_OPERATORS = (
-    ("admin", "系统管理员", Role.admin),
-    ("supervisor", "值班主管", Role.supervisor),
-    ("agent1", "坐席一号", Role.agent),
-    ("agent2", "坐席二号", Role.agent),
+    ("admin", "系统管理员", Role.admin, None),
+    ("supervisor", "值班主管", Role.supervisor, "+8659100000003"),
+    ("agent1", "坐席一号", Role.agent, "+8659100000001"),
+    ("agent2", "坐席二号", Role.agent, "+8659100000002"),
 )
 METRES_PER_DEGREE = 111_320.0
 
@@ -459,12 +460,13 @@ async def seed_demo_city(
             username=u,
             display_name=d,
             role=r,
+            phone=phone,
             password_hash=password_hash,
             active=True,
             created_at=now,
             updated_at=now,
         )
-        for u, d, r in DEMO_OPERATORS
+        for u, d, r, phone in DEMO_OPERATORS
     )
     elders, providers = generate_city(seed=seed, elder_count=elder_count, now=now)
     for device in (device for elder in elders for device in elder.devices):

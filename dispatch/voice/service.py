@@ -376,7 +376,8 @@ async def _unclaim_agent(
 
 
 async def offer_rung(*, session: AsyncSession, phone_call_id: int, operator_id: int, sid: str) -> bool:
-    """The agent's phone is ringing for the offer: its leg's SID is kept (False: the offer is gone)."""
+    """The agent's phone is ringing for the offer: its leg's SID is kept (False: the offer is gone). A phone
+    that answers at once may report it before this runs: the call is then already this leg's, not stale."""
     stored = await session.execute(
         update(PhoneCall)
         .where(
@@ -388,7 +389,10 @@ async def offer_rung(*, session: AsyncSession, phone_call_id: int, operator_id: 
         .values(agent_leg_sid=sid)
         .returning(PhoneCall.id)
     )
-    return stored.scalar() is not None
+    if stored.scalar() is not None:
+        return True
+    current = await get(session=session, phone_call_id=phone_call_id)
+    return current.agent_leg_sid == sid and current.agent_id == operator_id
 
 
 async def withdraw_offer(

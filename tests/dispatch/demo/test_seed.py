@@ -101,6 +101,13 @@ async def test_seeds_an_empty_database_once(session: AsyncSession) -> None:
     assert (counts["Provider"] or 0) >= 30
     assert counts["Operator"] == 4
     assert counts["RecurringPlan"] == 16  # weekday lunches and Saturday baths for elders living alone
+    desk_phones = dict((await session.execute(select(Operator.username, Operator.phone))).tuples().all())
+    assert desk_phones == {  # where the hotline rings them (the demo's fake Twilio answers for them)
+        "admin": None,
+        "supervisor": "+8659100000003",
+        "agent1": "+8659100000001",
+        "agent2": "+8659100000002",
+    }
     sealed = list(await session.scalars(select(Device.secret).limit(20)))
     assert all(len(BOX.open(secret)) == 32 and BOX.open(secret) not in secret for secret in sealed)
     assert (
