@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./var")
     database_url: str = ""
     database_schema: str = ""
+    # A request waits this long for a pooled database connection, then gets 503 (the server is overloaded).
+    database_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     redis_url: str = ""
     secret_key: str = DEFAULT_SECRET_KEY
     # Fernet keys sealing device secrets at rest, newest first; empty: one derived from secret_key.

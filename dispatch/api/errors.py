@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dispatch.errors import (
@@ -108,7 +109,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-    """The database or Redis cannot be reached right now (a restart, a cut): 503, try again shortly."""
+    """The database or Redis cannot be reached right now (a restart, a cut, no pooled connection free in
+    time): 503, try again shortly."""
     unreachable = not isinstance(exc, DBAPIError) or (
         isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
     )
@@ -179,5 +181,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _unavailable)
+    app.add_exception_handler(PoolTimeout, _unavailable)
     app.add_exception_handler(RedisConnectionError, _unavailable)
     app.add_exception_handler(ConnectionError, _unavailable)  # refused before the driver wraps it

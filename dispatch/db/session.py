@@ -55,7 +55,13 @@ def create_engine(settings: Settings, *, pre_ping: bool = True, pool_size: int =
     elif settings.database_schema:
         connect_args["server_settings"] = {"search_path": settings.database_schema}
     options: dict[str, Any] = (
-        {} if url.startswith("sqlite") else {"pool_pre_ping": pre_ping, "pool_size": pool_size}
+        {}
+        if url.startswith("sqlite")
+        else {
+            "pool_pre_ping": pre_ping,
+            "pool_size": pool_size,
+            "pool_timeout": settings.database_pool_timeout_seconds,
+        }
     )
     engine = create_async_engine(url, connect_args=connect_args, **options)
     if url.startswith("sqlite"):

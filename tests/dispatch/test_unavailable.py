@@ -40,3 +40,25 @@ async def test_requests_while_the_database_is_cut_off_get_503(pg_db_settings: Se
         assert response.json()["code"] == "unavailable"
         proxy.restore()
         assert (await client.get("/api/v1/calls", headers=agent)).status_code == 200
+
+
+async def test_a_request_that_waits_too_long_for_a_database_connection_gets_503(
+    pg_db_settings: Settings,
+) -> None:
+    settings = pg_db_settings.model_copy(update={"database_pool_timeout_seconds": 0.2})
+    app = create_app(settings, clock=FakeClock(START))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        agent = await operator_headers(app.state.services, client, Role.agent, "agent1")
+        engine = app.state.services.engine
+        held = [await engine.connect() for _ in range(engine.pool.size() + engine.pool._max_overflow)]
+        try:
+            response = await client.get("/api/v1/calls", headers=agent)
+        finally:
+            for connection in held:
+                await connection.close()
+        assert (response.status_code, response.headers.get("retry-after")) == (503, "1")
+        assert response.json()["code"] == "unavailable"
+        assert (await client.get("/api/v1/calls", headers=agent)).status_code == 200
