@@ -152,7 +152,7 @@ ROLE_OF: dict[tuple[str, str], Caller] = {
     ("POST", "/api/v1/care-calls/schedule"): SUP,
     ("GET", "/api/v1/quality/providers"): SUP,
     ("GET", "/api/v1/quality/agents"): SUP,
-    ("GET", "/api/v1/voice/stats"): SUP,
+    ("GET", "/api/v1/voice/stats"): AGENT,
     # admins
     ("GET", "/api/v1/operators"): ADMIN,
     ("POST", "/api/v1/operators"): ADMIN,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
@@ -63,6 +63,25 @@ async def latest_recordings(session: AsyncSession, phone_call_ids: list[int]) ->
     return {recording.phone_call_id: recording for recording in rows}
 
 
+def _matching(
+    query: Select[Any],
+    *,
+    direction: Direction | None,
+    elder_id: int | None,
+    agent_id: int | None,
+    state: PhoneCallState | None,
+) -> Select[Any]:
+    if direction is not None:
+        query = query.where(PhoneCall.direction == direction)
+    if elder_id is not None:
+        query = query.where(PhoneCall.elder_id == elder_id)
+    if agent_id is not None:
+        query = query.where(PhoneCall.agent_id == agent_id)
+    if state is not None:
+        query = query.where(PhoneCall.state == state)
+    return query
+
+
 async def list_phone_calls(
     *,
     session: AsyncSession,
@@ -72,20 +91,19 @@ async def list_phone_calls(
     elder_id: int | None = None,
     agent_id: int | None = None,
     state: PhoneCallState | None = None,
-) -> list[PhoneCall]:
-    """Phone calls newest first (by id), those older than `before` when given (keyset paging)."""
-    query = select(PhoneCall)
+) -> tuple[list[PhoneCall], int]:
+    """Phone calls newest first (by id), those older than `before` when given (keyset paging), and how
+    many match in all."""
+
+    def matching(query: Select[Any]) -> Select[Any]:
+        return _matching(query, direction=direction, elder_id=elder_id, agent_id=agent_id, state=state)
+
+    query = matching(select(PhoneCall))
     if before is not None:
         query = query.where(PhoneCall.id < before)
-    if direction is not None:
-        query = query.where(PhoneCall.direction == direction)
-    if elder_id is not None:
-        query = query.where(PhoneCall.elder_id == elder_id)
-    if agent_id is not None:
-        query = query.where(PhoneCall.agent_id == agent_id)
-    if state is not None:
-        query = query.where(PhoneCall.state == state)
-    return list(await session.scalars(query.order_by(PhoneCall.id.desc()).limit(limit)))
+    rows = list(await session.scalars(query.order_by(PhoneCall.id.desc()).limit(limit)))
+    total = await session.scalar(matching(select(func.count(PhoneCall.id))))
+    return rows, int(total or 0)
 
 
 async def read(*, session: AsyncSession, clock: Clock, actor: Actor, phone_call_id: int) -> PhoneCall:

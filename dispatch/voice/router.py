@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime
 
-from dispatch.api.deps import ClockDep, CurrentActor, ManagerActor, SessionDep, SettingsDep
+from dispatch.api.deps import ClockDep, CurrentActor, SessionDep, SettingsDep
 from dispatch.errors import NotFound, ValidationFailed
 from dispatch.schemas import MAX_ROW_ID, RowId, mask_phone
 from dispatch.voice import callbacks, recordings, records, service, stats
@@ -48,7 +48,7 @@ async def list_phone_calls(
     before: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="ids below this")] = None,
 ) -> PhoneCallPage:
     """Phone calls newest first, numbers masked; page on with `before=<next_before>`."""
-    rows = await records.list_phone_calls(
+    rows, total = await records.list_phone_calls(
         session=session,
         limit=limit,
         before=before,
@@ -64,7 +64,7 @@ async def list_phone_calls(
         )
         for row in rows
     ]
-    return PhoneCallPage(items=items, next_before=rows[-1].id if len(rows) == limit else None)
+    return PhoneCallPage(items=items, total=total, next_before=rows[-1].id if len(rows) == limit else None)
 
 
 @router.post("/api/v1/phone-calls", response_model=PhoneCallRead, status_code=201)
@@ -151,7 +151,7 @@ async def read_voice_stats(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
-    _actor: ManagerActor,
+    _actor: CurrentActor,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
 ) -> VoiceStats:

@@ -86,6 +86,7 @@ class PhoneCallPage(BaseModel):
     """Newest first; pass `next_before` as `before` for the next page (null: this was the last)."""
 
     items: list[PhoneCallRead]
+    total: int  # matching the filters, on every page
     next_before: int | None
 
 

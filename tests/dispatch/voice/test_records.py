@@ -153,6 +153,7 @@ async def test_lists_filter_and_page_by_id(client: httpx.AsyncClient, agent: dic
     assert [i["id"] for i in second["items"]] == ids[::-1][2:4]
     assert [i["id"] for i in outbound["items"]] == ids[1::2][::-1]
     assert outbound["next_before"] is None
+    assert (first["total"], second["total"], outbound["total"]) == (6, 6, 3)
     refused = await client.get("/api/v1/phone-calls", params={"state": "sleeping"}, headers=agent)
     assert refused.status_code == 422
 
