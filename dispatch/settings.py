@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     recording_retention_days: int = Field(default=180, ge=1)  # call recordings' audio is deleted after this
     voice_greeting_url: str = ""  # a recorded greeting (played) instead of the spoken text
     voice_tick_seconds: float = Field(default=1.0, gt=0)  # how often the voice timer looks (offers, wrap-ups)
+    voice_reconcile_seconds: int = Field(default=120, ge=10)  # an open call this quiet: its legs looked up
     emergency_number: str = "120"  # added to a call's conference by the agent's "120" button
     # Seconds after queuing within which a message the gateway refused for now (429, 5xx) is retried, per
     # purpose, e.g. {"offer": 30}; the rest keep dispatch.notify.retry's defaults.

@@ -20,10 +20,11 @@ from dispatch.bus.base import EventBus
 from dispatch.bus.outbox import commit_and_publish, discard_announced
 from dispatch.clock import Clock
 from dispatch.settings import Settings
-from dispatch.voice import agents, incall, outbound, service
+from dispatch.voice import agents, incall, legs, outbound, reconcile, service
 from dispatch.voice.models import PhoneCall, PhoneCallState
-from dispatch.voice.service import Actions, Ring, TelephonyRefused
-from dispatch.voice.telephony import Telephony, TelephonyFailed, conference_name
+from dispatch.voice.reconcile import LegToCheck
+from dispatch.voice.service import FINAL_LEG_STATUSES, Actions, Ring, TelephonyRefused
+from dispatch.voice.telephony import LegStatus, Telephony, TelephonyFailed, conference_name
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +176,7 @@ class VoiceDesk:
         clock, settings = self._clock, self._settings
         expired = await self._in_transaction(lambda s: service.expire_offers(session=s, clock=clock))
         await self.carry_out(Actions(hang_up=expired.hang_up, end_conference=expired.end_conference))
+        reconciled = await self.reconcile()
         ready = await self._in_transaction(lambda s: agents.end_wrap_ups(session=s, clock=clock))
         alerted = await self._in_transaction(
             lambda s: service.alert_waiting(
@@ -184,10 +186,54 @@ class VoiceDesk:
         offered = await self.route()
         return {
             "offers_expired": len(expired.hang_up),
+            "lost_statuses": reconciled,
             "wrap_ups_ended": ready,
             "waiting_alerts": alerted,
             "offered": offered,
         }
+
+    async def reconcile(self) -> int:
+        """Open calls with no news for a while: their legs looked up at the phone network, a leg found over
+        taken as its lost status callback. Returns the legs found over."""
+        quiet = await self._in_transaction(
+            lambda s: reconcile.claim_quiet_calls(
+                session=s, clock=self._clock, quiet_seconds=self._settings.voice_reconcile_seconds
+            )
+        )
+        over = 0
+        for leg in quiet:
+            try:
+                found = await self.telephony.leg_status(call_sid=leg.sid)
+            except TelephonyFailed as exc:
+                logger.warning("voice: looking up leg %s failed: %s", leg.sid, exc)
+                continue
+            if found.status in FINAL_LEG_STATUSES:
+                await self._lost_status(leg, found)
+                over += 1
+        return over
+
+    async def _lost_status(self, leg: LegToCheck, found: LegStatus) -> None:
+        logger.warning(
+            "voice: phone call %d: its %s leg %s is %s but that status never reached us",
+            leg.phone_call_id,
+            leg.leg,
+            leg.sid,
+            found.status,
+        )
+        actions = await self._in_transaction(
+            lambda s: legs.leg_status(
+                session=s,
+                clock=self._clock,
+                settings=self._settings,
+                leg=leg.leg,
+                phone_call_id=leg.phone_call_id,
+                operator_id=leg.operator_id,
+                sid=leg.sid,
+                status=found.status,
+                duration_s=found.duration_s,
+            )
+        )
+        await self.carry_out(actions)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="voice-desk")

@@ -14,7 +14,14 @@ from twilio.rest import Client
 
 from dispatch.notify.twilio_http import BaseUrlHttpClient
 
-__all__ = ["MemoryTelephony", "Telephony", "TelephonyFailed", "TwilioTelephony", "conference_name"]
+__all__ = [
+    "LegStatus",
+    "MemoryTelephony",
+    "Telephony",
+    "TelephonyFailed",
+    "TwilioTelephony",
+    "conference_name",
+]
 
 REQUEST_TIMEOUT_SECONDS = 10.0
 LEG_EVENTS = ["initiated", "ringing", "answered", "completed"]
@@ -23,6 +30,12 @@ LEG_EVENTS = ["initiated", "ringing", "answered", "completed"]
 def conference_name(phone_call_id: int) -> str:
     """The Twilio conference that holds one of our phone calls."""
     return f"pc-{phone_call_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class LegStatus:
+    status: str  # Twilio's CallStatus: queued, ringing, in-progress, completed, busy, failed, no-answer...
+    duration_s: int | None = None
 
 
 class TelephonyFailed(Exception):
@@ -48,6 +61,9 @@ class Telephony(Protocol):
 
     async def end_conference(self, *, conference: str) -> None:
         """End the conference: every participant is hung up."""
+
+    async def leg_status(self, *, call_sid: str) -> LegStatus:
+        """Where one leg is now, as the phone network says (for a status callback that never came)."""
 
 
 class TwilioTelephony:
@@ -98,6 +114,15 @@ class TwilioTelephony:
         with _refusals():
             self._client.conferences(self._conference_sid(conference)).update(status="completed")
 
+    async def leg_status(self, *, call_sid: str) -> LegStatus:
+        return await asyncio.to_thread(self._leg_status, call_sid)
+
+    def _leg_status(self, call_sid: str) -> LegStatus:
+        with _refusals():
+            call = self._client.calls(call_sid).fetch()
+        duration = str(call.duration or "")
+        return LegStatus(str(call.status), int(duration) if duration.isdigit() else None)
+
     def _conference_sid(self, name: str) -> str:
         """The SID of the conference in progress with this friendly name."""
         found = self._client.conferences.list(friendly_name=name, status="in-progress", limit=1)
@@ -125,6 +150,7 @@ class MemoryTelephony:
 
     requests: list[tuple[str, dict[str, object]]] = field(default_factory=list)
     fail_dials_to: set[str] = field(default_factory=set)
+    statuses: dict[str, LegStatus] = field(default_factory=dict)  # what leg_status answers (else in progress)
     _next_sid: int = 0
 
     async def dial(self, *, to: str, url: str, status_callback: str, ring_seconds: int) -> str:
@@ -157,6 +183,10 @@ class MemoryTelephony:
 
     async def end_conference(self, *, conference: str) -> None:
         self.requests.append(("end_conference", {"conference": conference}))
+
+    async def leg_status(self, *, call_sid: str) -> LegStatus:
+        self.requests.append(("leg_status", {"call_sid": call_sid}))
+        return self.statuses.get(call_sid, LegStatus("in-progress"))
 
     def dialled(self) -> list[str]:
         """The numbers rung, in order."""

@@ -23,6 +23,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from dispatch.notify.twilio_http import BaseUrlHttpClient
+from dispatch.voice.telephony import LegStatus, TelephonyFailed, TwilioTelephony
 from simulators.fake_twilio import FakeTwilio, LocalServer
 
 HOTLINE = "+8659112349"
@@ -654,3 +655,20 @@ async def test_the_api_ends_a_conference_made_by_participants(
     with pytest.raises(TwilioRestException) as caught:
         await rest(client.conferences("CF" + "1" * 32).participants.create, from_=HOTLINE, to=AGENT)
     assert caught.value.code == 20404
+
+
+async def test_our_telephony_looks_up_a_legs_final_status(
+    fake: FakeTwilio, http: httpx.AsyncClient, app: VoiceApp
+) -> None:
+    await control(http, "POST", "/_fake/voice/phones", json={AGENT: {"busy": True}})
+    phones = TwilioTelephony(
+        account_sid=fake.account_sid, auth_token=fake.auth_token, caller_id=HOTLINE, base_url=fake.base_url
+    )
+    sid = await phones.dial(
+        to=AGENT, url=app.url("/agent"), status_callback=app.url("/status"), ring_seconds=20
+    )
+    await app.wait("/status", CallStatus="busy")
+    assert await phones.leg_status(call_sid=sid) == LegStatus("busy", 0)
+    with pytest.raises(TelephonyFailed) as unknown:
+        await phones.leg_status(call_sid="CA" + "9" * 32)
+    assert unknown.value.status == 404

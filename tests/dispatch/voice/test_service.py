@@ -27,6 +27,7 @@ from dispatch.voice.models import (
     PhoneOutcome,
 )
 from dispatch.voice.service import Actions
+from dispatch.voice.telephony import LegStatus
 from tests.dispatch.voice.conftest import (
     TEST,
     call_in,
@@ -383,3 +384,58 @@ async def test_an_agent_who_logged_out_during_a_call_goes_offline_after_wrap_up(
     await desk.tick()
 
     assert await state_of(sessions, agent.id) == AgentState.offline
+
+
+def status_lookups(desk: VoiceDesk) -> list[str]:
+    return [str(args["call_sid"]) for kind, args in telephony(desk).requests if kind == "leg_status"]
+
+
+async def test_a_waiting_caller_whose_hang_up_never_reached_us_is_abandoned_after_the_quiet_period(
+    desk: VoiceDesk, sessions: Sessions, clock: FakeClock, voice_settings: Settings
+) -> None:
+    quiet = voice_settings.voice_reconcile_seconds
+    waiting = await call_in(sessions, clock, "CA-lost", "+8613700000011", digits="2")
+    clock.advance(quiet - 1)
+    await desk.tick()
+    assert status_lookups(desk) == []
+
+    clock.advance(2)
+    await desk.tick()  # still in progress at the network: nothing changes, asked again only after `quiet`
+    clock.advance(quiet - 1)
+    await desk.tick()
+    assert status_lookups(desk) == ["CA-lost"]
+    assert (await reload(sessions, waiting.id)).state == PhoneCallState.queued
+
+    telephony(desk).statuses["CA-lost"] = LegStatus("completed", 0)
+    clock.advance(2)
+    assert (await desk.tick())["lost_statuses"] == 1
+    ended = await reload(sessions, waiting.id)
+    assert (ended.state, ended.outcome) == (PhoneCallState.ended, PhoneOutcome.abandoned)
+    assert await count(sessions, CallbackTask) == 1
+
+
+async def test_a_call_whose_end_never_reached_us_is_finished_and_the_agent_wraps_up(
+    desk: VoiceDesk, sessions: Sessions, clock: FakeClock, voice_settings: Settings
+) -> None:
+    agent = await make_agent(sessions, clock, "lost-end")
+    waiting = await call_in(sessions, clock, "CA-talk", "+8613700000012", digits="3")
+    await desk.route()
+    leg = str(telephony(desk).requests[0][1]["sid"])
+    await report(
+        desk,
+        sessions,
+        clock,
+        voice_settings,
+        leg="agent",
+        phone_call_id=waiting.id,
+        operator_id=agent.id,
+        sid=leg,
+        status="in-progress",
+    )
+    telephony(desk).statuses["CA-talk"] = LegStatus("completed", 75)
+    clock.advance(voice_settings.voice_reconcile_seconds + 1)
+    await desk.tick()
+    ended = await reload(sessions, waiting.id)
+    assert (ended.state, ended.outcome) == (PhoneCallState.ended, PhoneOutcome.answered)
+    assert await state_of(sessions, agent.id) == AgentState.wrap_up
+    assert sorted(status_lookups(desk)) == sorted(["CA-talk", leg])
