@@ -4,8 +4,11 @@ client, pointed at `DISPATCH_TWILIO_BASE_URL` when set, e.g. at simulators.fake_
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.rest import Client
@@ -13,6 +16,8 @@ from twilio.rest import Client
 from dispatch.notify.twilio_http import BaseUrlHttpClient, retry_after_seconds
 
 SEND_TIMEOUT_SECONDS = 15.0  # the library waits forever by default
+THREADS = 16  # sends and status checks in flight at once (two workers' worth of CONCURRENT_SENDS)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +52,18 @@ class TwilioSender:
     """Twilio's REST API through its client library (which is synchronous: it runs in a thread)."""
 
     def __init__(self, *, account_sid: str, auth_token: str, sender: str, base_url: str | None) -> None:
-        self._http = BaseUrlHttpClient(base_url or None, timeout=SEND_TIMEOUT_SECONDS)
+        self._http = BaseUrlHttpClient(base_url or None, timeout=SEND_TIMEOUT_SECONDS, pool_size=THREADS)
         self._client = Client(account_sid, auth_token, http_client=self._http)
         self._sender = sender
+        # Its own threads: the event loop's default pool (CPU count + 4) is shared with everything else that
+        # blocks, and the worker keeps several sends and status checks in flight.
+        self._threads = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="twilio-sms")
+
+    async def _in_thread(self, work: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._threads, work)
 
     async def send(self, *, to: str, body: str, status_callback: str | None) -> Sent:
-        return await asyncio.to_thread(self._send, to, body, status_callback)
+        return await self._in_thread(functools.partial(self._send, to, body, status_callback))
 
     def _send(self, to: str, body: str, status_callback: str | None) -> Sent:
         try:
@@ -68,7 +79,7 @@ class TwilioSender:
         return Sent(sid=str(message.sid), status=str(message.status))
 
     async def fetch(self, sid: str) -> Sent:
-        return await asyncio.to_thread(self._fetch, sid)
+        return await self._in_thread(functools.partial(self._fetch, sid))
 
     def _fetch(self, sid: str) -> Sent:
         try:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
+from requests.adapters import HTTPAdapter
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 
@@ -46,9 +47,17 @@ class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]  # its base cla
     """
 
     def __init__(
-        self, base_url: str | None = None, *, timeout: float | None = None, max_retries: int | None = None
+        self,
+        base_url: str | None = None,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        pool_size: int | None = None,
     ) -> None:
         super().__init__(timeout=timeout, max_retries=max_retries)
+        if pool_size is not None:  # as many kept connections as threads using the client
+            for scheme in ("https://", "http://"):
+                self.session.mount(scheme, HTTPAdapter(pool_maxsize=pool_size, max_retries=max_retries or 0))
         self.base_url = base_url.rstrip("/") if base_url else None
         if self.base_url is not None:
             self.session.trust_env = False

@@ -29,6 +29,7 @@ REPORT_LOST_AFTER = timedelta(seconds=120)
 SENDING_STALE_AFTER = timedelta(seconds=60)  # a claim older than this belonged to a sender that died
 CONCURRENT_SENDS = 8
 POLL_SECONDS = 2.0  # a safety net: new messages normally wake the worker through the bus
+REPORTS_EVERY_SECONDS = 1.0
 
 # What the domains do with a message: one that could not be delivered (an offer nobody got, a contact not
 # reached), or one whose delivery report did not come in time (the contact chain moves on).
@@ -73,6 +74,7 @@ class SmsWorker:
         self._tasks = [
             asyncio.create_task(self._listen(), name="sms-wake"),
             asyncio.create_task(self._run(), name="sms-send"),
+            asyncio.create_task(self._chase_reports(), name="sms-reports"),
         ]
 
     async def stop(self) -> None:
@@ -115,26 +117,30 @@ class SmsWorker:
         return settled
 
     async def run_once(self) -> None:
-        """One pass of the timer: act on overdue reports (which may queue messages), then send what is due,
-        then ask the gateway about messages whose reports were lost."""
+        """One pass of both timers (tests): act on overdue reports (which may queue messages), send what is
+        due, ask the gateway about messages whose reports were lost."""
         await self.settle_overdue_reports()
         await self.send_pending()
         await self.ask_for_lost_reports()
 
     async def ask_for_lost_reports(self) -> int:
-        """Fetch the status of messages quiet for `report_lost_after` and apply it as a report; returns how
-        many changed."""
+        """Fetch the status of messages quiet for `report_lost_after` (several at a time) and apply it as a
+        report; returns how many changed."""
         async with self._sessions() as session:
             ids = await service.unreported(
                 session=session, now=self._clock.now(), quiet_for=self._report_lost_after
             )
-        changed = 0
-        for sms_id in ids:
-            try:
-                changed += await self._ask_for_report(sms_id)
-            except Exception:
-                logger.exception("SMS %d: asking the gateway for its status failed", sms_id)
-        return changed
+        slots = asyncio.Semaphore(CONCURRENT_SENDS)
+
+        async def ask(sms_id: int) -> bool:
+            async with slots:
+                try:
+                    return await self._ask_for_report(sms_id)
+                except Exception:
+                    logger.exception("SMS %d: asking the gateway for its status failed", sms_id)
+                    return False
+
+        return sum(await asyncio.gather(*(ask(sms_id) for sms_id in ids)))
 
     async def _ask_for_report(self, sms_id: int) -> bool:
         async with self._sessions() as session:
@@ -262,13 +268,26 @@ class SmsWorker:
         return min(POLL_SECONDS, max(0.5, (due - self._clock.now()).total_seconds()))
 
     async def _run(self) -> None:
+        """Sending, woken by new messages; never held up by the slower chase for reports."""
         while True:
             pause = POLL_SECONDS
             try:
-                await self.run_once()
+                await self.send_pending()
                 pause = await self._pause()
             except Exception:
                 logger.exception("SMS worker: sending failed; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), pause)
             self._wake.clear()
+
+    async def _chase_reports(self) -> None:
+        """Overdue delivery reports handed to the domains (which may queue messages: the sender is woken),
+        lost ones asked of the gateway."""
+        while True:
+            try:
+                if await self.settle_overdue_reports():
+                    self._wake.set()
+                await self.ask_for_lost_reports()
+            except Exception:
+                logger.exception("SMS worker: chasing delivery reports failed; retrying")
+            await asyncio.sleep(REPORTS_EVERY_SECONDS)

@@ -21,7 +21,7 @@ from dispatch.clock import FakeClock
 from dispatch.db.session import create_engine, create_session_factory, unit_of_work
 from dispatch.notify import service
 from dispatch.notify.models import SmsMessage, SmsPurpose, SmsStatus
-from dispatch.notify.sender import TwilioSender
+from dispatch.notify.sender import Sent, SmsSender, TwilioSender
 from dispatch.notify.worker import SmsWorker
 from dispatch.settings import Settings
 from simulators.fake_twilio import FakeTwilio
@@ -40,6 +40,14 @@ class Gateway:
     fake: FakeTwilio
     failed: list[tuple[int, SmsStatus]] = field(default_factory=list)
 
+    def sender(self) -> TwilioSender:
+        return TwilioSender(
+            account_sid=self.fake.account_sid,
+            auth_token=self.fake.auth_token,
+            sender=OUR_NUMBER,
+            base_url=self.fake.base_url,
+        )
+
     def worker(self, services: AppServices | None = None) -> SmsWorker:
         """A sender as a process has one, with the jitter fixed at its lowest (half the backoff)."""
         services = services or self.services
@@ -47,17 +55,11 @@ class Gateway:
         async def failed(_session: AsyncSession, message: SmsMessage) -> None:
             self.failed.append((message.id, message.status))
 
-        sender = TwilioSender(
-            account_sid=self.fake.account_sid,
-            auth_token=self.fake.auth_token,
-            sender=OUR_NUMBER,
-            base_url=self.fake.base_url,
-        )
         return SmsWorker(
             services.sessions,
             services.bus,
             services.clock,
-            sender,
+            self.sender(),
             status_callback_url=None,
             on_settled=failed,
             jitter=lambda: 0.0,
@@ -245,3 +247,52 @@ async def test_a_lost_delivery_report_is_fetched_from_the_gateway(gateway: Gatew
     assert (await stored(gateway.services, sms_id)).status == SmsStatus.delivered
     assert gateway.failed == [(sms_id, SmsStatus.delivered)]  # the settled-message hook ran
     assert await worker.ask_for_lost_reports() == 0
+
+
+class SlowStatusChecks:
+    """The real sender, except that asking for a message's status hangs until released."""
+
+    def __init__(self, sender: SmsSender) -> None:
+        self._sender = sender
+        self.asking = asyncio.Event()
+        self.release = asyncio.Event()
+        self.sent: list[str] = []
+        self.sent_one = asyncio.Event()
+
+    async def send(self, *, to: str, body: str, status_callback: str | None) -> Sent:
+        result = await self._sender.send(to=to, body=body, status_callback=status_callback)
+        self.sent.append(to)
+        self.sent_one.set()
+        return result
+
+    async def fetch(self, sid: str) -> Sent:
+        self.asking.set()
+        await self.release.wait()
+        return await self._sender.fetch(sid)
+
+
+async def test_a_hanging_status_check_does_not_hold_up_new_messages(
+    gateway: Gateway, clock: FakeClock
+) -> None:
+    services = gateway.services
+    await queue(services, purpose=SmsPurpose.contact_alert)
+    first = gateway.worker()
+    await first.send_pending()
+    clock.advance(121)  # its report is lost: the worker will ask the gateway
+    slow = SlowStatusChecks(gateway.sender())
+    worker = SmsWorker(
+        services.sessions, services.bus, clock, slow, status_callback_url=None, on_settled=nothing
+    )
+    worker.start()
+    try:
+        await asyncio.wait_for(slow.asking.wait(), 10)
+        await queue(services, purpose=SmsPurpose.offer, to="+8613900139000")
+        await asyncio.wait_for(slow.sent_one.wait(), 10)
+        assert slow.sent == ["+8613900139000"]
+    finally:
+        slow.release.set()
+        await worker.stop()
+
+
+async def nothing(_session: AsyncSession, _message: SmsMessage) -> None:
+    return None
