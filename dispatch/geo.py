@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import shapely
 from shapely.errors import ShapelyError
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
@@ -75,3 +76,17 @@ def map_link(lon: float, lat: float) -> str:
     """A link any phone opens on a map (Amap, the usual map app in China), for SMS texts. Our positions are
     GPS (WGS84); Amap's own are GCJ-02, hundreds of metres off, hence `coordinate=wgs84`."""
     return f"https://uri.amap.com/marker?position={lon:.6f},{lat:.6f}&coordinate=wgs84"
+
+
+def metres_inside(area: BaseGeometry, point: BaseGeometry) -> float:
+    """How far (metres) a point inside `area` is from its edge; 0 on or outside it. Measured on a local
+    equirectangular projection around the point, exact enough at a safe area's scale."""
+    if not area.covers(point):
+        return 0.0
+    metres_per_degree = math.radians(1) * EARTH_RADIUS_M
+    scale = (metres_per_degree * math.cos(math.radians(point.y)), metres_per_degree)
+
+    def to_metres(coordinates: Any) -> Any:
+        return coordinates * scale
+
+    return float(shapely.transform(area.boundary, to_metres).distance(shapely.transform(point, to_metres)))

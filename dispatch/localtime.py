@@ -7,7 +7,16 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from dispatch.matching.hours import LOCAL_TZ
 
-__all__ = ["LOCAL_TZ", "at_local", "local_date", "month_period", "parse_hhmm", "week_monday", "week_period"]
+__all__ = [
+    "LOCAL_TZ",
+    "at_local",
+    "local_date",
+    "month_period",
+    "parse_hhmm",
+    "parse_hours",
+    "week_monday",
+    "week_period",
+]
 
 
 def local_date(at: datetime) -> date:
@@ -19,6 +28,12 @@ def parse_hhmm(value: str) -> time:
     """ "09:30" -> 09:30; "24:00" is not a time of day and is refused."""
     hours, minutes = value.split(":")
     return time(int(hours), int(minutes))
+
+
+def parse_hours(text: str) -> tuple[time, time]:
+    """'22:00-07:00' → (22:00, 07:00); ValueError when it is not that."""
+    start, _, end = text.partition("-")
+    return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
 
 
 def at_local(day: date, hhmm: str | time) -> datetime:

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     # Seconds after queuing within which a message the gateway refused for now (429, 5xx) is retried, per
     # purpose, e.g. {"offer": 30}; the rest keep dispatch.notify.retry's defaults.
     sms_retry_budgets: dict[str, int] = {}
+    # P3/P4 alarms (device silent, battery low, watch off) arriving in these Shanghai hours become calls when
+    # they end ("HH:MM-HH:MM"; equal times: no quiet hours). Per elder: Elder.alarm_overrides["quiet_hours"].
+    quiet_hours: str = "22:00-07:00"
     contact_step_seconds: int = Field(default=60, ge=5)  # no final status by then: the next contact is told
     offer_timeout_seconds: int = Field(default=120, ge=10)
     offer_timeouts: dict[str, int] = {}  # per service type, e.g. {"meal_assistance": 900}
@@ -123,6 +126,14 @@ class Settings(BaseSettings):
         if self.environment is Environment.production and self.secret_key == DEFAULT_SECRET_KEY:
             raise ValueError("DISPATCH_SECRET_KEY must be set to a random value in production")
         return self
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_are_a_period(cls, value: str) -> str:
+        from dispatch.localtime import parse_hours
+
+        parse_hours(value)
+        return value
 
     @field_validator("device_secret_keys")
     @classmethod

@@ -38,6 +38,7 @@ from dispatch.bus.base import EventBus
 from dispatch.bus.fallback import FallbackBus
 from dispatch.bus.memory import MemoryBus
 from dispatch.bus.redis import RedisBus, redis_client
+from dispatch.calls.conditions import QuietHours
 from dispatch.calls.processor import CallProcessor
 from dispatch.calls.router import router as calls_router
 from dispatch.calls.service import CONSOLE_CHANNEL
@@ -56,6 +57,7 @@ from dispatch.ingest.router import router as device_events_router
 from dispatch.ingest.secrets import box_for
 from dispatch.ingest.silent import SilentDeviceMonitor
 from dispatch.ingest.writer import EventWriter
+from dispatch.localtime import parse_hours
 from dispatch.notify.models import SmsMessage
 from dispatch.notify.retry import policy_with
 from dispatch.notify.router import router as sms_router
@@ -210,6 +212,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             sweep_after_seconds=settings.rules_sweep_after_seconds,
             park_after_attempts=settings.rules_park_after_attempts,
             consumers=1 if settings.is_sqlite else settings.rules_consumers,
+            quiet=QuietHours(*parse_hours(settings.quiet_hours)),
         )
         offer_processor = OfferProcessor(sessions, bus, the_clock, options=sms_options)
         matcher = ProviderMatcher(speed_kmh=settings.travel_speed_kmh)

@@ -66,3 +66,36 @@ class CallEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     # A device event is applied to a call once, even if it is processed twice.
     device_event_id: Mapped[int | None] = mapped_column(BigInteger(), unique=True)
+
+
+class AlarmCondition(Base):
+    """Where one elder's alarm condition (a vital sign, the safe area) stands between readings: it raises
+    after holding, clears past a margin (dispatch.calls.conditions)."""
+
+    __tablename__ = "alarm_condition"
+
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elder.id", ondelete="CASCADE"), primary_key=True)
+    condition: Mapped[str] = mapped_column(String(16), primary_key=True)
+    breaching_since: Mapped[datetime | None]
+    breaches: Mapped[int] = mapped_column(default=0)
+    clears: Mapped[int] = mapped_column(default=0)
+    raised: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime]
+
+
+class DeferredAlarm(Base):
+    """A P3/P4 alarm (device silent, battery low, watch off) that arrived in the quiet hours: it becomes a
+    call when they end, unless one like it is already waiting."""
+
+    __tablename__ = "deferred_alarm"
+    __table_args__ = (Index("ix_deferred_alarm_due", "opened_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elder.id", ondelete="CASCADE"), index=True)
+    device_event_id: Mapped[int] = mapped_column(BigInteger(), unique=True)
+    priority: Mapped[int]
+    category: Mapped[CallCategory] = mapped_column(enum_type(CallCategory))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    opened_at: Mapped[datetime | None]  # claimed: the call was opened (or joined)

@@ -27,7 +27,8 @@ from dispatch.alerts import service as alerts
 from dispatch.alerts.models import AlertAudience
 from dispatch.bus.base import EventBus, Message
 from dispatch.bus.outbox import commit_and_publish, discard_announced
-from dispatch.calls import contacts, service
+from dispatch.calls import alarms, contacts, flows, service
+from dispatch.calls.conditions import QuietHours
 from dispatch.clock import Clock
 from dispatch.elders.models import Contact
 from dispatch.ingest import service as ingest
@@ -64,6 +65,7 @@ class CallProcessor:
         sweep_every_seconds: float = 1.0,
         park_after_attempts: int = 5,
         consumers: int = 1,
+        quiet: QuietHours | None = None,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -76,6 +78,7 @@ class CallProcessor:
         self._sweep_every = sweep_every_seconds
         self._park_after = park_after_attempts
         self._consumers = consumers
+        self._quiet = quiet
         self._local: asyncio.Queue[int] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -107,9 +110,10 @@ class CallProcessor:
             try:
                 events = await ingest.claim_events(session=session, event_ids=event_ids)
                 elder_ids = {e.elder_id for e in events}
-                batch = await service.load_batch(session=session, elder_ids=elder_ids)
+                batch = await alarms.load_batch(session=session, elder_ids=elder_ids, quiet=self._quiet)
                 known_contacts = await contacts.contacts_of(session=session, elder_ids=elder_ids)
-                opened = await service.open_calls_in_bulk(
+                alarms.judge_events(batch, events)
+                opened = await alarms.open_calls_in_bulk(
                     session=session,
                     clock=self._clock,
                     events=events,
@@ -118,6 +122,7 @@ class CallProcessor:
                 )
                 for event in events:
                     changed += await self._apply(session, event, batch, opened.get(event.id), known_contacts)
+                await alarms.save_conditions(session=session, clock=self._clock, batch=batch)
                 await commit_and_publish(session, self._bus)
             except BaseException:
                 discard_announced(session)
@@ -128,17 +133,30 @@ class CallProcessor:
         self,
         session: AsyncSession,
         event: DeviceEvent,
-        batch: service.Batch,
-        opened: service.AlarmApplied | None,
+        batch: alarms.Batch,
+        opened: alarms.AlarmApplied | None,
         known_contacts: dict[int, list[Contact]],
     ) -> bool:
         if event.type == EventType.service_request:
             await orders.take_app_request(
                 session=session, clock=self._clock, elder_id=event.elder_id, request=event.data
             )
-        applied = opened or await service.apply_device_event(
+        applied = opened or await alarms.apply_device_event(
             session=session, clock=self._clock, event=event, p1_ack_seconds=self._p1_ack_seconds, batch=batch
         )
+        resolving = await alarms.note_cleared(session=session, clock=self._clock, event=event, batch=batch)
+        if resolving is not None:
+            await flows.move_call(
+                session=session,
+                clock=self._clock,
+                actor=service.SYSTEM,
+                call_id=resolving.id,
+                target=alarms.SELF_RESOLVABLE[resolving.state],
+                options=self._sms,
+                outcome=alarms.CLEARED_OUTCOME,
+                note="the condition cleared by itself",
+            )
+            return True
         if applied and applied.became_p1:
             await contacts.alert_contacts(
                 session=session,
@@ -227,15 +245,21 @@ class CallProcessor:
     # ------------------------------------------------------------ escalation
 
     async def escalate_once(self) -> float:
-        """Escalate what is due; returns how long to sleep before looking again."""
+        """Escalate what is due, open the alarms held over the quiet hours that are due; returns how long to
+        sleep before looking again."""
         async with self._sessions() as session:
             escalated = await service.escalate_due(
+                session=session, clock=self._clock, p1_ack_seconds=self._p1_ack_seconds
+            )
+            held = await alarms.open_deferred_due(
                 session=session, clock=self._clock, p1_ack_seconds=self._p1_ack_seconds
             )
             upcoming = await service.next_ack_deadline(session=session)
             await commit_and_publish(session, self._bus)
         if escalated:
             logger.warning("%d unacknowledged P1 call(s) escalated", len(escalated))
+        if held:
+            logger.info("%d alarm(s) held over the quiet hours are calls now", len(held))
         if upcoming is None:
             return MAX_SLEEP_SECONDS
         return min(MAX_SLEEP_SECONDS, max(0.0, (upcoming - self._clock.now()).total_seconds()))

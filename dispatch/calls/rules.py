@@ -1,14 +1,29 @@
-"""Alarm rules: what a device event means for the elder's calls (pure: data in, decision out)."""
+"""Alarm rules: what a device event means for the elder's calls (pure: data in, decision out). SOS, falls
+and device alarms are immediate; vital signs and the safe area are conditions that must hold first
+(dispatch.calls.conditions); P3/P4 alarms in the quiet hours wait for the morning."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from shapely.geometry import Point
-
-from dispatch import geo
+from dispatch.calls.conditions import (
+    DEFAULT_POLICIES,
+    Condition,
+    ConditionState,
+    Fix,
+    Policy,
+    QuietHours,
+    Reading,
+    Verdict,
+    device_exit_reading,
+    position_reading,
+    step,
+    vital_readings,
+)
 from dispatch.ingest.events import EventType
 
 
@@ -34,6 +49,13 @@ class EventFacts:
     lon: float | None
     lat: float | None
     fixed: bool | None
+    at: datetime  # when it was received (device clocks may be wrong)
+
+    def fix(self) -> Fix | None:
+        if self.lon is None or self.lat is None:
+            return None
+        accuracy = self.data.get("accuracy_m")
+        return Fix(self.lon, self.lat, self.fixed, accuracy if isinstance(accuracy, int | float) else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +64,8 @@ class ElderFacts:
 
     vitals_thresholds: dict[str, Any]
     safe_area: dict[str, Any] | None
+    policies: dict[Condition, Policy] = field(default_factory=lambda: dict(DEFAULT_POLICIES))
+    quiet: QuietHours = field(default_factory=QuietHours)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,56 +77,67 @@ class Alarm:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """What one event means: an alarm (or one held until `defer_until`, the end of the quiet hours), the
+    conditions it cleared, and the conditions' new states."""
+
+    alarm: Alarm | None = None
+    defer_until: datetime | None = None
+    cleared: tuple[Reading, ...] = ()
+    states: dict[Condition, ConditionState] = field(default_factory=dict)
+
+
 DIRECT: dict[EventType, Alarm] = {
     EventType.sos: Alarm(1, CallCategory.sos, "SOS button"),
     EventType.fall: Alarm(1, CallCategory.fall, "fall detected"),
     EventType.alarm: Alarm(1, CallCategory.sos, "device alarm"),
-    EventType.geofence_exit: Alarm(2, CallCategory.geofence_exit, "left the safe area (device)"),
     EventType.silent: Alarm(3, CallCategory.device_silent, "device silent"),
     EventType.low_battery: Alarm(4, CallCategory.low_battery, "battery low"),
     EventType.removed: Alarm(4, CallCategory.device_removed, "watch taken off"),
 }
-
-# measurement -> (lower-limit key, upper-limit key) in the elder's thresholds
-VITAL_LIMITS = {
-    "heart_rate": ("heart_rate_min", "heart_rate_max"),
-    "systolic": ("systolic_min", "systolic_max"),
-    "diastolic": ("diastolic_min", "diastolic_max"),
-    "spo2": ("spo2_min", None),
-    "temperature": ("temperature_min", "temperature_max"),
-}
+QUIET_PRIORITIES = frozenset({3, 4})  # held over the quiet hours
+NO_STATE = ConditionState()
 
 
-def vitals_out_of_range(data: dict[str, Any], thresholds: dict[str, Any]) -> list[str]:
-    """Each measurement outside the elder's limits, described (e.g. 'heart_rate 131 > 120')."""
-    findings = []
-    for measurement, (low_key, high_key) in VITAL_LIMITS.items():
-        value = data.get(measurement)
-        if not isinstance(value, int | float):
-            continue
-        low = thresholds.get(low_key) if low_key else None
-        high = thresholds.get(high_key) if high_key else None
-        if low is not None and value < low:
-            findings.append(f"{measurement} {value} < {low}")
-        if high is not None and value > high:
-            findings.append(f"{measurement} {value} > {high}")
-    return findings
-
-
-def outside_safe_area(event: EventFacts, safe_area: dict[str, Any] | None) -> bool:
-    """A GPS fix outside the elder's safe area (no area, no fix: not outside)."""
-    if safe_area is None or not event.fixed or event.lon is None or event.lat is None:
-        return False
-    return not geo.parse_area(safe_area).covers(Point(event.lon, event.lat))
-
-
-def evaluate(event: EventFacts, elder: ElderFacts) -> Alarm | None:
-    """The alarm this event raises, or None."""
-    if event.type in DIRECT:
-        return DIRECT[event.type]
+def readings_of(event: EventFacts, elder: ElderFacts) -> list[Reading]:
+    """The condition readings a device event carries."""
     if event.type is EventType.vitals:
-        findings = vitals_out_of_range(event.data, elder.vitals_thresholds)
-        return Alarm(2, CallCategory.vitals, "; ".join(findings)) if findings else None
-    if event.type is EventType.position and outside_safe_area(event, elder.safe_area):
-        return Alarm(2, CallCategory.geofence_exit, "position outside the safe area")
-    return None
+        return vital_readings(event.data, elder.vitals_thresholds, elder.policies, event.at)
+    if event.type is EventType.geofence_exit:
+        return [device_exit_reading(event.at)] if elder.safe_area is not None else []
+    if event.type is EventType.position:
+        reading = position_reading(event.fix(), elder.safe_area, elder.policies[Condition.geofence], event.at)
+        return [reading] if reading else []
+    return []
+
+
+def judge(event: EventFacts, elder: ElderFacts, states: Mapping[Condition, ConditionState]) -> Judgement:
+    """What this event means, given where the elder's conditions stood."""
+    direct = DIRECT.get(event.type)
+    if direct is not None:
+        return Judgement(
+            alarm=direct,
+            defer_until=elder.quiet.until(event.at) if direct.priority in QUIET_PRIORITIES else None,
+        )
+    changed: dict[Condition, ConditionState] = {}
+    raised: list[Reading] = []
+    cleared: list[Reading] = []
+    for reading in readings_of(event, elder):
+        before = states.get(reading.condition, NO_STATE)
+        after, verdict = step(before, reading, elder.policies[reading.condition])
+        if after != before:
+            changed[reading.condition] = after
+        if verdict is Verdict.raise_alarm:
+            raised.append(reading)
+        elif verdict is Verdict.clear:
+            cleared.append(reading)
+    return Judgement(alarm=_alarm_of(raised), cleared=tuple(cleared), states=changed)
+
+
+def _alarm_of(raised: list[Reading]) -> Alarm | None:
+    if not raised:
+        return None
+    if raised[0].condition is Condition.geofence:
+        return Alarm(2, CallCategory.geofence_exit, raised[0].text)
+    return Alarm(2, CallCategory.vitals, "; ".join(r.text for r in raised))

@@ -3,28 +3,22 @@ notes, escalation. Every change is written to the call's timeline and announced 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.auth.actor import Actor
 from dispatch.bus.outbox import announce
-from dispatch.calls import rules
 from dispatch.calls.models import Call, CallEntry, CallSource
-from dispatch.calls.rules import Alarm, CallCategory, ElderFacts, EventFacts
+from dispatch.calls.rules import Alarm, CallCategory
 from dispatch.calls.states import OPEN_STATES, STATE_SLA_SECONDS, CallState, check_transition
 from dispatch.clock import Clock
 from dispatch.db.pagination import fetch_page
-from dispatch.elders.models import Contact, Elder, HealthRecord
-from dispatch.elders.schemas import VitalsThresholds
+from dispatch.elders.models import Contact, Elder
 from dispatch.errors import Conflict, NotFound, ValidationFailed
-from dispatch.ingest.models import DeviceEvent
 from dispatch.schemas import mask_phone
 
 CONSOLE_CHANNEL = "console"
@@ -68,7 +62,9 @@ def where(call: Call, elder: Elder) -> tuple[float, float]:
     return elder.home_lon, elder.home_lat
 
 
-def _entry(call: Call, at: datetime, actor: Actor, kind: str, text: str = "", **detail: Any) -> CallEntry:
+def timeline_entry(
+    call: Call, at: datetime, actor: Actor, kind: str, text: str = "", **detail: Any
+) -> CallEntry:
     return CallEntry(
         call_id=call.id,
         at=at,
@@ -80,7 +76,7 @@ def _entry(call: Call, at: datetime, actor: Actor, kind: str, text: str = "", **
     )
 
 
-def _announce_change(session: AsyncSession, call: Call, now: datetime, change: str) -> None:
+def announce_change(session: AsyncSession, call: Call, now: datetime, change: str) -> None:
     message = {"type": "call", "change": change, "changes": [change], "call": call_json(call, now)}
     announce(session, CONSOLE_CHANNEL, message, key=("call", call.id), merge=_merge_changes)
 
@@ -90,7 +86,7 @@ def _merge_changes(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, 
     return {**later, "change": earlier["change"], "changes": earlier["changes"] + later["changes"]}
 
 
-def _sla_deadline(state: CallState, now: datetime) -> datetime | None:
+def sla_deadline(state: CallState, now: datetime) -> datetime | None:
     seconds = STATE_SLA_SECONDS.get(state)
     return None if seconds is None else now + timedelta(seconds=seconds)
 
@@ -143,7 +139,7 @@ async def open_call(
         fixed=fixed,
         opened_at=now,
         state_since=now,
-        sla_deadline_at=_sla_deadline(CallState.new, now),
+        sla_deadline_at=sla_deadline(CallState.new, now),
         ack_deadline_at=now + timedelta(seconds=p1_ack_seconds) if priority == 1 else None,
         escalation_level=0,
         updated_at=now,
@@ -154,10 +150,12 @@ async def open_call(
             await session.flush()
     except IntegrityError:
         raise Conflict(f"elder {elder_id} already has an open call") from None
-    opened = _entry(call, now, actor, "opened", reason, priority=priority_label(priority), category=category)
+    opened = timeline_entry(
+        call, now, actor, "opened", reason, priority=priority_label(priority), category=category
+    )
     opened.device_event_id = event_id
     session.add(opened)
-    _announce_change(session, call, now, "opened")
+    announce_change(session, call, now, "opened")
     return call
 
 
@@ -193,190 +191,7 @@ async def join_alarm(
             device_event_id=event_id,
         )
     )
-    _announce_change(session, call, now, "alarm")
-
-
-def _facts(elder: Elder, health: HealthRecord | None) -> ElderFacts:
-    thresholds = VitalsThresholds().model_dump() | (health.vitals_thresholds if health else {})
-    return ElderFacts(vitals_thresholds=thresholds, safe_area=elder.safe_area)
-
-
-@dataclass(slots=True)
-class Batch:
-    """What the rules need for a batch of events, read in three queries instead of three per event: the
-    elders, their health records (None: none on file) and their open calls (kept current as the batch
-    opens calls). A call another process opens meanwhile is found when opening one fails."""
-
-    elders: dict[int, Elder]
-    health: dict[int, HealthRecord | None]
-    open_calls: dict[int, Call]
-
-
-async def load_batch(*, session: AsyncSession, elder_ids: set[int]) -> Batch:
-    """The elders of a batch of events, their health records and their open calls."""
-    batch = Batch(elders={}, health=dict.fromkeys(elder_ids), open_calls={})
-    if not elder_ids:
-        return batch
-    batch.elders = {e.id: e for e in await session.scalars(select(Elder).where(Elder.id.in_(elder_ids)))}
-    for record in await session.scalars(select(HealthRecord).where(HealthRecord.elder_id.in_(elder_ids))):
-        batch.health[record.elder_id] = record
-    calls = await session.scalars(
-        select(Call).where(Call.open_elder_id.in_(elder_ids)).execution_options(populate_existing=True)
-    )
-    batch.open_calls = {c.elder_id: c for c in calls}
-    return batch
-
-
-@dataclass(frozen=True, slots=True)
-class AlarmApplied:
-    call: Call
-    became_p1: bool  # opened as P1 or raised to P1: the elder's contacts are to be told
-
-
-async def apply_device_event(
-    *,
-    session: AsyncSession,
-    clock: Clock,
-    event: DeviceEvent,
-    p1_ack_seconds: int,
-    batch: Batch | None = None,
-) -> AlarmApplied | None:
-    """Run the alarm rules on a stored device event: open a call, join the open one, or nothing.
-    Idempotent: an event already processed changes nothing."""
-    if event.processed_at is not None:
-        return None
-    event.processed_at = clock.now()
-    batch = batch or await load_batch(session=session, elder_ids={event.elder_id})
-    elder = batch.elders.get(event.elder_id)
-    if elder is None:
-        return None
-    facts = EventFacts(type=event.type, data=event.data, lon=event.lon, lat=event.lat, fixed=event.fixed)
-    alarm = rules.evaluate(facts, _facts(elder, batch.health.get(elder.id)))
-    if alarm is None:
-        return None
-    applied = await _open_or_join(session, clock, event, elder, alarm, p1_ack_seconds, batch)
-    batch.open_calls[elder.id] = applied.call
-    return applied
-
-
-async def open_calls_in_bulk(
-    *, session: AsyncSession, clock: Clock, events: Sequence[DeviceEvent], p1_ack_seconds: int, batch: Batch
-) -> dict[int, AlarmApplied]:
-    """Open the calls of a batch's alarms for elders without an open call in one INSERT (an alarm storm:
-    thousands of elders at once), by event id. An elder whose call another process opened meanwhile is
-    skipped by the unique key; its event is left to `apply_device_event`, which joins that call."""
-    now = clock.now()
-    first: dict[int, tuple[DeviceEvent, Alarm]] = {}
-    for event in events:
-        elder = batch.elders.get(event.elder_id)
-        if (
-            event.processed_at is not None
-            or elder is None
-            or elder.id in batch.open_calls
-            or elder.id in first
-        ):
-            continue
-        facts = EventFacts(type=event.type, data=event.data, lon=event.lon, lat=event.lat, fixed=event.fixed)
-        alarm = rules.evaluate(facts, _facts(elder, batch.health.get(elder.id)))
-        if alarm is not None:
-            first[elder.id] = (event, alarm)
-    if not first:
-        return {}
-    rows = [
-        _new_call_row(batch.elders[e], event, alarm, now, p1_ack_seconds)
-        for e, (event, alarm) in first.items()
-    ]
-    dialect = (await session.connection()).dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    inserted = await session.execute(
-        insert(Call).on_conflict_do_nothing(index_elements=["open_elder_id"]).returning(Call.id), rows
-    )
-    ids = list(inserted.scalars())
-    opened: dict[int, AlarmApplied] = {}
-    for call in await session.scalars(select(Call).where(Call.id.in_(ids))):
-        event, alarm = first[call.elder_id]
-        event.processed_at = now
-        entry = _entry(
-            call,
-            now,
-            SYSTEM,
-            "opened",
-            alarm.reason,
-            priority=priority_label(alarm.priority),
-            category=alarm.category,
-        )
-        entry.device_event_id = event.id
-        session.add(entry)
-        _announce_change(session, call, now, "opened")
-        batch.open_calls[call.elder_id] = call
-        opened[event.id] = AlarmApplied(call, became_p1=alarm.priority == 1)
-    return opened
-
-
-def _new_call_row(
-    elder: Elder, event: DeviceEvent, alarm: Alarm, now: datetime, p1_ack_seconds: int
-) -> dict[str, Any]:
-    return {
-        "elder_id": elder.id,
-        "elder_name": elder.name,
-        "open_elder_id": elder.id,
-        "source": CallSource.device_alarm,
-        "priority": alarm.priority,
-        "category": alarm.category,
-        "state": CallState.new,
-        "reason": alarm.reason,
-        "lon": event.lon,
-        "lat": event.lat,
-        "fixed": event.fixed,
-        "opened_at": now,
-        "state_since": now,
-        "sla_deadline_at": _sla_deadline(CallState.new, now),
-        "ack_deadline_at": now + timedelta(seconds=p1_ack_seconds) if alarm.priority == 1 else None,
-        "escalation_level": 0,
-        "updated_at": now,
-    }
-
-
-async def _open_or_join(
-    session: AsyncSession,
-    clock: Clock,
-    event: DeviceEvent,
-    elder: Elder,
-    alarm: Alarm,
-    p1_ack_seconds: int,
-    batch: Batch,
-) -> AlarmApplied:
-    position = (event.lon, event.lat, event.fixed)
-    existing = batch.open_calls.get(elder.id)
-    for _ in range(3):  # each turn loses only to an agent or a process acting on the same call meanwhile
-        if existing is None:
-            try:
-                call = await open_call(
-                    session=session,
-                    clock=clock,
-                    actor=SYSTEM,
-                    elder_id=elder.id,
-                    priority=alarm.priority,
-                    category=alarm.category,
-                    source=CallSource.device_alarm,
-                    reason=alarm.reason,
-                    position=position,
-                    p1_ack_seconds=p1_ack_seconds,
-                    event_id=event.id,
-                )
-            except Conflict:  # another process opened one a moment ago: join it
-                existing = await open_call_of(session=session, elder_id=elder.id)
-                continue
-            return AlarmApplied(call, became_p1=alarm.priority == 1)
-        if await _hold_if_open(session, existing):
-            raised_to_p1 = alarm.priority == 1 and existing.priority > 1
-            await join_alarm(
-                session=session, clock=clock, call=existing, alarm=alarm, event_id=event.id, position=position
-            )
-            return AlarmApplied(existing, became_p1=raised_to_p1)
-        # An agent closed the call in this instant: the alarm is not joined to a closed call.
-        existing = await open_call_of(session=session, elder_id=elder.id)
-    raise Conflict(f"the alarm of device event {event.id} found no stable call for elder {elder.id}")
+    announce_change(session, call, now, "alarm")
 
 
 async def _hold_if(session: AsyncSession, call: Call, *conditions: ColumnElement[bool]) -> bool:
@@ -393,7 +208,7 @@ async def _hold_if(session: AsyncSession, call: Call, *conditions: ColumnElement
     return found
 
 
-async def _hold_if_open(session: AsyncSession, call: Call) -> bool:
+async def hold_if_open(session: AsyncSession, call: Call) -> bool:
     """Lock the call for this transaction if it is still open."""
     return await _hold_if(session, call, Call.open_elder_id.is_not(None))
 
@@ -429,7 +244,7 @@ async def transition(
         "state": target,
         "state_since": now,
         "updated_at": now,
-        "sla_deadline_at": _sla_deadline(target, now),
+        "sla_deadline_at": sla_deadline(target, now),
     }
     if target != CallState.new:
         values["ack_deadline_at"] = None
@@ -451,12 +266,12 @@ async def transition(
         raise Conflict(f"call {call_id} was changed by someone else meanwhile: reload it")
     await session.refresh(call)
     session.add(
-        _entry(
+        timeline_entry(
             call, now, actor, "state", note, **{"from": current.value, "to": target.value, "outcome": outcome}
         )
     )
     await session.flush()
-    _announce_change(session, call, now, target.value)
+    announce_change(session, call, now, target.value)
     return call
 
 
@@ -483,9 +298,9 @@ async def claim(
     now = clock.now()
     previous = call.claimed_by_name
     call.claimed_by, call.claimed_by_name, call.updated_at = actor.operator_id, actor.username, now
-    session.add(_entry(call, now, actor, "claimed", previous=previous))
+    session.add(timeline_entry(call, now, actor, "claimed", previous=previous))
     await session.flush()
-    _announce_change(session, call, now, "claimed")
+    announce_change(session, call, now, "claimed")
     return call
 
 
@@ -503,10 +318,10 @@ async def record(
     a batch of alarms writes its lines in one statement)."""
     call = await get(session=session, call_id=call_id)
     now = clock.now()
-    entry = _entry(call, now, actor, kind, text, **detail)
+    entry = timeline_entry(call, now, actor, kind, text, **detail)
     call.updated_at = now
     session.add(entry)
-    _announce_change(session, call, now, kind)
+    announce_change(session, call, now, kind)
     return entry
 
 
@@ -586,7 +401,9 @@ async def escalate_due(*, session: AsyncSession, clock: Clock, p1_ack_seconds: i
             await session.refresh(call)
             target = "all agents" if level == 1 else "supervisors"
             session.add(
-                _entry(call, now, SYSTEM, "escalated", f"not acknowledged: alerting {target}", level=level)
+                timeline_entry(
+                    call, now, SYSTEM, "escalated", f"not acknowledged: alerting {target}", level=level
+                )
             )
             announce(
                 session, CONSOLE_CHANNEL, {"type": "escalation", "level": level, "call": call_json(call, now)}

@@ -110,6 +110,9 @@ class Elder(Base):
     subsidy_categories: Mapped[list[str]] = mapped_column(JSONType, default=list)
     hobbies: Mapped[list[str]] = mapped_column(JSONType, default=list)
     dialect: Mapped[str] = mapped_column(String(32), default="")
+    # Per-elder alarm settings over the defaults (dispatch.calls.conditions), e.g.
+    # {"heart_rate": {"raise_after_readings": 2}, "geofence": {"clear_margin": 100}, "quiet_hours": "21:00-06:30"}
+    alarm_overrides: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     status: Mapped[ElderStatus] = mapped_column(enum_type(ElderStatus), default=ElderStatus.active)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]

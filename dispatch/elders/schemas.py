@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dispatch.elders.idcard import parse_id_number
 from dispatch.elders.models import (
@@ -20,6 +20,7 @@ from dispatch.elders.models import (
     Sex,
     SubsidyCategory,
 )
+from dispatch.localtime import parse_hours
 from dispatch.schemas import GeoArea, LonLat, PartialUpdate, PhoneNumber, RowId
 
 Name = Annotated[str, Field(min_length=1, max_length=64)]
@@ -108,6 +109,45 @@ class ContactRead(ContactIn):
     priority: int
 
 
+class ConditionOverride(BaseModel):
+    """One alarm condition's settings for one elder (dispatch.calls.conditions); unset: the default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    raise_after_readings: Annotated[int, Field(ge=1, le=20)] | None = None
+    raise_after_minutes: Annotated[float, Field(ge=0, le=1440)] | None = None
+    clear_after_readings: Annotated[int, Field(ge=1, le=20)] | None = None
+    clear_margin: Annotated[float, Field(ge=0, le=1000)] | None = Field(
+        default=None, description="bpm, mmHg, %, °C; metres inside the safe area"
+    )
+    max_accuracy_m: Annotated[float, Field(ge=5, le=5000)] | None = Field(
+        default=None, description="positions only: a fix vaguer than this proves nothing"
+    )
+
+
+class AlarmOverrides(BaseModel):
+    """An elder's alarm settings over the defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    heart_rate: ConditionOverride | None = None
+    systolic: ConditionOverride | None = None
+    diastolic: ConditionOverride | None = None
+    spo2: ConditionOverride | None = None
+    temperature: ConditionOverride | None = None
+    geofence: ConditionOverride | None = None
+    quiet_hours: Annotated[str, Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")] | None = Field(
+        default=None, description="Shanghai hours P3/P4 alarms wait out, e.g. 21:00-06:30"
+    )
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _hours_exist(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_hours(value)
+        return value
+
+
 class ElderFields(BaseModel):
     """Everything about an elder that can be set, apart from identity."""
 
@@ -130,6 +170,7 @@ class ElderFields(BaseModel):
     subsidy_categories: list[SubsidyCategory] = []
     hobbies: list[Annotated[str, Field(max_length=64)]] = []
     dialect: Annotated[str, Field(max_length=32)] = ""
+    alarm_overrides: AlarmOverrides = AlarmOverrides()
     status: ElderStatus = ElderStatus.active
     notes: LongText = ""
 
@@ -175,6 +216,7 @@ class ElderUpdate(PartialUpdate):
     subsidy_categories: list[SubsidyCategory] | None = None
     hobbies: list[Annotated[str, Field(max_length=64)]] | None = None
     dialect: Annotated[str, Field(max_length=32)] | None = None
+    alarm_overrides: AlarmOverrides | None = None
     status: ElderStatus | None = None
     notes: LongText | None = None
 

@@ -176,6 +176,30 @@ async def test_full_read_and_health_read_are_audited(
     assert read["at"] == "2026-03-02T01:00:00Z"
 
 
+async def test_an_elders_alarm_settings_override_the_defaults_and_are_checked(
+    client: httpx.AsyncClient, agent: dict[str, str]
+) -> None:
+    elder = await create(client, agent)
+    assert elder["alarm_overrides"]["heart_rate"] is None
+    url = f"/api/v1/elders/{elder['id']}"
+    settings = {"heart_rate": {"raise_after_readings": 1, "clear_margin": 8}, "quiet_hours": "21:00-06:30"}
+    changed = await client.patch(url, json={"alarm_overrides": settings}, headers=agent)
+    assert changed.status_code == 200
+    overrides = changed.json()["alarm_overrides"]
+    assert overrides["heart_rate"]["raise_after_readings"] == 1
+    assert overrides["heart_rate"]["clear_margin"] == 8
+    assert overrides["quiet_hours"] == "21:00-06:30"
+    for wrong in (
+        {"quiet_hours": "25:00-07:00"},
+        {"quiet_hours": "evenings"},
+        {"heart_rate": {"raise_after_readings": 0}},
+        {"pulse": {"raise_after_readings": 2}},
+        {"geofence": {"clear_margin": -1}},
+    ):
+        refused = await client.patch(url, json={"alarm_overrides": wrong}, headers=agent)
+        assert refused.status_code == 422, wrong
+
+
 async def test_update_changes_fields_and_audits_their_names_only(
     client: httpx.AsyncClient, agent: dict[str, str], admin: dict[str, str]
 ) -> None:

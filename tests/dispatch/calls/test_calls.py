@@ -117,7 +117,8 @@ async def test_a_higher_priority_alarm_raises_the_open_call(
     await store(app_services, EventType.low_battery, "battery")
     await process(app_services)
     assert [(c["priority"], c["category"]) for c in await calls(client, agent)] == [("P4", "low_battery")]
-    await store(app_services, EventType.vitals, "hr", heart_rate=140)
+    for n in range(3):  # a heart rate must stay over the limit for three readings
+        await store(app_services, EventType.vitals, f"hr{n}", heart_rate=140)
     await store(app_services, EventType.fall, "fall")
     await store(app_services, EventType.heartbeat, "hb")  # not for the rules
     await process(app_services)
@@ -132,6 +133,81 @@ async def test_a_higher_priority_alarm_raises_the_open_call(
         ("contact_alert", None),
     ]
     assert timeline[1]["text"] == "heart_rate 140 > 120"
+
+
+async def test_a_heart_rate_over_the_limit_for_three_readings_opens_a_p2_call_that_resolves_when_it_settles(
+    app_services: AppServices, client: httpx.AsyncClient, elder_id: int, agent: dict[str, str]
+) -> None:
+    clock = app_services.clock
+    assert isinstance(clock, FakeClock)
+    for n, rate in enumerate((130, 131)):
+        await store(app_services, EventType.vitals, f"up{n}", heart_rate=rate)
+        clock.advance(60)
+    await process(app_services)
+    assert await calls(client, agent) == []  # two readings over the limit prove little
+    await store(app_services, EventType.vitals, "up2", heart_rate=133)
+    await process(app_services)
+    [call] = await calls(client, agent, open=True)
+    assert (call["priority"], call["category"], call["reason"]) == ("P2", "vitals", "heart_rate 133 > 120")
+
+    for n, rate in enumerate((118, 100, 118, 98, 96)):  # 118: back under 120 but not by the 5 bpm margin
+        clock.advance(60)
+        await store(app_services, EventType.vitals, f"down{n}", heart_rate=rate)
+        await process(app_services)
+        if n < 4:
+            assert [c["state"] for c in await calls(client, agent, open=True)] == ["new"], rate
+    detail = (await client.get(f"/api/v1/calls/{call['id']}", headers=agent)).json()
+    assert (detail["call"]["state"], detail["call"]["outcome"]) == ("cancelled", "condition_cleared")
+    assert [(e["kind"], e["text"]) for e in detail["timeline"]][-2:] == [
+        ("condition_cleared", "heart_rate 96"),
+        ("state", "the condition cleared by itself"),
+    ]
+
+
+async def test_an_elder_set_to_alarm_on_one_reading_gets_a_call_from_one_reading(
+    app_services: AppServices, client: httpx.AsyncClient, elder_id: int, agent: dict[str, str]
+) -> None:
+    async with app_services.sessions() as session:
+        await session.execute(
+            update(Elder)
+            .where(Elder.id == elder_id)
+            .values(alarm_overrides={"spo2": {"raise_after_readings": 1}})
+        )
+        await session.commit()
+    await store(app_services, EventType.vitals, "hr", heart_rate=140)  # the default still holds here
+    await store(app_services, EventType.vitals, "spo2", spo2=84)
+    await process(app_services)
+    [call] = await calls(client, agent)
+    assert (call["priority"], call["reason"]) == ("P2", "spo2 84 < 90")
+
+
+async def test_a_low_battery_at_night_becomes_a_call_at_seven_in_the_morning(
+    app_services: AppServices, client: httpx.AsyncClient, elder_id: int
+) -> None:
+    clock = app_services.clock
+    assert isinstance(clock, FakeClock)
+    clock.advance(14.5 * 3600)  # 09:00 -> 23:30 in Shanghai
+    await store(app_services, EventType.low_battery, "night1")
+    clock.advance(3600)
+    await store(app_services, EventType.low_battery, "night2")  # one waiting call is enough
+    await process(app_services)
+    await app_services.processor.escalate_once()
+    night_shift = await operator_headers(app_services, client, Role.agent, "night")
+    assert await calls(client, night_shift) == []
+
+    clock.advance(6.5 * 3600 - 1)  # 06:59:59
+    await app_services.processor.escalate_once()
+    day_shift = await operator_headers(app_services, client, Role.agent, "day")
+    assert await calls(client, day_shift) == []
+    clock.advance(1)
+    await app_services.processor.escalate_once()
+    await app_services.processor.escalate_once()
+    [call] = await calls(client, day_shift)
+    assert (call["priority"], call["category"], call["reason"]) == (
+        "P4",
+        "low_battery",
+        "battery low (reported 23:30, held over the quiet hours)",
+    )
 
 
 async def test_the_agent_handles_a_call_through_its_states(

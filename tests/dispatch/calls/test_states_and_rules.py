@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from dispatch.calls.rules import CallCategory, ElderFacts, EventFacts, evaluate, vitals_out_of_range
+from dispatch.calls.conditions import Condition, ConditionState
+from dispatch.calls.rules import CallCategory, ElderFacts, EventFacts, judge
 from dispatch.calls.states import TRANSITIONS, CallState, check_transition
 from dispatch.elders.schemas import VitalsThresholds
 from dispatch.errors import InvalidTransition
@@ -49,6 +51,8 @@ SAFE_AREA = {
     "coordinates": [[[119.29, 26.07], [119.31, 26.07], [119.31, 26.09], [119.29, 26.09], [119.29, 26.07]]],
 }
 ELDER = ElderFacts(vitals_thresholds=VitalsThresholds().model_dump(), safe_area=SAFE_AREA)
+NOON = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
+MIDNIGHT = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # 00:00 in Shanghai
 
 
 def event(
@@ -57,8 +61,9 @@ def event(
     lon: float | None = None,
     lat: float | None = None,
     fixed: bool | None = None,
+    at: datetime = NOON,
 ) -> EventFacts:
-    return EventFacts(type=kind, data=data or {}, lon=lon, lat=lat, fixed=fixed)
+    return EventFacts(type=kind, data=data or {}, lon=lon, lat=lat, fixed=fixed, at=at)
 
 
 @pytest.mark.parametrize(
@@ -67,34 +72,92 @@ def event(
         (event(EventType.sos), (1, CallCategory.sos)),
         (event(EventType.fall, lon=119.3, lat=26.08, fixed=False), (1, CallCategory.fall)),
         (event(EventType.alarm), (1, CallCategory.sos)),
-        (event(EventType.vitals, {"heart_rate": 131}), (2, CallCategory.vitals)),
-        (event(EventType.vitals, {"spo2": 85}), (2, CallCategory.vitals)),
-        (event(EventType.vitals, {"systolic": 175, "diastolic": 95}), (2, CallCategory.vitals)),
-        (event(EventType.vitals, {"temperature": 38.6}), (2, CallCategory.vitals)),
-        (event(EventType.vitals, {"heart_rate": 72, "spo2": 97, "temperature": 36.6}), None),
-        (event(EventType.position, lon=119.35, lat=26.08, fixed=True), (2, CallCategory.geofence_exit)),
-        (event(EventType.position, lon=119.30, lat=26.08, fixed=True), None),
-        (event(EventType.position, lon=119.35, lat=26.08, fixed=False), None),  # a cell fix proves nothing
-        (event(EventType.geofence_exit), (2, CallCategory.geofence_exit)),
         (event(EventType.silent), (3, CallCategory.device_silent)),
         (event(EventType.low_battery), (4, CallCategory.low_battery)),
         (event(EventType.removed), (4, CallCategory.device_removed)),
         (event(EventType.heartbeat), None),
         (event(EventType.media), None),
+        # conditions: one reading alone raises nothing
+        (event(EventType.vitals, {"heart_rate": 131}), None),
+        (event(EventType.position, lon=119.35, lat=26.08, fixed=True), None),
+        (event(EventType.geofence_exit), None),
     ],
 )
-def test_rules(facts: EventFacts, expected: tuple[int, CallCategory] | None) -> None:
-    alarm = evaluate(facts, ELDER)
+def test_what_one_event_raises_by_day(facts: EventFacts, expected: tuple[int, CallCategory] | None) -> None:
+    judgement = judge(facts, ELDER, {})
+    alarm = judgement.alarm
     assert (None if alarm is None else (alarm.priority, alarm.category)) == expected
+    assert judgement.defer_until is None
 
 
-def test_vitals_findings_say_what_and_by_how_much() -> None:
-    assert vitals_out_of_range({"heart_rate": 131, "spo2": 85}, VitalsThresholds().model_dump()) == [
-        "heart_rate 131 > 120",
-        "spo2 85 < 90",
-    ]
+@pytest.mark.parametrize("kind", [EventType.silent, EventType.low_battery, EventType.removed])
+def test_p3_and_p4_alarms_at_night_wait_for_seven_in_the_morning(kind: EventType) -> None:
+    judgement = judge(event(kind, at=MIDNIGHT), ELDER, {})
+    assert judgement.defer_until == datetime(2026, 3, 2, 23, 0, tzinfo=UTC)  # 07:00 in Shanghai
+
+
+@pytest.mark.parametrize("kind", [EventType.sos, EventType.fall, EventType.alarm])
+def test_emergencies_are_never_held_at_night(kind: EventType) -> None:
+    judgement = judge(event(kind, at=MIDNIGHT), ELDER, {})
+    assert judgement.alarm is not None
+    assert judgement.defer_until is None
+
+
+@pytest.mark.parametrize(
+    ("facts", "category", "reason"),
+    [
+        (
+            event(EventType.vitals, {"heart_rate": 131, "spo2": 85}),
+            CallCategory.vitals,
+            "heart_rate 131 > 120; spo2 85 < 90",
+        ),
+        (event(EventType.vitals, {"systolic": 175}), CallCategory.vitals, "systolic 175 > 160"),
+        (event(EventType.vitals, {"temperature": 38.6}), CallCategory.vitals, "temperature 38.6 > 38.0"),
+        (
+            event(EventType.position, lon=119.35, lat=26.08, fixed=True),
+            CallCategory.geofence_exit,
+            "position outside the safe area",
+        ),
+        (event(EventType.geofence_exit), CallCategory.geofence_exit, "left the safe area (device)"),
+    ],
+)
+def test_a_condition_raises_its_p2_alarm_once_it_has_held(
+    facts: EventFacts, category: CallCategory, reason: str
+) -> None:
+    """Vital signs on the third reading running, the safe area on the second (a wanderer is urgent)."""
+    readings = 2 if category is CallCategory.geofence_exit else 3
+    states: dict[Condition, ConditionState] = {}
+    alarms = []
+    for _ in range(readings):
+        judgement = judge(facts, ELDER, states)
+        states |= judgement.states
+        alarms.append(judgement.alarm)
+    *before, raised = alarms
+    assert before == [None] * (readings - 1)
+    assert raised is not None
+    assert (raised.priority, raised.category, raised.reason) == (2, category, reason)
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        event(EventType.vitals, {"heart_rate": 72, "spo2": 97, "temperature": 36.6}),
+        event(EventType.position, lon=119.30, lat=26.08, fixed=True),
+        event(EventType.position, lon=119.35, lat=26.08, fixed=False),  # a cell fix proves nothing
+        event(
+            EventType.position, lon=119.35, lat=26.08, fixed=True, data={"accuracy_m": 500}
+        ),  # nor a vague one
+    ],
+)
+def test_readings_inside_or_unproven_never_raise(facts: EventFacts) -> None:
+    states: dict[Condition, ConditionState] = {}
+    for _ in range(5):
+        judgement = judge(facts, ELDER, states)
+        states |= judgement.states
+        assert judgement.alarm is None
 
 
 def test_without_a_safe_area_positions_raise_nothing() -> None:
     no_area = ElderFacts(vitals_thresholds={}, safe_area=None)
-    assert evaluate(event(EventType.position, lon=0.0, lat=0.0, fixed=True), no_area) is None
+    for _ in range(5):
+        assert judge(event(EventType.position, lon=0.0, lat=0.0, fixed=True), no_area, {}).states == {}
