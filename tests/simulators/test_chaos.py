@@ -30,7 +30,7 @@ from simulators.chaos.proxy import Proxy
 from simulators.chaos.report import Found, Summary, render
 from simulators.chaos.schedule import DURATIONS, FaultKind, plan
 from simulators.chaos.traffic import AckedAlarm
-from tests.conftest import _truncate_all, pg_settings
+from tests.conftest import _empty_all_tables, pg_settings
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 _keys = count(1)
@@ -130,7 +130,7 @@ def test_the_report_lists_violations_under_their_fault_and_invariant() -> None:
 @pytest.fixture
 async def pg_engine(pg_schema: str) -> AsyncIterator[AsyncEngine]:
     settings = pg_settings(pg_schema)
-    await _truncate_all(settings)
+    await _empty_all_tables(settings)
     engine = create_engine(settings)
     yield engine
     await engine.dispose()

@@ -36,7 +36,7 @@ from dispatch.db.session import create_engine, create_session_factory, unit_of_w
 from dispatch.ingest.schemas import PhoneEventIn
 from dispatch.localtime import at_local, local_date
 from dispatch.settings import Settings
-from tests.conftest import START, _truncate_all, pg_settings, sqlite_settings
+from tests.conftest import START, _empty_all_tables, pg_settings, sqlite_settings
 from tests.factories import PASSWORD, elder_payload, provider_payload
 
 # A few examples per operation in CI, seeded so every run sends the same requests; more, another seed or
@@ -166,7 +166,7 @@ def _database(request: pytest.FixtureRequest, directory: Path) -> Settings:
     """The embedded default (a SQLite copy), or the PostgreSQL test schema for a deep run."""
     if os.environ.get("DISPATCH_TEST_FUZZ_DATABASE") == "postgresql":
         settings = pg_settings(request.getfixturevalue("pg_schema"), directory)
-        asyncio.run(_truncate_all(settings))
+        asyncio.run(_empty_all_tables(settings))
         return settings
     shutil.copy(request.getfixturevalue("sqlite_template"), directory / "dispatch.sqlite3")
     return sqlite_settings(directory)
