@@ -192,20 +192,6 @@ def _due(now: datetime) -> ColumnElement[bool]:
     )
 
 
-async def claim(*, session: AsyncSession, clock: Clock, sms_id: int) -> SmsMessage | None:
-    """Take a due pending message for sending; None if another sender has it (once across processes)."""
-    now = clock.now()
-    claimed = await session.execute(
-        update(SmsMessage)
-        .where(SmsMessage.id == sms_id, _due(now))
-        .values(status=SmsStatus.sending, attempts=SmsMessage.attempts + 1, updated_at=now)
-        .returning(SmsMessage.id)
-    )
-    if claimed.scalar() is None:
-        return None
-    return await session.get(SmsMessage, sms_id, populate_existing=True)
-
-
 async def note_sent(*, session: AsyncSession, clock: Clock, sms_id: int, sid: str) -> None:
     """The gateway took the message: keep its sid; it is queued unless a delivery report came first."""
     now = clock.now()
@@ -305,15 +291,35 @@ _URGENCY = case(
 )
 
 
-async def pending_ids(*, session: AsyncSession, now: datetime, stale_before: datetime) -> list[int]:
-    """Messages due to be sent, and those a sender claimed but never finished (it died)."""
-    rows = await session.scalars(
+async def claim_due(
+    *, session: AsyncSession, clock: Clock, stale_before: datetime, limit: int
+) -> list[SmsMessage]:
+    """Put back what dead senders left, then take up to `limit` due messages, most urgent first, for this
+    sender alone: rows another sender is taking are skipped (SKIP LOCKED on PostgreSQL; SQLite's write lock
+    lets one sender at a time in), so several processes share the queue instead of queueing on each row."""
+    await release_stale(session=session, clock=clock, stale_before=stale_before)
+    now = clock.now()
+    due = (
         select(SmsMessage.id)
-        .where(
-            _due(now) | ((SmsMessage.status == SmsStatus.sending) & (SmsMessage.updated_at < stale_before))
-        )
+        .where(_due(now))
         .order_by(_URGENCY, SmsMessage.id)
-        .limit(500)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = await session.scalars(
+        update(SmsMessage)
+        .where(SmsMessage.id.in_(due.scalar_subquery()))
+        .values(status=SmsStatus.sending, attempts=SmsMessage.attempts + 1, updated_at=now)
+        .returning(SmsMessage.id)
+    )
+    ids = list(claimed)
+    if not ids:
+        return []
+    rows = await session.scalars(
+        select(SmsMessage)
+        .where(SmsMessage.id.in_(ids))
+        .order_by(_URGENCY, SmsMessage.id)
+        .execution_options(populate_existing=True)
     )
     return list(rows)
 

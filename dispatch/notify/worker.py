@@ -85,24 +85,27 @@ class SmsWorker:
                 await task
 
     async def send_pending(self) -> int:
-        """Send everything due; returns how many were handed to the gateway."""
+        """Send everything due, a claimed batch at a time; returns how many were handed to the gateway."""
+        sent = 0
+        while batch := await self._claim_batch():
+            # All of a batch at once: each send waits on the gateway's HTTP round trip, not on this process,
+            # and a claimed message is in flight at once (a claim older than SENDING_STALE_AFTER is retaken).
+            sent += sum(await asyncio.gather(*(self._send_one(message) for message in batch)))
+            if len(batch) < CONCURRENT_SENDS:
+                break
+        return sent
+
+    async def _claim_batch(self) -> list[SmsMessage]:
         now = self._clock.now()
         async with self._sessions() as session:
-            ids = await service.pending_ids(
-                session=session, now=now, stale_before=now - self._sending_stale_after
-            )
-            await service.release_stale(
-                session=session, clock=self._clock, stale_before=now - self._sending_stale_after
+            batch = await service.claim_due(
+                session=session,
+                clock=self._clock,
+                stale_before=now - self._sending_stale_after,
+                limit=CONCURRENT_SENDS,
             )
             await session.commit()
-        # Several at a time: each send waits on the gateway's HTTP round trip, not on this process.
-        slots = asyncio.Semaphore(CONCURRENT_SENDS)
-
-        async def send(sms_id: int) -> bool:
-            async with slots:
-                return await self._send_one(sms_id)
-
-        return sum(await asyncio.gather(*(send(sms_id) for sms_id in ids)))
+        return batch
 
     async def settle_overdue_reports(self) -> int:
         """Hand each message whose report deadline has passed to the domains, once across processes."""
@@ -183,12 +186,7 @@ class SmsWorker:
                 raise
         return True
 
-    async def _send_one(self, sms_id: int) -> bool:
-        async with self._sessions() as session:
-            message = await service.claim(session=session, clock=self._clock, sms_id=sms_id)
-            await session.commit()
-        if message is None:
-            return False
+    async def _send_one(self, message: SmsMessage) -> bool:
         try:
             # Our id rides along in the callback URL: a report can arrive before the sid below is stored.
             callback = (

@@ -216,10 +216,11 @@ async def test_a_retry_is_stored_so_a_restarted_process_sends_it(gateway: Gatewa
     assert len(fake.messages) == 1
 
 
-async def test_two_processes_send_a_due_retry_once(gateway: Gateway, clock: FakeClock) -> None:
+async def test_two_processes_send_due_retries_once_each(gateway: Gateway, clock: FakeClock) -> None:
+    """More than one claimed batch: the two senders share the queue, and nothing goes out twice."""
     services, fake = gateway.services, gateway.fake
-    ids = [await queue(services) for _ in range(5)]
-    fake.fail(500, count=5)
+    ids = [await queue(services) for _ in range(20)]
+    fake.fail(500, count=20)
     await gateway.worker().send_pending()
     clock.advance(1)
     engine = create_engine(services.settings)
@@ -228,8 +229,8 @@ async def test_two_processes_send_a_due_retry_once(gateway: Gateway, clock: Fake
         sent = await asyncio.gather(gateway.worker().send_pending(), gateway.worker(other).send_pending())
     finally:
         await engine.dispose()
-    assert sum(sent) == 5
-    assert len(fake.messages) == 5
+    assert sum(sent) == 20
+    assert len(fake.messages) == 20
     assert {(await stored(services, sms_id)).status for sms_id in ids} == {SmsStatus.queued}
 
 
