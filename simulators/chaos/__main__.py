@@ -31,7 +31,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--seed", type=int, default=1, help="the faults, traffic and city follow from it")
     parser.add_argument("--processes", type=int, default=2, help="dispatch serve processes")
     parser.add_argument("--cycle-seconds", type=float, default=5.0, help="length of a cycle (at least)")
-    parser.add_argument("--rate", type=float, default=3.0, help="alarms a second")
+    parser.add_argument("--rate", type=float, default=1.0, help="alarms a second")
     parser.add_argument("--elders", type=int, default=150, help="size of the seeded city")
     parser.add_argument("--grace", type=float, default=10.0, help="s after an ack (or a fault) for the call")
     parser.add_argument("--settle", type=float, default=40.0, help="s for SMS to be final, jobs cancelled")

@@ -62,7 +62,7 @@ class Options:
     seed: int = 1
     processes: int = 2
     cycle_s: float = 5.0
-    rate: float = 3.0  # alarms a second
+    rate: float = 1.0  # alarms a second: more saturates a 2-core machine (an SMS backlog), see README
     elders: int = 150
     grace_s: float = 10.0  # an acknowledged alarm must be a call this long after its ack or the fault's end
     # SMS final and jobs of ended calls cancelled after this long. A text refused through a Twilio outage is
