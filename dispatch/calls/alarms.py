@@ -40,6 +40,8 @@ from dispatch.localtime import LOCAL_TZ, parse_hours
 # Calls a cleared condition may resolve by itself: raised by a condition, not yet being worked on.
 SELF_RESOLVING = frozenset({CallCategory.vitals, CallCategory.geofence_exit})
 CLEARED_OUTCOME = "condition_cleared"
+# Where such a call goes: nobody took it yet -> cancelled; an agent acknowledged it -> resolved (they close it).
+SELF_RESOLVABLE = {CallState.new: CallState.cancelled, CallState.acknowledged: CallState.resolved}
 DEFERRED_BATCH = 100
 
 
@@ -341,9 +343,6 @@ async def note_cleared(
     if quiet_now and call.priority > 1 and call.category in SELF_RESOLVING and call.state in SELF_RESOLVABLE:
         return call
     return None
-
-
-SELF_RESOLVABLE = {CallState.new: CallState.cancelled, CallState.acknowledged: CallState.resolved}
 
 
 # --- alarms held over the quiet hours -------------------------------------------------------------------

@@ -144,19 +144,6 @@ class CallProcessor:
         applied = opened or await alarms.apply_device_event(
             session=session, clock=self._clock, event=event, p1_ack_seconds=self._p1_ack_seconds, batch=batch
         )
-        resolving = await alarms.note_cleared(session=session, clock=self._clock, event=event, batch=batch)
-        if resolving is not None:
-            await flows.move_call(
-                session=session,
-                clock=self._clock,
-                actor=service.SYSTEM,
-                call_id=resolving.id,
-                target=alarms.SELF_RESOLVABLE[resolving.state],
-                options=self._sms,
-                outcome=alarms.CLEARED_OUTCOME,
-                note="the condition cleared by itself",
-            )
-            return True
         if applied and applied.became_p1:
             await contacts.alert_contacts(
                 session=session,
@@ -165,7 +152,27 @@ class CallProcessor:
                 options=self._sms,
                 contacts=known_contacts.get(applied.call.elder_id),
             )
-        return applied is not None
+        resolved = await self._resolve_if_cleared(session, event, batch)
+        return applied is not None or resolved
+
+    async def _resolve_if_cleared(
+        self, session: AsyncSession, event: DeviceEvent, batch: alarms.Batch
+    ) -> bool:
+        """The conditions the event cleared, on the elder's call; a call that was only those resolves."""
+        resolving = await alarms.note_cleared(session=session, clock=self._clock, event=event, batch=batch)
+        if resolving is None:
+            return False
+        await flows.move_call(
+            session=session,
+            clock=self._clock,
+            actor=service.SYSTEM,
+            call_id=resolving.id,
+            target=alarms.SELF_RESOLVABLE[resolving.state],
+            options=self._sms,
+            outcome=alarms.CLEARED_OUTCOME,
+            note="the condition cleared by itself",
+        )
+        return True
 
     async def _note_failure(self, event_id: int, exc: Exception) -> None:
         logger.error("the rules failed on device event %d: %r", event_id, exc)

@@ -54,10 +54,11 @@ async def running(settings: Settings) -> AsyncIterator[AppServices]:
 
 
 async def press_sos(port: int, imei: str) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    block = position_block(WHEN, 26.0833, 119.2991, status=1 << 16)
-    writer.write(codec.encode_frame("3G", imei, None, ("AL," + block).encode()))
-    assert await reader.readuntil(b"]") == f"[3G*{imei}*0002*AL]".encode()  # stored, acknowledged
+    async with asyncio.timeout(10):  # an acknowledgement that never comes fails here, it never hangs the run
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        block = position_block(WHEN, 26.0833, 119.2991, status=1 << 16)
+        writer.write(codec.encode_frame("3G", imei, None, ("AL," + block).encode()))
+        assert await reader.readuntil(b"]") == f"[3G*{imei}*0002*AL]".encode()  # stored, acknowledged
     writer.close()
 
 

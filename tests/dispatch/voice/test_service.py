@@ -64,6 +64,34 @@ async def report(
     return actions
 
 
+async def offer_and_answer(
+    desk: VoiceDesk,
+    sessions: Sessions,
+    clock: FakeClock,
+    settings: Settings,
+    phone_call_id: int,
+    operator_id: int,
+    after: float = 0,
+) -> str:
+    """The waiting call is offered to the (only ready) agent, whose phone answers `after` seconds later;
+    the agent's leg SID."""
+    await desk.route()
+    leg = str(telephony(desk).requests[0][1]["sid"])
+    clock.advance(after)
+    await report(
+        desk,
+        sessions,
+        clock,
+        settings,
+        leg="agent",
+        phone_call_id=phone_call_id,
+        operator_id=operator_id,
+        sid=leg,
+        status="in-progress",
+    )
+    return leg
+
+
 async def test_emergency_first_to_the_longest_idle_agent(
     desk: VoiceDesk, sessions: Sessions, clock: FakeClock
 ) -> None:
@@ -162,20 +190,7 @@ async def test_answered_then_hung_up_ends_in_wrap_up_then_ready(
 ) -> None:
     agent = await make_agent(sessions, clock, "a")
     waiting = await call_in(sessions, clock, "CA-caller", "+8613700000001", digits="3")
-    await desk.route()
-    leg = str(telephony(desk).requests[0][1]["sid"])
-    clock.advance(4)
-    await report(
-        desk,
-        sessions,
-        clock,
-        voice_settings,
-        leg="agent",
-        phone_call_id=waiting.id,
-        operator_id=agent.id,
-        sid=leg,
-        status="in-progress",
-    )
+    await offer_and_answer(desk, sessions, clock, voice_settings, waiting.id, agent.id, after=4)
     talking = await reload(sessions, waiting.id)
     assert (talking.state, talking.agent_id, talking.answered_at) == (
         PhoneCallState.talking,
@@ -361,19 +376,7 @@ async def test_an_agent_who_logged_out_during_a_call_goes_offline_after_wrap_up(
 ) -> None:
     agent = await make_agent(sessions, clock, "a")
     waiting = await call_in(sessions, clock, "CA-caller", "+8613700000001", digits="3")
-    await desk.route()
-    leg = str(telephony(desk).requests[0][1]["sid"])
-    await report(
-        desk,
-        sessions,
-        clock,
-        voice_settings,
-        leg="agent",
-        phone_call_id=waiting.id,
-        operator_id=agent.id,
-        sid=leg,
-        status="in-progress",
-    )
+    await offer_and_answer(desk, sessions, clock, voice_settings, waiting.id, agent.id)
     async with sessions() as session:
         await agents.log_out(session=session, clock=clock, operator_id=agent.id)
         await session.commit()
@@ -419,19 +422,7 @@ async def test_a_call_whose_end_never_reached_us_is_finished_and_the_agent_wraps
 ) -> None:
     agent = await make_agent(sessions, clock, "lost-end")
     waiting = await call_in(sessions, clock, "CA-talk", "+8613700000012", digits="3")
-    await desk.route()
-    leg = str(telephony(desk).requests[0][1]["sid"])
-    await report(
-        desk,
-        sessions,
-        clock,
-        voice_settings,
-        leg="agent",
-        phone_call_id=waiting.id,
-        operator_id=agent.id,
-        sid=leg,
-        status="in-progress",
-    )
+    leg = await offer_and_answer(desk, sessions, clock, voice_settings, waiting.id, agent.id)
     telephony(desk).statuses["CA-talk"] = LegStatus("completed", 75)
     clock.advance(voice_settings.voice_reconcile_seconds + 1)
     await desk.tick()
