@@ -17,6 +17,7 @@ from dispatch.bus.base import EventBus
 from dispatch.ingest import service
 from dispatch.ingest.events import DEVICE_CHANGES_CHANNEL
 from dispatch.ingest.service import DeviceRef
+from dispatch.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +50,8 @@ class DeviceDirectory:
             self._listener = asyncio.create_task(self._listen(), name="device-directory")
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
+        await cancel_and_wait([self._listener])
+        self._listener = None
 
     def forget(self, imei: str | None = None) -> None:
         """Drop one device's cached answer (every answer when `imei` is None)."""

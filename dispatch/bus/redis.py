@@ -28,7 +28,7 @@ class RedisSubscription:
 
     async def close(self) -> None:
         await self._pubsub.unsubscribe()
-        await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+        await self._pubsub.aclose()
 
 
 def _deliveries(entries: Sequence[Any]) -> list[Delivery]:

@@ -14,7 +14,6 @@ for the supervisors instead of blocking its neighbours.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -36,6 +35,7 @@ from dispatch.ingest.events import RULES_STREAM, EventType
 from dispatch.ingest.models import DeviceEvent
 from dispatch.notify.service import SmsOptions
 from dispatch.orders import service as orders
+from dispatch.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -290,11 +290,7 @@ class CallProcessor:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []
 
     async def _forever(self, step: Callable[[], Awaitable[int]], *, idle: float) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from dispatch.auth.service import SESSION_REVOKED
 from dispatch.bus.base import EventBus, Message
 from dispatch.calls.service import CONSOLE_CHANNEL
+from dispatch.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -77,10 +78,7 @@ class ConsoleHub:
             await asyncio.wait_for(self._subscribed.wait(), wait_seconds)
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait([self._task])
         for listener in self._listeners:
             listener.drop()
 

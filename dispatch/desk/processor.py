@@ -7,7 +7,6 @@ batches: on SQLite a transaction holds the database's one write lock, which alar
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -29,6 +28,7 @@ from dispatch.offers.matcher import ProviderMatcher
 from dispatch.orders import service as orders
 from dispatch.quality import service as quality
 from dispatch.settings import Settings
+from dispatch.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -181,10 +181,7 @@ class ServiceDesk:
         self._task = asyncio.create_task(self._run(), name="service-desk")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait([self._task])
 
     async def _run(self) -> None:
         while True:

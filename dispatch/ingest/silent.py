@@ -12,7 +12,6 @@ so a restart does not flag the whole fleet at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 from typing import cast
@@ -27,6 +26,7 @@ from dispatch.elders.models import Device, DeviceStatus
 from dispatch.ingest import service
 from dispatch.ingest.events import RULES_STREAM, EventType, IncomingEvent, Position
 from dispatch.ingest.service import DeviceRef, Submission
+from dispatch.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -166,11 +166,8 @@ class SilentDeviceMonitor:
         self._task = asyncio.create_task(self._run(), name="silent-device-monitor")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait([self._task])
+        self._task = None
 
     async def sweep(self) -> float:
         """Flag what is due; return how long to sleep before looking again."""

@@ -10,7 +10,6 @@ the devices' last-seen state is not on this path: `DeviceStateFlusher` writes it
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,6 +18,7 @@ from dispatch.bus.base import EventBus
 from dispatch.ingest import service
 from dispatch.ingest.events import RULES_STREAM
 from dispatch.ingest.service import StoreResult, Submission
+from dispatch.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +56,8 @@ class DeviceStateFlusher:
         self._task = asyncio.create_task(self._run(), name="device-state-flusher")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait([self._task])
+        self._task = None
         await self.flush()
 
     async def _run(self) -> None:

@@ -21,6 +21,7 @@ from dispatch.notify import service
 from dispatch.notify.models import SmsMessage, SmsStatus
 from dispatch.notify.retry import RetryPolicy
 from dispatch.notify.sender import SendFailed, SmsSender
+from dispatch.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -78,11 +79,7 @@ class SmsWorker:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
 
     async def send_pending(self) -> int:
         """Send everything due, a claimed batch at a time; returns how many were handed to the gateway."""

@@ -4,7 +4,6 @@ process runs one; the conditional UPDATE in `expire_due` makes each expiry happe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,6 +13,7 @@ from dispatch.bus.outbox import commit_and_publish, discard_announced
 from dispatch.clock import Clock
 from dispatch.notify.service import SmsOptions
 from dispatch.offers import service
+from dispatch.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +50,7 @@ class OfferProcessor:
         self._task = asyncio.create_task(self._run(), name="offer-expiry")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait([self._task])
 
     async def _run(self) -> None:
         while True:

@@ -7,7 +7,6 @@ background tasks after its commit, so the webhook answers at once."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -20,6 +19,7 @@ from dispatch.bus.base import EventBus
 from dispatch.bus.outbox import commit_and_publish, discard_announced
 from dispatch.clock import Clock
 from dispatch.settings import Settings
+from dispatch.tasks import cancel_and_wait
 from dispatch.voice import agents, incall, legs, outbound, reconcile, service
 from dispatch.voice.models import PhoneCall, PhoneCallState
 from dispatch.voice.reconcile import LegToCheck
@@ -239,12 +239,7 @@ class VoiceDesk:
         self._task = asyncio.create_task(self._run(), name="voice-desk")
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._task, *self._background) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait([self._task, *self._background])
 
     async def _run(self) -> None:
         while True:

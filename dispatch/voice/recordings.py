@@ -31,6 +31,7 @@ from dispatch.clock import Clock
 from dispatch.errors import NotFound, PermissionDenied
 from dispatch.notify.twilio_http import BaseUrlHttpClient
 from dispatch.settings import Settings
+from dispatch.tasks import cancel_and_wait
 from dispatch.voice.models import PhoneCall, Recording, RecordingState
 
 logger = logging.getLogger(__name__)
@@ -475,10 +476,7 @@ class RecordingKeeper:
         self._task = asyncio.create_task(self._run(), name="recordings")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait([self._task])
 
     def wake(self) -> None:
         """Run a pass now rather than at the next tick (a recording just became ready)."""
