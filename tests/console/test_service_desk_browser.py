@@ -10,8 +10,10 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -23,6 +25,16 @@ from tests.test_cli import env_for, free_port, run, server
 pytestmark = pytest.mark.slow
 
 SERVICE = "cleaning"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def next_working_morning() -> datetime:
+    """09:00 Shanghai on the first day after today (in Shanghai) the seeded cleaners work: Monday to
+    Saturday (a Sunday morning would find nobody, and the order would escalate)."""
+    day = datetime.now(SHANGHAI).date() + timedelta(days=1)
+    if day.isoweekday() == 7:
+        day += timedelta(days=1)
+    return datetime.combine(day, clock_time(9), SHANGHAI)
 
 
 @dataclass(frozen=True)
@@ -112,6 +124,7 @@ async def test_an_agent_takes_an_order_and_sees_the_providers_replies_live(
     await form.locator(f"[data-testid=elder-option][data-elder-id='{elder.id}']").click()
     await expect(form.get_by_test_id("picked-elder")).to_contain_text(elder.name)
     await expect(form.get_by_test_id("order-start")).to_have_value("09:00")
+    await form.get_by_test_id("order-date").fill(next_working_morning().date().isoformat())
     await form.get_by_label("服务类型").select_option(label="保洁")
     await form.get_by_label("备注").fill("门禁 1234#")
     await page.screenshot(path=tmp_path / "order-form.png")
@@ -147,7 +160,7 @@ async def test_an_agent_takes_an_order_and_sees_the_providers_replies_live(
 
 async def completed_order(api: Client, elder: Elder) -> dict[str, Any]:
     """An order for a coming morning (09:00–11:00 Shanghai), accepted, attended and done by SMS replies."""
-    start = (datetime.now(UTC) + timedelta(days=1)).replace(hour=1, minute=0, second=0, microsecond=0)
+    start = next_working_morning().astimezone(UTC)
     order = await api.post(
         "/api/v1/service-orders",
         {
