@@ -101,7 +101,9 @@ async def test_seeds_an_empty_database_once(session: AsyncSession) -> None:
     assert (counts["Provider"] or 0) >= 30
     assert counts["Operator"] == 4
     assert counts["RecurringPlan"] == 16  # weekday lunches and Saturday baths for elders living alone
-    desk_phones = dict((await session.execute(select(Operator.username, Operator.phone))).tuples().all())
+    desk_phones = {
+        name: phone for name, phone in await session.execute(select(Operator.username, Operator.phone))
+    }
     assert desk_phones == {  # where the hotline rings them (the demo's fake Twilio answers for them)
         "admin": None,
         "supervisor": "+8659100000003",
