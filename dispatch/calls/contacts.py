@@ -8,15 +8,17 @@ Without a gateway (the outbox) there are no delivery reports: all are queued at 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
 from dispatch.auth.actor import Actor
 from dispatch.calls import service as calls_service
-from dispatch.calls.models import Call
+from dispatch.calls.models import Call, CallEntry
+from dispatch.calls.schemas import ContactMessage
 from dispatch.calls.states import CallState
 from dispatch.clock import Clock
 from dispatch.elders import service as elders_service
@@ -24,14 +26,27 @@ from dispatch.elders.models import Contact, ContactKind, Elder, HealthRecord
 from dispatch.errors import NotFound
 from dispatch.geo import map_link
 from dispatch.notify import service as sms
-from dispatch.notify.models import FAILED_STATUSES, SmsMessage, SmsPurpose
+from dispatch.notify.models import FAILED_STATUSES, SmsDirection, SmsMessage, SmsPurpose, SmsStatus
 from dispatch.notify.service import SmsOptions
 from dispatch.notify.templates import render
 from dispatch.schemas import mask_phone
 
 ALERTED_KINDS = (ContactKind.relative, ContactKind.community_worker)
+CONTACT_PURPOSES = frozenset({SmsPurpose.contact_alert, SmsPurpose.contact_notice})
 CHAIN_ENDS = frozenset({CallState.closed, CallState.cancelled, CallState.false_alarm})
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# What a contact's message became, as the agent needs it: waiting to go, gone, arrived, or not.
+LEDGER_STATE = {
+    SmsStatus.outbox: "queued",
+    SmsStatus.pending: "queued",
+    SmsStatus.sending: "queued",
+    SmsStatus.queued: "sent",
+    SmsStatus.sent: "sent",
+    SmsStatus.delivered: "delivered",
+    SmsStatus.undelivered: "failed",
+    SmsStatus.failed: "failed",
+    SmsStatus.received: "replied",
+}
 WHAT = {
     "zh": {"sos": "SOS求救", "fall": "跌倒", "vitals": "体征异常", "geofence_exit": "离开安全区域"},
     "en": {"sos": "SOS", "fall": "fall", "vitals": "abnormal vitals", "geofence_exit": "left safe area"},
@@ -72,8 +87,8 @@ async def contacts_of(*, session: AsyncSession, elder_ids: set[int]) -> dict[int
 async def contact_sms_final(
     *, session: AsyncSession, clock: Clock, message: SmsMessage, options: SmsOptions
 ) -> None:
-    """A contact's alert was delivered or failed: note it and, unless the chain moved on already (the
-    step's time ran out first), tell the next contact."""
+    """A text to a contact was delivered or failed: note it and, for a step of the chain that has not
+    moved on already (the step's time ran out first), tell the next contact."""
     found = await _alert_of(session, message)
     if found is None:
         return
@@ -89,7 +104,8 @@ async def contact_sms_final(
         name=contact.name,
         error=message.error_code,
     )
-    if await sms.settle_report(session=session, sms_id=message.id):
+    is_step = message.purpose == SmsPurpose.contact_alert
+    if is_step and await sms.settle_report(session=session, sms_id=message.id):
         await _next_step(session, clock, call, contact, options)
 
 
@@ -116,8 +132,8 @@ async def contact_report_overdue(
 
 
 async def _alert_of(session: AsyncSession, message: SmsMessage) -> tuple[Call, Contact] | None:
-    """The call and contact a contact alert was about (None for any other message)."""
-    if message.purpose != SmsPurpose.contact_alert or message.call_id is None or message.contact_id is None:
+    """The call and contact a text to a contact was about (None for any other message)."""
+    if message.purpose not in CONTACT_PURPOSES or message.call_id is None or message.contact_id is None:
         return None
     contact = await session.get(Contact, message.contact_id)
     call = await session.get(Call, message.call_id)
@@ -167,24 +183,12 @@ async def _alert_after(
 async def _alert(
     session: AsyncSession, clock: Clock, call: Call, elder: Elder, contact: Contact, options: SmsOptions
 ) -> None:
-    lon, lat = calls_service.where(call, elder)
-    body = render(
-        "contact_alert",
-        options.language,
-        elder_name=elder.name,
-        time=call.opened_at.astimezone(SHANGHAI).strftime("%H:%M"),
-        what=what_happened(call.category, options.language),
-        address=elder.address,
-        lon=f"{lon:.6f}",
-        lat=f"{lat:.6f}",
-        map_link=map_link(lon, lat),
-    )
     await sms.send(
         session=session,
         clock=clock,
         options=options,
         to=contact.phone,
-        body=body,
+        body=_alert_text(call, elder, options),
         purpose=SmsPurpose.contact_alert,
         call_id=call.id,
         contact_id=contact.id,
@@ -200,6 +204,101 @@ async def _alert(
         name=contact.name,
         relation=contact.relation,
         phone=mask_phone(contact.phone),
+    )
+
+
+def _alert_text(call: Call, elder: Elder, options: SmsOptions) -> str:
+    lon, lat = calls_service.where(call, elder)
+    return render(
+        "contact_alert",
+        options.language,
+        elder_name=elder.name,
+        time=call.opened_at.astimezone(SHANGHAI).strftime("%H:%M"),
+        what=what_happened(call.category, options.language),
+        address=elder.address,
+        lon=f"{lon:.6f}",
+        lat=f"{lat:.6f}",
+        map_link=map_link(lon, lat),
+    )
+
+
+async def notify_contact(
+    *, session: AsyncSession, clock: Clock, actor: Actor, call_id: int, contact_id: int, options: SmsOptions
+) -> CallEntry:
+    """An agent tells one of the elder's contacts (any kind) about the call: the alert text goes out now,
+    outside the automatic chain (its delivery moves no chain on), and the timeline says who asked."""
+    call = await calls_service.get(session=session, call_id=call_id)
+    contact = await session.get(Contact, contact_id)
+    elder = await session.get(Elder, call.elder_id)
+    if contact is None or elder is None or contact.elder_id != call.elder_id:
+        raise NotFound(f"contact {contact_id} is not one of this elder's contacts")
+    message = await sms.send(
+        session=session,
+        clock=clock,
+        options=options,
+        to=contact.phone,
+        body=_alert_text(call, elder, options),
+        purpose=SmsPurpose.contact_notice,
+        call_id=call.id,
+        contact_id=contact.id,
+    )
+    await session.flush()  # the message's id, for the timeline
+    entry = await calls_service.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        call_id=call.id,
+        kind="notify",
+        contact_id=contact.id,
+        name=contact.name,
+        relation=contact.relation,
+        phone=mask_phone(contact.phone),
+        sms_id=message.id,
+    )
+    await session.flush()
+    return entry
+
+
+async def contact_messages(*, session: AsyncSession, call_id: int) -> list[ContactMessage]:
+    """What was sent to the elder's contacts about this call, oldest first, each with its latest state
+    (`replied` once the contact texted back after it)."""
+    sent = list(
+        await session.scalars(
+            select(SmsMessage)
+            .where(
+                SmsMessage.call_id == call_id,
+                SmsMessage.contact_id.is_not(None),
+                SmsMessage.direction == SmsDirection.outbound,
+            )
+            .order_by(SmsMessage.id)
+        )
+    )
+    if not sent:
+        return []
+    replies = await session.execute(
+        select(SmsMessage.from_number, func.max(SmsMessage.created_at))
+        .where(
+            SmsMessage.direction == SmsDirection.inbound,
+            SmsMessage.from_number.in_({m.to_number for m in sent}),
+            SmsMessage.created_at >= sent[0].created_at,
+        )
+        .group_by(SmsMessage.from_number)
+    )
+    last_reply = {number: at for number, at in replies}
+    return [_ledger_row(message, last_reply.get(message.to_number)) for message in sent]
+
+
+def _ledger_row(message: SmsMessage, last_reply: datetime | None) -> ContactMessage:
+    replied = last_reply is not None and last_reply >= message.created_at
+    return ContactMessage(
+        contact_id=message.contact_id or 0,
+        sms_id=message.id,
+        purpose=message.purpose.value,
+        state="replied" if replied else LEDGER_STATE[message.status],
+        status=message.status.value,
+        error_code=message.error_code,
+        sent_at=message.created_at,
+        updated_at=message.updated_at,
     )
 
 

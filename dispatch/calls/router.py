@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from dispatch.api.deps import ClockDep, CurrentActor, PagingDep, SessionDep, SettingsDep
-from dispatch.calls import flows, service
+from dispatch.calls import contacts, flows, service
 from dispatch.calls.models import Call
 from dispatch.calls.schemas import (
     CallCreate,
@@ -73,7 +73,11 @@ async def read_call(call_id: RowId, session: SessionDep, clock: ClockDep, actor:
     """A call and its whole timeline."""
     call = await service.get(session=session, call_id=call_id)
     entries = await service.timeline(session=session, call_id=call_id)
-    return CallDetail(call=_json(call, clock), timeline=[CallEntryRead.model_validate(e) for e in entries])
+    return CallDetail(
+        call=_json(call, clock),
+        timeline=[CallEntryRead.model_validate(e) for e in entries],
+        contact_messages=await contacts.contact_messages(session=session, call_id=call_id),
+    )
 
 
 @router.post("/{call_id}/acknowledge")
@@ -109,11 +113,22 @@ async def add_note(
 
 @router.post("/{call_id}/notify", response_model=CallEntryRead, status_code=201)
 async def notify_contact(
-    call_id: RowId, body: NotifyIn, session: SessionDep, clock: ClockDep, actor: CurrentActor
+    call_id: RowId,
+    body: NotifyIn,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
 ) -> CallEntryRead:
-    """Ask for one of the elder's contacts to be told about the call (on the timeline)."""
-    entry = await service.notify_contact(
-        session=session, clock=clock, actor=actor, call_id=call_id, contact_id=body.contact_id
+    """Text one of the elder's contacts about the call now (the alert the automatic chain sends), on the
+    timeline; the call's `contact_messages` then show what became of it."""
+    entry = await contacts.notify_contact(
+        session=session,
+        clock=clock,
+        actor=actor,
+        call_id=call_id,
+        contact_id=body.contact_id,
+        options=options_for(settings),
     )
     return CallEntryRead.model_validate(entry)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,6 +59,20 @@ class CallEntryRead(BaseModel):
     detail: dict[str, Any]
 
 
+class ContactMessage(BaseModel):
+    """One text to a contact about a call, and what became of it."""
+
+    contact_id: int
+    sms_id: int
+    purpose: str  # contact_alert (the automatic chain) or contact_notice (an agent's notify)
+    state: Literal["queued", "sent", "delivered", "failed", "replied"]
+    status: str  # the message's own status (outbox, pending, ..., delivered, undelivered, failed)
+    error_code: str | None
+    sent_at: datetime
+    updated_at: datetime
+
+
 class CallDetail(BaseModel):
     call: dict[str, Any]
     timeline: list[CallEntryRead]
+    contact_messages: list[ContactMessage] = []

@@ -17,9 +17,8 @@ from dispatch.calls.rules import Alarm, CallCategory
 from dispatch.calls.states import OPEN_STATES, STATE_SLA_SECONDS, CallState, check_transition
 from dispatch.clock import Clock
 from dispatch.db.pagination import fetch_page
-from dispatch.elders.models import Contact, Elder
+from dispatch.elders.models import Elder
 from dispatch.errors import Conflict, NotFound, ValidationFailed
-from dispatch.schemas import mask_phone
 
 CONSOLE_CHANNEL = "console"
 SYSTEM = Actor.system("system")
@@ -329,29 +328,6 @@ async def add_note(
     *, session: AsyncSession, clock: Clock, actor: Actor, call_id: int, text: str
 ) -> CallEntry:
     entry = await record(session=session, clock=clock, actor=actor, call_id=call_id, kind="note", text=text)
-    await session.flush()
-    return entry
-
-
-async def notify_contact(
-    *, session: AsyncSession, clock: Clock, actor: Actor, call_id: int, contact_id: int
-) -> CallEntry:
-    """Record that the agent asked for one of the elder's contacts to be told about the call."""
-    call = await get(session=session, call_id=call_id)
-    contact = await session.get(Contact, contact_id)
-    if contact is None or contact.elder_id != call.elder_id:
-        raise NotFound(f"contact {contact_id} is not one of this elder's contacts")
-    entry = await record(
-        session=session,
-        clock=clock,
-        actor=actor,
-        call_id=call_id,
-        kind="notify",
-        contact_id=contact.id,
-        name=contact.name,
-        relation=contact.relation,
-        phone=mask_phone(contact.phone),
-    )
     await session.flush()
     return entry
 

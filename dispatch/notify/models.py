@@ -37,6 +37,7 @@ class SmsPurpose(StrEnum):
     confirm = "confirm"  # details for the provider who accepted
     withdraw = "withdraw"  # the job went to someone else
     contact_alert = "contact_alert"  # a relative or community worker told about an alarm
+    contact_notice = "contact_notice"  # a contact an agent chose to tell about a call (no chain step)
     handoff = "handoff"  # the location summary of a hand-off to 120
     care_visit = "care_visit"  # a community worker asked to visit an elder the agents could not reach
     help = "help"  # the answer to a reply we did not understand

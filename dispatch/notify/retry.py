@@ -22,6 +22,7 @@ DEFAULT_BUDGET_SECONDS: dict[SmsPurpose, int] = {
     SmsPurpose.handoff: 300,  # the 120 centre also hears the summary on the phone
     SmsPurpose.help: 300,
     SmsPurpose.contact_alert: 600,  # the alert chain moves on after a step; a late alert still informs
+    SmsPurpose.contact_notice: 600,
     SmsPurpose.confirm: 900,  # the provider who accepted is waiting for the address
     SmsPurpose.withdraw: 900,
     SmsPurpose.care_visit: 3600,

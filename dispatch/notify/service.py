@@ -282,6 +282,7 @@ _URGENCY = case(
     {
         SmsPurpose.offer: 0,
         SmsPurpose.contact_alert: 0,
+        SmsPurpose.contact_notice: 0,
         SmsPurpose.handoff: 0,
         SmsPurpose.withdraw: 1,
         SmsPurpose.confirm: 1,

@@ -1,5 +1,6 @@
 """What a message's fate means for the domains: an undeliverable offer counts as no answer; a contact's
-alert, delivered or not (or without a report in time), moves on to the next contact."""
+alert, delivered or not (or without a report in time), moves on to the next contact; an agent's notice to a
+contact is noted on the call's timeline."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ async def message_settled(
         return
     if message.purpose == SmsPurpose.offer and message.status in FAILED_STATUSES:
         await offers.offer_sms_failed(session=session, clock=clock, message=message, options=options)
-    elif message.purpose == SmsPurpose.contact_alert:
+    elif message.purpose in contacts.CONTACT_PURPOSES:
         await contacts.contact_sms_final(session=session, clock=clock, message=message, options=options)
 
 

@@ -153,8 +153,13 @@ async def test_an_agent_works_a_call_through_to_closing_in_english(site: Site, b
 
     await page.get_by_role("button", name="Acknowledge", exact=True).click()
     await expect(page.get_by_test_id("detail-state")).to_have_text("Acknowledged")
-    await detail.locator(".contacts li").first.get_by_role("button", name="Notify").click()
-    await expect(detail.locator(".contacts li").first).to_contain_text("Notified")
+    first = detail.locator(".contacts li").first
+    # The P1's automatic alert is in the outbox (no SMS gateway here): the row says so, and texts again.
+    await expect(first.get_by_test_id("contact-sms-state")).to_have_text(
+        re.compile(r"queued \d\d-\d\d \d\d:\d\d")
+    )
+    await first.get_by_role("button", name="Text again").click()
+    await expect(page.locator(".timeline .entry-notify")).to_have_count(1)
     await page.get_by_label("Add note").fill("Daughter on her way")
     await page.get_by_role("button", name="Add note").click()
     await expect(page.locator(".timeline .entry-note")).to_contain_text("Daughter on her way")
@@ -207,7 +212,7 @@ def hurried_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield Site(base=base, watch_port=watch_port, data_dir=tmp_path / "var")
 
 
-async def test_an_unacknowledged_p1_gets_louder_then_reaches_the_supervisor(
+async def test_an_unacknowledged_p1_gets_louder_reaches_the_supervisor_and_the_banner_opens_it(
     hurried_site: Site, browser: Browser
 ) -> None:
     wearer = (await watch_wearers(hurried_site))[0]
@@ -215,12 +220,22 @@ async def test_an_unacknowledged_p1_gets_louder_then_reaches_the_supervisor(
     supervisor = await logged_in(browser, hurried_site, "supervisor")
     await sos(hurried_site, wearer)
     await expect(agent.locator("body")).to_have_attribute("data-alert", "escalated")
-    await expect(agent.get_by_role("alert")).to_have_text("P1呼叫未在规定时间内确认！")
-    await expect(supervisor.get_by_role("alert")).to_have_text("有P1呼叫超时未确认，需主管介入")
+    await expect(agent.locator(".banner > span")).to_have_text("P1呼叫未在规定时间内确认！")
+    await expect(supervisor.locator(".banner > span")).to_have_text("有P1呼叫超时未确认，需主管介入")
     await expect(row_of(supervisor, wearer.name)).to_contain_text("已升级 ×2")
+    # The banner names the call, and a click opens it from whatever view is showing.
+    await supervisor.get_by_test_id("view-orders").click()
+    await expect(supervisor.get_by_test_id("banner-call")).to_have_text(
+        f"P1 {wearer.name} · SOS求救 · 已升级 ×2"
+    )
+    await supervisor.get_by_test_id("banner-call").click()
+    await expect(supervisor.locator(".detail .elder-name")).to_have_text(wearer.name)
     await agent.get_by_role("button", name="确认", exact=True).click()
     await expect(supervisor.get_by_role("alert")).to_have_count(0)
     await expect(supervisor.locator("body")).to_have_attribute("data-alert", "none")
+    await expect(row_of(supervisor, wearer.name)).not_to_contain_text(
+        "已升级"
+    )  # no stale mark once acknowledged
 
 
 async def test_a_console_that_lost_its_server_resyncs_what_changed_meanwhile(

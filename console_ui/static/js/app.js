@@ -31,10 +31,21 @@ function viewsFor(me) {
   return me.role === 'supervisor' || me.role === 'admin' ? MANAGER_VIEWS : VIEWS;
 }
 
-function byPriorityThenAge(a, b) {
-  const waiting = (call) => (call.state === 'resolved' ? 1 : 0); // resolved calls only wait for closing
-  return waiting(a) - waiting(b) || PRIORITY_ORDER[a.priority] - PRIORITY_ORDER[b.priority] || a.opened_at.localeCompare(b.opened_at);
+/** Queue order: calls waiting only for closing last; then priority; within a priority the unacknowledged
+ * first (an agent's own on-scene P1 never sits above a new one), then the oldest. */
+function queueOrder(a, b) {
+  const closingOnly = (call) => (call.state === 'resolved' ? 1 : 0);
+  const acknowledged = (call) => (call.state === 'new' ? 0 : 1);
+  return closingOnly(a) - closingOnly(b) || PRIORITY_ORDER[a.priority] - PRIORITY_ORDER[b.priority]
+    || acknowledged(a) - acknowledged(b) || a.opened_at.localeCompare(b.opened_at);
 }
+
+/** The call an agent arriving at the console should see first: the oldest unacknowledged P1. */
+function firstUnacknowledgedP1(calls) {
+  return [...calls].filter((c) => c.priority === 'P1' && c.state === 'new').sort(queueOrder)[0] || null;
+}
+
+const isEscalated = (call) => call.state === 'new' && call.escalation_level > 0;
 
 function useNow(offsetMs) {
   const [now, setNow] = useState(Date.now() + offsetMs);
@@ -101,7 +112,7 @@ function Countdown({ call, now, t }) {
 function QueueRow({ call, selected, now, t, onSelect }) {
   const waited = (now - Date.parse(call.opened_at)) / 1000;
   return html`
-    <li class=${`call-row priority-${call.priority} state-${call.state} ${selected ? 'selected' : ''} ${call.escalation_level ? 'escalated' : ''}`}
+    <li class=${`call-row priority-${call.priority} state-${call.state} ${selected ? 'selected' : ''} ${isEscalated(call) ? 'escalated' : ''}`}
         data-call-id=${call.id} data-priority=${call.priority} data-state=${call.state} onClick=${() => onSelect(call.id)}>
       <span class="badge">${call.priority}</span>
       <div class="row-main">
@@ -114,19 +125,88 @@ function QueueRow({ call, selected, now, t, onSelect }) {
         <div class="row-meta">
           <${Countdown} call=${call} now=${now} t=${t} />
           <span>${call.claimed_by_name ? `${t('handled_by')} ${call.claimed_by_name}` : t('unclaimed')}</span>
-          ${call.escalation_level > 0 && html`<span class="escalation">${t('escalated')} ×${call.escalation_level}</span>`}
+          ${isEscalated(call) && html`<span class="escalation">${t('escalated')} ×${call.escalation_level}</span>`}
         </div>
       </div>
     </li>`;
 }
 
-function Queue({ calls, selectedId, now, t, onSelect }) {
+const NO_FILTER = { priorities: [], state: '', mine: false, unclaimed: false, escalated: false, compact: false };
+const FILTER_KEY = 'console.queueFilter';
+
+function useQueueFilter() {
+  const [filter, setFilter] = useState(() => {
+    try {
+      return { ...NO_FILTER, ...JSON.parse(localStorage.getItem(FILTER_KEY) || '{}') };
+    } catch {
+      return NO_FILTER;
+    }
+  });
+  const change = (changes) => setFilter((current) => {
+    const next = { ...current, ...changes };
+    localStorage.setItem(FILTER_KEY, JSON.stringify(next));
+    return next;
+  });
+  return [filter, change];
+}
+
+/** Which of the filter's tests a call passes: the counts show what each filter would keep. */
+const QUEUE_TESTS = {
+  mine: (call, me) => call.claimed_by_name === me.username,
+  unclaimed: (call) => call.claimed_by === null,
+  escalated: isEscalated,
+};
+
+function passes(call, filter, me) {
+  return (!filter.priorities.length || filter.priorities.includes(call.priority))
+    && (!filter.state || call.state === filter.state)
+    && Object.entries(QUEUE_TESTS).every(([name, test]) => !filter[name] || test(call, me));
+}
+
+function countBy(calls, key) {
+  const counts = {};
+  for (const call of calls) counts[call[key]] = (counts[call[key]] || 0) + 1;
+  return counts;
+}
+
+function QueueFilters({ calls, filter, me, t, onChange }) {
+  const byPriority = countBy(calls, 'priority');
+  const byState = countBy(calls, 'state');
+  const toggle = (name, label, count) => html`<button type="button" class=${`chip ${filter[name] ? 'on' : ''}`}
+    aria-pressed=${filter[name]} data-testid=${`filter-${name}`} onClick=${() => onChange({ [name]: !filter[name] })}>${label} <span class="n">${count}</span></button>`;
+  const togglePriority = (p) => onChange({
+    priorities: filter.priorities.includes(p) ? filter.priorities.filter((x) => x !== p) : [...filter.priorities, p].sort(),
+  });
   return html`
-    <section class="queue" aria-label=${t('queue')}>
-      <h2>${t('queue')} <span class="count">${calls.length}</span></h2>
-      ${calls.length === 0 && html`<p class="empty">${t('no_calls')}</p>`}
+    <div class="queue-filters" role="group" aria-label=${t('queue_filters')}>
+      <div class="chips">
+        ${Object.keys(PRIORITY_ORDER).map((p) => html`<button type="button" key=${p}
+          class=${`chip priority-chip priority-${p} ${filter.priorities.includes(p) ? 'on' : ''}`} aria-pressed=${filter.priorities.includes(p)}
+          data-testid=${`filter-${p}`} onClick=${() => togglePriority(p)}>${p} <span class="n">${byPriority[p] || 0}</span></button>`)}
+      </div>
+      <div class="chips">
+        <select aria-label=${t('queue_state')} data-testid="filter-state" value=${filter.state} onChange=${(e) => onChange({ state: e.target.value })}>
+          <option value="">${t('all_states')} (${calls.length})</option>
+          ${[...QUEUE_STATES].map((st) => html`<option key=${st} value=${st}>${t(`state.${st}`)} (${byState[st] || 0})</option>`)}
+        </select>
+        ${Object.keys(QUEUE_TESTS).map((name) => toggle(name, t(`queue_only.${name}`), calls.filter((c) => QUEUE_TESTS[name](c, me)).length))}
+        ${toggle('compact', t('compact'), '')}
+      </div>
+    </div>`;
+}
+
+function Queue({ calls, me, selectedId, now, t, onSelect }) {
+  const [filter, setFilter] = useQueueFilter();
+  const shown = calls.filter((call) => passes(call, filter, me));
+  const filtered = shown.length !== calls.length;
+  return html`
+    <section class=${`queue ${filter.compact ? 'compact' : ''}`} aria-label=${t('queue')}>
+      <h2>${t('queue')} <span class="count" data-testid="queue-count">${filtered ? `${shown.length} / ${calls.length}` : calls.length}</span>
+        ${filtered && html`<button type="button" class="link small" onClick=${() => setFilter({ ...NO_FILTER, compact: filter.compact })}>${t('clear_filters')}</button>`}</h2>
+      <${QueueFilters} calls=${calls} filter=${filter} me=${me} t=${t} onChange=${setFilter} />
+      ${shown.length === 0 && html`<p class="empty">${calls.length ? t('no_calls_filtered') : t('no_calls')}</p>`}
       <ol class="call-list">
-        ${calls.map((call) => html`<${QueueRow} key=${call.id} call=${call} selected=${call.id === selectedId} now=${now} t=${t} onSelect=${onSelect} />`)}
+        ${shown.map((call) => html`<${QueueRow} key=${call.id} call=${call} selected=${call.id === selectedId} now=${now} t=${t} onSelect=${onSelect} />`)}
       </ol>
     </section>`;
 }
@@ -166,20 +246,32 @@ function dictionaryValue(t, group, index) {
   return Array.isArray(values) ? values[index] : index;
 }
 
-function Contacts({ elder, callId, timeline, busy, t, onNotify }) {
+/** The latest text to each contact about this call, as the carrier reported it. */
+function latestByContact(messages) {
+  const latest = new Map();
+  for (const m of messages || []) latest.set(m.contact_id, m);
+  return latest;
+}
+
+function Contacts({ elder, callId, messages, busy, t, onNotify }) {
   if (!elder) return null;
-  const notified = new Set(timeline.filter((e) => e.kind === 'notify').map((e) => e.detail.contact_id));
+  const latest = latestByContact(messages);
   const contacts = [...elder.contacts].sort((a, b) => a.priority - b.priority);
   return html`
     <section class="card" aria-label=${t('contacts')}>
       <h3>${t('contacts')}</h3>
       <ol class="contacts">
-        ${contacts.map((c) => html`
+        ${contacts.map((c) => {
+          const sent = latest.get(c.id);
+          return html`
           <li key=${c.id} data-contact-id=${c.id}>
             <span><strong>${c.name}</strong> ${t(`contact_kind.${c.kind}`)}${c.relation ? ` · ${c.relation}` : ''}</span>
             <${PhoneNumber} number=${c.phone} links=${{ call_id: callId }} t=${t} />
-            <button disabled=${busy} onClick=${() => onNotify(c.id)}>${notified.has(c.id) ? `✓ ${t('notified')}` : t('notify')}</button>
-          </li>`)}
+            ${sent && html`<span class=${`sms-state sms-${sent.state}`} data-testid="contact-sms-state"
+              title=${`${t(`purpose.${sent.purpose}`)}${sent.error_code ? ` · ${sent.error_code}` : ''}`}>${t(`sms_state.${sent.state}`)} ${formatTime(sent.updated_at)}</span>`}
+            <button disabled=${busy} data-testid="notify" onClick=${() => onNotify(c.id)}>${sent ? t('notify_again') : t('notify')}</button>
+          </li>`;
+        })}
       </ol>
     </section>`;
 }
@@ -331,9 +423,11 @@ function Actions({ call, me, config, busy, t, act, onHandoff }) {
   return html`
     <div class="actions">
       ${byOther && html`<p class="claimed-note">${t('claimed_by_other', { name: call.claimed_by_name })}
-        <button disabled=${busy} onClick=${() => act('/claim', { take_over: true })}>${t('take_over')}</button></p>`}
+        ${call.state === 'new'
+          ? html`<button class="primary" disabled=${busy} onClick=${async () => (await act('/claim', { take_over: true })) && act('/acknowledge')}>${t('take_over_and_acknowledge')}</button>`
+          : html`<button disabled=${busy} onClick=${() => act('/claim', { take_over: true })}>${t('take_over')}</button>`}</p>`}
       <div class="action-buttons">
-        ${call.claimed_by === null && QUEUE_STATES.has(call.state) && button('claim', () => act('/claim'))}
+        ${call.claimed_by === null && call.state !== 'new' && QUEUE_STATES.has(call.state) && button('claim', () => act('/claim'))}
         ${byState[call.state] || null}
         ${['acknowledged', 'dispatched', 'on_scene'].includes(call.state) && button('handoff', onHandoff, 'danger')}
       </div>
@@ -402,7 +496,7 @@ function CallDetail({ callId, liveCall, version, me, config, now, t, onError }) 
       <div class="detail-grid">
         <div class="column">
           <${Profile} elder=${elder} callId=${call.id} t=${t} />
-          <${Contacts} elder=${elder} callId=${call.id} timeline=${detail.timeline} busy=${busy} t=${t} onNotify=${(id) => act('/notify', { contact_id: id })} />
+          <${Contacts} elder=${elder} callId=${call.id} messages=${detail.contact_messages} busy=${busy} t=${t} onNotify=${(id) => act('/notify', { contact_id: id })} />
         </div>
         <div class="column">
           <section class="card" aria-label=${t('map')}>
@@ -489,11 +583,15 @@ function SmsPanel({ version, t, onError }) {
 
 // ---------------------------------------------------------------- the console
 
-function Banner({ calls, me, t }) {
-  const escalated = calls.filter((c) => c.state === 'new' && c.escalation_level > 0);
+function Banner({ calls, me, t, onOpen }) {
+  const escalated = calls.filter(isEscalated);
   if (!escalated.length) return null;
   const toSupervisors = escalated.some((c) => c.escalation_level > 1) && me.role !== 'agent';
-  return html`<div class="banner" role="alert">${toSupervisors ? t('supervisor_alert') : t('agents_alert')}</div>`;
+  return html`<div class="banner" role="alert">
+    <span>${toSupervisors ? t('supervisor_alert') : t('agents_alert')}</span>
+    ${escalated.map((c) => html`<button type="button" key=${c.id} class="banner-call" data-testid="banner-call" onClick=${() => onOpen(c.id)}>
+      ${c.priority} ${c.elder_name} · ${t(`category.${c.category}`)} · ${t('escalated')} ×${c.escalation_level}</button>`)}
+  </div>`;
 }
 
 function Console({ me, config, t, onLanguage, onLogout }) {
@@ -516,6 +614,8 @@ function Console({ me, config, t, onLanguage, onLogout }) {
       if (message.server_time) setOffset(Date.parse(message.server_time) - Date.now());
       setSynced(true);
       setCalls(new Map(message.calls.map((c) => [c.id, c])));
+      const waiting = firstUnacknowledgedP1(message.calls);
+      if (waiting) setSelectedId((current) => current ?? waiting.id);
       setVersions((v) => Object.fromEntries(Object.entries(v).map(([id, n]) => [id, n + 1])));
       topics.publish('resync');
     } else if (PHONE_MESSAGES.includes(message.type)) {
@@ -540,7 +640,7 @@ function Console({ me, config, t, onLanguage, onLogout }) {
     return () => feed.close();
   }, []);
 
-  const queue = useMemo(() => [...calls.values()].filter((c) => QUEUE_STATES.has(c.state)).sort(byPriorityThenAge), [calls]);
+  const queue = useMemo(() => [...calls.values()].filter((c) => QUEUE_STATES.has(c.state)).sort(queueOrder), [calls]);
   useEffect(() => setAlertLevel(alertLevel(queue)), [queue]);
   useEffect(() => () => setAlertLevel('none'), []);
 
@@ -600,11 +700,11 @@ function Console({ me, config, t, onLanguage, onLogout }) {
         <span class="operator">${me.display_name || me.username} (${me.role})</span>
         <button class="link" onClick=${onLogout}>${t('logout')}</button>
       </header>
-      <${Banner} calls=${queue} me=${me} t=${t} />
+      <${Banner} calls=${queue} me=${me} t=${t} onOpen=${(id) => { setView('calls'); setSelectedId(id); }} />
       <${AlertStrip} me=${me} topics=${topics} t=${t} onError=${showError} />
       ${toast && html`<div class=${`toast toast-${toast.kind}`} role="status">${toast.text}</div>`}
       <div class="workspace">
-        <${Queue} calls=${queue} selectedId=${selectedId} now=${now} t=${t} onSelect=${setSelectedId} />
+        <${Queue} calls=${queue} me=${me} selectedId=${selectedId} now=${now} t=${t} onSelect=${setSelectedId} />
         ${view === 'sms'
           ? html`<${SmsPanel} version=${received} t=${t} onError=${showError} />`
           : view === 'phone'

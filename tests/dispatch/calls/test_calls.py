@@ -448,12 +448,16 @@ async def test_agents_notify_contacts_and_dispatch_where_nobody_can_go(
         f"/api/v1/calls/{call['id']}/notify", json={"contact_id": contacts[1]["id"]}, headers=agent
     )
     assert notified.status_code == 201
-    assert notified.json()["detail"] == {
+    detail = notified.json()["detail"]
+    [text] = (await client.get("/api/v1/sms", headers=agent)).json()["items"]
+    assert detail == {
         "contact_id": contacts[1]["id"],
         "name": "测试助老员",
         "relation": "助老员",
         "phone": "138****0002",
+        "sms_id": text["id"],
     }
+    assert (text["purpose"], text["status"]) == ("contact_notice", "outbox")
     stranger = await client.post(
         f"/api/v1/calls/{call['id']}/notify", json={"contact_id": 999999}, headers=agent
     )
