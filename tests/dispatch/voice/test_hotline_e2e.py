@@ -350,7 +350,11 @@ async def test_an_elder_pressing_nothing_reaches_agent1_whose_console_pops_the_c
         talking = await phone_call(h, pc_id)
         assert (talking["state"], talking["agent_id"], talking["agent"]) == ("talking", agent1.id, "agent1")
         [agent_leg] = legs_to(h, agent1.phone)
-        assert agent_leg.conference_name == f"pc-{pc_id}"
+
+        async def joined() -> str | None:  # the fake runs the leg's TwiML just after our answer to it
+            return agent_leg.conference_name
+
+        assert await eventually(joined) == f"pc-{pc_id}"
         assert await agent_state(h, agent1) == "on_call"
 
         # The daughter is added to the conference: three on the line.
