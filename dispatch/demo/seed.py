@@ -309,6 +309,7 @@ def _elder(
         Device(
             imei=f"86{index:013d}" if is_watch else f"phone-{index:06d}",
             kind=DeviceKind.watch if is_watch else DeviceKind.phone,
+            phone=_device_number(index, is_watch, elder.phone),
             secret=f"{rng.getrandbits(128):032x}",
             heartbeat_interval_s=600 if is_watch else 900,
             created_at=now,
@@ -444,6 +445,14 @@ def demo_plans(elders: list[Elder], today: date, now: datetime) -> list[Recurrin
             )
         )
     return plans
+
+
+def _device_number(index: int, is_watch: bool, elder_phone: str | None) -> str:
+    """A watch's SIM (an IoT number), or the elder's own mobile for a phone device (one of its own when the
+    record has none): no draw from the generator, so the rest of the city stays as it was."""
+    if is_watch:
+        return f"+861440{index:07d}"
+    return elder_phone or f"+86166{index:08d}"
 
 
 async def seed_demo_city(

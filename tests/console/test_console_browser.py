@@ -317,3 +317,40 @@ async def test_an_agent_dispatches_watches_the_offers_and_enters_a_reply_from_th
 
     await page.get_by_role("button", name="Hand to 120").click()
     await expect(page.get_by_test_id("handoff-summary")).to_contain_text(wearer.name)
+
+
+async def test_the_profile_shows_what_matters_on_the_phone(site: Site, browser: Browser) -> None:
+    """Dialect, who the elder lives with, physical condition, hobbies, subsidy category, and the number of a
+    bound phone device when the record has no phone of its own."""
+    async with httpx.AsyncClient(base_url=site.base) as api:
+        await api.post("/api/v1/auth/login", json={"username": "agent2", "password": "demo"})
+        elders = (await api.get("/api/v1/elders", params={"limit": 40})).json()["items"]
+        records = [(await api.get(f"/api/v1/elders/{e['id']}")).json() for e in elders]
+        [elder, *_] = [
+            r for r in records if r["phone"] is None and any(d["kind"] == "phone" for d in r["devices"])
+        ]
+        updated = await api.patch(
+            f"/api/v1/elders/{elder['id']}",
+            json={
+                "dialect": "福州话",
+                "living_alone": False,
+                "household": [{"name": "林秀珍", "relation": "老伴", "lives_with_elder": True}],
+                "physical_condition": "坐轮椅，右耳听力差",
+                "hobbies": ["闽剧"],
+                "subsidy_categories": ["minimum_living"],
+            },
+        )
+        assert updated.status_code == 200, updated.text
+        body = {"elder_id": elder["id"], "priority": "P4", "category": "enquiry"}
+        assert (await api.post("/api/v1/calls", json=body)).status_code == 201
+    [device] = [d for d in elder["devices"] if d["kind"] == "phone"]
+
+    page = await logged_in(browser, site, "agent1")
+    await row_of(page, elder["name"]).click()
+    profile = page.locator(".profile")
+    await expect(profile.get_by_test_id("device-phone")).to_contain_text(device["phone"])
+    await expect(profile.get_by_test_id("profile-dialect")).to_have_text("福州话")
+    await expect(profile.get_by_test_id("profile-lives-with")).to_have_text("林秀珍（老伴）")
+    await expect(profile.get_by_test_id("profile-physical")).to_have_text("坐轮椅，右耳听力差")
+    await expect(profile).to_contain_text("闽剧")
+    await expect(profile).to_contain_text("低保")
