@@ -78,7 +78,11 @@ class Job(Base):
     ranking: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     exclusions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     next_rank: Mapped[int] = mapped_column(default=0)  # index into ranking of the next provider to ask
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")  # in English, for the log and the API's readers
+    # The reason as a code and its parameters (the console says it in its own language), e.g.
+    # "no_eligible_provider", {"considered": 3}.
+    reason_code: Mapped[str] = mapped_column(String(32), default="")
+    reason_params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -43,6 +43,8 @@ class JobRead(BaseModel):
     ranking: list[dict[str, Any]]
     exclusions: list[dict[str, Any]]
     reason: str
+    reason_code: str  # the reason for the console to say in its language ("" while there is none)
+    reason_params: dict[str, Any]
     created_by: str
     created_at: datetime
     offers: list[OfferRead] = []

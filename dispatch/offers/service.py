@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch import reasons
 from dispatch.auth.actor import Actor
 from dispatch.calls import service as calls_service
 from dispatch.calls.states import CallState
@@ -175,6 +176,9 @@ async def start(
         ranking=request.ranking,
         exclusions=request.exclusions,
         next_rank=0,
+        reason="",
+        reason_code="",
+        reason_params={},
         created_by=actor.username,
         created_at=now,
         updated_at=now,
@@ -283,14 +287,24 @@ async def _free_code(session: AsyncSession) -> str:
 
 
 async def _exhaust(session: AsyncSession, clock: Clock, job: Job) -> None:
-    asked = job.next_rank
-    if not job.ranking:
-        job.reason = f"no eligible provider ({len(job.exclusions)} considered and excluded)"
-    else:
-        job.reason = f"none of the {asked} provider(s) asked accepted in time"
+    reason = (
+        reasons.nobody_accepted_in_time(job.next_rank)
+        if job.ranking
+        else reasons.no_eligible_provider(len(job.exclusions))
+    )
+    job.reason, job.reason_code, job.reason_params = reason.text, reason.code, reason.params
     job.state = JobState.exhausted
     logger.warning("job %d exhausted: %s", job.id, job.reason)
-    await _timeline(session, clock, job, "dispatch_failed", text=job.reason, job_id=job.id)
+    await _timeline(
+        session,
+        clock,
+        job,
+        "dispatch_failed",
+        text=reason.text,
+        job_id=job.id,
+        reason_code=reason.code,
+        reason_params=reason.params,
+    )
 
 
 async def expire_due(*, session: AsyncSession, clock: Clock, options: SmsOptions) -> int:

@@ -98,7 +98,9 @@ class ServiceOrder(Base):
     subsidy_cents: Mapped[int | None]
     self_pay_cents: Mapped[int | None]
     escalated_at: Mapped[datetime | None]
-    escalation_reason: Mapped[str] = mapped_column(Text, default="")
+    escalation_reason: Mapped[str] = mapped_column(Text, default="")  # in English
+    escalation_code: Mapped[str] = mapped_column(String(32), default="")  # the reason as the console says it
+    escalation_params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     reason: Mapped[str] = mapped_column(Text, default="")  # why cancelled or failed
     accepted_at: Mapped[datetime | None]
     arrived_at: Mapped[datetime | None]

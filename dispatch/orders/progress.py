@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch import reasons
 from dispatch.alerts import service as alerts
 from dispatch.alerts.models import AlertAudience
 from dispatch.auth.actor import Actor
@@ -18,6 +19,7 @@ from dispatch.clock import Clock
 from dispatch.errors import NotFound
 from dispatch.orders.models import OPEN_ORDER_STATES, OrderState, PaymentMethod, ServiceOrder
 from dispatch.providers.models import Provider
+from dispatch.reasons import Reason
 
 
 def order_json(order: ServiceOrder, overdue: bool) -> dict[str, Any]:
@@ -82,7 +84,9 @@ async def job_step(
         order.state, order.completed_at = OrderState.completed, now
     elif kind == "dispatch_failed":
         order.state = OrderState.requested
-        await escalate(session=session, clock=clock, order=order, reason=text or "nobody accepted")
+        code = detail.get("reason_code")
+        reason = Reason(code, text, detail.get("reason_params", {})) if code else reasons.NOBODY_ACCEPTED
+        await escalate(session=session, clock=clock, order=order, reason=reason)
     await session.flush()
     announce_order(session, order, clock)
 
@@ -103,9 +107,10 @@ async def _assign(session: AsyncSession, order: ServiceOrder, provider_id: int) 
         order.subsidy_cents, order.self_pay_cents = 0, order.price_cents
 
 
-async def escalate(*, session: AsyncSession, clock: Clock, order: ServiceOrder, reason: str) -> None:
+async def escalate(*, session: AsyncSession, clock: Clock, order: ServiceOrder, reason: Reason) -> None:
     """Hand an order nobody has taken back to the agents: marked on the board and alerted."""
-    order.escalated_at, order.escalation_reason = clock.now(), reason
+    order.escalated_at, order.escalation_reason = clock.now(), reason.text
+    order.escalation_code, order.escalation_params = reason.code, reason.params
     await alerts.raise_alert(
         session=session,
         clock=clock,
@@ -113,5 +118,5 @@ async def escalate(*, session: AsyncSession, clock: Clock, order: ServiceOrder, 
         key=f"order:{order.id}",
         text=f"工单 {order.id}（{order.elder_name}，{SERVICE_TYPE_LABELS_ZH[order.service_type]}）无人接单，请人工处理",
         audience=AlertAudience.agents,
-        detail={"order_id": order.id, "reason": reason},
+        detail={"order_id": order.id, "reason": reason.text, "reason_code": reason.code, **reason.params},
     )

@@ -71,6 +71,8 @@ class OrderRead(BaseModel):
     self_pay_cents: int | None
     escalated_at: datetime | None
     escalation_reason: str
+    escalation_code: str  # the reason for the console to say in its language ("" while not escalated)
+    escalation_params: dict[str, Any]
     reason: str
     accepted_at: datetime | None
     arrived_at: datetime | None

@@ -15,6 +15,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch import reasons
 from dispatch.audit import service as audit
 from dispatch.auth.actor import Actor
 from dispatch.catalog import ServiceType
@@ -107,6 +108,8 @@ async def create(
         notes=data.notes,
         payment_method=payment_method_for(elder),
         escalation_reason="",
+        escalation_code="",
+        escalation_params={},
         reason="",
         history=[],
         created_by=actor.username,
@@ -198,6 +201,7 @@ async def dispatch(
         exclusions=[offers.plain(asdict(e)) for e in result.excluded],
     )
     order.escalated_at, order.escalation_reason = None, ""
+    order.escalation_code, order.escalation_params = "", {}
     return await offers.start(session=session, clock=clock, actor=actor, request=request, options=options)
 
 
@@ -321,9 +325,17 @@ async def escalate_unaccepted(*, session: AsyncSession, clock: Clock, before_min
     for order in list(due):
         minutes = max(0, round((order.window_start - now).total_seconds() / 60))
         await progress.escalate(
-            session=session, clock=clock, order=order, reason=f"not accepted {minutes} min before the window"
+            session=session, clock=clock, order=order, reason=reasons.not_accepted_before_window(minutes)
         )
-        progress.note(order, clock, SYSTEM, "escalated", order.escalation_reason)
+        progress.note(
+            order,
+            clock,
+            SYSTEM,
+            "escalated",
+            order.escalation_reason,
+            reason_code=order.escalation_code,
+            reason_params=order.escalation_params,
+        )
         progress.announce_order(session, order, clock)
         escalated += 1
     return escalated

@@ -133,6 +133,10 @@ async def test_an_agent_takes_an_order_and_sees_the_providers_replies_live(
 
     [order] = (await api.get("/api/v1/service-orders", view="all", elder_id=elder.id))["items"]
     assert (order["service_type"], order["state"], order["notes"]) == (SERVICE, "scheduled", "门禁 1234#")
+    offered_to = (await api.get(f"/api/v1/service-orders/{order['id']}"))["job"]["offers"][0]["provider_name"]
+    await expect(page.get_by_role("status")).to_have_text(
+        f"工单 #{order['id']} 已创建，已派给 {offered_to}，等待接单"
+    )
     assert re.fullmatch(r".*T01:00:00(\+00:00|Z)", order["window_start"]), "09:00 Shanghai is 01:00 UTC"
     await page.get_by_test_id("orders-tab-all").click()
     row = order_row(page, order["id"])
@@ -246,3 +250,37 @@ async def test_a_follow_up_with_a_low_score_and_a_complaint_lowers_the_providers
     await supervisor.locator(f"[data-testid=provider-row][data-provider-id='{order['provider_id']}']").click()
     await expect(supervisor.get_by_test_id("provider-quality")).to_contain_text("平均满意度2.0")
     await supervisor.screenshot(path=tmp_path / "providers.png")
+
+
+async def test_an_order_nobody_can_take_says_so_at_once_in_the_console_s_language(
+    site: Site, browser: Browser, api: Client
+) -> None:
+    """A Sunday-morning cleaning: the seeded cleaners work Monday to Saturday, so the order goes straight
+    back to the agents; the toast says so and why, in English in the English console (never "created and
+    dispatched")."""
+    elder = await elder_near_a_cleaner(api, skip=2)
+    sunday = next_working_morning().date()
+    while sunday.isoweekday() != 7:
+        sunday += timedelta(days=1)
+    page = await logged_in(browser, site, "agent1", lang="en")
+    await page.get_by_test_id("view-orders").click()
+    await page.get_by_test_id("new-order").click()
+    form = page.get_by_test_id("order-form")
+    await form.get_by_test_id("elder-search").fill(elder.name[1:])
+    await form.locator(f"[data-testid=elder-option][data-elder-id='{elder.id}']").click()
+    await form.get_by_test_id("order-date").fill(sunday.isoformat())
+    await form.get_by_label("Service type").select_option(SERVICE)
+    await form.get_by_test_id("order-submit").click()
+    await expect(form).to_have_count(0)
+
+    orders = (await api.get("/api/v1/service-orders", view="all", elder_id=elder.id))["items"]
+    order = max(orders, key=lambda o: o["id"])
+    assert (order["state"], order["escalation_code"]) == ("requested", "no_eligible_provider")
+    considered = order["escalation_params"]["considered"]
+    await expect(page.get_by_role("status")).to_have_text(
+        f"Order #{order['id']} created but could not be offered: no eligible provider ({considered} considered,"
+        " none qualified). Please handle it by hand"
+    )
+    await expect(
+        page.locator("[data-testid=order-row]", has_text=elder.name).get_by_test_id("order-escalated")
+    ).to_have_attribute("title", f"no eligible provider ({considered} considered, none qualified)")

@@ -9,7 +9,7 @@ import { AgentStateSelector, useMyPresence } from './agentstate.js';
 import { api, ApiError, LiveFeed } from './api.js';
 import { CareCallsView } from './carecalls.js';
 import { ComplaintsView } from './complaints.js';
-import { dictionary, formatDuration, formatTime, initialLanguage, saveLanguage, translator } from './i18n.js';
+import { dictionary, formatDuration, formatTime, initialLanguage, reasonText, saveLanguage, translator } from './i18n.js';
 import { FollowUpsView } from './followups.js';
 import { createTopics } from './live.js';
 import { CallMap } from './map.js';
@@ -336,6 +336,7 @@ function entryText(entry, t) {
     case 'contacts_stopped': return `${t(`state.${d.state}`)} · ${d.after || ''}`;
     case 'handoff_120': return d.sms_to ? `→ ${d.sms_to}` : '';
     case 'claimed': return d.previous ? `← ${d.previous}` : '';
+    case 'dispatch_failed': return reasonText(t, d.reason_code, d.reason_params, entry.text);
     default: return entry.text;
   }
 }
@@ -375,7 +376,7 @@ function JobCard({ job, now, t }) {
       <div class="job-head">
         <strong>${t(`service.${job.service_type}`)}</strong>
         <span class="state-label">${t(`job_state.${job.state}`)}</span>
-        ${job.reason && html`<span class="job-reason">${job.reason}</span>`}
+        ${job.reason && html`<span class="job-reason" data-testid="job-reason">${reasonText(t, job.reason_code, job.reason_params, job.reason)}</span>`}
       </div>
       <table class="offers"><tbody>${job.offers.map((o) => html`<${OfferRow} key=${o.id} offer=${o} now=${now} t=${t} />`)}</tbody></table>
       <details>

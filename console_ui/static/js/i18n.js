@@ -21,6 +21,12 @@ const ZH = {
     extreme_poverty: '特困', minimum_living: '低保', registered_poor: '建档立卡', special_care: '重点优抚',
     family_planning_special: '计生特殊家庭', severe_disability: '重度残疾', aged_80_plus: '80周岁以上', self_paying: '自费',
   },
+  reasons: {
+    no_eligible_provider: '没有可派的服务商（{considered} 家均不符合条件）', nobody_accepted_in_time: '已询问的 {asked} 家服务商均未按时接单',
+    not_accepted_before_window: '距服务开始仅剩 {minutes} 分钟仍无人接单', nobody_accepted: '无人接单',
+  },
+  order_offered: '工单 #{id} 已创建，正在派单', order_offered_to: '工单 #{id} 已创建，已派给 {providers}，等待接单', order_waiting: '工单 #{id} 已创建，将在服务前派单',
+  order_escalated_now: '工单 #{id} 已创建，但无法派单：{reason}。请人工处理',
   contacts: '紧急联系人（按呼叫顺序）', notify: '短信通知', notify_again: '再次通知',
   sms_state: { queued: '待发送', sent: '已发出', delivered: '已送达', failed: '发送失败', replied: '已回复' },
   events: '最近设备事件', timeline: '处置记录', map: '位置地图',
@@ -96,7 +102,7 @@ const ZH = {
   col: { window: '服务时间', elder: '老人', service: '服务', state: '状态', provider: '服务商', flags: '提示', source: '来源' },
   new_order: '新建工单', order_form: '新建服务工单', elder_search: '搜索老人（姓名、电话或身份证号）',
   no_elders_found: '未找到匹配的老人', change_elder: '重新选择', date: '日期', start_time: '开始时间', end_time: '结束时间',
-  notes: '备注', notes_placeholder: '如：门禁密码、需带工具…', create_order: '提交工单', order_created: '工单 #{id} 已创建并派单',
+  notes: '备注', notes_placeholder: '如：门禁密码、需带工具…', create_order: '提交工单',
   pick_elder: '请先选择老人', window_invalid: '结束时间须晚于开始时间',
   order_detail: '工单详情', close_detail: '关闭详情', history: '处理记录', offers: '派单记录', no_offers: '尚未派单',
   cancel_order: '取消工单', cancel_reason: '取消原因', confirm_cancel: '确认取消', keep_order: '不取消',
@@ -239,6 +245,12 @@ const EN = {
     extreme_poverty: 'Extreme poverty', minimum_living: 'Minimum living allowance', registered_poor: 'Registered poor', special_care: 'Special care',
     family_planning_special: 'Family-planning special', severe_disability: 'Severe disability', aged_80_plus: 'Aged 80+', self_paying: 'Self-paying',
   },
+  reasons: {
+    no_eligible_provider: 'no eligible provider ({considered} considered, none qualified)', nobody_accepted_in_time: 'none of the {asked} providers asked accepted in time',
+    not_accepted_before_window: 'nobody accepted with {minutes} min to go', nobody_accepted: 'nobody accepted',
+  },
+  order_offered: 'Order #{id} created and being offered', order_offered_to: 'Order #{id} created and offered to {providers}', order_waiting: 'Order #{id} created; it will be offered ahead of the service',
+  order_escalated_now: 'Order #{id} created but could not be offered: {reason}. Please handle it by hand',
   contacts: 'Contacts (in call order)', notify: 'Text', notify_again: 'Text again',
   sms_state: { queued: 'queued', sent: 'sent', delivered: 'delivered', failed: 'failed', replied: 'replied' },
   events: 'Recent device events', timeline: 'Timeline', map: 'Map',
@@ -318,7 +330,7 @@ const EN = {
   new_order: 'New order', order_form: 'New service order', elder_search: 'Find the elder (name, phone or ID number)',
   no_elders_found: 'No elder matches', change_elder: 'Change', date: 'Date', start_time: 'From', end_time: 'To',
   notes: 'Notes', notes_placeholder: 'e.g. door code, tools to bring…', create_order: 'Create order',
-  order_created: 'Order #{id} created and offered', pick_elder: 'Pick an elder first', window_invalid: 'The end must be after the start',
+  pick_elder: 'Pick an elder first', window_invalid: 'The end must be after the start',
   order_detail: 'Order', close_detail: 'Close details', history: 'History', offers: 'Offers', no_offers: 'Not offered yet',
   cancel_order: 'Cancel order', cancel_reason: 'Why cancel', confirm_cancel: 'Confirm cancelling', keep_order: 'Keep it',
   redispatch: 'Dispatch again', redispatched: 'Offered again', order_cancelled: 'Order cancelled',
@@ -464,6 +476,12 @@ export function translator(lang) {
     for (const [name, value] of Object.entries(values)) text = text.replace(`{${name}}`, value);
     return text;
   };
+}
+
+/** Why a job found nobody or an order went back to the agents, in the UI's language (the server's English
+ * sentence only for a reason stored before reasons had codes). */
+export function reasonText(t, code, params, fallback = '') {
+  return code ? t(`reasons.${code}`, params || {}) : fallback;
 }
 
 export function dictionary(lang) {

@@ -3,7 +3,7 @@
 
 import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
 import { api } from './api.js';
-import { formatTime, formatWindow, localDate, localToday, localToUtc } from './i18n.js';
+import { formatTime, formatWindow, localDate, localToday, localToUtc, reasonText } from './i18n.js';
 import { useDebounced, useTopic } from './live.js';
 
 const TABS = ['today', 'overdue', 'open', 'all'];
@@ -60,7 +60,7 @@ function OrderRow({ order, selected, t, onSelect }) {
       <td><${OrderBadge} order=${order} t=${t} /></td>
       <td data-testid="order-provider">${order.provider_name || '—'}</td>
       <td class="flags">
-        ${order.escalated_at && html`<span class="escalation" data-testid="order-escalated" title=${order.escalation_reason}>⚠ ${t('escalated')}</span>`}
+        ${order.escalated_at && html`<span class="escalation" data-testid="order-escalated" title=${escalationText(order, t)}>⚠ ${t('escalated')}</span>`}
         ${order.overdue && html`<span class="overdue-tag">${t('overdue')}</span>`}
       </td>
     </tr>`;
@@ -124,7 +124,7 @@ export function OrdersView({ topics, config, intent, t, onError, onInfo }) {
     setFilters((f) => (belongs(order, f) ? f : open));
     setPage((current) => applyChange(current, order, open));
     setSelectedId(order.id);
-    onInfo(t('order_created', { id: order.id }));
+    onInfo(createdMessage(order, t));
   };
 
   return html`
@@ -245,6 +245,8 @@ function historyText(entry, t) {
     case 'dispatch': return [d.service_type && t(`service.${d.service_type}`), entry.text].filter(Boolean).join(' · ');
     case 'offer': return [d.rank && `#${d.rank}`, d.provider, d.code].filter(Boolean).join(' · ');
     case 'followed_up': return d.satisfaction ? `${t('satisfaction')} ${d.satisfaction}` : entry.text;
+    case 'dispatch_failed':
+    case 'escalated': return reasonText(t, d.reason_code, d.reason_params, entry.text);
     default: return [d.provider, d.code, d.via && `(${d.via})`, entry.text].filter(Boolean).join(' · ');
   }
 }
@@ -275,7 +277,7 @@ function Offers({ job, t }) {
     <section aria-label=${t('offers')}>
       <h3>${t('offers')} ${job && html`<span class="state-label">${t(`job_state.${job.state}`)}</span>`}</h3>
       ${!job || !job.offers.length
-        ? html`<p class="empty">${job?.reason || t('no_offers')}</p>`
+        ? html`<p class="empty">${(job && reasonText(t, job.reason_code, job.reason_params, job.reason)) || t('no_offers')}</p>`
         : html`<table class="offers" data-testid="order-offers"><tbody>
             ${job.offers.map((o, i) => html`
               <tr key=${i} class=${`offer-${o.state}`} data-offer-state=${o.state}>
@@ -332,7 +334,7 @@ function OrderFacts({ order, t }) {
       ${fact(t('col.provider'), order.provider_name)}
       ${fact(t('notes'), order.notes)}
       ${fact(t('price'), price)}
-      ${fact(t('escalated'), order.escalated_at && `${formatTime(order.escalated_at)} ${order.escalation_reason || ''}`)}
+      ${fact(t('escalated'), order.escalated_at && `${formatTime(order.escalated_at)} ${escalationText(order, t)}`)}
       ${fact(t('reason'), order.reason)}
       ${fact(t('created'), `${formatTime(order.created_at)} · ${order.created_by} · ${t(`order_source.${order.source}`)}`)}
       ${fact(t('accepted_at'), order.accepted_at && formatTime(order.accepted_at))}
@@ -361,4 +363,16 @@ function OrderDetail({ orderId, version, t, onError, onInfo, onClose }) {
       <${Offers} job=${order.job} t=${t} />
       <${History} history=${order.history || []} t=${t} />
     </aside>`;
+}
+
+function escalationText(order, t) {
+  return reasonText(t, order.escalation_code, order.escalation_params, order.escalation_reason);
+}
+
+/** What creating the order did: offered to whom, kept for later, or back to the agents at once (and why). */
+function createdMessage(order, t) {
+  if (order.escalated_at) return t('order_escalated_now', { id: order.id, reason: escalationText(order, t) });
+  const asked = (order.job?.offers || []).filter((o) => o.state === 'offered').map((o) => o.provider_name);
+  if (asked.length) return t('order_offered_to', { id: order.id, providers: asked.join('、') });
+  return t(order.state === 'scheduled' ? 'order_offered' : 'order_waiting', { id: order.id });
 }

@@ -479,6 +479,7 @@ async def test_agents_notify_contacts_and_dispatch_where_nobody_can_go(
     job = dispatched.json()
     assert (dispatched.status_code, job["state"], job["offers"]) == (201, "exhausted", [])
     assert job["reason"] == "no eligible provider (0 considered and excluded)"
+    assert (job["reason_code"], job["reason_params"]) == ("no_eligible_provider", {"considered": 0})
     detail = (await client.get(f"/api/v1/calls/{call['id']}", headers=agent)).json()
     assert detail["call"]["state"] == "dispatched"
     timeline = detail["timeline"]

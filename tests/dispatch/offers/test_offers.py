@@ -121,6 +121,7 @@ async def test_a_job_cascades_through_declines_and_silence_to_the_provider_who_a
     [job] = (await client.get(f"{url}/jobs", headers=agent)).json()
     assert [o["state"] for o in job["offers"]] == ["declined", "expired", "expired"]
     assert (job["state"], job["reason"]) == ("exhausted", "none of the 3 provider(s) asked accepted in time")
+    assert (job["reason_code"], job["reason_params"]) == ("nobody_accepted_in_time", {"asked": 3})
 
 
 async def test_the_first_to_accept_gets_the_job_and_its_replies_move_the_call(

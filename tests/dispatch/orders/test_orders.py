@@ -200,6 +200,10 @@ async def test_an_offer_nobody_answers_escalates_well_before_the_window(
     agent = await login(client, "agent1")
     escalated = (await client.get(f"/api/v1/service-orders/{order['id']}", headers=agent)).json()
     assert escalated["escalation_reason"] == "not accepted 119 min before the window"
+    assert (escalated["escalation_code"], escalated["escalation_params"]) == (
+        "not_accepted_before_window",
+        {"minutes": 119},
+    )
     assert escalated["history"][-1]["kind"] == "escalated"
 
 
