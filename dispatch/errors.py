@@ -19,10 +19,21 @@ class DomainError(Exception):
 
     code = "error"
 
-    def __init__(self, message: str, *, detail: object | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        detail: object | None = None,
+        reason: str | None = None,
+        params: dict[str, object] | None = None,
+    ) -> None:
+        """`message` in English for API readers and the log; `reason` (with `params`) the specific case as a
+        code, which the console says in its own language (it falls back to saying what `code` means)."""
         super().__init__(message)
         self.message = message
         self.detail = detail
+        self.reason = reason
+        self.params = params or {}
 
 
 class NotFound(DomainError):

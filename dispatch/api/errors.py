@@ -43,8 +43,10 @@ class ErrorBody(BaseModel):
     """The one JSON shape of every error answer."""
 
     code: str = Field(description="stable machine-readable reason, e.g. not_found, invalid_transition")
-    message: str
+    message: str = Field(description="in English, for API readers and the log")
     detail: Any = Field(default=None, description="validation errors (loc, msg, type) or the domain's detail")
+    reason: str | None = Field(default=None, description="the specific case as a code, e.g. window_over")
+    params: dict[str, Any] = Field(default_factory=dict, description="the values the reason's text names")
 
 
 ERROR_DESCRIPTIONS = {
@@ -70,8 +72,15 @@ def status_for(error: DomainError) -> int:
     return 400
 
 
-def error_body(code: str, message: str, detail: object = None) -> dict[str, object]:
-    return {"code": code, "message": message, "detail": detail}
+def error_body(
+    code: str,
+    message: str,
+    detail: object = None,
+    *,
+    reason: str | None = None,
+    params: dict[str, object] | None = None,
+) -> dict[str, object]:
+    return {"code": code, "message": message, "detail": detail, "reason": reason, "params": params or {}}
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
@@ -83,7 +92,15 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, RateLimited) and isinstance(exc.detail, dict) and "retry_after" in exc.detail:
         headers = {"Retry-After": str(exc.detail["retry_after"])}
     return JSONResponse(
-        error_body(exc.code, exc.message, jsonable_encoder(exc.detail)), status_code=status, headers=headers
+        error_body(
+            exc.code,
+            exc.message,
+            jsonable_encoder(exc.detail),
+            reason=exc.reason,
+            params=jsonable_encoder(exc.params),
+        ),
+        status_code=status,
+        headers=headers,
     )
 
 

@@ -148,7 +148,7 @@ async def open_call(
             session.add(call)
             await session.flush()
     except IntegrityError:
-        raise Conflict(f"elder {elder_id} already has an open call") from None
+        raise Conflict(f"elder {elder_id} already has an open call", reason="open_call_exists") from None
     opened = timeline_entry(
         call, now, actor, "opened", reason, priority=priority_label(priority), category=category
     )
@@ -217,7 +217,11 @@ def _check_holder(call: Call, actor: Actor) -> None:
     The system (rules, dispatcher) acts on any call."""
     if actor.operator_id is None or call.claimed_by in (None, actor.operator_id):
         return
-    raise Conflict(f"call {call.id} is being handled by {call.claimed_by_name}: take it over first")
+    raise Conflict(
+        f"call {call.id} is being handled by {call.claimed_by_name}: take it over first",
+        reason="claimed_by_other",
+        params={"name": call.claimed_by_name},
+    )
 
 
 async def transition(
@@ -237,7 +241,7 @@ async def transition(
     check_transition(current, target)
     _check_holder(call, actor)
     if target == CallState.closed and not outcome:
-        raise ValidationFailed("closing a call needs an outcome code")
+        raise ValidationFailed("closing a call needs an outcome code", reason="outcome_required")
     now = clock.now()
     values: dict[str, Any] = {
         "state": target,
@@ -262,7 +266,9 @@ async def transition(
         .returning(Call.id)
     )
     if moved.scalar() is None:
-        raise Conflict(f"call {call_id} was changed by someone else meanwhile: reload it")
+        raise Conflict(
+            f"call {call_id} was changed by someone else meanwhile: reload it", reason="changed_meanwhile"
+        )
     await session.refresh(call)
     session.add(
         timeline_entry(
@@ -283,7 +289,9 @@ async def hold_for_dispatch(*, session: AsyncSession, actor: Actor, call_id: int
     if not await _hold_if(
         session, call, Call.state == CallState.dispatched, Call.claimed_by.is_not_distinct_from(holder)
     ):
-        raise Conflict(f"call {call_id} was changed by someone else meanwhile: reload it")
+        raise Conflict(
+            f"call {call_id} was changed by someone else meanwhile: reload it", reason="changed_meanwhile"
+        )
     return call
 
 
@@ -293,7 +301,11 @@ async def claim(
     """Make this operator the call's handler; Conflict if another agent has it (unless taking over)."""
     call = await get(session=session, call_id=call_id)
     if call.claimed_by not in (None, actor.operator_id) and not take_over:
-        raise Conflict(f"call {call_id} is being handled by {call.claimed_by_name}")
+        raise Conflict(
+            f"call {call_id} is being handled by {call.claimed_by_name}",
+            reason="claimed_by_other",
+            params={"name": call.claimed_by_name},
+        )
     now = clock.now()
     previous = call.claimed_by_name
     call.claimed_by, call.claimed_by_name, call.updated_at = actor.operator_id, actor.username, now

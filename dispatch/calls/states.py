@@ -49,4 +49,8 @@ STATE_SLA_SECONDS: dict[CallState, int] = {
 def check_transition(current: CallState, target: CallState) -> None:
     """InvalidTransition unless the table allows current → target."""
     if target not in TRANSITIONS[current]:
-        raise InvalidTransition(f"a call cannot go from {current.value} to {target.value}")
+        raise InvalidTransition(
+            f"a call cannot go from {current.value} to {target.value}",
+            reason="call_transition",
+            params={"from": current.value, "to": target.value},
+        )

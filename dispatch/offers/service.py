@@ -112,7 +112,8 @@ async def dispatch_call(
         await calls_service.hold_for_dispatch(session=session, actor=actor, call_id=call_id)
     else:
         raise InvalidTransition(
-            f"a call that is {call.state.value} cannot be dispatched (acknowledge it first)"
+            f"a call that is {call.state.value} cannot be dispatched (acknowledge it first)",
+            reason="acknowledge_first",
         )
     if await session.scalar(
         select(Job.id).where(
@@ -121,7 +122,11 @@ async def dispatch_call(
             Job.state.in_((JobState.offering, JobState.assigned)),
         )
     ):
-        raise Conflict(f"{service_type.value} is already being dispatched for this call")
+        raise Conflict(
+            f"{service_type.value} is already being dispatched for this call",
+            reason="already_dispatching",
+            params={"service_type": service_type.value},
+        )
     elder = await session.get(Elder, call.elder_id)
     if elder is None:
         raise NotFound(f"elder {call.elder_id} not found")

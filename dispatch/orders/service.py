@@ -91,7 +91,7 @@ async def create(
     """Record a requested order (not yet dispatched)."""
     elder = await _elder(session, data.elder_id)
     if data.window_end <= clock.now():
-        raise ValidationFailed("the requested window is already over")
+        raise ValidationFailed("the requested window is already over", reason="window_over")
     now = clock.now()
     order = ServiceOrder(
         elder_id=elder.id,
@@ -182,7 +182,11 @@ async def dispatch(
     The order is claimed first (Conflict if another process or agent dispatched it meanwhile)."""
     order = await get(session=session, order_id=order_id)
     if order.state != OrderState.requested:
-        raise InvalidTransition(f"an order that is {order.state.value} cannot be dispatched")
+        raise InvalidTransition(
+            f"an order that is {order.state.value} cannot be dispatched",
+            reason="order_not_dispatchable",
+            params={"state": order.state.value},
+        )
     await _claim_for_dispatch(session, order)
     elder = await _elder(session, order.elder_id)
     result = await match(order.service_type, order.lon, order.lat, order.window_start)
@@ -236,7 +240,11 @@ async def cancel(
     """Cancel an open order (or record it failed); its offers are withdrawn and the providers told."""
     order = await get(session=session, order_id=order_id)
     if order.state not in OPEN_ORDER_STATES:
-        raise InvalidTransition(f"an order that is {order.state.value} cannot be cancelled")
+        raise InvalidTransition(
+            f"an order that is {order.state.value} cannot be cancelled",
+            reason="order_not_cancellable",
+            params={"state": order.state.value},
+        )
     if order.job_id is not None:
         await offers.cancel_job(session=session, clock=clock, job_id=order.job_id, options=options)
     order.state = OrderState.failed if failed else OrderState.cancelled

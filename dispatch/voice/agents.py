@@ -94,7 +94,11 @@ async def set_state(
     presence = await _seat(session, clock, operator_id)
     current = presence.state
     if current in BUSY_STATES:
-        raise Conflict(f"you are {current.value.replace('_', ' ')}: finish the call first")
+        raise Conflict(
+            f"you are {current.value.replace('_', ' ')}: finish the call first",
+            reason="finish_call_first",
+            params={"agent_state": current.value},
+        )
     if current == state:
         return presence
     now = clock.now()

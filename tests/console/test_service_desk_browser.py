@@ -284,3 +284,21 @@ async def test_an_order_nobody_can_take_says_so_at_once_in_the_console_s_languag
     await expect(
         page.locator("[data-testid=order-row]", has_text=elder.name).get_by_test_id("order-escalated")
     ).to_have_attribute("title", f"no eligible provider ({considered} considered, none qualified)")
+
+
+async def test_a_refused_order_says_why_in_the_console_s_language_only(
+    site: Site, browser: Browser, api: Client
+) -> None:
+    """A window already over is refused by the server; the toast says so in Chinese, with none of the
+    server's English message."""
+    elder = await elder_near_a_cleaner(api, skip=3)
+    yesterday = datetime.now(SHANGHAI).date() - timedelta(days=1)
+    page = await logged_in(browser, site, "agent1")
+    await page.get_by_test_id("view-orders").click()
+    await page.get_by_test_id("new-order").click()
+    form = page.get_by_test_id("order-form")
+    await form.get_by_test_id("elder-search").fill(elder.name[1:])
+    await form.locator(f"[data-testid=elder-option][data-elder-id='{elder.id}']").click()
+    await form.get_by_test_id("order-date").fill(yesterday.isoformat())
+    await form.get_by_test_id("order-submit").click()
+    await expect(page.get_by_role("status")).to_have_text("操作失败: 所选服务时段已经过去")

@@ -6,6 +6,8 @@ export class ApiError extends Error {
     this.status = status;
     this.code = body?.code;
     this.detail = body?.detail;
+    this.reason = body?.reason || null; // the specific case, for the console to say in its language
+    this.params = body?.params || {};
   }
 }
 

@@ -9,7 +9,7 @@ import { AgentStateSelector, useMyPresence } from './agentstate.js';
 import { api, ApiError, LiveFeed } from './api.js';
 import { CareCallsView } from './carecalls.js';
 import { ComplaintsView } from './complaints.js';
-import { dictionary, formatDuration, formatTime, initialLanguage, reasonText, saveLanguage, translator } from './i18n.js';
+import { dictionary, errorText, formatDuration, formatTime, initialLanguage, reasonText, saveLanguage, translator } from './i18n.js';
 import { FollowUpsView } from './followups.js';
 import { createTopics } from './live.js';
 import { CallMap } from './map.js';
@@ -665,7 +665,7 @@ function Console({ me, config, t, onLanguage, onLogout }) {
     setToast({ text, kind });
     setTimeout(() => setToast((current) => (current?.text === text ? null : current)), 6000);
   }, []);
-  const showError = useCallback((err) => showToast(`${t('error')}: ${err.message}`, 'error'), [t]);
+  const showError = useCallback((err) => showToast(`${t('error')}: ${errorText(err, t)}`, 'error'), [t]);
   const showInfo = useCallback((text) => showToast(text, 'info'), []);
   const [presence, setPresence] = useMyPresence(me, topics, showError);
   const phonePanel = usePhonePanel(me, topics);

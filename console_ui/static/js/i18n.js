@@ -39,6 +39,22 @@ const ZH = {
   supervisor_alert: '有P1呼叫超时未确认，需主管介入',
   agents_alert: 'P1呼叫未在规定时间内确认！',
   error: '操作失败',
+  errors: {
+    network: '无法连接服务器，请稍后重试',
+    codes: {
+      error: '服务器出错，请稍后重试', not_found: '记录不存在或已被删除', conflict: '与当前数据冲突，请刷新后重试',
+      invalid_transition: '当前状态下不能执行此操作', validation_error: '输入有误，请检查后重试', unauthenticated: '请重新登录',
+      forbidden: '您的角色无权执行此操作', rate_limited: '操作过于频繁，请稍后再试', payload_too_large: '内容过大',
+    },
+    reasons: {
+      call_transition: '呼叫不能从“{from}”变为“{to}”', open_call_exists: '该老人已有未结束的呼叫',
+      claimed_by_other: '该呼叫由 {name} 处理中，请先接管', outcome_required: '结案需要选择处理结果',
+      changed_meanwhile: '该呼叫刚被他人修改，请刷新后重试', window_over: '所选服务时段已经过去',
+      order_not_dispatchable: '工单状态为“{state}”，不能派单', order_not_cancellable: '工单状态为“{state}”，不能取消',
+      acknowledge_first: '请先确认呼叫再派单', already_dispatching: '{service_type}已在派单中',
+      finish_call_first: '您当前为“{agent_state}”，请先结束通话',
+    },
+  },
   dispatch_panel: '派单进度', candidates: '候选服务商（按距离排序）', excluded: '未派原因', within_circle: '15分钟圈内',
   minutes: '分钟', handoff: '转120', handoff_summary: '120交接摘要（请向120口述）', sms: '短信', calls: '警情',
   sms_title: '短信记录', outbox_only: '仅看发件箱（未配置短信网关时待人工处理）', enter_reply: '录入服务商回复',
@@ -263,6 +279,22 @@ const EN = {
   supervisor_alert: 'A P1 call is still unacknowledged: supervisor needed',
   agents_alert: 'A P1 call was not acknowledged in time!',
   error: 'Failed',
+  errors: {
+    network: 'The server cannot be reached; try again shortly',
+    codes: {
+      error: 'The server failed; try again shortly', not_found: 'Not found (or deleted)', conflict: 'That clashes with the current data; reload and retry',
+      invalid_transition: 'Not possible in the current state', validation_error: 'Please check what you entered', unauthenticated: 'Please log in again',
+      forbidden: 'Your role does not allow this', rate_limited: 'Too many attempts; try again later', payload_too_large: 'Too large',
+    },
+    reasons: {
+      call_transition: 'A call cannot go from "{from}" to "{to}"', open_call_exists: 'This elder already has an open call',
+      claimed_by_other: '{name} is handling this call: take it over first', outcome_required: 'Closing needs an outcome',
+      changed_meanwhile: 'Someone else changed this call just now: reload and retry', window_over: 'That time window is already over',
+      order_not_dispatchable: 'An order that is "{state}" cannot be dispatched', order_not_cancellable: 'An order that is "{state}" cannot be cancelled',
+      acknowledge_first: 'Acknowledge the call before dispatching', already_dispatching: '{service_type} is already being dispatched',
+      finish_call_first: 'You are "{agent_state}": finish the call first',
+    },
+  },
   dispatch_panel: 'Dispatch', candidates: 'Candidates (nearest first)', excluded: 'Not offered because', within_circle: 'within 15 min',
   minutes: 'min', handoff: 'Hand to 120', handoff_summary: '120 hand-off summary (read it out)', sms: 'SMS', calls: 'Calls',
   sms_title: 'Text messages', outbox_only: 'Outbox only (messages waiting for an agent when no SMS gateway is set up)',
@@ -482,6 +514,27 @@ export function translator(lang) {
  * sentence only for a reason stored before reasons had codes). */
 export function reasonText(t, code, params, fallback = '') {
   return code ? t(`reasons.${code}`, params || {}) : fallback;
+}
+
+/** What went wrong, in the UI's language: the specific case when the console knows it, else what the error's
+ * code means (the server's English message is for API readers and the log, never shown). */
+export function errorText(err, t) {
+  if (err?.reason && knows(t, `errors.reasons.${err.reason}`)) return t(`errors.reasons.${err.reason}`, localisedParams(err.params, t));
+  if (err?.code) return t(`errors.codes.${err.code}`);
+  if (err?.status) return t('errors.codes.error');
+  return t('errors.network');
+}
+
+function knows(t, key) {
+  return t(key) !== key.split('.').pop();
+}
+
+/** An error's parameters that are codes themselves (states, a service type), said in the UI's language. */
+const PARAM_DICTIONARIES = { from: 'state', to: 'state', state: 'order_state', agent_state: 'agent_state', service_type: 'service' };
+
+function localisedParams(params, t) {
+  return Object.fromEntries(Object.entries(params || {}).map(([name, value]) => (
+    [name, PARAM_DICTIONARIES[name] ? t(`${PARAM_DICTIONARIES[name]}.${value}`) : value])));
 }
 
 export function dictionary(lang) {

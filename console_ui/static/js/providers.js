@@ -5,7 +5,7 @@
 import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
 import { api, ApiError } from './api.js';
 import { CoverageView } from './coverage.js';
-import { dictionary, formatTime } from './i18n.js';
+import { dictionary, errorText, formatTime } from './i18n.js';
 import { useDebounced } from './live.js';
 import { PhoneNumber } from './phone.js';
 
@@ -127,7 +127,7 @@ function StatusError({ error, t }) {
     <div class="status-error error" role="alert" data-testid="provider-status-error">
       ${error.missing?.length
         ? html`${t('admission_refused')}<ul>${error.missing.map((c) => html`<li key=${c}>${t(`admission_criterion.${c}`)}</li>`)}</ul>`
-        : `${t('error')}: ${error.message}`}
+        : `${t('error')}: ${errorText(error.cause, t)}`}
     </div>`;
 }
 
@@ -161,7 +161,7 @@ function StatusActions({ provider, t, onChanged }) {
       onChanged(changed);
     } catch (err) {
       const missing = err instanceof ApiError && err.status === 409 ? missingFromError(err) : [];
-      setError({ message: err.message, missing });
+      setError({ cause: err, missing });
     } finally {
       setBusy(false);
     }

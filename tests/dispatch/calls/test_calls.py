@@ -230,6 +230,10 @@ async def test_the_agent_handles_a_call_through_its_states(
     again = await client.post(f"{url}/acknowledge", headers=agent)
     assert again.status_code == 409
     assert again.json()["code"] == "invalid_transition"
+    assert (again.json()["reason"], again.json()["params"]) == (
+        "call_transition",
+        {"from": "acknowledged", "to": "acknowledged"},
+    )
     assert (
         await client.post(f"{url}/notes", json={"text": "女儿已在路上"}, headers=agent)
     ).status_code == 201

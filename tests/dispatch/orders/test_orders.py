@@ -269,7 +269,10 @@ async def test_orders_need_a_login_and_a_past_window_is_refused(
     }
     response = await client.post("/api/v1/service-orders", json=past, headers=agent)
     assert response.status_code == 422
-    assert "already over" in response.text
+    assert (response.json()["reason"], response.json()["message"]) == (
+        "window_over",
+        "the requested window is already over",
+    )
     missing = await client.post("/api/v1/service-orders", json={**past, "elder_id": 999999}, headers=agent)
     assert missing.status_code == 404
 
