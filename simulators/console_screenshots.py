@@ -26,6 +26,8 @@ from typing import Any
 import httpx
 from playwright.async_api import Page, async_playwright, expect
 
+from dispatch.demo.seed import next_working_day
+from dispatch.localtime import local_date
 from dispatch.settings import Settings
 from simulators.demo import demo_devices
 from simulators.watch import SimulatedWatch, WatchConfig
@@ -129,7 +131,7 @@ async def take_orders(base: str) -> int:
     """Take the ORDERS and have their providers answer; returns how many orders were completed."""
     async with httpx.AsyncClient(base_url=base) as client:
         await client.post("/api/v1/auth/login", json={"username": "agent2", "password": "demo"})
-        tomorrow = (datetime.now(UTC) + timedelta(hours=8, days=1)).date()
+        tomorrow = next_working_day(local_date(datetime.now(UTC)))
         used: set[int] = set()
         completed = 0
         for hour, service_type, replies in ORDERS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -445,6 +445,13 @@ def demo_plans(elders: list[Elder], today: date, now: datetime) -> list[Recurrin
             )
         )
     return plans
+
+
+def next_working_day(today: date) -> date:
+    """The first day after `today` on which every seeded provider works (the home-service ones rest on
+    Sundays, see `_working_hours`): for demo orders that should find someone."""
+    day = today + timedelta(days=1)
+    return day + timedelta(days=1) if day.isoweekday() == 7 else day
 
 
 def _device_number(index: int, is_watch: bool, elder_phone: str | None) -> str:

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
+from dispatch.demo.seed import next_working_day
 from tests.console.test_console_browser import Site, logged_in
 from tests.test_cli import env_for, free_port, run, server
 
@@ -29,12 +30,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def next_working_morning() -> datetime:
-    """09:00 Shanghai on the first day after today (in Shanghai) the seeded cleaners work: Monday to
-    Saturday (a Sunday morning would find nobody, and the order would escalate)."""
-    day = datetime.now(SHANGHAI).date() + timedelta(days=1)
-    if day.isoweekday() == 7:
-        day += timedelta(days=1)
-    return datetime.combine(day, clock_time(9), SHANGHAI)
+    """09:00 Shanghai on the next day the seeded cleaners work (a Sunday morning would find nobody, and the
+    order would escalate)."""
+    return datetime.combine(next_working_day(datetime.now(SHANGHAI).date()), clock_time(9), SHANGHAI)
 
 
 @dataclass(frozen=True)

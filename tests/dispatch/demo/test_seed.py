@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import httpx
 from shapely.geometry import Point, shape
@@ -14,7 +14,7 @@ from dispatch.api.state import AppServices
 from dispatch.auth.models import Operator
 from dispatch.catalog import REQUIRED_MINIMUM_TWO, ServiceType
 from dispatch.clock import FakeClock
-from dispatch.demo.seed import generate_city, seed_demo_city
+from dispatch.demo.seed import generate_city, next_working_day, seed_demo_city
 from dispatch.elders.idcard import parse_id_number
 from dispatch.elders.models import Contact, Device, Elder, HealthRecord
 from dispatch.elders.service import age_on
@@ -142,3 +142,10 @@ async def test_demo_accounts_log_in_with_the_demo_password(
     )
     assert len(page.json()["items"]) == 50
     assert page.json()["total"] == 60
+
+
+def test_the_next_working_day_of_the_demo_providers_skips_sunday() -> None:
+    friday, saturday, sunday = date(2026, 12, 4), date(2026, 12, 5), date(2026, 12, 6)
+    assert next_working_day(friday) == saturday
+    assert next_working_day(saturday) == date(2026, 12, 7)  # Monday: nobody cleans on Sundays
+    assert next_working_day(sunday) == date(2026, 12, 7)
