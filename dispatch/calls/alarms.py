@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.calls import rules
 from dispatch.calls.conditions import Condition, ConditionState, QuietHours, policies_for
 from dispatch.calls.models import AlarmCondition, Call, CallSource, DeferredAlarm
-from dispatch.calls.rules import Alarm, CallCategory, ElderFacts, EventFacts, Judgement
+from dispatch.calls.rules import HELD_BY_CATEGORY, Alarm, CallCategory, ElderFacts, EventFacts, Judgement
 from dispatch.calls.service import (
     SYSTEM,
     announce_change,
@@ -26,6 +26,7 @@ from dispatch.calls.service import (
     open_call,
     open_call_of,
     priority_label,
+    reason_detail,
     sla_deadline,
     timeline_entry,
 )
@@ -241,6 +242,7 @@ async def open_calls_in_bulk(
             alarm.reason,
             priority=priority_label(alarm.priority),
             category=alarm.category,
+            **reason_detail(alarm),
         )
         entry.device_event_id = event.id
         session.add(entry)
@@ -299,6 +301,7 @@ async def open_or_join(
                     category=alarm.category,
                     source=CallSource.device_alarm,
                     reason=alarm.reason,
+                    reason_detail=reason_detail(alarm),
                     position=position,
                     p1_ack_seconds=p1_ack_seconds,
                     event_id=event.id,
@@ -409,8 +412,13 @@ async def _open_held(
     if event is None or elder is None:
         return None
     reported = held.received_at.astimezone(LOCAL_TZ).strftime("%H:%M")
+    kind = HELD_BY_CATEGORY.get(held.category)
     alarm = Alarm(
-        held.priority, held.category, f"{held.reason} (reported {reported}, held over the quiet hours)"
+        held.priority,
+        held.category,
+        f"{held.reason} (reported {reported}, held over the quiet hours)",
+        kind.code if kind else "",
+        {"held_from": reported},
     )
     applied = await open_or_join(session, clock, event, elder, alarm, p1_ack_seconds)
     return applied.call

@@ -14,7 +14,7 @@ taken off) that arrive in the quiet hours wait for the morning (`quiet_until`)."
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
@@ -90,6 +90,8 @@ class Reading:
     at: datetime
     observation: Observation
     text: str  # e.g. "heart_rate 131 > 120", "position outside the safe area"
+    # A breach of a limit as data, for the console to say: {"value": 131, "op": ">", "limit": 120}
+    limit: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,21 +148,22 @@ def vital_readings(
         if low is None and high is None:
             continue
         margin = policies[condition].clear_margin
-        observation, text = _against_limits(condition.value, value, low, high, margin)
-        readings.append(Reading(condition, at, observation, text))
+        observation, text, limit = _against_limits(condition.value, value, low, high, margin)
+        readings.append(Reading(condition, at, observation, text, limit))
     return readings
 
 
 def _against_limits(
     name: str, value: float, low: float | None, high: float | None, margin: float
-) -> tuple[Observation, str]:
+) -> tuple[Observation, str, dict[str, Any]]:
     if low is not None and value < low:
-        return Observation.breach, f"{name} {value} < {low}"
+        return Observation.breach, f"{name} {value} < {low}", {"value": value, "op": "<", "limit": low}
     if high is not None and value > high:
-        return Observation.breach, f"{name} {value} > {high}"
+        return Observation.breach, f"{name} {value} > {high}", {"value": value, "op": ">", "limit": high}
     inside_low = low is None or value >= low + margin
     inside_high = high is None or value <= high - margin
-    return (Observation.clear if inside_low and inside_high else Observation.band), f"{name} {value}"
+    observation = Observation.clear if inside_low and inside_high else Observation.band
+    return observation, f"{name} {value}", {}
 
 
 @dataclass(frozen=True, slots=True)

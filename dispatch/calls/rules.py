@@ -74,7 +74,9 @@ class Alarm:
 
     priority: int
     category: CallCategory
-    reason: str
+    reason: str  # in English, for the log and API readers
+    code: str = ""  # the reason for the console to say in its language, with `params`
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +91,16 @@ class Judgement:
 
 
 DIRECT: dict[EventType, Alarm] = {
-    EventType.sos: Alarm(1, CallCategory.sos, "SOS button"),
-    EventType.fall: Alarm(1, CallCategory.fall, "fall detected"),
-    EventType.alarm: Alarm(1, CallCategory.sos, "device alarm"),
-    EventType.silent: Alarm(3, CallCategory.device_silent, "device silent"),
-    EventType.low_battery: Alarm(4, CallCategory.low_battery, "battery low"),
-    EventType.removed: Alarm(4, CallCategory.device_removed, "watch taken off"),
+    EventType.sos: Alarm(1, CallCategory.sos, "SOS button", "sos_button"),
+    EventType.fall: Alarm(1, CallCategory.fall, "fall detected", "fall_detected"),
+    EventType.alarm: Alarm(1, CallCategory.sos, "device alarm", "device_alarm"),
+    EventType.silent: Alarm(3, CallCategory.device_silent, "device silent", "device_silent"),
+    EventType.low_battery: Alarm(4, CallCategory.low_battery, "battery low", "battery_low"),
+    EventType.removed: Alarm(4, CallCategory.device_removed, "watch taken off", "watch_removed"),
 }
 QUIET_PRIORITIES = frozenset({3, 4})  # held over the quiet hours
+# The alarm a held one was (only direct P3/P4 alarms are held, one kind per category).
+HELD_BY_CATEGORY = {a.category: a for a in DIRECT.values() if a.priority in QUIET_PRIORITIES}
 NO_STATE = ConditionState()
 
 
@@ -139,5 +143,6 @@ def _alarm_of(raised: list[Reading]) -> Alarm | None:
     if not raised:
         return None
     if raised[0].condition is Condition.geofence:
-        return Alarm(2, CallCategory.geofence_exit, raised[0].text)
-    return Alarm(2, CallCategory.vitals, "; ".join(r.text for r in raised))
+        return Alarm(2, CallCategory.geofence_exit, raised[0].text, "left_safe_area")
+    readings = [{"condition": r.condition.value, **r.limit} for r in raised]
+    return Alarm(2, CallCategory.vitals, "; ".join(r.text for r in raised), "vitals", {"readings": readings})

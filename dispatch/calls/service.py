@@ -114,11 +114,13 @@ async def open_call(
     category: CallCategory,
     source: CallSource,
     reason: str,
+    reason_detail: dict[str, Any] | None = None,
     position: tuple[float | None, float | None, bool | None] = (None, None, None),
     p1_ack_seconds: int = 30,
     event_id: int | None = None,
 ) -> Call:
-    """A new call; Conflict if the elder already has an open one (join that instead)."""
+    """A new call; Conflict if the elder already has an open one (join that instead). `reason_detail`: an
+    alarm's reason as a code, for the timeline (see `reason_detail`)."""
     elder = await session.get(Elder, elder_id)
     if elder is None:
         raise NotFound(f"elder {elder_id} not found")
@@ -150,12 +152,25 @@ async def open_call(
     except IntegrityError:
         raise Conflict(f"elder {elder_id} already has an open call", reason="open_call_exists") from None
     opened = timeline_entry(
-        call, now, actor, "opened", reason, priority=priority_label(priority), category=category
+        call,
+        now,
+        actor,
+        "opened",
+        reason,
+        priority=priority_label(priority),
+        category=category,
+        **(reason_detail or {}),
     )
     opened.device_event_id = event_id
     session.add(opened)
     announce_change(session, call, now, "opened")
     return call
+
+
+def reason_detail(alarm: Alarm) -> dict[str, Any]:
+    """An alarm's reason as a timeline entry's detail: a code and its parameters, which the console says in
+    its language (the entry's text keeps the English sentence)."""
+    return {"reason_code": alarm.code, "reason_params": alarm.params} if alarm.code else {}
 
 
 async def join_alarm(
@@ -169,7 +184,11 @@ async def join_alarm(
 ) -> None:
     """Add an alarm to an open call: a timeline line, the newest position, a higher priority if it is."""
     now = clock.now()
-    detail: dict[str, Any] = {"category": alarm.category, "priority": priority_label(alarm.priority)}
+    detail: dict[str, Any] = {
+        "category": alarm.category,
+        "priority": priority_label(alarm.priority),
+        **reason_detail(alarm),
+    }
     if alarm.priority < call.priority:
         detail["raised_from"] = priority_label(call.priority)
         call.priority, call.category = alarm.priority, alarm.category

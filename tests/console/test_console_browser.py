@@ -114,6 +114,7 @@ async def test_a_watch_sos_reaches_two_consoles_live_and_a_second_sos_joins_the_
     await expect(agent_a.locator(".detail .elder-name")).to_have_text(wearer.name)
     await expect(agent_a.locator("path.marker-home")).to_be_visible()
     await expect(agent_a.locator("body")).to_have_attribute("data-alert", "p1")
+    await expect(agent_a.locator(".timeline .entry-opened")).to_contain_text("P1 · SOS求救 · 按下SOS键")
     await expect(row_a.get_by_test_id("countdown")).to_contain_text("剩余")
 
     row_b = row_of(agent_b, wearer.name)
@@ -151,6 +152,7 @@ async def test_an_agent_works_a_call_through_to_closing_in_english(site: Site, b
     opened = datetime.fromisoformat(calls[0]["opened_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
     await expect(row).to_contain_text(opened.strftime("%H:%M:%S"))
 
+    await expect(page.locator(".timeline .entry-opened")).to_contain_text("P1 · SOS · SOS button pressed")
     await page.get_by_role("button", name="Acknowledge", exact=True).click()
     await expect(page.get_by_test_id("detail-state")).to_have_text("Acknowledged")
     first = detail.locator(".contacts li").first

@@ -314,12 +314,21 @@ function km(metres) {
   return `${(metres / 1000).toFixed(1)} km`;
 }
 
+/** Why an alarm was raised, from its code and parameters, in the UI's language. */
+function alarmReason(d, t) {
+  const p = d.reason_params || {};
+  const what = d.reason_code === 'vitals'
+    ? (p.readings || []).map((r) => `${t(`vital.${r.condition}`)} ${r.value} ${r.op} ${r.limit}`).join('；')
+    : t(`alarm_reason.${d.reason_code}`);
+  return p.held_from ? `${what} ${t('held_from', { time: p.held_from })}` : what;
+}
+
 function entryText(entry, t) {
   const d = entry.detail || {};
   switch (entry.kind) {
     case 'state': return `${t(`state.${d.from}`)} → ${t(`state.${d.to}`)}${d.outcome ? ` (${t(`outcomes.${d.outcome}`)})` : ''}${entry.text ? ` · ${entry.text}` : ''}`;
     case 'opened':
-    case 'alarm': return [d.priority, d.category && t(`category.${d.category}`), entry.text].filter(Boolean).join(' · ');
+    case 'alarm': return [d.priority, d.category && t(`category.${d.category}`), d.reason_code ? alarmReason(d, t) : entry.text].filter(Boolean).join(' · ');
     case 'notify': return `${d.name} (${d.relation || ''}) ${d.phone || ''}`;
     case 'dispatch': return `${t(`service.${d.service_type}`)} · ${d.candidates}`;
     case 'offer': return `#${d.rank} ${d.provider} · ${km(d.distance_m)} · ${d.code}`;

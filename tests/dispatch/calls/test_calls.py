@@ -208,6 +208,11 @@ async def test_a_low_battery_at_night_becomes_a_call_at_seven_in_the_morning(
         "low_battery",
         "battery low (reported 23:30, held over the quiet hours)",
     )
+    [opened] = (await client.get(f"/api/v1/calls/{call['id']}", headers=day_shift)).json()["timeline"]
+    assert {key: opened["detail"].get(key) for key in ("reason_code", "reason_params")} == {
+        "reason_code": "battery_low",
+        "reason_params": {"held_from": "23:30"},
+    }
 
 
 async def test_the_agent_handles_a_call_through_its_states(

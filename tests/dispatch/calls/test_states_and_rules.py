@@ -69,12 +69,12 @@ def event(
 @pytest.mark.parametrize(
     ("facts", "expected"),
     [
-        (event(EventType.sos), (1, CallCategory.sos)),
-        (event(EventType.fall, lon=119.3, lat=26.08, fixed=False), (1, CallCategory.fall)),
-        (event(EventType.alarm), (1, CallCategory.sos)),
-        (event(EventType.silent), (3, CallCategory.device_silent)),
-        (event(EventType.low_battery), (4, CallCategory.low_battery)),
-        (event(EventType.removed), (4, CallCategory.device_removed)),
+        (event(EventType.sos), (1, CallCategory.sos, "sos_button")),
+        (event(EventType.fall, lon=119.3, lat=26.08, fixed=False), (1, CallCategory.fall, "fall_detected")),
+        (event(EventType.alarm), (1, CallCategory.sos, "device_alarm")),
+        (event(EventType.silent), (3, CallCategory.device_silent, "device_silent")),
+        (event(EventType.low_battery), (4, CallCategory.low_battery, "battery_low")),
+        (event(EventType.removed), (4, CallCategory.device_removed, "watch_removed")),
         (event(EventType.heartbeat), None),
         (event(EventType.media), None),
         # conditions: one reading alone raises nothing
@@ -83,10 +83,12 @@ def event(
         (event(EventType.geofence_exit), None),
     ],
 )
-def test_what_one_event_raises_by_day(facts: EventFacts, expected: tuple[int, CallCategory] | None) -> None:
+def test_what_one_event_raises_by_day(
+    facts: EventFacts, expected: tuple[int, CallCategory, str] | None
+) -> None:
     judgement = judge(facts, ELDER, {})
     alarm = judgement.alarm
-    assert (None if alarm is None else (alarm.priority, alarm.category)) == expected
+    assert (None if alarm is None else (alarm.priority, alarm.category, alarm.code)) == expected
     assert judgement.defer_until is None
 
 
@@ -104,25 +106,42 @@ def test_emergencies_are_never_held_at_night(kind: EventType) -> None:
 
 
 @pytest.mark.parametrize(
-    ("facts", "category", "reason"),
+    ("facts", "category", "reason", "params"),
     [
         (
             event(EventType.vitals, {"heart_rate": 131, "spo2": 85}),
             CallCategory.vitals,
             "heart_rate 131 > 120; spo2 85 < 90",
+            {
+                "readings": [
+                    {"condition": "heart_rate", "value": 131, "op": ">", "limit": 120},
+                    {"condition": "spo2", "value": 85, "op": "<", "limit": 90},
+                ]
+            },
         ),
-        (event(EventType.vitals, {"systolic": 175}), CallCategory.vitals, "systolic 175 > 160"),
-        (event(EventType.vitals, {"temperature": 38.6}), CallCategory.vitals, "temperature 38.6 > 38.0"),
+        (
+            event(EventType.vitals, {"systolic": 175}),
+            CallCategory.vitals,
+            "systolic 175 > 160",
+            {"readings": [{"condition": "systolic", "value": 175, "op": ">", "limit": 160}]},
+        ),
+        (
+            event(EventType.vitals, {"temperature": 38.6}),
+            CallCategory.vitals,
+            "temperature 38.6 > 38.0",
+            {"readings": [{"condition": "temperature", "value": 38.6, "op": ">", "limit": 38.0}]},
+        ),
         (
             event(EventType.position, lon=119.35, lat=26.08, fixed=True),
             CallCategory.geofence_exit,
             "position outside the safe area",
+            {},
         ),
-        (event(EventType.geofence_exit), CallCategory.geofence_exit, "left the safe area (device)"),
+        (event(EventType.geofence_exit), CallCategory.geofence_exit, "left the safe area (device)", {}),
     ],
 )
 def test_a_condition_raises_its_p2_alarm_once_it_has_held(
-    facts: EventFacts, category: CallCategory, reason: str
+    facts: EventFacts, category: CallCategory, reason: str, params: dict[str, Any]
 ) -> None:
     """Vital signs on the third reading running, the safe area on the second (a wanderer is urgent)."""
     readings = 2 if category is CallCategory.geofence_exit else 3
@@ -136,6 +155,8 @@ def test_a_condition_raises_its_p2_alarm_once_it_has_held(
     assert before == [None] * (readings - 1)
     assert raised is not None
     assert (raised.priority, raised.category, raised.reason) == (2, category, reason)
+    expected_code = "vitals" if category is CallCategory.vitals else "left_safe_area"
+    assert (raised.code, raised.params) == (expected_code, params)
 
 
 @pytest.mark.parametrize(
