@@ -192,7 +192,12 @@ class CallProcessor:
                     key=f"device_event:{event_id}",
                     text=f"设备事件 {event_id}（{parked.type}，老人 {parked.elder_id}）多次处理失败，已搁置，请检查",
                     audience=AlertAudience.supervisors,
-                    detail={"event_id": event_id, "error": parked.park_reason},
+                    detail={
+                        "event_id": event_id,
+                        "event_type": str(parked.type),
+                        "elder_id": parked.elder_id,
+                        "error": parked.park_reason,
+                    },
                 )
                 logger.error("device event %d parked after %d attempts", event_id, parked.rule_attempts)
             await commit_and_publish(session, self._bus)

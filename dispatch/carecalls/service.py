@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -337,6 +338,15 @@ async def _append_elder_notes(
     )
 
 
+def _care_detail(care_call: CareCall) -> dict[str, Any]:
+    return {
+        "elder_id": care_call.elder_id,
+        "elder_name": care_call.elder_name,
+        "care_call_id": care_call.id,
+        "period": care_call.period,
+    }
+
+
 async def _alert_unreached_visit(session: AsyncSession, clock: Clock, care_call: CareCall) -> None:
     await raise_alert(
         session=session,
@@ -345,7 +355,7 @@ async def _alert_unreached_visit(session: AsyncSession, clock: Clock, care_call:
         key=f"care-unreached:{care_call.elder_id}:{care_call.period}",
         text=f"{care_call.elder_name}：社区助老员上门探访仍未见到老人，请主管跟进",
         audience=AlertAudience.supervisors,
-        detail={"elder_id": care_call.elder_id, "care_call_id": care_call.id, "period": care_call.period},
+        detail=_care_detail(care_call),
     )
 
 
@@ -491,7 +501,7 @@ async def _alert_no_worker(session: AsyncSession, clock: Clock, care_call: CareC
         key=f"care-no-worker:{care_call.elder_id}:{care_call.period}",
         text=f"{care_call.elder_name}：探访未能联系上老人，且没有登记社区助老员，请安排上门",
         audience=AlertAudience.agents,
-        detail={"elder_id": care_call.elder_id, "care_call_id": care_call.id, "period": care_call.period},
+        detail=_care_detail(care_call),
     )
 
 
@@ -511,5 +521,5 @@ async def _alert_no_heartbeat(session: AsyncSession, clock: Clock, care_call: Ca
         key=f"care-heartbeat:{care_call.elder_id}:{care_call.period}",
         text=f"{care_call.elder_name}：探访未能联系上老人，且其设备{hours}小时内没有信号",
         audience=AlertAudience.supervisors,
-        detail={"elder_id": care_call.elder_id, "care_call_id": care_call.id, "period": care_call.period},
+        detail={**_care_detail(care_call), "hours": hours},
     )

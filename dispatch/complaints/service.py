@@ -288,6 +288,7 @@ async def _escalate(session: AsyncSession, clock: Clock, complaint: Complaint, l
         detail={
             "complaint_id": complaint.id,
             "level": level,
+            "assigned_name": complaint.assigned_name,
             "due_at": complaint.due_at.isoformat(),
             "assigned_to": complaint.assigned_to,
         },

@@ -118,5 +118,12 @@ async def escalate(*, session: AsyncSession, clock: Clock, order: ServiceOrder, 
         key=f"order:{order.id}",
         text=f"工单 {order.id}（{order.elder_name}，{SERVICE_TYPE_LABELS_ZH[order.service_type]}）无人接单，请人工处理",
         audience=AlertAudience.agents,
-        detail={"order_id": order.id, "reason": reason.text, "reason_code": reason.code, **reason.params},
+        detail={
+            "order_id": order.id,
+            "elder_name": order.elder_name,
+            "service_type": order.service_type.value,
+            "reason": reason.text,
+            "reason_code": reason.code,
+            **reason.params,
+        },
     )

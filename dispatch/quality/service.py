@@ -269,7 +269,7 @@ async def _flag(session: AsyncSession, clock: Clock, provider: Provider, found: 
         key=f"quality:{provider.id}",
         text=f"服务商 {provider.name} 质量指标低于要求，需复核：{reasons}",
         audience=AlertAudience.supervisors,
-        detail={"provider_id": provider.id, "flags": found},
+        detail={"provider_id": provider.id, "provider_name": provider.name, "flags": found},
     )
     return 1
 

@@ -147,6 +147,11 @@ async def test_a_supervisor_admits_a_provider_and_sees_coverage_break_as_meal_pr
         alert = page.locator("[data-testid=alert-item][data-kind=coverage]")
         await expect(alert).to_contain_text(f"{district} 助餐 在营服务商只剩 1 家")
         await page.screenshot(path=tmp_path / "coverage-warning.png")
+        await page.get_by_role("button", name="English").click()  # the alert in the console's language
+        await expect(alert.locator(".alert-text")).to_have_text(
+            f"{district}: only 1 Meals provider(s) in operation (at least 2 required)"
+        )
+        await page.get_by_role("button", name="中文").click()
 
         await page.reload()
         await page.get_by_test_id("view-providers").click()

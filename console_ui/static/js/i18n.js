@@ -33,6 +33,22 @@ const ZH = {
   },
   vital: { heart_rate: '心率', systolic: '收缩压', diastolic: '舒张压', spo2: '血氧', temperature: '体温' },
   held_from: '（{time} 上报，静默时段后开启）',
+  alert_text: {
+    order_unaccepted: '工单 {order_id}（{elder_name}，{service}）无人接单，请人工处理：{why}',
+    caller_waiting: '来电 {phone_call_id}（{category}）已排队等待超过 {waited_s} 秒，无空闲坐席，请处理',
+    recording_failed: '通话 {phone_call_id} 的录音未能从电话平台取回',
+    event_parked: '设备事件 {event_id}（{event}，老人 {elder_id}）多次处理失败，已搁置，请检查',
+    complaint_overdue: '投诉 {complaint_id} 已逾期（第 {level} 级），处理人：{assigned}',
+    coverage: '{district} {service} 在营服务商只剩 {active} 家（要求至少 {minimum} 家）',
+    provider_quality: '服务商 {provider_name} 质量指标低于要求，需复核：{flags}',
+    care_unreached: '{elder_name}：社区助老员上门探访仍未见到老人，请主管跟进',
+    care_no_worker: '{elder_name}：探访未能联系上老人，且没有登记社区助老员，请安排上门',
+    care_no_heartbeat: '{elder_name}：探访未能联系上老人，且其设备 {hours} 小时内没有信号',
+  },
+  quality_flag: {
+    low_acceptance_rate: '接单率低', low_completion_rate: '完成率低', high_late_rate: '迟到率高',
+    low_satisfaction: '满意度低', upheld_complaints: '成立的投诉多',
+  },
   contacts: '紧急联系人（按呼叫顺序）', notify: '短信通知', notify_again: '再次通知',
   sms_state: { queued: '待发送', sent: '已发出', delivered: '已送达', failed: '发送失败', replied: '已回复' },
   events: '最近设备事件', timeline: '处置记录', map: '位置地图',
@@ -279,6 +295,22 @@ const EN = {
   },
   vital: { heart_rate: 'heart rate', systolic: 'systolic', diastolic: 'diastolic', spo2: 'SpO2', temperature: 'temperature' },
   held_from: '(reported {time}, held over the quiet hours)',
+  alert_text: {
+    order_unaccepted: 'Order {order_id} ({elder_name}, {service}) found nobody: handle it by hand ({why})',
+    caller_waiting: 'Caller {phone_call_id} ({category}) has waited over {waited_s} s with no agent ready',
+    recording_failed: 'The recording of phone call {phone_call_id} could not be fetched',
+    event_parked: 'Device event {event_id} ({event}, elder {elder_id}) failed repeatedly and was parked: check it',
+    complaint_overdue: 'Complaint {complaint_id} is overdue (level {level}), handled by {assigned}',
+    coverage: '{district}: only {active} {service} provider(s) in operation (at least {minimum} required)',
+    provider_quality: 'Provider {provider_name} is below the quality thresholds, review it: {flags}',
+    care_unreached: '{elder_name}: the community worker\'s visit did not find the elder either; follow it up',
+    care_no_worker: '{elder_name}: not reached by the care call, and no community worker on record: arrange a visit',
+    care_no_heartbeat: '{elder_name}: not reached by the care call, and no device signal within {hours} h',
+  },
+  quality_flag: {
+    low_acceptance_rate: 'low acceptance', low_completion_rate: 'low completion', high_late_rate: 'often late',
+    low_satisfaction: 'low satisfaction', upheld_complaints: 'upheld complaints',
+  },
   contacts: 'Contacts (in call order)', notify: 'Text', notify_again: 'Text again',
   sms_state: { queued: 'queued', sent: 'sent', delivered: 'delivered', failed: 'failed', replied: 'replied' },
   events: 'Recent device events', timeline: 'Timeline', map: 'Map',
@@ -547,6 +579,24 @@ const PARAM_DICTIONARIES = { from: 'state', to: 'state', state: 'order_state', a
 function localisedParams(params, t) {
   return Object.fromEntries(Object.entries(params || {}).map(([name, value]) => (
     [name, PARAM_DICTIONARIES[name] ? t(`${PARAM_DICTIONARIES[name]}.${value}`) : value])));
+}
+
+/** An alert in the UI's language, from its kind and detail (the stored text, written in Chinese for the
+ * log and the API, only for a kind the console does not know). */
+export function alertText(alert, t) {
+  const key = `alert_text.${alert.kind}`;
+  if (!knows(t, key)) return alert.text;
+  const d = alert.detail || {};
+  const text = t(key, {
+    ...d,
+    service: d.service_type ? t(`service.${d.service_type}`) : '',
+    category: d.category ? t(`phone_category.${d.category}`) : '',
+    event: d.event_type ? t(`event_type.${d.event_type}`) : '',
+    flags: (d.flags || []).map((f) => t(`quality_flag.${f}`)).join('、'),
+    assigned: d.assigned_name || t('unassigned'),
+    why: d.reason_code ? reasonText(t, d.reason_code, d, d.reason) : '',
+  });
+  return /\{\w+\}/.test(text) ? alert.text : text; // an alert stored before its detail named everything
 }
 
 export function dictionary(lang) {

@@ -4,7 +4,7 @@
 
 import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
 import { api } from './api.js';
-import { formatTime } from './i18n.js';
+import { alertText, formatTime } from './i18n.js';
 import { useTopic } from './live.js';
 
 function visibleTo(me, alert) {
@@ -45,7 +45,7 @@ export function AlertStrip({ me, topics, t, onError }) {
         ${shown.slice(0, 5).map((a) => html`
           <li key=${a.id} class=${`alert-item audience-${a.audience}`} data-testid="alert-item" data-alert-id=${a.id} data-kind=${a.kind}>
             <time>${formatTime(a.created_at)}</time>
-            <span class="alert-text">${a.text}</span>
+            <span class="alert-text">${alertText(a, t)}</span>
             <button class="small" data-testid="alert-ack" onClick=${() => acknowledge(a.id)}>${t('alert_ack')}</button>
           </li>`)}
       </ul>

@@ -289,7 +289,12 @@ async def test_an_unreached_visit_alerts_the_supervisors(client: httpx.AsyncClie
 
     assert (missed["state"], missed["attempts"]) == ("scheduled", 1)
     (alert,) = await alerts(client, desk.supervisor, "care_unreached")
-    assert alert["detail"] == {"elder_id": elder_id, "care_call_id": visit["id"], "period": "2026-W10"}
+    assert alert["detail"] == {
+        "elder_id": elder_id,
+        "elder_name": planned["elder_name"],
+        "care_call_id": visit["id"],
+        "period": "2026-W10",
+    }
 
 
 async def test_no_heartbeat_alert_when_a_device_was_heard(
