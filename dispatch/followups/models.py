@@ -39,6 +39,8 @@ class FollowUp(Base):
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id"), index=True)
     provider_name: Mapped[str | None] = mapped_column(String(128))
     subject: Mapped[str] = mapped_column(String(200))  # what it is about, e.g. "保洁 11-24 09:00"
+    # The subject as data, for the console to say: {"service_type", "at"} or {"priority", "category", "at"}
+    subject_params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     state: Mapped[FollowUpState] = mapped_column(enum_type(FollowUpState))
     due_at: Mapped[datetime]
     next_attempt_at: Mapped[datetime]

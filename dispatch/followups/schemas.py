@@ -44,6 +44,7 @@ class FollowUpRead(BaseModel):
     provider_id: int | None
     provider_name: str | None
     subject: str
+    subject_params: dict[str, Any]
     state: FollowUpState
     due_at: datetime
     next_attempt_at: datetime

@@ -103,6 +103,10 @@ async def create_due(*, session: AsyncSession, clock: Clock, rules: FollowUpRule
                 provider_id=order.provider_id,
                 provider_name=order.provider_name,
                 subject=f"{SERVICE_TYPE_LABELS_ZH[order.service_type]} {local:%m-%d %H:%M}",
+                subject_params={
+                    "service_type": order.service_type.value,
+                    "at": order.window_start.isoformat(),
+                },
             )
         )
     calls = await session.scalars(
@@ -125,6 +129,11 @@ async def create_due(*, session: AsyncSession, clock: Clock, rules: FollowUpRule
                 provider_id=provider.id if provider else None,
                 provider_name=provider.name if provider else None,
                 subject=f"P{call.priority} {call.category.value} {call.opened_at.astimezone(LOCAL_TZ):%m-%d %H:%M}",
+                subject_params={
+                    "priority": f"P{call.priority}",
+                    "category": call.category.value,
+                    "at": call.opened_at.isoformat(),
+                },
             )
         )
     session.add_all(created)
@@ -141,6 +150,7 @@ def follow_up_json(follow_up: FollowUp) -> dict[str, object]:
         "kind": follow_up.kind.value,
         "elder_name": follow_up.elder_name,
         "subject": follow_up.subject,
+        "subject_params": follow_up.subject_params,
         "due_at": follow_up.due_at.isoformat(),
     }
 

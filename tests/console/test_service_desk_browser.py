@@ -216,6 +216,8 @@ async def test_a_follow_up_with_a_low_score_and_a_complaint_lowers_the_providers
     detail = page.get_by_test_id("followup-detail")
     await expect(detail.get_by_test_id("followup-phone")).to_have_text(re.compile(r"^\+?\d{11,14}$"))
     await expect(detail).to_contain_text(order["provider_name"])
+    window = datetime.fromisoformat(order["window_start"]).astimezone(SHANGHAI)
+    await expect(detail.get_by_test_id("followup-subject")).to_have_text(f"保洁 {window:%m-%d %H:%M:%S}")
 
     form = page.get_by_test_id("followup-form")
     await form.get_by_test_id("followup-submit").click()

@@ -17,7 +17,7 @@ function FollowUpRow({ item, selected, t, onSelect }) {
       <td class=${item.overdue ? 'overdue-tag' : ''}>${formatTime(item.due_at)}</td>
       <td>${t(`followup_kind.${item.kind}`)}</td>
       <td class="elder-name">${item.elder_name}</td>
-      <td>${item.subject}</td>
+      <td>${subjectText(item, t)}</td>
       <td>${item.provider_name || '—'}</td>
       <td>${item.attempts}</td>
     </tr>`;
@@ -95,7 +95,7 @@ function FollowUpDetail({ followUpId, t, onError, onSaved }) {
     <aside class="followup-detail card" data-testid="followup-detail" data-followup-id=${item.id}>
       <h2><span class="elder-name">${item.elder_name}</span> · ${t(`followup_kind.${item.kind}`)}</h2>
       <dl class="facts">
-        <dt>${t('subject')}</dt><dd data-testid="followup-subject">${item.subject}</dd>
+        <dt>${t('subject')}</dt><dd data-testid="followup-subject">${subjectText(item, t)}</dd>
         <dt>${t('phone')}</dt><dd><${PhoneNumber} number=${item.elder_phone} links=${{ follow_up_id: item.id }} t=${t} testid="followup-phone" /></dd>
         <dt>${t('col.provider')}</dt><dd>${item.provider_name || '—'}</dd>
         <dt>${t('due_at')}</dt><dd class=${item.overdue ? 'overdue-tag' : ''}>${formatTime(item.due_at)}</dd>
@@ -152,4 +152,13 @@ export function FollowUpsView({ topics, t, onError, onInfo }) {
         ? html`<aside class="followup-detail card empty">${t('select_followup')}</aside>`
         : html`<${FollowUpDetail} key=${selectedId} followUpId=${selectedId} t=${t} onError=${onError} onSaved=${saved} />`}
     </section>`;
+}
+
+/** What a follow-up is about, in the UI's language: the service and its time, or the call's priority,
+ * category and time (the stored subject only for a follow-up made before subjects were data). */
+function subjectText(item, t) {
+  const p = item.subject_params || {};
+  if (p.service_type) return `${t(`service.${p.service_type}`)} ${formatTime(p.at)}`;
+  if (p.category) return `${p.priority} ${t(`category.${p.category}`)} ${formatTime(p.at)}`;
+  return item.subject;
 }

@@ -144,6 +144,11 @@ async def test_closed_emergency_calls_are_followed_up_within_a_day_and_others_no
         None,
     )
     assert follow_up["subject"].startswith("P1 fall ")
+    assert follow_up["subject_params"] == {
+        "priority": "P1",
+        "category": "fall",
+        "at": calls["P1"]["opened_at"].replace("Z", "+00:00"),
+    }
     assert follow_up["due_at"] == (clock.now() + timedelta(hours=24)).isoformat().replace("+00:00", "Z")
     clock.advance(25 * 3600)
     agent = await login(client, "agent1")

@@ -1,4 +1,4 @@
-"""reason codes for jobs and orders: the console renders them in its language
+"""reason codes for jobs and orders, follow-up subjects as data: the console renders them in its language
 
 Revision ID: 0011
 Revises: 0010
@@ -28,9 +28,13 @@ def upgrade() -> None:
             sa.Column("escalation_code", sa.String(length=32), nullable=False, server_default="")
         )
         batch_op.add_column(sa.Column("escalation_params", JSON, nullable=False, server_default="{}"))
+    with op.batch_alter_table("follow_up", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("subject_params", JSON, nullable=False, server_default="{}"))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("follow_up", schema=None) as batch_op:
+        batch_op.drop_column("subject_params")
     with op.batch_alter_table("service_order", schema=None) as batch_op:
         batch_op.drop_column("escalation_params")
         batch_op.drop_column("escalation_code")
