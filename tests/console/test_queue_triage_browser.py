@@ -121,3 +121,37 @@ async def test_thirty_mixed_calls_every_p1_on_screen_in_order_with_true_counts_a
     # The filters are the agent's own: kept across a reload.
     await page.reload()
     await expect(page.get_by_test_id("filter-compact")).to_have_attribute("aria-pressed", "true")
+
+
+async def test_an_agent_works_the_queue_from_the_keyboard(base: str, browser: Browser) -> None:
+    async with httpx.AsyncClient(base_url=base) as agent2:
+        await agent2.post("/api/v1/auth/login", json={"username": "agent2", "password": "demo"})
+        elders = (await agent2.get("/api/v1/elders", params={"limit": 3, "offset": 35})).json()["items"]
+        for elder, priority in zip(elders, ("P1", "P3", "P3"), strict=True):
+            body = {"elder_id": elder["id"], "priority": priority, "category": CATEGORY[priority]}
+            assert (await agent2.post("/api/v1/calls", json=body)).status_code == 201
+    page = await agent_console(browser, base)
+    await page.locator(".call-row", has_text=elders[0]["name"]).click()
+    detail = page.locator(".detail")
+    ids = await page.locator(".call-row").evaluate_all("rows => rows.map(r => r.dataset.callId)")
+    first = await detail.get_attribute("data-call-id")
+    at = ids.index(first)
+
+    await page.keyboard.press("j")
+    await expect(detail).to_have_attribute("data-call-id", ids[at + 1])
+    await page.keyboard.press("k")
+    await expect(detail).to_have_attribute("data-call-id", first)
+
+    await page.keyboard.press("a")
+    await expect(page.get_by_test_id("detail-state")).to_have_text("已确认")
+    await page.keyboard.press("t")
+    await expect(page.locator(".timeline .entry-notify")).to_have_count(1)
+    await page.keyboard.press("n")
+    await expect(page.locator(".note-form textarea")).to_be_focused()
+    await page.keyboard.type("jk")  # typed into the note, not taken as shortcuts
+    await expect(detail).to_have_attribute("data-call-id", first)
+    await page.keyboard.press("Escape")
+    await page.keyboard.press("?")
+    await expect(page.get_by_test_id("shortcut-help")).to_contain_text("下一个呼叫")
+    await page.keyboard.press("Escape")
+    await expect(page.get_by_test_id("shortcut-help")).to_have_count(0)

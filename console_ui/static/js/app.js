@@ -419,7 +419,7 @@ function Actions({ call, me, config, busy, t, act, onHandoff }) {
   const byOther = call.claimed_by !== null && call.claimed_by_name !== me.username;
   const blocked = busy || byOther;
   const move = (state) => act(`/transition`, { state });
-  const button = (label, onClick, cls = '') => html`<button class=${cls} disabled=${blocked} onClick=${onClick}>${t(label)}</button>`;
+  const button = (label, onClick, cls = '') => html`<button class=${cls} data-action=${label} disabled=${blocked} onClick=${onClick}>${t(label)}</button>`;
   const byState = {
     new: [button('acknowledge', () => act('/acknowledge'), 'primary'), button('false_alarm', () => move('false_alarm')), button('cancel', () => move('cancelled'))],
     acknowledged: [
@@ -620,6 +620,68 @@ function Banner({ calls, me, t, onOpen }) {
   </div>`;
 }
 
+// Keyboard shortcuts on the calls view (not while typing): key → what it does, for the `?` overlay.
+const SHORTCUTS = [
+  ['j', 'next_call'], ['k', 'previous_call'], ['a', 'acknowledge'], ['d', 'dispatch'],
+  ['n', 'add_note'], ['t', 'notify_first'], ['?', 'shortcuts'], ['Esc', 'close_overlay'],
+];
+
+function clickIfEnabled(selector) {
+  const target = document.querySelector(selector);
+  if (target && !target.disabled) target.click();
+}
+
+/** The queue's next (step 1) or previous (-1) call as shown (filters applied), from the current one. */
+function neighbourCall(selectedId, step) {
+  const ids = [...document.querySelectorAll('.call-row')].map((row) => Number(row.dataset.callId));
+  if (!ids.length) return null;
+  const at = ids.indexOf(selectedId);
+  if (at === -1) return ids[0];
+  return ids[Math.min(ids.length - 1, Math.max(0, at + step))];
+}
+
+function useShortcuts({ view, selectedId, onSelect, onToggleHelp }) {
+  useEffect(() => {
+    const onKey = (event) => {
+      if (event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.target.closest?.('input, textarea, select, [contenteditable]')) {
+        if (event.key === 'Escape') event.target.blur();
+        return;
+      }
+      if (event.key === '?') return onToggleHelp((shown) => !shown);
+      if (event.key === 'Escape') return onToggleHelp(false);
+      if (view !== 'calls') return undefined;
+      const actions = {
+        j: () => onSelect(neighbourCall(selectedId, 1)),
+        k: () => onSelect(neighbourCall(selectedId, -1)),
+        a: () => clickIfEnabled('.actions [data-action=acknowledge]'),
+        d: () => clickIfEnabled('.actions [data-action=dispatch]'),
+        n: () => document.querySelector('.note-form textarea')?.focus(),
+        t: () => clickIfEnabled('.contacts [data-testid=notify]'),
+      };
+      const action = actions[event.key];
+      if (!action) return undefined;
+      event.preventDefault();
+      return action();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [view, selectedId]);
+}
+
+function ShortcutHelp({ t, onClose }) {
+  return html`
+    <div class="overlay" role="dialog" aria-modal="true" aria-label=${t('shortcuts')} data-testid="shortcut-help" onClick=${onClose}>
+      <div class="overlay-card" onClick=${(e) => e.stopPropagation()}>
+        <h2>${t('shortcuts')}</h2>
+        <dl class="shortcut-list">
+          ${SHORTCUTS.map(([key, what]) => html`<dt key=${key}><kbd>${key}</kbd></dt><dd>${t(`shortcut.${what}`)}</dd>`)}
+        </dl>
+        <button type="button" onClick=${onClose}>${t('close_help')}</button>
+      </div>
+    </div>`;
+}
+
 function Console({ me, config, t, onLanguage, onLogout }) {
   const [calls, setCalls] = useState(new Map());
   const [selectedId, setSelectedId] = useState(null);
@@ -704,6 +766,8 @@ function Console({ me, config, t, onLanguage, onLogout }) {
       setDeskIntent({ ...target, at: Date.now() });
     }
   };
+  const [helpShown, setHelpShown] = useState(false);
+  useShortcuts({ view, selectedId, onSelect: setSelectedId, onToggleHelp: setHelpShown });
   const toggleMute = () => {
     setMuted(!muted);
     setMute(!muted);
@@ -729,6 +793,7 @@ function Console({ me, config, t, onLanguage, onLogout }) {
       <${Banner} calls=${queue} me=${me} t=${t} onOpen=${(id) => { setView('calls'); setSelectedId(id); }} />
       <${AlertStrip} me=${me} topics=${topics} t=${t} onError=${showError} />
       ${toast && html`<div class=${`toast toast-${toast.kind}`} role="status">${toast.text}</div>`}
+      ${helpShown && html`<${ShortcutHelp} t=${t} onClose=${() => setHelpShown(false)} />`}
       <div class="workspace">
         <${Queue} calls=${queue} me=${me} selectedId=${selectedId} now=${now} t=${t} onSelect=${setSelectedId} />
         ${view === 'sms'

@@ -49,6 +49,11 @@ const ZH = {
     low_acceptance_rate: '接单率低', low_completion_rate: '完成率低', high_late_rate: '迟到率高',
     low_satisfaction: '满意度低', upheld_complaints: '成立的投诉多',
   },
+  shortcuts: '键盘快捷键', close_help: '关闭',
+  shortcut: {
+    next_call: '下一个呼叫', previous_call: '上一个呼叫', acknowledge: '确认呼叫', dispatch: '派单（所选服务类型）',
+    add_note: '写备注', notify_first: '短信通知第一位联系人', shortcuts: '显示/隐藏本说明', close_overlay: '关闭说明；离开输入框',
+  },
   contacts: '紧急联系人（按呼叫顺序）', notify: '短信通知', notify_again: '再次通知',
   sms_state: { queued: '待发送', sent: '已发出', delivered: '已送达', failed: '发送失败', replied: '已回复' },
   events: '最近设备事件', timeline: '处置记录', map: '位置地图',
@@ -310,6 +315,11 @@ const EN = {
   quality_flag: {
     low_acceptance_rate: 'low acceptance', low_completion_rate: 'low completion', high_late_rate: 'often late',
     low_satisfaction: 'low satisfaction', upheld_complaints: 'upheld complaints',
+  },
+  shortcuts: 'Keyboard shortcuts', close_help: 'Close',
+  shortcut: {
+    next_call: 'Next call', previous_call: 'Previous call', acknowledge: 'Acknowledge the call', dispatch: 'Dispatch (the chosen service type)',
+    add_note: 'Write a note', notify_first: 'Text the first contact', shortcuts: 'Show or hide this help', close_overlay: 'Close the help; leave a text field',
   },
   contacts: 'Contacts (in call order)', notify: 'Text', notify_again: 'Text again',
   sms_state: { queued: 'queued', sent: 'sent', delivered: 'delivered', failed: 'failed', replied: 'replied' },
