@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -183,27 +184,55 @@ async def _alert_after(
 async def _alert(
     session: AsyncSession, clock: Clock, call: Call, elder: Elder, contact: Contact, options: SmsOptions
 ) -> None:
-    await sms.send(
+    await _text_contact(
+        session,
+        clock,
+        call,
+        elder,
+        contact,
+        options,
+        actor=calls_service.SYSTEM,
+        purpose=SmsPurpose.contact_alert,
+    )
+
+
+async def _text_contact(
+    session: AsyncSession,
+    clock: Clock,
+    call: Call,
+    elder: Elder,
+    contact: Contact,
+    options: SmsOptions,
+    *,
+    actor: Actor,
+    purpose: SmsPurpose,
+) -> CallEntry:
+    """Text the contact the alert and put it on the timeline: a step of the chain (`contact_alert`, which
+    waits for its report) or an agent's notice (`notify`)."""
+    message = await sms.send(
         session=session,
         clock=clock,
         options=options,
         to=contact.phone,
         body=_alert_text(call, elder, options),
-        purpose=SmsPurpose.contact_alert,
+        purpose=purpose,
         call_id=call.id,
         contact_id=contact.id,
-        report_within=options.contact_step,
+        report_within=options.contact_step if purpose == SmsPurpose.contact_alert else None,
     )
-    await calls_service.record(
-        session=session,
-        clock=clock,
-        actor=calls_service.SYSTEM,
-        call_id=call.id,
-        kind="contact_alert",
-        contact_id=contact.id,
-        name=contact.name,
-        relation=contact.relation,
-        phone=mask_phone(contact.phone),
+    detail: dict[str, Any] = {
+        "contact_id": contact.id,
+        "name": contact.name,
+        "relation": contact.relation,
+        "phone": mask_phone(contact.phone),
+    }
+    step = purpose == SmsPurpose.contact_alert
+    if not step:
+        await session.flush()  # the notice's id, for the timeline (a chain's batch is not held up for it)
+        detail["sms_id"] = message.id
+    kind = "contact_alert" if step else "notify"
+    return await calls_service.record(
+        session=session, clock=clock, actor=actor, call_id=call.id, kind=kind, **detail
     )
 
 
@@ -232,28 +261,8 @@ async def notify_contact(
     elder = await session.get(Elder, call.elder_id)
     if contact is None or elder is None or contact.elder_id != call.elder_id:
         raise NotFound(f"contact {contact_id} is not one of this elder's contacts")
-    message = await sms.send(
-        session=session,
-        clock=clock,
-        options=options,
-        to=contact.phone,
-        body=_alert_text(call, elder, options),
-        purpose=SmsPurpose.contact_notice,
-        call_id=call.id,
-        contact_id=contact.id,
-    )
-    await session.flush()  # the message's id, for the timeline
-    entry = await calls_service.record(
-        session=session,
-        clock=clock,
-        actor=actor,
-        call_id=call.id,
-        kind="notify",
-        contact_id=contact.id,
-        name=contact.name,
-        relation=contact.relation,
-        phone=mask_phone(contact.phone),
-        sms_id=message.id,
+    entry = await _text_contact(
+        session, clock, call, elder, contact, options, actor=actor, purpose=SmsPurpose.contact_notice
     )
     await session.flush()
     return entry
