@@ -200,6 +200,25 @@ async def test_the_map_shows_positions_without_tiles(site: Site, browser: Browse
     await expect(page.locator("path.marker-alarm")).to_be_visible()
     await expect(page.locator("path.map-safe-area")).to_be_visible()
     assert await page.locator("path.marker-provider").count() > 0
+    legend = page.get_by_test_id("map-legend")
+    await expect(legend).to_have_text(re.compile(r"^报警位置\s*家\s*安全区域\s*附近服务商$"))
+    # Every provider is numbered, nearest first, and listed under the map by its number; the alarm's label
+    # sits above its marker and the home's below.
+    providers = await page.locator("path.marker-provider").count()
+    await expect(page.locator(".provider-label")).to_have_count(providers)  # old labels fade out first
+    await expect(page.get_by_test_id("map-providers").locator("li")).to_have_count(providers)
+    numbers = await page.locator(".provider-label").all_text_contents()
+    assert sorted(numbers, key=int) == [str(n) for n in range(1, providers + 1)]
+    alarm_label = (
+        await page.locator(".leaflet-tooltip").filter(has_text=re.compile(r"^报警位置$")).bounding_box()
+    )
+    home_label = await page.locator(".leaflet-tooltip").filter(has_text=re.compile(r"^家$")).bounding_box()
+    assert alarm_label is not None
+    assert home_label is not None
+    overlap = min(alarm_label["y"] + alarm_label["height"], home_label["y"] + home_label["height"]) - max(
+        alarm_label["y"], home_label["y"]
+    )
+    assert overlap <= 0, "the alarm's label covers the home's"
 
 
 @pytest.fixture(scope="module")
@@ -314,6 +333,10 @@ async def test_an_agent_dispatches_watches_the_offers_and_enters_a_reply_from_th
     await row_of(page, wearer.name).click()
     await expect(panel.locator(".job")).to_have_attribute("data-job-state", "assigned")
     await expect(panel.locator("tr[data-offer-state=accepted]")).to_contain_text(provider["name"])
+    await expect(page.locator("path.marker-provider.accepted")).to_have_count(1)
+    await expect(page.get_by_test_id("map-accepted")).to_have_text(
+        re.compile(rf"Accepted: {re.escape(provider['name'])} · \d+\.\d km · ETA \d+ min")
+    )
     await expect(panel.locator("tr[data-offer-state=withdrawn]")).to_have_count(1)
     await expect(page.locator(".timeline")).to_contain_text("Offer accepted")
 

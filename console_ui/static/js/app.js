@@ -310,6 +310,18 @@ function DeviceEvents({ events, t }) {
     </section>`;
 }
 
+/** The provider who accepted one of the call's jobs (on the way or there), with the ranking's travel time. */
+function acceptedProvider(jobs) {
+  for (const job of jobs) {
+    const offer = job.offers.find((o) => o.state === 'accepted' || o.state === 'arrived');
+    if (offer) {
+      const ranked = job.ranking.find((r) => r.provider_id === offer.provider_id);
+      return { id: offer.provider_id, name: offer.provider_name, distance_m: offer.distance_m, minutes: ranked?.travel_minutes ?? null };
+    }
+  }
+  return null;
+}
+
 function km(metres) {
   return `${(metres / 1000).toFixed(1)} km`;
 }
@@ -527,7 +539,7 @@ function CallDetail({ callId, liveCall, version, me, config, now, t, onError }) 
         <div class="column">
           <section class="card" aria-label=${t('map')}>
             <h3>${t('map')}</h3>
-            <${CallMap} call=${call} elder=${elder} providers=${providers} config=${config} t=${t} />
+            <${CallMap} call=${call} elder=${elder} providers=${providers} accepted=${acceptedProvider(jobs)} config=${config} t=${t} />
           </section>
           <${DeviceEvents} events=${events} t=${t} />
         </div>
