@@ -75,6 +75,8 @@ async def test_wrong_credentials_get_401(
         "code": "unauthenticated",
         "message": "wrong username or password",
         "detail": None,
+        "reason": None,
+        "params": {},
     }
 
 
