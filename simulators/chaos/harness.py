@@ -233,10 +233,16 @@ class Run:
             self.summary.acked[self._fault_of(alarm)] += 1
         self.pending += new
         now = time.time()
+
+        def sms_due(created_at: datetime) -> bool:
+            """A text has `cutoff_s` after it was queued, or after the end of a fault it met (a carrier
+            refusing twice in a row pushes its retries past the first window)."""
+            return invariants.alarm_deadline(created_at.timestamp(), self.windows, cutoff_s) <= now
+
         async with self.engine.connect() as connection:
             rows = await invariants.alarm_rows(connection)
             cutoff = invariants.sms_cutoff(datetime.now(UTC), cutoff_s)
-            database = await invariants.database_violations(connection, cutoff=cutoff)
+            database = await invariants.database_violations(connection, cutoff=cutoff, sms_due=sms_due)
 
         def deadline(alarm: AckedAlarm) -> float:
             return invariants.alarm_deadline(alarm.acked_at, self.windows, self.options.grace_s)

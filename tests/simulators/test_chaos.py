@@ -4,7 +4,7 @@ database (PostgreSQL: the harness runs on it), the report and the TCP proxy."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
@@ -413,3 +413,26 @@ async def test_the_proxy_forwards_stalls_and_cuts() -> None:
         await proxy.stop()
         upstream.close()
         await upstream.wait_closed()
+
+
+async def test_an_sms_held_up_by_a_fault_it_met_is_not_flagged_before_its_time(
+    pg_engine: AsyncEngine,
+) -> None:
+    """A text queued at 250 s that met a carrier fault ending at 290 s has until 330 s (settle 40 s)."""
+    windows = [FaultWindow("twilio_429", _at(260).timestamp(), _at(290).timestamp())]
+
+    def due_at(now: float) -> Callable[[datetime], bool]:
+        return lambda created: (
+            invariants.alarm_deadline(created.timestamp(), windows, 40.0) <= _at(now).timestamp()
+        )
+
+    async with pg_engine.connect() as connection:
+        session = AsyncSession(bind=connection, expire_on_commit=False)
+        await _add(session, _sms(SmsStatus.pending, at=250))
+        await session.flush()
+        cutoff = _at(300)
+        early = await invariants.database_violations(connection, cutoff=cutoff, sms_due=due_at(320.0))
+        late = await invariants.database_violations(connection, cutoff=cutoff, sms_due=due_at(331.0))
+        await connection.rollback()
+    assert [v.invariant for v in early] == []
+    assert [v.invariant for v in late] == [Invariant.sms_final]
