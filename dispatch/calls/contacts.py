@@ -8,18 +8,16 @@ Without a gateway (the outbox) there are no delivery reports: all are queued at 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
 from dispatch.auth.actor import Actor
 from dispatch.calls import service as calls_service
 from dispatch.calls.models import Call, CallEntry
-from dispatch.calls.schemas import ContactMessage
 from dispatch.calls.states import CallState
 from dispatch.clock import Clock
 from dispatch.elders import service as elders_service
@@ -27,7 +25,7 @@ from dispatch.elders.models import Contact, ContactKind, Elder, HealthRecord
 from dispatch.errors import NotFound
 from dispatch.geo import map_link
 from dispatch.notify import service as sms
-from dispatch.notify.models import FAILED_STATUSES, SmsDirection, SmsMessage, SmsPurpose, SmsStatus
+from dispatch.notify.models import FAILED_STATUSES, SmsMessage, SmsPurpose
 from dispatch.notify.service import SmsOptions
 from dispatch.notify.templates import render
 from dispatch.schemas import mask_phone
@@ -36,18 +34,6 @@ ALERTED_KINDS = (ContactKind.relative, ContactKind.community_worker)
 CONTACT_PURPOSES = frozenset({SmsPurpose.contact_alert, SmsPurpose.contact_notice})
 CHAIN_ENDS = frozenset({CallState.closed, CallState.cancelled, CallState.false_alarm})
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# What a contact's message became, as the agent needs it: waiting to go, gone, arrived, or not.
-LEDGER_STATE = {
-    SmsStatus.outbox: "queued",
-    SmsStatus.pending: "queued",
-    SmsStatus.sending: "queued",
-    SmsStatus.queued: "sent",
-    SmsStatus.sent: "sent",
-    SmsStatus.delivered: "delivered",
-    SmsStatus.undelivered: "failed",
-    SmsStatus.failed: "failed",
-    SmsStatus.received: "replied",
-}
 WHAT = {
     "zh": {"sos": "SOS求救", "fall": "跌倒", "vitals": "体征异常", "geofence_exit": "离开安全区域"},
     "en": {"sos": "SOS", "fall": "fall", "vitals": "abnormal vitals", "geofence_exit": "left safe area"},
@@ -266,49 +252,6 @@ async def notify_contact(
     )
     await session.flush()
     return entry
-
-
-async def contact_messages(*, session: AsyncSession, call_id: int) -> list[ContactMessage]:
-    """What was sent to the elder's contacts about this call, oldest first, each with its latest state
-    (`replied` once the contact texted back after it)."""
-    sent = list(
-        await session.scalars(
-            select(SmsMessage)
-            .where(
-                SmsMessage.call_id == call_id,
-                SmsMessage.contact_id.is_not(None),
-                SmsMessage.direction == SmsDirection.outbound,
-            )
-            .order_by(SmsMessage.id)
-        )
-    )
-    if not sent:
-        return []
-    replies = await session.execute(
-        select(SmsMessage.from_number, func.max(SmsMessage.created_at))
-        .where(
-            SmsMessage.direction == SmsDirection.inbound,
-            SmsMessage.from_number.in_({m.to_number for m in sent}),
-            SmsMessage.created_at >= sent[0].created_at,
-        )
-        .group_by(SmsMessage.from_number)
-    )
-    last_reply = {number: at for number, at in replies}
-    return [_ledger_row(message, last_reply.get(message.to_number)) for message in sent]
-
-
-def _ledger_row(message: SmsMessage, last_reply: datetime | None) -> ContactMessage:
-    replied = last_reply is not None and last_reply >= message.created_at
-    return ContactMessage(
-        contact_id=message.contact_id or 0,
-        sms_id=message.id,
-        purpose=message.purpose.value,
-        state="replied" if replied else LEDGER_STATE[message.status],
-        status=message.status.value,
-        error_code=message.error_code,
-        sent_at=message.created_at,
-        updated_at=message.updated_at,
-    )
 
 
 async def handoff_to_120(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from dispatch.api.deps import ClockDep, CurrentActor, PagingDep, SessionDep, SettingsDep
-from dispatch.calls import contacts, flows, service
+from dispatch.calls import contacts, flows, ledger, service
 from dispatch.calls.models import Call
 from dispatch.calls.schemas import (
     CallCreate,
@@ -76,7 +76,7 @@ async def read_call(call_id: RowId, session: SessionDep, clock: ClockDep, actor:
     return CallDetail(
         call=_json(call, clock),
         timeline=[CallEntryRead.model_validate(e) for e in entries],
-        contact_messages=await contacts.contact_messages(session=session, call_id=call_id),
+        contact_messages=await ledger.contact_messages(session=session, call_id=call_id),
     )
 
 
