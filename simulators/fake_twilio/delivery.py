@@ -2,6 +2,9 @@
 
 Every request is form-encoded and signed with `X-Twilio-Signature` by twilio's own `RequestValidator`
 (HMAC-SHA1 of the URL plus the sorted parameters, keyed by the auth token), as Twilio signs webhooks.
+A request whose connection fails is retried as Twilio's connection overrides describe: `rc` retries
+(default 1) for the failures `rp` names (default `ct`, the connection; `rt` a read timeout, `4xx`, `5xx`,
+`all`), set per URL in its fragment (`https://host/hook#rc=3&rp=ct,5xx`), which is never sent.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import logging
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urldefrag
 
 import httpx
 from twilio.request_validator import RequestValidator
@@ -22,6 +26,34 @@ logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 USER_AGENT = "TwilioProxy/1.1"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """A webhook URL's connection overrides: how many retries, for which failures."""
+
+    count: int = 1
+    on: frozenset[str] = frozenset({"ct"})
+
+    @classmethod
+    def of(cls, url: str) -> tuple[str, RetryPolicy]:
+        """The URL to request (without its fragment) and the policy its fragment sets."""
+        bare, fragment = urldefrag(url)
+        overrides = dict(parse_qsl(fragment))
+        retries = overrides.get("rc", "1")
+        count = min(int(retries), 5) if retries.isdigit() else 1
+        on = frozenset(overrides.get("rp", "ct").split(","))
+        return bare, cls(count, on)
+
+    def retries_error(self, exc: httpx.HTTPError) -> bool:
+        """Whether a request that raised `exc` is tried again: a connection that failed or was dropped
+        before any answer counts as `ct`, a read timeout as `rt`."""
+        kind = "rt" if isinstance(exc, httpx.ReadTimeout) else "ct"
+        return bool({kind, "all"} & self.on)
+
+    def retries_status(self, status: int) -> bool:
+        """Whether an answer with `status` is tried again."""
+        return bool({f"{status // 100}xx", "all"} & self.on) and status >= 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,15 +134,29 @@ class Webhooks:
         return signature
 
     async def post(self, url: str, params: dict[str, str], *, bad_signature: bool = False) -> httpx.Response:
-        """POST the form to `url` as Twilio does; httpx.HTTPError when it cannot be delivered."""
+        """POST the form to `url` as Twilio does, retried per the URL's connection overrides (same
+        idempotency token on every attempt); httpx.HTTPError when it cannot be delivered."""
         if self._client is None:
             raise RuntimeError("the fake Twilio is not running")
+        bare, policy = RetryPolicy.of(url)
         headers = {
-            SIGNATURE_HEADER: self.sign(url, params, bad=bad_signature),
+            SIGNATURE_HEADER: self.sign(bare, params, bad=bad_signature),
             "User-Agent": USER_AGENT,
             "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
         }
-        return await self._client.post(url, data=params, headers=headers)
+        retries_left = policy.count
+        while True:
+            try:
+                response = await self._client.post(bare, data=params, headers=headers)
+            except httpx.HTTPError as exc:
+                if not retries_left or not policy.retries_error(exc):
+                    raise
+                logger.info("webhook %s failed (%r); retrying", bare, exc)
+            else:
+                if not retries_left or not policy.retries_status(response.status_code):
+                    return response
+                logger.info("webhook %s answered %d; retrying", bare, response.status_code)
+            retries_left -= 1
 
     def start_lifecycle(self, message: FakeMessage) -> None:
         """Take the message through queued, sent, delivered (or failed / undelivered) in the background."""

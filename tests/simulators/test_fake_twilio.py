@@ -449,3 +449,65 @@ async def test_faults_are_checked_and_cleared(fake: FakeTwilio, client: Client) 
     async with httpx.AsyncClient(base_url=fake.base_url) as http:
         assert (await http.post("/_fake/reset")).status_code == 204
     assert (await send(client, to=HANDSET, body="hello")).status == "queued"
+
+
+class DropsFirstConnections:
+    """A raw HTTP endpoint that reads a request and closes without answering, `drops` times, then answers
+    200: a server restarting, or one closing a kept-alive connection just as the request was sent."""
+
+    def __init__(self, drops: int) -> None:
+        self.drops, self.requests = drops, 0
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(re.search(rb"content-length: (\d+)", head, re.IGNORECASE)[1])  # type: ignore[index]
+        await reader.readexactly(length)
+        self.requests += 1
+        if self.requests <= self.drops:
+            writer.close()
+            return
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+
+async def test_a_dropped_connection_is_retried_once_as_twilio_does(fake: FakeTwilio) -> None:
+    once = DropsFirstConnections(drops=1)
+    base = await once.start()
+    try:
+        answered = await fake.webhooks.post(f"{base}/status", {"CallSid": "CA1"})
+        assert (answered.status_code, once.requests) == (200, 2)
+        twice = DropsFirstConnections(drops=2)
+        base = await twice.start()
+        with pytest.raises(httpx.HTTPError):
+            await fake.webhooks.post(f"{base}/status", {"CallSid": "CA1"})
+        assert twice.requests == 2
+        await twice.stop()
+    finally:
+        await once.stop()
+
+
+async def test_the_url_fragment_overrides_the_retries_and_is_not_sent(fake: FakeTwilio) -> None:
+    flaky = Receiver(status=500)
+    base = await flaky.server.start()
+    try:
+        answered = await fake.webhooks.post(f"{base}/hook#rc=2&rp=5xx", {"CallSid": "CA1"})
+        hooks = [await flaky.next() for _ in range(3)]
+        assert answered.status_code == 500
+        assert {hook.url for hook in hooks} == {f"{base}/hook"}
+        assert all(valid(fake, hook) for hook in hooks)
+        await fake.webhooks.post(f"{base}/hook", {"CallSid": "CA2"})  # default: a 500 is not retried
+        await flaky.next()
+        assert flaky.hooks.empty()
+    finally:
+        await flaky.server.stop()
