@@ -67,6 +67,7 @@ ROLE_OF: dict[tuple[str, str], Caller] = {
     ("WS", "/ws/console"): AGENT,
     ("GET", "/api/v1/console/config"): AGENT,
     ("GET", "/api/v1/elders"): AGENT,
+    ("GET", "/api/v1/search"): AGENT,
     ("POST", "/api/v1/elders"): AGENT,
     ("GET", "/api/v1/elders/{elder_id}"): AGENT,
     ("PATCH", "/api/v1/elders/{elder_id}"): AGENT,

@@ -73,6 +73,7 @@ from dispatch.orders.router import router as orders_router
 from dispatch.providers.coverage_router import router as coverage_router
 from dispatch.providers.router import router as providers_router
 from dispatch.quality.router import router as quality_router
+from dispatch.search.router import router as search_router
 from dispatch.settings import Settings
 from dispatch.voice.control import router as voice_control_router
 from dispatch.voice.desk import VoiceDesk
@@ -318,5 +319,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(alerts_router)
     app.include_router(coverage_router)
     app.include_router(voice_router)
+    app.include_router(search_router)
     mount_console(app)
     return app

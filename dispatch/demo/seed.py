@@ -18,6 +18,7 @@ from dispatch.catalog import ServiceType
 from dispatch.clock import Clock
 from dispatch.demo import people
 from dispatch.demo.city import CITY_HUKOU, COMMUNITIES, DISTRICT, REGION_CODE, STREET_NAMES, Community
+from dispatch.elders import search_keys
 from dispatch.elders.idcard import make_id_number
 from dispatch.elders.models import (
     AbilityLevel,
@@ -490,6 +491,7 @@ async def seed_demo_city(
     session.add_all(elders)
     session.add_all(providers)
     await session.flush()
+    await search_keys.refresh(session, [elder.id for elder in elders])
     session.add_all(demo_plans(elders, local_date(now), now))
     await audit.record(
         session=session,

@@ -130,6 +130,20 @@ class Elder(Base):
     devices: Mapped[list[Device]] = relationship(back_populates="elder", lazy="raise", order_by="Device.id")
 
 
+class ElderSearchKey(Base):
+    """One way to find an elder by a typed prefix (dispatch/elders/search_keys.py); "C" collation in
+    PostgreSQL so that the key range compares bytes, as SQLite does."""
+
+    __tablename__ = "elder_search_key"
+
+    key: Mapped[str] = mapped_column(
+        String(64).with_variant(String(64, collation="C"), "postgresql"), primary_key=True
+    )
+    elder_id: Mapped[int] = mapped_column(
+        ForeignKey("elder.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 class HealthRecord(Base):
     """An elder's health file (健康档案); one per elder."""
 

@@ -18,6 +18,7 @@ from dispatch.auth.actor import Actor
 from dispatch.bus.outbox import announce
 from dispatch.clock import Clock
 from dispatch.db.pagination import fetch_page
+from dispatch.elders import search_keys
 from dispatch.elders.models import Contact, Device, DeviceStatus, Elder, ElderStatus, HealthRecord
 from dispatch.elders.schemas import (
     ContactIn,
@@ -32,6 +33,7 @@ from dispatch.ingest.events import DEVICE_CHANGES_CHANNEL
 from dispatch.ingest.secrets import DeviceSecretBox
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+SEARCHED_FIELDS = {"name", "phone", "id_number"}  # what the search keys are made of (search_keys.py)
 
 
 def age_on(birth_date: date, today: date) -> int:
@@ -67,6 +69,7 @@ async def create(*, session: AsyncSession, clock: Clock, actor: Actor, data: Eld
     elder.contacts = _contacts_in_order(data.contacts)
     session.add(elder)
     await session.flush()
+    await search_keys.refresh(session, [elder.id])
     await audit.record(
         session=session,
         clock=clock,
@@ -138,6 +141,8 @@ async def update(
     if location is not None:
         changes["home_lon"], changes["home_lat"] = location["lon"], location["lat"]
     changed = sorted(audit.apply_changes(elder, changes))  # names only: health and whereabouts stay out
+    if SEARCHED_FIELDS & set(changed):
+        await search_keys.refresh(session, [elder_id])
     if changed:
         elder.updated_at = clock.now()
         await audit.record(
@@ -284,6 +289,8 @@ async def register_device(
     )
     session.add(device)
     await session.flush()
+    if device.phone:
+        await search_keys.refresh(session, [device.elder_id])
     _announce_device_change(session, device)
     await audit.record(
         session=session,
@@ -330,7 +337,10 @@ async def update_device(
     changes = data.model_dump(exclude_unset=True)
     if "elder_id" in changes:
         await get(session=session, elder_id=changes["elder_id"])
+    bound_to = device.elder_id
     applied = audit.apply_changes(device, changes)
+    if {"phone", "elder_id"} & set(applied):
+        await search_keys.refresh(session, [bound_to, device.elder_id])
     device.updated_at = clock.now()
     _announce_device_change(session, device)
     await audit.record(

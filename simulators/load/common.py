@@ -14,7 +14,8 @@ from sqlalchemy import Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dispatch.elders.idcard import make_id_number
-from dispatch.elders.models import Device, Elder
+from dispatch.elders.models import Device, Elder, ElderSearchKey
+from dispatch.elders.search_keys import keys_for
 
 
 def free_port() -> int:
@@ -50,7 +51,7 @@ def _born(n: int) -> date:  # distinct (birth date, sequence) pairs give distinc
     return date(1930 + n % 40, 1 + n // 40 % 12, 1 + n // 480 % 28)
 
 
-def _elder_row(n: int, name: str, home: tuple[float, float], now: datetime) -> dict[str, Any]:
+def elder_row(n: int, name: str, home: tuple[float, float], now: datetime) -> dict[str, Any]:
     return {
         "id": n,
         "name": name,
@@ -80,6 +81,15 @@ def _elder_row(n: int, name: str, home: tuple[float, float], now: datetime) -> d
     }
 
 
+def search_key_rows(elders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The search keys of elders inserted in bulk (as `search_keys.refresh` would write them)."""
+    return [
+        {"elder_id": elder["id"], "key": key}
+        for elder in elders
+        for key in keys_for(elder["name"], [elder.get("phone")], elder["id_number"])
+    ]
+
+
 async def insert_elders_with_watches(
     connection: AsyncConnection,
     count: int,
@@ -93,7 +103,7 @@ async def insert_elders_with_watches(
     now = datetime.now(UTC)
     for start in range(1, count + 1, batch):
         numbers = range(start, min(start + batch, count + 1))
-        elders = [_elder_row(n, f"{name_prefix}{n}", home, now) for n in numbers]
+        elders = [elder_row(n, f"{name_prefix}{n}", home, now) for n in numbers]
         devices = [
             {
                 "id": n,
@@ -110,6 +120,7 @@ async def insert_elders_with_watches(
         ]
         await connection.execute(insert(cast(Table, Elder.__table__)), elders)
         await connection.execute(insert(cast(Table, Device.__table__)), devices)
+        await connection.execute(insert(cast(Table, ElderSearchKey.__table__)), search_key_rows(elders))
     if connection.dialect.name == "postgresql":
         await connection.execute(text("SELECT setval('elder_id_seq', (SELECT max(id) FROM elder))"))
         await connection.execute(text("SELECT setval('device_id_seq', (SELECT max(id) FROM device))"))

@@ -7,16 +7,19 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, insert, inspect, text
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from dispatch.audit.models import AuditEntry
 from dispatch.db import migrate
 from dispatch.db.models import metadata
 from dispatch.db.session import create_engine, create_session_factory
+from dispatch.elders.models import Elder
 from dispatch.settings import Settings
+from simulators.load.common import elder_row
 from tests.conftest import pg_settings, sqlite_settings
 
 EXPECTED_TABLES = {table.name for table in metadata.sorted_tables}
@@ -113,3 +116,23 @@ async def test_naive_timestamps_are_refused(engine) -> None:  # type: ignore[no-
         )
         with pytest.raises(StatementError, match="naive datetime"):
             await session.flush()
+
+
+def test_the_search_keys_migration_indexes_the_elders_already_there(tmp_path: Path) -> None:
+    settings = sqlite_settings(tmp_path)
+
+    async def run(statement: Any, rows: list[dict[str, Any]] | None = None) -> list[Any]:
+        engine = create_engine(settings)
+        try:
+            async with engine.begin() as connection:
+                result = await connection.execute(statement, rows)
+                return list(result.scalars()) if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    migrate.upgrade(settings, "0011")
+    zeng = elder_row(1, "曾国藩", (119.3, 26.08), datetime.now(UTC)) | {"phone": "+8613905917788"}
+    asyncio.run(run(insert(Elder.__table__), [zeng]))
+    migrate.upgrade(settings)
+    keys = set(asyncio.run(run(text("SELECT key FROM elder_search_key"))))
+    assert {"n:cgf", "n:zgf", "p:zengguofan", "t:8877195093168"} <= keys
