@@ -52,6 +52,7 @@ from dispatch.db.session import create_engine, create_session_factory
 from dispatch.desk.processor import ServiceDesk
 from dispatch.elders.router import router as elders_router
 from dispatch.followups.router import router as follow_ups_router
+from dispatch.history.router import router as history_router
 from dispatch.ingest.events import RULES_STREAM
 from dispatch.ingest.router import router as device_events_router
 from dispatch.ingest.secrets import box_for
@@ -320,5 +321,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(coverage_router)
     app.include_router(voice_router)
     app.include_router(search_router)
+    app.include_router(history_router)
     mount_console(app)
     return app
