@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from dispatch.api.deps import ClockDep, CurrentActor, PagingDep, SessionDep, SettingsDep
 from dispatch.calls import contacts, flows, ledger, service
 from dispatch.calls.models import Call
+from dispatch.calls.rules import CallCategory
 from dispatch.calls.schemas import (
     CallCreate,
     CallDetail,
@@ -40,11 +42,24 @@ async def list_calls(
     state: Annotated[list[CallState] | None, Query(description="repeat for several; default: all")] = None,
     open: Annotated[bool, Query(description="only new, acknowledged, dispatched, on_scene")] = False,
     elder_id: RowId | None = None,
+    priority: Annotated[str | None, Query(pattern=r"^P[1-4]$")] = None,
+    category: CallCategory | None = None,
+    opened_from: Annotated[AwareDatetime | None, Query(description="opened at or after")] = None,
+    opened_before: AwareDatetime | None = None,
+    newest_first: Annotated[bool, Query(description="the history's order; default: the queue's")] = False,
 ) -> Page[dict[str, Any]]:
-    """The queue: calls by priority, then oldest first."""
-    states = sorted(OPEN_STATES) if open else state
+    """The queue (by priority, then oldest first) or the history of calls (newest first), filtered."""
+    where = service.CallFilter(
+        states=sorted(OPEN_STATES) if open else state,
+        elder_id=elder_id,
+        priority=int(priority[1]) if priority else None,
+        category=category,
+        opened_from=opened_from,
+        opened_before=opened_before,
+        newest_first=newest_first,
+    )
     items, total = await service.list_calls(
-        session=session, limit=paging.limit, offset=paging.offset, states=states, elder_id=elder_id
+        session=session, limit=paging.limit, offset=paging.offset, where=where
     )
     return Page(items=[_json(c, clock) for c in items], total=total)
 

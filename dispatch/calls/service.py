@@ -3,6 +3,7 @@ notes, escalation. Every change is written to the call's timeline and announced 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -369,23 +370,42 @@ async def timeline(*, session: AsyncSession, call_id: int) -> list[CallEntry]:
     return list(rows)
 
 
+@dataclass(frozen=True, slots=True)
+class CallFilter:
+    """What the queue and the history ask of the calls list."""
+
+    states: list[CallState] | None = None
+    elder_id: int | None = None
+    priority: int | None = None
+    category: CallCategory | None = None
+    opened_from: datetime | None = None
+    opened_before: datetime | None = None
+    newest_first: bool = False  # the history; else the queue's order: priority, then oldest
+
+
 async def list_calls(
-    *,
-    session: AsyncSession,
-    limit: int,
-    offset: int,
-    states: list[CallState] | None = None,
-    elder_id: int | None = None,
+    *, session: AsyncSession, limit: int, offset: int, where: CallFilter = CallFilter()
 ) -> tuple[list[Call], int]:
-    """Calls by priority, then oldest first."""
+    """Calls in the queue's order (priority, then oldest first) or newest first, filtered."""
     query = select(Call)
-    if states:
-        query = query.where(Call.state.in_(states))
-    if elder_id is not None:
-        query = query.where(Call.elder_id == elder_id)
-    return await fetch_page(
-        session, query, Call.priority, Call.opened_at, Call.id, limit=limit, offset=offset
+    if where.states:
+        query = query.where(Call.state.in_(where.states))
+    if where.elder_id is not None:
+        query = query.where(Call.elder_id == where.elder_id)
+    if where.priority is not None:
+        query = query.where(Call.priority == where.priority)
+    if where.category is not None:
+        query = query.where(Call.category == where.category)
+    if where.opened_from is not None:
+        query = query.where(Call.opened_at >= where.opened_from)
+    if where.opened_before is not None:
+        query = query.where(Call.opened_at < where.opened_before)
+    order = (
+        (Call.opened_at.desc(), Call.id.desc())
+        if where.newest_first
+        else (Call.priority, Call.opened_at, Call.id)
     )
+    return await fetch_page(session, query, *order, limit=limit, offset=offset)
 
 
 async def escalate_due(*, session: AsyncSession, clock: Clock, p1_ack_seconds: int) -> list[Call]:

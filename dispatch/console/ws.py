@@ -73,7 +73,7 @@ async def _login(websocket: WebSocket, services: AppServices) -> ConsoleLogin | 
 async def _resync(websocket: WebSocket, services: AppServices) -> None:
     async with services.sessions() as session:
         calls, _ = await calls_service.list_calls(
-            session=session, limit=500, offset=0, states=sorted(QUEUE_STATES)
+            session=session, limit=500, offset=0, where=calls_service.CallFilter(states=sorted(QUEUE_STATES))
         )
     now = services.clock.now()
     await websocket.send_json(

@@ -73,13 +73,13 @@ async def list_orders(
     clock: ClockDep,
     actor: CurrentActor,
     paging: PagingDep,
-    view: Literal["today", "overdue", "open", "all"] = "all",
+    view: Literal["today", "overdue", "open", "closed", "all"] = "all",
     state: OrderState | None = None,
     provider_id: RowId | None = None,
     elder_id: RowId | None = None,
     q: Annotated[str | None, Query(max_length=64, description="elder name")] = None,
 ) -> Page[OrderRead]:
-    """The orders board: today's, overdue, open or all orders, by window start."""
+    """The orders board: today's, overdue, open or all orders by window start; closed ones latest first."""
     items, total = await service.list_orders(
         session=session,
         now=clock.now(),

@@ -274,6 +274,8 @@ def _view(query: Select[ServiceOrder], view: str, now: datetime) -> Select[Servi
             ServiceOrder.window_start >= at_local(today, "00:00"),
             ServiceOrder.window_start < at_local(today + timedelta(days=1), "00:00"),
         )
+    if view == "closed":
+        return query.where(ServiceOrder.state.not_in(tuple(OPEN_ORDER_STATES)))
     open_orders = query.where(ServiceOrder.state.in_(tuple(OPEN_ORDER_STATES)))
     if view == "open":
         return open_orders
@@ -299,7 +301,8 @@ async def list_orders(
     elder_id: int | None = None,
     q: str | None = None,
 ) -> tuple[list[ServiceOrder], int]:
-    """Orders for the board, by window start: today's, overdue, open or all, with filters."""
+    """Orders for the board, by window start: today's, overdue, open or all, with filters; the closed
+    ones (the history) latest first."""
     query: Select[ServiceOrder] = _view(select(ServiceOrder), view, now)
     if state:
         query = query.where(ServiceOrder.state == state)
@@ -309,9 +312,11 @@ async def list_orders(
         query = query.where(ServiceOrder.elder_id == elder_id)
     if q:
         query = query.where(ServiceOrder.elder_name.ilike(f"%{q.strip()}%"))
-    return await fetch_page(
-        session, query, ServiceOrder.window_start, ServiceOrder.id, limit=limit, offset=offset
-    )
+    latest_first = view == "closed"
+    order = [
+        column.desc() if latest_first else column for column in (ServiceOrder.window_start, ServiceOrder.id)
+    ]
+    return await fetch_page(session, query, *order, limit=limit, offset=offset)
 
 
 # ---------------------------------------------------------------- timers

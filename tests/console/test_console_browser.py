@@ -277,7 +277,9 @@ async def test_a_console_that_lost_its_server_resyncs_what_changed_meanwhile(
     engine = create_engine(Settings(data_dir=site.data_dir))
     async with unit_of_work(create_session_factory(engine)) as session:
         [call] = (
-            await calls_service.list_calls(session=session, limit=1, offset=0, elder_id=first.elder_id)
+            await calls_service.list_calls(
+                session=session, limit=1, offset=0, where=calls_service.CallFilter(elder_id=first.elder_id)
+            )
         )[0]
         await calls_service.transition(
             session=session,

@@ -131,10 +131,12 @@ async def test_an_agent_works_the_queue_from_the_keyboard(base: str, browser: Br
             body = {"elder_id": elder["id"], "priority": priority, "category": CATEGORY[priority]}
             assert (await agent2.post("/api/v1/calls", json=body)).status_code == 201
     page = await agent_console(browser, base)
-    await page.locator(".call-row", has_text=elders[0]["name"]).click()
+    row = page.locator(".call-row", has_text=elders[0]["name"])
+    first = str(await row.get_attribute("data-call-id"))
+    await row.click()
     detail = page.locator(".detail")
+    await expect(detail).to_have_attribute("data-call-id", first)  # loaded, not the empty frame of a loading call
     ids = await page.locator(".call-row").evaluate_all("rows => rows.map(r => r.dataset.callId)")
-    first = await detail.get_attribute("data-call-id")
     at = ids.index(first)
 
     await page.keyboard.press("j")

@@ -10,20 +10,24 @@ import { api, ApiError, LiveFeed } from './api.js';
 import { CareCallsView } from './carecalls.js';
 import { ComplaintsView } from './complaints.js';
 import { dictionary, errorText, formatDuration, formatTime, initialLanguage, reasonText, saveLanguage, translator } from './i18n.js';
+import { ElderPage } from './elder.js';
 import { FollowUpsView } from './followups.js';
+import { HistoryView } from './history.js';
 import { createTopics } from './live.js';
 import { CallMap } from './map.js';
 import { AlertStrip } from './notices.js';
 import { OrdersView } from './orders.js';
 import { dialRefusal, isRefusal, LogCallForm, PhoneContext, PhoneNumber, placeCall } from './phone.js';
 import { PhoneView } from './phonecalls.js';
+import { Profile } from './profile.js';
 import { ProvidersView } from './providers.js';
 import { PhonePanel, usePhonePanel } from './screenpop.js';
+import { SearchBox } from './search.js';
 import { Wallboard } from './wallboard.js';
 
 const PRIORITY_ORDER = { P1: 1, P2: 2, P3: 3, P4: 4 };
 const QUEUE_STATES = new Set(['new', 'acknowledged', 'dispatched', 'on_scene', 'resolved']);
-const VIEWS = ['calls', 'orders', 'followups', 'carecalls', 'complaints', 'providers', 'phone', 'sms'];
+const VIEWS = ['calls', 'history', 'orders', 'followups', 'carecalls', 'complaints', 'providers', 'phone', 'sms'];
 const MANAGER_VIEWS = [...VIEWS, 'wallboard'];
 const PHONE_MESSAGES = ['phone', 'agent', 'callback'];
 
@@ -212,55 +216,6 @@ function Queue({ calls, me, selectedId, now, t, onSelect }) {
 }
 
 // ---------------------------------------------------------------- call detail
-
-function Profile({ elder, callId, t }) {
-  if (!elder) return null;
-  const health = elder.health || {};
-  const list = (items) => (items && items.length ? items.join('、') : t('none'));
-  const medications = (health.medications || []).map((m) => [m.name, m.dosage, m.frequency].filter(Boolean).join(' '));
-  // A phone or watch SIM the elder can be rung on, when the record has no phone of its own (or another one).
-  const devicePhones = (elder.devices || []).filter((d) => d.phone && d.phone !== elder.phone && d.status === 'active');
-  return html`
-    <section class="card profile" aria-label=${t('profile')}>
-      <div class="photo" aria-hidden="true">${elder.name.slice(0, 1)}</div>
-      <div>
-        <h3 class="profile-name">${elder.name} <small>${t(`sex.${elder.sex}`)} · ${elder.age}${t('age')}</small></h3>
-        <div class="tags">
-          ${elder.living_alone && html`<span class="tag">${t('living_alone')}</span>`}
-          ${elder.empty_nest && html`<span class="tag">${t('empty_nest')}</span>`}
-        </div>
-        <dl>
-          <dt>${t('phone')}</dt><dd>${elder.phone ? html`<${PhoneNumber} number=${elder.phone} links=${{ call_id: callId }} t=${t} />` : !devicePhones.length && t('none')}</dd>
-          ${devicePhones.map((d) => html`<dt key=${`dt-${d.id}`}>${t(`device_phone.${d.kind}`)}</dt>
-            <dd key=${`dd-${d.id}`} data-testid="device-phone"><${PhoneNumber} number=${d.phone} links=${{ call_id: callId }} t=${t} /></dd>`)}
-          <dt>${t('address')}</dt><dd>${elder.address}</dd>
-          <dt>${t('community')}</dt><dd>${elder.district} ${elder.street} ${elder.community}</dd>
-          <dt>${t('dialect')}</dt><dd data-testid="profile-dialect">${elder.dialect || t('none')}</dd>
-          <dt>${t('lives_with')}</dt><dd data-testid="profile-lives-with">${livesWith(elder, t)}</dd>
-          <dt>${t('physical_condition')}</dt><dd data-testid="profile-physical">${elder.physical_condition || t('none')}</dd>
-          <dt>${t('hobbies')}</dt><dd>${list(elder.hobbies)}</dd>
-          <dt>${t('subsidy_category')}</dt><dd>${list((elder.subsidy_categories || []).map((c) => t(`subsidy.${c}`)))}</dd>
-          <dt>${t('conditions')}</dt><dd>${list(health.conditions)}</dd>
-          <dt>${t('medications')}</dt><dd>${list(medications)}</dd>
-          <dt>${t('allergies')}</dt><dd class=${health.allergies?.length ? 'warn' : ''}>${list(health.allergies)}</dd>
-          <dt>${t('ability')}</dt><dd>${dictionaryValue(t, 'ability_level', health.self_care_ability ?? 0)}</dd>
-          <dt>${t('blood_type')}</dt><dd>${health.blood_type || '-'}</dd>
-        </dl>
-      </div>
-    </section>`;
-}
-
-/** Who the elder lives with, from the household members marked as living with them. */
-function livesWith(elder, t) {
-  if (elder.living_alone) return t('living_alone');
-  const members = (elder.household || []).filter((m) => m.lives_with_elder);
-  return members.length ? members.map((m) => `${m.name}（${m.relation}）`).join('、') : t('none');
-}
-
-function dictionaryValue(t, group, index) {
-  const values = t(group);
-  return Array.isArray(values) ? values[index] : index;
-}
 
 /** The latest text to each contact about this call, as the carrier reported it. */
 function latestByContact(messages) {
@@ -769,6 +724,7 @@ function Console({ me, config, t, onLanguage, onLogout }) {
     },
     logCall: (prefill) => setLogForm(prefill || {}),
   }), [t]);
+  const [elderId, setElderId] = useState(null); // the elder page's elder
   const openRecord = (target) => {
     if (target.kind === 'call') {
       setView('calls');
@@ -777,6 +733,16 @@ function Console({ me, config, t, onLanguage, onLogout }) {
       setView(target.kind === 'order' ? 'orders' : 'complaints');
       setDeskIntent({ ...target, at: Date.now() });
     }
+  };
+  const openElder = (id) => {
+    setElderId(id);
+    setView('elder');
+  };
+  // A search hit or an elder-page entry: {kind, id} of an elder, call, order or complaint.
+  const openFound = ({ kind, id }) => {
+    if (kind === 'elder') return openElder(id);
+    if (kind === 'call') return openRecord({ kind, callId: id });
+    return openRecord({ kind, openId: id });
   };
   const [helpShown, setHelpShown] = useState(false);
   useShortcuts({ view, selectedId, onSelect: setSelectedId, onToggleHelp: setHelpShown });
@@ -791,6 +757,7 @@ function Console({ me, config, t, onLanguage, onLogout }) {
       <header class="topbar">
         <h1>${t('title')}</h1>
         <span class=${`connection ${connected ? 'up' : 'down'}`} data-testid="connection" data-synced=${synced}>${connected ? t('live') : t('reconnecting')}</span>
+        <${SearchBox} t=${t} onError=${showError} onOpen=${openFound} />
         <span class="spacer"></span>
         <nav class="views">
           ${viewsFor(me).map((v) => html`<button key=${v} class=${v === view ? 'view current' : 'view'} aria-pressed=${v === view}
@@ -799,7 +766,7 @@ function Console({ me, config, t, onLanguage, onLogout }) {
         <${AgentStateSelector} me=${me} presence=${presence} config=${config} now=${now} t=${t} onChange=${setPresence} onError=${showError} />
         <button class="link" onClick=${toggleMute}>${muted ? t('sound_off') : t('sound_on')}</button>
         <button class="link" onClick=${onLanguage}>${t('language')}</button>
-        <span class="operator">${me.display_name || me.username} (${me.role})</span>
+        <span class="operator">${me.display_name || me.username} · ${t(`role.${me.role}`)}</span>
         <button class="link" onClick=${onLogout}>${t('logout')}</button>
       </header>
       <${Banner} calls=${queue} me=${me} t=${t} onOpen=${(id) => { setView('calls'); setSelectedId(id); }} />
@@ -810,6 +777,10 @@ function Console({ me, config, t, onLanguage, onLogout }) {
         <${Queue} calls=${queue} me=${me} selectedId=${selectedId} now=${now} t=${t} onSelect=${setSelectedId} />
         ${view === 'sms'
           ? html`<${SmsPanel} version=${received} t=${t} onError=${showError} />`
+          : view === 'elder' && elderId !== null
+          ? html`<${ElderPage} key=${elderId} elderId=${elderId} t=${t} onError=${showError} onOpen=${openFound} onClose=${() => setView('calls')} />`
+          : view === 'history'
+          ? html`<${HistoryView} t=${t} onError=${showError} onOpenCall=${(id) => openFound({ kind: 'call', id })} onOpenElder=${openElder} />`
           : view === 'phone'
           ? html`<${PhoneView} me=${me} topics=${topics} t=${t} onError=${showError} onInfo=${showInfo} />`
           : view === 'wallboard'

@@ -290,8 +290,10 @@ export function ComplaintsView({ me, topics, intent, t, onError, onInfo }) {
   }, []);
   useTopic(topics, 'resync', reload);
   // The phone panel asks for a complaint taken on this call: the form opens with the caller filled in.
+  // A search hit or the elder page opens one complaint (openId).
   useEffect(() => {
-    if (intent) setCreating(true);
+    if (intent?.openId) setSelectedId(intent.openId);
+    else if (intent) setCreating(true);
   }, [intent?.at]);
 
   const created = (complaint) => {

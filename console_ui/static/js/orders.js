@@ -6,7 +6,7 @@ import { api } from './api.js';
 import { formatTime, formatWindow, localDate, localToday, localToUtc, reasonText } from './i18n.js';
 import { useDebounced, useTopic } from './live.js';
 
-const TABS = ['today', 'overdue', 'open', 'all'];
+const TABS = ['today', 'overdue', 'open', 'closed', 'all'];
 const STATES = ['requested', 'scheduled', 'in_progress', 'completed', 'followed_up', 'cancelled', 'failed'];
 const OPEN_STATES = new Set(['requested', 'scheduled', 'in_progress']);
 const PAGE_SIZE = 200;
@@ -23,6 +23,7 @@ function belongs(order, { tab, state, providerId }) {
   if (tab === 'today') return localDate(order.window_start) === localToday();
   if (tab === 'overdue') return Boolean(order.overdue);
   if (tab === 'open') return OPEN_STATES.has(order.state);
+  if (tab === 'closed') return !OPEN_STATES.has(order.state);
   return true;
 }
 
@@ -35,7 +36,9 @@ function applyChange(page, order, filters) {
   const present = page.items.some((o) => o.id === order.id);
   const others = page.items.filter((o) => o.id !== order.id);
   if (!belongs(order, filters)) return present ? { items: others, total: page.total - 1 } : page;
-  return { items: [...others, order].sort(byWindow), total: page.total + (present ? 0 : 1) };
+  const sorted = [...others, order].sort(byWindow);
+  if (filters.tab === 'closed') sorted.reverse(); // the history: latest first, as the server sends it
+  return { items: sorted, total: page.total + (present ? 0 : 1) };
 }
 
 function yuan(cents) {
@@ -114,8 +117,10 @@ export function OrdersView({ topics, config, intent, t, onError, onInfo }) {
   });
   useTopic(topics, 'resync', () => setReloads((n) => n + 1));
   // The phone panel asks for a new order for the caller: the form opens with the elder picked.
+  // A search hit or the elder page opens one order (openId).
   useEffect(() => {
-    if (intent) setCreating(true);
+    if (intent?.openId) setSelectedId(intent.openId);
+    else if (intent) setCreating(true);
   }, [intent?.at]);
 
   const created = (order) => {

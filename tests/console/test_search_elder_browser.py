@@ -1,0 +1,99 @@
+"""Search, the elder page and the call history in real headless Chromium: `/` then an elder's pinyin
+initials finds them; Enter opens their page with their devices and every call on one timeline, from which a
+call opens; the history lists ended calls newest first, filters them, pages, and opens the elder page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, expect
+from pypinyin import Style, lazy_pinyin
+
+from tests.test_cli import env_for, run, server
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    env = env_for(tmp_path_factory.mktemp("search"))
+    seeded = run(["seed-demo", "--elders", "30"], env)
+    assert seeded.returncode == 0, seeded.stderr
+    with server(["serve"], env) as url:
+        yield url
+
+
+async def ended_calls(base: str, count: int) -> list[dict[str, Any]]:
+    """`count` calls opened and ended as false alarms by agent2, one elder each; the elders' records."""
+    async with httpx.AsyncClient(base_url=base) as agent2:
+        await agent2.post("/api/v1/auth/login", json={"username": "agent2", "password": "demo"})
+        elders = (await agent2.get("/api/v1/elders", params={"limit": count})).json()["items"]
+        for n, elder in enumerate(elders):
+            category = "fall" if n % 2 else "enquiry"
+            body = {"elder_id": elder["id"], "priority": "P2", "category": category}
+            call = (await agent2.post("/api/v1/calls", json=body)).json()
+            await agent2.post(f"/api/v1/calls/{call['id']}/acknowledge")
+            ended = await agent2.post(f"/api/v1/calls/{call['id']}/transition", json={"state": "false_alarm"})
+            assert ended.status_code == 200, ended.text
+            elder["call_id"], elder["category"] = call["id"], category
+        return list(elders)
+
+
+async def agent_console(browser: Browser, base: str, lang: str = "zh-CN") -> Page:
+    context = await browser.new_context(viewport={"width": 1600, "height": 1000})
+    await context.add_init_script(f"localStorage.setItem('console.lang', '{lang}')")
+    page = await context.new_page()
+    await page.goto(f"{base}/console/")
+    await page.fill("input[name=username]", "agent1")
+    await page.fill("input[name=password]", "demo")
+    await page.click("button[type=submit]")
+    await expect(page.get_by_test_id("connection")).to_have_class("connection up")
+    return page
+
+
+async def test_slash_and_pinyin_initials_open_the_elder_page_with_devices_and_timeline(
+    base: str, browser: Browser
+) -> None:
+    [elder] = await ended_calls(base, 1)
+    initials = "".join(lazy_pinyin(elder["name"], style=Style.FIRST_LETTER))
+    page = await agent_console(browser, base)
+    await page.keyboard.press("/")
+    await expect(page.get_by_test_id("global-search")).to_be_focused()
+    await page.keyboard.type(initials)
+    hit = page.locator(f"[data-testid=search-hit][data-kind=elder][data-id='{elder['id']}']")
+    await expect(hit).to_contain_text(elder["name"])
+    await expect(hit).to_contain_text("拼音首字母")
+    await expect(hit).to_contain_text(elder["phone"] or elder["id_number"])  # masked, as in every list
+    for _ in range(await page.get_by_test_id("search-hit").count()):
+        if await hit.get_attribute("aria-selected") == "true":
+            break
+        await page.keyboard.press("ArrowDown")
+    await page.keyboard.press("Enter")
+    elder_page = page.get_by_test_id("elder-page")
+    await expect(elder_page).to_have_attribute("data-elder-id", str(elder["id"]))
+    await expect(elder_page.locator(".profile-name")).to_contain_text(elder["name"])
+    await expect(page.get_by_test_id("elder-device")).not_to_have_count(0)
+    entry = page.locator(f"[data-testid=elder-entry][data-kind=call][data-id='{elder['call_id']}']")
+    await expect(entry).to_contain_text("误报")
+    await entry.get_by_role("button").click()
+    await expect(page.locator(f".detail[data-call-id='{elder['call_id']}']")).to_contain_text(elder["name"])
+
+
+async def test_the_history_lists_filters_pages_and_opens_the_elder(base: str, browser: Browser) -> None:
+    elders = await ended_calls(base, 4)
+    page = await agent_console(browser, base, "en")
+    await page.get_by_test_id("view-history").click()
+    rows = page.get_by_test_id("history-row")
+    await expect(rows.first).to_have_attribute("data-call-id", str(elders[-1]["call_id"]))  # newest first
+    total = int(await page.get_by_test_id("history-count").inner_text())
+    assert total >= 4
+    await page.get_by_test_id("history-category").select_option("fall")
+    falls = [e["call_id"] for e in reversed(elders) if e["category"] == "fall"]
+    await expect(rows.first).to_have_attribute("data-call-id", str(falls[0]))
+    for n in range(await rows.count()):
+        await expect(rows.nth(n)).to_contain_text("Fall")
+    await rows.first.get_by_role("button").click()
+    await expect(page.get_by_test_id("elder-page")).to_have_attribute("data-elder-id", str(elders[-1]["id"]))
