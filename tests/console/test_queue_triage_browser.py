@@ -135,7 +135,9 @@ async def test_an_agent_works_the_queue_from_the_keyboard(base: str, browser: Br
     first = str(await row.get_attribute("data-call-id"))
     await row.click()
     detail = page.locator(".detail")
-    await expect(detail).to_have_attribute("data-call-id", first)  # loaded, not the empty frame of a loading call
+    await expect(detail).to_have_attribute(
+        "data-call-id", first
+    )  # loaded: not the empty frame of a loading call
     ids = await page.locator(".call-row").evaluate_all("rows => rows.map(r => r.dataset.callId)")
     at = ids.index(first)
 
