@@ -41,6 +41,7 @@ class PhoneCategory(StrEnum):
     complaint = "complaint"
     follow_up = "follow_up"
     care_call = "care_call"
+    emotional_support = "emotional_support"  # 精神慰藉: someone to talk to
     other = "other"
 
 

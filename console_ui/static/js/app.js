@@ -21,7 +21,7 @@ import { dialRefusal, isRefusal, LogCallForm, PhoneContext, PhoneNumber, placeCa
 import { PhoneView } from './phonecalls.js';
 import { Profile } from './profile.js';
 import { ProvidersView } from './providers.js';
-import { PhonePanel, usePhonePanel } from './screenpop.js';
+import { PhonePanel, recordFor, usePhonePanel } from './screenpop.js';
 import { SearchBox } from './search.js';
 import { Wallboard } from './wallboard.js';
 
@@ -30,6 +30,7 @@ const QUEUE_STATES = new Set(['new', 'acknowledged', 'dispatched', 'on_scene', '
 const VIEWS = ['calls', 'history', 'orders', 'followups', 'carecalls', 'complaints', 'providers', 'phone', 'sms'];
 const MANAGER_VIEWS = [...VIEWS, 'wallboard'];
 const PHONE_MESSAGES = ['phone', 'agent', 'callback'];
+const RECORD_CATEGORIES = new Set(['emergency', 'home_service', 'complaint']); // what a new phone contact opens
 
 function viewsFor(me) {
   return me.role === 'supervisor' || me.role === 'admin' ? MANAGER_VIEWS : VIEWS;
@@ -199,14 +200,15 @@ function QueueFilters({ calls, filter, me, t, onChange }) {
     </div>`;
 }
 
-function Queue({ calls, me, selectedId, now, t, onSelect }) {
+function Queue({ calls, me, selectedId, now, t, onSelect, onNewContact }) {
   const [filter, setFilter] = useQueueFilter();
   const shown = calls.filter((call) => passes(call, filter, me));
   const filtered = shown.length !== calls.length;
   return html`
     <section class=${`queue ${filter.compact ? 'compact' : ''}`} aria-label=${t('queue')}>
       <h2>${t('queue')} <span class="count" data-testid="queue-count">${filtered ? `${shown.length} / ${calls.length}` : calls.length}</span>
-        ${filtered && html`<button type="button" class="link small" onClick=${() => setFilter({ ...NO_FILTER, compact: filter.compact })}>${t('clear_filters')}</button>`}</h2>
+        ${filtered && html`<button type="button" class="link small" onClick=${() => setFilter({ ...NO_FILTER, compact: filter.compact })}>${t('clear_filters')}</button>`}
+        <button type="button" class="small new-contact" data-testid="new-contact" title=${t('new_contact_hint')} onClick=${onNewContact}>${t('new_contact')}</button></h2>
       <${QueueFilters} calls=${calls} filter=${filter} me=${me} t=${t} onChange=${setFilter} />
       ${shown.length === 0 && html`<p class="empty">${calls.length ? t('no_calls_filtered') : t('no_calls')}</p>`}
       <ol class="call-list">
@@ -744,6 +746,19 @@ function Console({ me, config, t, onLanguage, onLogout }) {
     if (kind === 'call') return openRecord({ kind, callId: id });
     return openRecord({ kind, openId: id });
   };
+  // A phone call logged by hand; a new contact's emergency, home-service request or complaint opens its record.
+  const loggedCall = async (saved, prefill) => {
+    if (!prefill.newContact || !RECORD_CATEGORIES.has(saved.category)) return showInfo(t(prefill.newContact ? `contact_saved.${saved.category}` : 'log_saved', { id: saved.id }));
+    try {
+      const elder = saved.pickedElder || (saved.elder_id ? await api(`/api/v1/elders/${saved.elder_id}`) : null);
+      const target = await recordFor({ phoneCall: saved, card: null, elder, note: saved.note, t });
+      if (target.kind === 'need_elder') return showInfo(t('pick_elder_first'));
+      openRecord(target);
+      return showInfo(t(`contact_saved.${saved.category}`, { id: target.callId ?? saved.id }));
+    } catch (err) {
+      return showError(err);
+    }
+  };
   const [helpShown, setHelpShown] = useState(false);
   useShortcuts({ view, selectedId, onSelect: setSelectedId, onToggleHelp: setHelpShown });
   const toggleMute = () => {
@@ -774,7 +789,8 @@ function Console({ me, config, t, onLanguage, onLogout }) {
       ${toast && html`<div class=${`toast toast-${toast.kind}`} role="status">${toast.text}</div>`}
       ${helpShown && html`<${ShortcutHelp} t=${t} onClose=${() => setHelpShown(false)} />`}
       <div class="workspace">
-        <${Queue} calls=${queue} me=${me} selectedId=${selectedId} now=${now} t=${t} onSelect=${setSelectedId} />
+        <${Queue} calls=${queue} me=${me} selectedId=${selectedId} now=${now} t=${t} onSelect=${setSelectedId}
+          onNewContact=${() => setLogForm({ direction: 'inbound', category: 'emergency', outcome: 'answered', newContact: true })} />
         ${view === 'sms'
           ? html`<${SmsPanel} version=${received} t=${t} onError=${showError} />`
           : view === 'elder' && elderId !== null
@@ -803,7 +819,7 @@ function Console({ me, config, t, onLanguage, onLogout }) {
       <${PhonePanel} state=${phonePanel} me=${me} presence=${presence} config=${config} now=${now} t=${t}
         onOpen=${openRecord} onError=${showError} onInfo=${showInfo} />
       ${logForm && html`<${LogCallForm} prefill=${logForm} t=${t} onError=${showError} onClose=${() => setLogForm(null)}
-        onSaved=${(saved) => { setLogForm(null); showInfo(t('log_saved', { id: saved.id })); topics.publish('phone', { change: 'logged', phone_call: null }); }} />`}
+        onSaved=${(saved) => { const prefill = logForm; setLogForm(null); topics.publish('phone', { change: 'logged', phone_call: null }); loggedCall(saved, prefill); }} />`}
     </div>
     </${PhoneContext.Provider}>`;
 }

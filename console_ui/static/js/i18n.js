@@ -240,7 +240,7 @@ const ZH = {
   seconds: '秒',
   phone_direction: { inbound: '呼入', outbound: '呼出' },
   phone_category: {
-    emergency: '紧急求助', home_service: '居家服务', enquiry: '咨询', complaint: '投诉', follow_up: '回访', care_call: '关爱探访', other: '其他',
+    emergency: '紧急求助', home_service: '居家服务', enquiry: '咨询', complaint: '投诉', follow_up: '回访', care_call: '关爱探访', emotional_support: '精神慰藉', other: '其他',
   },
   phone_outcome: { answered: '已接通', abandoned: '未接听即挂断', no_answer: '无人接听', busy: '占线', failed: '呼叫失败' },
   phone_state: { menu: '语音菜单', queued: '排队中', ringing: '振铃中', talking: '通话中', ended: '已结束' },
@@ -256,8 +256,11 @@ const ZH = {
   pick_up_hint: '请拿起话机接听', answer: '接听', open_record: '打开记录',
   answer_opens: {
     emergency: '打开警情', home_service: '新建服务工单', enquiry: '记录咨询', complaint: '登记投诉', follow_up: '记录',
-    care_call: '记录', other: '记录',
+    care_call: '记录', emotional_support: '记录', other: '记录',
   },
+  new_contact: '新来电登记', new_contact_hint: '来电登记：按类别建立对应记录（紧急求助开警情，居家服务开工单，投诉开投诉单）',
+  contact_saved: { emergency: '已登记来电并开启警情 #{id}', home_service: '已登记来电，请填写服务工单', complaint: '已登记来电，请填写投诉',
+    enquiry: '已登记咨询来电 #{id}', emotional_support: '已登记精神慰藉来电 #{id}' },
   enquiry_note: '咨询内容', phone_call_reason: '来电 {number}', pick_elder_first: '请先在上方搜索并选择老人',
   hold: '保持', resume: '恢复通话', on_hold: '保持中', mute: '静音', unmute: '取消静音', hang_up: '挂断',
   add_party: '加入第三方', add_party_provider: '选择服务商', add_party_120: '加入120', add_party_number: '输入号码',
@@ -527,7 +530,7 @@ const EN = {
   phone_direction: { inbound: 'Inbound', outbound: 'Outbound' },
   phone_category: {
     emergency: 'Emergency', home_service: 'Home service', enquiry: 'Enquiry', complaint: 'Complaint', follow_up: 'Follow-up',
-    care_call: 'Care call', other: 'Other',
+    care_call: 'Care call', emotional_support: 'Emotional support', other: 'Other',
   },
   phone_outcome: { answered: 'Answered', abandoned: 'Hung up waiting', no_answer: 'No answer', busy: 'Busy', failed: 'Failed' },
   phone_state: { menu: 'Menu', queued: 'Waiting', ringing: 'Ringing', talking: 'Talking', ended: 'Ended' },
@@ -543,8 +546,11 @@ const EN = {
   pick_up_hint: 'Pick up your phone to answer', answer: 'Answer', open_record: 'Open the record',
   answer_opens: {
     emergency: 'open the call', home_service: 'new service order', enquiry: 'note the enquiry', complaint: 'register a complaint',
-    follow_up: 'note it', care_call: 'note it', other: 'note it',
+    follow_up: 'note it', care_call: 'note it', emotional_support: 'note it', other: 'note it',
   },
+  new_contact: 'New phone contact', new_contact_hint: 'Log a phone contact: the right record opens for its kind (a call for an emergency, an order for home service, a complaint)',
+  contact_saved: { emergency: 'Phone contact logged and call #{id} opened', home_service: 'Phone contact logged: fill in the service order', complaint: 'Phone contact logged: fill in the complaint',
+    enquiry: 'Enquiry #{id} logged', emotional_support: 'Emotional-support call #{id} logged' },
   enquiry_note: 'What the caller asked', phone_call_reason: 'Phone call from {number}', pick_elder_first: 'Find and pick the elder above first',
   hold: 'Hold', resume: 'Resume', on_hold: 'on hold', mute: 'Mute', unmute: 'Unmute', hang_up: 'Hang up',
   add_party: 'Add a party', add_party_provider: 'Choose a provider', add_party_120: 'Add 120', add_party_number: 'Type a number',

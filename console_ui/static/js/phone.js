@@ -8,7 +8,9 @@ import { api, ApiError } from './api.js';
 import { useDebounced } from './live.js';
 
 export const DIRECTIONS = ['inbound', 'outbound'];
-export const CATEGORIES = ['emergency', 'home_service', 'enquiry', 'complaint', 'follow_up', 'care_call', 'other'];
+export const CATEGORIES = ['emergency', 'home_service', 'enquiry', 'complaint', 'follow_up', 'care_call', 'emotional_support', 'other'];
+// What reaches the centre by phone without a device (the new-contact form's choices).
+const CONTACT_CATEGORIES = ['emergency', 'home_service', 'enquiry', 'complaint', 'emotional_support'];
 export const OUTCOMES = ['answered', 'no_answer', 'busy', 'failed', 'abandoned'];
 const LINKS = ['call_id', 'order_id', 'follow_up_id', 'care_call_id', 'complaint_id'];
 const DIAL_LINKS = new Set(['call_id', 'follow_up_id', 'care_call_id', 'order_id', 'complaint_id']);
@@ -111,7 +113,8 @@ export function LogCallForm({ prefill, t, onError, onSaved, onClose }) {
     if (elder) body.elder_id = elder.id;
     setBusy(true);
     try {
-      onSaved(await api('/api/v1/phone-calls', { method: 'POST', body }));
+      const saved = await api('/api/v1/phone-calls', { method: 'POST', body });
+      onSaved(elder ? { ...saved, pickedElder: elder } : saved);
     } catch (err) {
       onError(err);
     } finally {
@@ -126,8 +129,8 @@ export function LogCallForm({ prefill, t, onError, onSaved, onClose }) {
     </label>`;
   return html`
     <div class="modal-backdrop" onClick=${(e) => e.target === e.currentTarget && onClose()}>
-      <form class="log-call-form card" role="dialog" aria-label=${t('log_call')} data-testid="log-call-form" onSubmit=${submit}>
-        <h3>${t('log_call')}</h3>
+      <form class="log-call-form card" role="dialog" aria-label=${t(prefill.newContact ? 'new_contact' : 'log_call')} data-testid="log-call-form" onSubmit=${submit}>
+        <h3>${t(prefill.newContact ? 'new_contact' : 'log_call')}</h3>
         ${prefill.reason && html`<p class="warn" data-testid="log-reason">${prefill.reason}</p>`}
         <label>${t('log_field.number')}
           <input name="number" type="tel" data-testid="log-number" required maxlength="32" value=${number}
@@ -137,8 +140,9 @@ export function LogCallForm({ prefill, t, onError, onSaved, onClose }) {
               <button type="button" class="link" onClick=${() => setElder(null)}>${t('change_elder')}</button></div>`
           : html`<${NumberLookup} number=${number} t=${t} onPick=${setElder} />`}
         <div class="form-row">
-          ${choice('direction', DIRECTIONS, 'phone_direction', prefill.direction || 'inbound')}
-          ${choice('category', CATEGORIES, 'phone_category', prefill.category || 'enquiry')}
+          ${!prefill.newContact && choice('direction', DIRECTIONS, 'phone_direction', prefill.direction || 'inbound')}
+          ${prefill.newContact && html`<input type="hidden" name="direction" value="inbound" />`}
+          ${choice('category', prefill.newContact ? CONTACT_CATEGORIES : CATEGORIES, 'phone_category', prefill.category || 'enquiry')}
           ${choice('outcome', OUTCOMES, 'phone_outcome', prefill.outcome || 'answered')}
         </div>
         <div class="form-row talk-time">

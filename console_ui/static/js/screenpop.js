@@ -176,7 +176,7 @@ function CallerCard({ card, picked, t, onPick }) {
 // ---------------------------------------------------------------- the record the call belongs to
 
 /** Open (or create) the record a call of this category belongs to; returns what the console should show. */
-async function recordFor({ phoneCall, card, elder, note, t }) {
+export async function recordFor({ phoneCall, card, elder, note, t }) {
   const category = phoneCall.category || 'emergency';
   const elderId = elder?.id ?? phoneCall.elder_id ?? null;
   const number = card?.number || (phoneCall.direction === 'inbound' ? phoneCall.from : phoneCall.to);
