@@ -20,6 +20,7 @@ from devices.watch.directory import DeviceDirectory
 from devices.watch.media import MediaQuota
 from devices.watch.router import router as watch_commands_router
 from devices.watch.server import GatewayParts, WatchMetrics, WatchServer
+from dispatch.admin.router import router as admin_router
 from dispatch.alerts.router import router as alerts_router
 from dispatch.api import health
 from dispatch.api.errors import document_errors, install_error_handlers
@@ -322,5 +323,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(voice_router)
     app.include_router(search_router)
     app.include_router(history_router)
+    app.include_router(admin_router)
     mount_console(app)
     return app

@@ -22,6 +22,7 @@ from dispatch.auth.schemas import (
     ConsoleTicketRead,
     LoginRequest,
     LoginResponse,
+    OperatorAdminRead,
     OperatorCreate,
     OperatorPage,
     OperatorRead,
@@ -134,10 +135,34 @@ async def me(session: SessionDep, actor: CurrentActor) -> OperatorRead:
 
 
 @router.get("/operators", response_model=OperatorPage, tags=["operators"])
-async def list_operators(session: SessionDep, actor: AdminActor, paging: PagingDep) -> OperatorPage:
-    """All operator accounts (admin only)."""
+async def list_operators(
+    session: SessionDep, services: ServicesDep, actor: AdminActor, paging: PagingDep
+) -> OperatorPage:
+    """All operator accounts and who is logged in now (admin only)."""
     items, total = await service.list_operators(session=session, limit=paging.limit, offset=paging.offset)
-    return OperatorPage(items=[OperatorRead.model_validate(o) for o in items], total=total)
+    online = await service.signed_in(
+        session=session, now=services.clock.now(), operator_ids=[o.id for o in items]
+    )
+    return OperatorPage(
+        items=[
+            OperatorAdminRead.model_validate(
+                {**OperatorRead.model_validate(o).model_dump(), "signed_in": o.id in online}
+            )
+            for o in items
+        ],
+        total=total,
+    )
+
+
+@router.post("/operators/{operator_id}/sign-out", response_model=OperatorRead, tags=["operators"])
+async def sign_out_operator(
+    operator_id: RowId, session: SessionDep, services: ServicesDep, actor: AdminActor
+) -> OperatorRead:
+    """End every session of an operator (admin only)."""
+    operator = await service.sign_out(
+        session=session, clock=services.clock, actor=actor, operator_id=operator_id
+    )
+    return OperatorRead.model_validate(operator)
 
 
 @router.post("/operators", response_model=OperatorRead, status_code=201, tags=["operators"])

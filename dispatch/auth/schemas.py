@@ -58,8 +58,14 @@ class OperatorUpdate(BaseModel):
     )
 
 
+class OperatorAdminRead(OperatorRead):
+    """An account as administrators see it: whether it is logged in now."""
+
+    signed_in: bool
+
+
 class OperatorPage(BaseModel):
-    items: list[OperatorRead]
+    items: list[OperatorAdminRead]
     total: int
 
 

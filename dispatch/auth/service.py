@@ -264,6 +264,35 @@ async def list_operators(*, session: AsyncSession, limit: int, offset: int) -> t
     return await fetch_page(session, select(Operator), Operator.username, limit=limit, offset=offset)
 
 
+async def signed_in(*, session: AsyncSession, now: datetime, operator_ids: list[int]) -> set[int]:
+    """Which of these operators hold a live session (logged in, not logged out, not expired)."""
+    rows = await session.scalars(
+        select(OperatorSession.operator_id)
+        .where(
+            OperatorSession.operator_id.in_(operator_ids),
+            OperatorSession.revoked_at.is_(None),
+            OperatorSession.expires_at > now,
+        )
+        .distinct()
+    )
+    return set(rows)
+
+
+async def sign_out(*, session: AsyncSession, clock: Clock, actor: Actor, operator_id: int) -> Operator:
+    """End every session of an operator (a lost badge, a shared screen); audited."""
+    operator = await get(session=session, operator_id=operator_id)
+    await revoke_all_sessions(session=session, clock=clock, operator_id=operator_id)
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="operator.sign_out",
+        entity_type="operator",
+        entity_id=operator_id,
+    )
+    return operator
+
+
 async def count_operators(*, session: AsyncSession) -> int:
     """How many operator accounts exist."""
     return int(await session.scalar(select(func.count()).select_from(Operator)) or 0)

@@ -1,0 +1,1 @@
+"""What administrators read about the running server: its settings, secrets hidden."""
