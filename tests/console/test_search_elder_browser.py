@@ -5,7 +5,9 @@ call opens; the history lists ended calls newest first, filters them, pages, and
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -96,6 +98,11 @@ async def test_the_history_lists_filters_pages_and_opens_the_elder(base: str, br
     await expect(rows.first).to_have_attribute("data-call-id", str(falls[0]))
     await expect(rows.filter(has_not_text="Fall")).to_have_count(0)
     assert await rows.count() >= len(falls)
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    await page.get_by_test_id("history-from").fill((today + timedelta(days=1)).isoformat())
+    await expect(page.get_by_test_id("history-count")).to_have_text("0")
+    await page.get_by_test_id("history-from").fill(today.isoformat())
+    await expect(rows.first).to_have_attribute("data-call-id", str(falls[0]))
     await rows.first.get_by_role("button").click()
     await expect(page.get_by_test_id("elder-page")).to_have_attribute("data-elder-id", str(elders[-1]["id"]))
 

@@ -4,6 +4,7 @@
 // click-to-call on every number (PhoneContext) and the phone and wallboard views.
 
 import { html, render, useCallback, useEffect, useMemo, useRef, useState } from '../vendor/htm/preact/standalone.module.js';
+import { AdminView } from './admin.js';
 import { setAlertLevel, setMuted, unlockSound } from './alerts.js';
 import { AgentStateSelector, useMyPresence } from './agentstate.js';
 import { api, ApiError, LiveFeed } from './api.js';
@@ -28,7 +29,7 @@ import { Wallboard } from './wallboard.js';
 const PRIORITY_ORDER = { P1: 1, P2: 2, P3: 3, P4: 4 };
 const QUEUE_STATES = new Set(['new', 'acknowledged', 'dispatched', 'on_scene', 'resolved']);
 const VIEWS = ['calls', 'history', 'orders', 'followups', 'carecalls', 'complaints', 'providers', 'phone', 'sms'];
-const MANAGER_VIEWS = [...VIEWS, 'wallboard'];
+const MANAGER_VIEWS = [...VIEWS, 'wallboard', 'admin'];
 const PHONE_MESSAGES = ['phone', 'agent', 'callback'];
 const RECORD_CATEGORIES = new Set(['emergency', 'home_service', 'complaint']); // what a new phone contact opens
 
@@ -801,6 +802,8 @@ function Console({ me, config, t, onLanguage, onLogout }) {
           ? html`<${PhoneView} me=${me} topics=${topics} t=${t} onError=${showError} onInfo=${showInfo} />`
           : view === 'wallboard'
           ? html`<${Wallboard} topics=${topics} t=${t} onError=${showError} />`
+          : view === 'admin'
+          ? html`<${AdminView} me=${me} t=${t} onError=${showError} onInfo=${showInfo} />`
           : view === 'orders'
           ? html`<${OrdersView} topics=${topics} config=${config} intent=${deskIntent?.kind === 'order' ? deskIntent : null} t=${t} onError=${showError} onInfo=${showInfo} />`
           : view === 'followups'

@@ -4,6 +4,7 @@
 import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
 import { api } from './api.js';
 import { formatTime, localToUtc } from './i18n.js';
+import { useDebounced } from './live.js';
 
 const PAGE = 50;
 const PRIORITIES = ['P1', 'P2', 'P3', 'P4'];
@@ -47,20 +48,22 @@ function Filters({ filter, t, onChange }) {
         ${CATEGORIES.map((c) => html`<option key=${c} value=${c}>${t(`category.${c}`)}</option>`)}
       </select>
       <label>${t('date_from')} <input type="text" inputmode="numeric" pattern="\\d{4}-\\d{2}-\\d{2}" placeholder="2026-01-01" size="10"
-        value=${filter.from} onChange=${set('from')} data-testid="history-from" /></label>
+        value=${filter.from} onInput=${set('from')} data-testid="history-from" /></label>
       <label>${t('date_to')} <input type="text" inputmode="numeric" pattern="\\d{4}-\\d{2}-\\d{2}" placeholder="2026-12-31" size="10"
-        value=${filter.to} onChange=${set('to')} data-testid="history-to" /></label>
+        value=${filter.to} onInput=${set('to')} data-testid="history-to" /></label>
       <button type="button" class="link" onClick=${() => onChange(NO_FILTER)}>${t('clear_filters')}</button>
     </div>`;
 }
 
 export function HistoryView({ t, onError, onOpenCall, onOpenElder }) {
   const [filter, setFilter] = useState(NO_FILTER);
+  const settled = useDebounced(filter, 300); // typed dates: ask once the typing stops
   const [offset, setOffset] = useState(0);
   const [page, setPage] = useState({ items: [], total: 0 });
+  const query = historyQuery(settled, offset);
   useEffect(() => {
-    api(historyQuery(filter, offset)).then(setPage, onError);
-  }, [filter, offset]);
+    api(query).then(setPage, onError);
+  }, [query]);
   const filterBy = (next) => {
     setOffset(0);
     setFilter(next);
