@@ -78,7 +78,7 @@ export function SearchBox({ t, onError, onOpen }) {
 
   return html`
     <div class="global-search" role="search">
-      <input ref=${input} type="search" data-testid="global-search" aria-label=${t('search_label')}
+      <input ref=${input} type="search" role="combobox" aria-autocomplete="list" data-testid="global-search" aria-label=${t('search_label')}
         placeholder=${t('search_placeholder')} value=${text} autocomplete="off"
         aria-expanded=${Boolean(found)} aria-controls="search-results"
         onInput=${(e) => setText(e.target.value)} onKeyDown=${onKeyDown} />

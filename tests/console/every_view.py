@@ -1,0 +1,55 @@
+"""Walking every view of the console, for the checks that must hold on all of them (accessibility, one
+language at a time)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page, expect
+
+AXE = Path(__file__).resolve().parents[2] / "console_ui" / "node_modules" / "axe-core" / "axe.min.js"
+NAV_VIEWS = (
+    "calls",
+    "history",
+    "orders",
+    "followups",
+    "carecalls",
+    "complaints",
+    "providers",
+    "phone",
+    "sms",
+    "wallboard",
+    "admin",
+)
+
+
+async def every_view(page: Page, elder_name: str) -> AsyncIterator[str]:
+    """Open each view in turn (and the elder page, through the search) and yield its name once shown."""
+    for view in NAV_VIEWS:
+        await page.get_by_test_id(f"view-{view}").click()
+        await expect(page.get_by_test_id(f"view-{view}")).to_have_attribute("aria-pressed", "true")
+        await page.wait_for_load_state("networkidle")
+        yield view
+    await page.get_by_test_id("global-search").fill(elder_name)
+    await page.get_by_test_id("search-hit").first.click()
+    await expect(page.get_by_test_id("elder-page")).to_be_visible()
+    await page.wait_for_load_state("networkidle")
+    yield "elder"
+
+
+async def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.1 A/AA violations of the serious and critical kind on the page as it is now."""
+    if not await page.evaluate("() => Boolean(window.axe)"):
+        await page.add_script_tag(path=str(AXE))
+    found: list[dict[str, Any]] = await page.evaluate(
+        """async () => {
+            const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+            return result.violations.filter(v => ['serious', 'critical'].includes(v.impact)).map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' :: ' + (n.failureSummary || '').split('\\n')[1]),
+            }));
+        }"""
+    )
+    return found
