@@ -3,6 +3,7 @@ language at a time)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 from playwright.async_api import Page, expect
 
 AXE = Path(__file__).resolve().parents[2] / "console_ui" / "node_modules" / "axe-core" / "axe.min.js"
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}(?:[-'][A-Za-z]+)*")
 NAV_VIEWS = (
     "calls",
     "history",
@@ -53,3 +56,63 @@ async def axe_violations(page: Page) -> list[dict[str, Any]]:
         }"""
     )
     return found
+
+
+# Latin words a zh-CN screen may show: codes, units and proper names of standards and products.
+LATIN_ALLOWED = {
+    "P1",
+    "P2",
+    "P3",
+    "P4",
+    "SOS",
+    "ID",
+    "IMEI",
+    "SIM",
+    "SMS",
+    "km",
+    "m",
+    "s",
+    "ms",
+    "h",
+    "min",
+    "GPS",
+    "LBS",
+    "WiFi",
+    "Wi-Fi",
+    "App",
+    "DISPATCH",
+    "ETA",
+    "Twilio",
+    "OK",
+}
+
+
+async def other_language_texts(page: Page, lang: str) -> list[str]:
+    """Texts on the page (outside data marked translate="no", and outside inputs' values) in the other
+    language: any CJK character in English; in zh-CN, Latin words not on the allow-list."""
+    texts: list[str] = await page.evaluate(
+        """() => {
+            const out = [];
+            const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                const element = node.parentElement;
+                if (!element || element.closest('[translate=no], body [lang], script, style, .leaflet-container')) continue;
+                if (!element.getClientRects().length) continue;
+                const text = node.textContent.trim();
+                if (text) out.push(text);
+            }
+            for (const element of document.querySelectorAll('[placeholder], [aria-label], [title]')) {
+                if (element.closest('[translate=no], body [lang]')) continue;
+                for (const name of ['placeholder', 'aria-label', 'title']) {
+                    const value = element.getAttribute(name);
+                    if (value) out.push(value);
+                }
+            }
+            return out;
+        }"""
+    )
+    if lang == "en":
+        return sorted({text for text in texts if CJK.search(text)})
+    return sorted(
+        {text for text in texts if any(word not in LATIN_ALLOWED for word in LATIN_WORD.findall(text))}
+    )

@@ -148,6 +148,7 @@ async def test_an_agent_works_the_queue_from_the_keyboard(base: str, browser: Br
 
     await page.keyboard.press("a")
     await expect(page.get_by_test_id("detail-state")).to_have_text("已确认")
+    await expect(page.locator(".contacts [data-testid=notify]").first).to_be_enabled()  # acknowledging done
     await page.keyboard.press("t")
     await expect(page.locator(".timeline .entry-notify")).to_have_count(1)
     await page.keyboard.press("n")

@@ -64,8 +64,8 @@ function OperatorRow({ operator, me, t, onError, onChanged }) {
   const self = operator.id === me.id;
   return html`
     <tr data-testid="operator-row" data-username=${operator.username} class=${operator.active ? '' : 'inactive'}>
-      <td>${operator.username}</td>
-      <td>${operator.display_name}</td>
+      <td translate=${false}>${operator.username}</td>
+      <td translate=${false}>${operator.display_name}</td>
       <td><select aria-label=${t('role_label')} value=${operator.role} disabled=${self} onChange=${(e) => change({ role: e.target.value })}>
         ${ROLES.map((r) => html`<option key=${r} value=${r}>${t(`role.${r}`)}</option>`)}</select></td>
       <td data-testid="operator-online">${operator.signed_in ? t('online') : t('offline_now')}</td>
@@ -154,7 +154,7 @@ function AgentQuality({ t, onError }) {
       <thead><tr><th>${t('display_name')}</th>${columns.map((c) => html`<th key=${c}>${t(`agent_figure.${c}`)}</th>`)}</tr></thead>
       <tbody>
         ${agents.map((a) => html`<tr key=${a.operator_id} data-testid="agent-quality-row" data-username=${a.username}>
-          <td>${a.display_name}</td>
+          <td translate=${false}>${a.display_name}</td>
           <td>${a.figures.calls_acknowledged}</td>
           <td>${percentOrDash(a.figures.mean_seconds_to_acknowledge)}</td>
           <td>${a.figures.follow_ups_completed}</td>

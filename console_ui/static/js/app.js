@@ -100,7 +100,7 @@ function Login({ t, onLanguage, onLoggedIn }) {
         <label>${t('password')}<input name="password" type="password" autocomplete="current-password" required /></label>
         ${error && html`<p class="error" role="alert">${error}</p>`}
         <button type="submit" class="primary">${t('login')}</button>
-        <button type="button" class="link" onClick=${onLanguage}>${t('language')}</button>
+        <button type="button" class="link" lang=${t('language_code')} onClick=${onLanguage}>${t('language')}</button>
       </form>
     </main>`;
 }
@@ -122,7 +122,7 @@ function QueueRow({ call, selected, now, t, onSelect }) {
         data-call-id=${call.id} data-priority=${call.priority} data-state=${call.state} onClick=${() => onSelect(call.id)}>
       <span class="badge">${call.priority}</span>
       <div class="row-main">
-        <div class="row-title"><strong class="elder-name">${call.elder_name}</strong> · ${t(`category.${call.category}`)}</div>
+        <div class="row-title"><strong class="elder-name" translate=${false}>${call.elder_name}</strong> · ${t(`category.${call.category}`)}</div>
         <div class="row-meta">
           <span class="state-label">${t(`state.${call.state}`)}</span>
           <span>${t('waiting')} ${formatDuration(waited)}</span>
@@ -130,7 +130,7 @@ function QueueRow({ call, selected, now, t, onSelect }) {
         </div>
         <div class="row-meta">
           <${Countdown} call=${call} now=${now} t=${t} />
-          <span>${call.claimed_by_name ? `${t('handled_by')} ${call.claimed_by_name}` : t('unclaimed')}</span>
+          <span>${call.claimed_by_name ? html`${t('handled_by')} <span translate=${false}>${call.claimed_by_name}</span>` : t('unclaimed')}</span>
           ${isEscalated(call) && html`<span class="escalation">${t('escalated')} ×${call.escalation_level}</span>`}
         </div>
       </div>
@@ -239,7 +239,7 @@ function Contacts({ elder, callId, messages, busy, t, onNotify }) {
           const sent = latest.get(c.id);
           return html`
           <li key=${c.id} data-contact-id=${c.id}>
-            <span><strong>${c.name}</strong> ${t(`contact_kind.${c.kind}`)}${c.relation ? ` · ${c.relation}` : ''}</span>
+            <span><strong translate=${false}>${c.name}</strong> ${t(`contact_kind.${c.kind}`)}${c.relation ? html` · <span translate=${false}>${c.relation}</span>` : ''}</span>
             <${PhoneNumber} number=${c.phone} links=${{ call_id: callId }} t=${t} />
             ${sent && html`<span class=${`sms-state sms-${sent.state}`} data-testid="contact-sms-state"
               title=${`${t(`purpose.${sent.purpose}`)}${sent.error_code ? ` · ${sent.error_code}` : ''}`}>${t(`sms_state.${sent.state}`)} ${formatTime(sent.updated_at)}</span>`}
@@ -329,7 +329,7 @@ function Timeline({ timeline, t }) {
           <li key=${e.id} class=${`entry-${e.kind}`}>
             <time>${formatTime(e.at)}</time>
             <span class="entry-kind">${t(`entry.${e.kind}`)}</span>
-            <span class="entry-who">${e.username}</span>
+            <span class="entry-who" translate=${false}>${e.username}</span>
             <span class="entry-text">${entryText(e, t)}</span>
           </li>`)}
       </ol>
@@ -341,7 +341,7 @@ function OfferRow({ offer, now, t }) {
   return html`
     <tr class=${`offer-${offer.state}`} data-offer-state=${offer.state}>
       <td>#${offer.rank}</td>
-      <td>${offer.provider_name}</td>
+      <td translate=${false}>${offer.provider_name}</td>
       <td>${km(offer.distance_m)}</td>
       <td class="offer-state">${t(`offer_state.${offer.state}`)}${left !== null ? ` · ${t('left')} ${formatDuration(left)}` : ''}</td>
       <td>${offer.code}</td>
@@ -481,7 +481,7 @@ function CallDetail({ callId, liveCall, version, me, config, now, t, onError }) 
     <section class="detail" data-call-id=${call.id}>
       <header class=${`detail-head priority-${call.priority}`}>
         <span class="badge">${call.priority}</span>
-        <h2><span class="elder-name">${call.elder_name}</span> · ${t(`category.${call.category}`)}</h2>
+        <h2><span class="elder-name" translate=${false}>${call.elder_name}</span> · ${t(`category.${call.category}`)}</h2>
         <span class="state-label" data-testid="detail-state">${t(`state.${call.state}`)}</span>
         <${Countdown} call=${call} now=${now} t=${t} />
         <span class="muted">${t(`source.${call.source}`)} · ${t('opened')} ${formatTime(call.opened_at)}</span>
@@ -543,7 +543,7 @@ function SmsBody({ message, t, onError }) {
   };
   return html`
     <td class="sms-body" data-testid="sms-body" data-sms-id=${message.id}>
-      ${whole ?? message.body}${message.entered_by ? ` · ${message.entered_by}` : ''}
+      <span translate=${false}>${whole ?? message.body}${message.entered_by ? ` · ${message.entered_by}` : ''}</span>
       ${message.body_masked && whole === null && html`
         <button class="small" data-testid="sms-show" title=${t('show_whole_hint')} onClick=${show}>${t('show_whole')}</button>`}
     </td>`;
@@ -586,7 +586,7 @@ function Banner({ calls, me, t, onOpen }) {
   return html`<div class="banner" role="alert">
     <span>${toSupervisors ? t('supervisor_alert') : t('agents_alert')}</span>
     ${escalated.map((c) => html`<button type="button" key=${c.id} class="banner-call" data-testid="banner-call" onClick=${() => onOpen(c.id)}>
-      ${c.priority} ${c.elder_name} · ${t(`category.${c.category}`)} · ${t('escalated')} ×${c.escalation_level}</button>`)}
+      ${c.priority} <span translate=${false}>${c.elder_name}</span> · ${t(`category.${c.category}`)} · ${t('escalated')} ×${c.escalation_level}</button>`)}
   </div>`;
 }
 
@@ -781,8 +781,8 @@ function Console({ me, config, t, onLanguage, onLogout }) {
         </nav>
         <${AgentStateSelector} me=${me} presence=${presence} config=${config} now=${now} t=${t} onChange=${setPresence} onError=${showError} />
         <button class="link" onClick=${toggleMute}>${muted ? t('sound_off') : t('sound_on')}</button>
-        <button class="link" onClick=${onLanguage}>${t('language')}</button>
-        <span class="operator">${me.display_name || me.username} · ${t(`role.${me.role}`)}</span>
+        <button class="link" lang=${t('language_code')} onClick=${onLanguage}>${t('language')}</button>
+        <span class="operator"><span translate=${false}>${me.display_name || me.username}</span> · ${t(`role.${me.role}`)}</span>
         <button class="link" onClick=${onLogout}>${t('logout')}</button>
       </header>
       <${Banner} calls=${queue} me=${me} t=${t} onOpen=${(id) => { setView('calls'); setSelectedId(id); }} />

@@ -39,7 +39,7 @@ function CareCallRow({ item, selected, showAll, t, onSelect }) {
   return html`
     <tr class=${`carecall-row ${item.overdue ? 'overdue' : ''} ${selected ? 'selected' : ''}`} data-testid="carecall-row"
         data-care-call-id=${item.id} data-elder-id=${item.elder_id} onClick=${() => onSelect(item.id)}>
-      <td class="elder-name">${item.elder_name}</td>
+      <td class="elder-name" translate=${false}>${item.elder_name}</td>
       <td><span class=${`cadence cadence-${item.cadence}`}>${t(`cadence.${item.cadence}`)}</span></td>
       <td class=${item.overdue ? 'overdue-tag' : ''}>${dueText(item.due_on, t)}
         ${item.overdue && html` <span data-testid="carecall-overdue">${t('overdue')}</span>`}</td>
@@ -113,7 +113,7 @@ function CareCallDetail({ item, t, onError, onSaved }) {
   }, [item.elder_id, item.attempts]);
   return html`
     <aside class="carecall-detail card" data-testid="carecall-detail" data-care-call-id=${item.id}>
-      <h2><span class="elder-name">${item.elder_name}</span> · ${t(`cadence.${item.cadence}`)}</h2>
+      <h2><span class="elder-name" translate=${false}>${item.elder_name}</span> · ${t(`cadence.${item.cadence}`)}</h2>
       <dl class="facts">
         <dt>${t('phone')}</dt><dd><${PhoneNumber} number=${elder?.phone} links=${{ care_call_id: item.id }} t=${t} testid="carecall-phone" /></dd>
         <dt>${t('address')}</dt><dd>${elder?.address || '—'}</dd>

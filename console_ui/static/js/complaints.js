@@ -60,8 +60,8 @@ function ComplaintRow({ complaint, providerNames, selected, t, onSelect }) {
       <td>#${complaint.id}</td>
       <td><span class=${`kind-badge kind-${complaint.kind}`}>${t(`complaint_kind.${complaint.kind}`)}</span></td>
       <td class="target" data-testid="complaint-target">${targetText(complaint, providerNames, t)}</td>
-      <td class="excerpt" title=${complaint.text}>${excerpt(complaint.text)}</td>
-      <td data-testid="complaint-assignee">${complaint.assigned_name || t('unassigned')}</td>
+      <td class="excerpt" title=${complaint.text} translate=${false}>${excerpt(complaint.text)}</td>
+      <td data-testid="complaint-assignee" translate=${!complaint.assigned_name}>${complaint.assigned_name || t('unassigned')}</td>
       <td class=${`due ${complaint.overdue ? 'overdue-tag' : ''}`}>
         ${complaint.state === 'resolved' ? formatTime(complaint.resolved_at) : formatTime(complaint.due_at)}
         ${complaint.overdue && html` <span data-testid="complaint-overdue">${t('overdue')}</span>`}
@@ -152,7 +152,7 @@ function Notes({ notes, t }) {
       ${notes.length === 0 && html`<p class="empty">${t('no_notes')}</p>`}
       <ol class="timeline complaint-notes" data-testid="complaint-notes">
         ${notes.map((n, i) => html`
-          <li key=${i}><time>${formatTime(n.at)}</time><span class="entry-who">${n.by}</span><span class="entry-text">${n.text}</span></li>`)}
+          <li key=${i}><time>${formatTime(n.at)}</time><span class="entry-who" translate=${false}>${n.by}</span><span class="entry-text" translate=${false}>${n.text}</span></li>`)}
       </ol>
     </section>`;
 }
@@ -236,7 +236,7 @@ function ComplaintFacts({ complaint, providerNames, t }) {
       <dt>${t('target')}</dt><dd>${targetText(complaint, providerNames, t)}</dd>
       <dt>${t('source_label')}</dt><dd>${t(`complaint_source.${complaint.source}`)}</dd>
       <dt>${t('complainant')}</dt><dd>${complainant || t('anonymous')}</dd>
-      <dt>${t('assignee')}</dt><dd>${complaint.assigned_name || t('unassigned')}</dd>
+      <dt>${t('assignee')}</dt><dd translate=${!complaint.assigned_name}>${complaint.assigned_name || t('unassigned')}</dd>
       <dt>${t('due')}</dt><dd class=${complaint.overdue ? 'overdue-tag' : ''}>${formatTime(complaint.due_at)}
         ${complaint.overdue ? ` ${t('overdue')}` : ''}</dd>
       <dt>${t('created')}</dt><dd>${formatTime(complaint.created_at)} · ${complaint.created_by}</dd>
@@ -261,7 +261,7 @@ function ComplaintDetail({ complaintId, me, providerNames, t, onError, onSaved, 
         <h2>#${complaint.id} ${t(`complaint_kind.${complaint.kind}`)} · ${targetText(complaint, providerNames, t)}</h2>
         <button class="link" aria-label=${t('close_detail')} onClick=${onClose}>×</button>
       </header>
-      <p class="complaint-text" data-testid="complaint-full-text">${complaint.text}</p>
+      <p class="complaint-text" data-testid="complaint-full-text" translate=${false}>${complaint.text}</p>
       <${ComplaintFacts} complaint=${complaint} providerNames=${providerNames} t=${t} />
       <${Notes} notes=${complaint.notes} t=${t} />
       ${open && mayNote && html`<${NoteForm} complaint=${complaint} t=${t} onError=${onError} onSaved=${saved} />`}

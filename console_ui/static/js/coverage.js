@@ -40,7 +40,7 @@ function CoverageTable({ report, t }) {
   if (!districts.length) return html`<p class="empty">${t('coverage_no_districts')}</p>`;
   return html`
     <table class="coverage-table" data-testid="coverage-table">
-      <thead><tr><th>${t('service_type')}</th>${districts.map((d) => html`<th key=${d}>${d || t('no_district')}</th>`)}</tr></thead>
+      <thead><tr><th>${t('service_type')}</th>${districts.map((d) => html`<th key=${d} translate=${!d}>${d || t('no_district')}</th>`)}</tr></thead>
       <tbody>
         ${types.map((type) => html`
           <tr key=${type} class=${REQUIRED_FIRST.includes(type) ? 'required-type' : ''}>

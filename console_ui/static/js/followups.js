@@ -16,9 +16,9 @@ function FollowUpRow({ item, selected, t, onSelect }) {
         data-followup-id=${item.id} data-order-id=${item.order_id ?? ''} onClick=${() => onSelect(item.id)}>
       <td class=${item.overdue ? 'overdue-tag' : ''}>${formatTime(item.due_at)}</td>
       <td>${t(`followup_kind.${item.kind}`)}</td>
-      <td class="elder-name">${item.elder_name}</td>
+      <td class="elder-name" translate=${false}>${item.elder_name}</td>
       <td>${subjectText(item, t)}</td>
-      <td>${item.provider_name || '—'}</td>
+      <td translate=${false}>${item.provider_name || '—'}</td>
       <td>${item.attempts}</td>
     </tr>`;
 }
@@ -93,11 +93,11 @@ function FollowUpDetail({ followUpId, t, onError, onSaved }) {
   if (!item) return html`<aside class="followup-detail card"></aside>`;
   return html`
     <aside class="followup-detail card" data-testid="followup-detail" data-followup-id=${item.id}>
-      <h2><span class="elder-name">${item.elder_name}</span> · ${t(`followup_kind.${item.kind}`)}</h2>
+      <h2><span class="elder-name" translate=${false}>${item.elder_name}</span> · ${t(`followup_kind.${item.kind}`)}</h2>
       <dl class="facts">
         <dt>${t('subject')}</dt><dd data-testid="followup-subject">${subjectText(item, t)}</dd>
         <dt>${t('phone')}</dt><dd><${PhoneNumber} number=${item.elder_phone} links=${{ follow_up_id: item.id }} t=${t} testid="followup-phone" /></dd>
-        <dt>${t('col.provider')}</dt><dd>${item.provider_name || '—'}</dd>
+        <dt>${t('col.provider')}</dt><dd translate=${false}>${item.provider_name || '—'}</dd>
         <dt>${t('due_at')}</dt><dd class=${item.overdue ? 'overdue-tag' : ''}>${formatTime(item.due_at)}</dd>
         <dt>${t('attempts')}</dt><dd>${item.attempts}${item.attempts ? ` · ${t('next_attempt')} ${formatTime(item.next_attempt_at)}` : ''}</dd>
       </dl>

@@ -79,12 +79,12 @@ export function HistoryView({ t, onError, onOpenCall, onOpenElder }) {
           ${page.items.map((call) => html`
             <tr key=${call.id} class="history-row" data-testid="history-row" data-call-id=${call.id} onClick=${() => onOpenCall(call.id)}>
               <td>${formatTime(call.opened_at)}</td>
-              <td><button type="button" class="link" onClick=${(e) => { e.stopPropagation(); onOpenElder(call.elder_id); }}>${call.elder_name}</button></td>
+              <td><button type="button" class="link" onClick=${(e) => { e.stopPropagation(); onOpenElder(call.elder_id); }} translate=${false}>${call.elder_name}</button></td>
               <td>${t(`category.${call.category}`)}</td>
               <td>${call.priority}</td>
               <td>${t(`state.${call.state}`)}</td>
               <td>${call.outcome ? t(`outcomes.${call.outcome}`) : ''}</td>
-              <td>${call.claimed_by_name || ''}</td>
+              <td translate=${false}>${call.claimed_by_name || ''}</td>
             </tr>`)}
         </tbody>
       </table>

@@ -68,7 +68,7 @@ function Legend({ providers, accepted, t }) {
       ${accepted && html`<li data-testid="map-accepted"><span class="swatch swatch-accepted"></span>${t('map_accepted')}: ${acceptedLabel(accepted, t)}</li>`}
     </ul>
     <ol class="map-providers" data-testid="map-providers">
-      ${nearestFirst(providers).map((p) => html`<li key=${p.id}>${p.name} · ${kilometres(p.distance_m)}</li>`)}
+      ${nearestFirst(providers).map((p) => html`<li key=${p.id}><span translate=${false}>${p.name}</span> · ${kilometres(p.distance_m)}</li>`)}
     </ol>`;
 }
 
@@ -77,12 +77,13 @@ export function CallMap({ call, elder, providers, accepted, config, t }) {
   const state = useRef({});
 
   useEffect(() => {
-    const map = L.map(container.current, { zoomControl: true, attributionControl: Boolean(config.tile_url) });
+    const map = L.map(container.current, { zoomControl: false, attributionControl: Boolean(config.tile_url) });
+    L.control.zoom({ zoomInTitle: t('zoom_in'), zoomOutTitle: t('zoom_out') }).addTo(map);
     if (config.tile_url) L.tileLayer(config.tile_url, { attribution: config.tile_attribution, maxZoom: 19 }).addTo(map);
     L.control.scale({ imperial: false }).addTo(map);
     state.current = { map, group: L.featureGroup().addTo(map) };
     return () => map.remove();
-  }, [config.tile_url]);
+  }, [config.tile_url, t]);
 
   useEffect(() => {
     const { map, group } = state.current;

@@ -58,10 +58,10 @@ function OrderRow({ order, selected, t, onSelect }) {
     <tr class=${`order-row ${selected ? 'selected' : ''} ${order.overdue ? 'overdue' : ''} ${order.escalated_at ? 'escalated' : ''}`}
         data-testid="order-row" data-order-id=${order.id} onClick=${() => onSelect(order.id)}>
       <td class="window">${formatWindow(order.window_start, order.window_end)}</td>
-      <td class="elder-name">${order.elder_name}</td>
+      <td class="elder-name" translate=${false}>${order.elder_name}</td>
       <td>${t(`service.${order.service_type}`)}</td>
       <td><${OrderBadge} order=${order} t=${t} /></td>
-      <td data-testid="order-provider">${order.provider_name || '—'}</td>
+      <td data-testid="order-provider" translate=${false}>${order.provider_name || '—'}</td>
       <td class="flags">
         ${order.escalated_at && html`<span class="escalation" data-testid="order-escalated" title=${escalationText(order, t)}>⚠ ${t('escalated')}</span>`}
         ${order.overdue && html`<span class="overdue-tag">${t('overdue')}</span>`}
@@ -173,7 +173,7 @@ function ElderPicker({ elder, t, onError, onPick }) {
 
   if (elder) {
     return html`<div class="picked-elder" data-testid="picked-elder">
-      <strong>${elder.name}</strong> <span class="muted">${[elder.phone, [elder.district, elder.community].filter(Boolean).join(' ')].filter(Boolean).join(' · ')}</span>
+      <strong translate=${false}>${elder.name}</strong> <span class="muted" translate=${false}>${[elder.phone, [elder.district, elder.community].filter(Boolean).join(' ')].filter(Boolean).join(' · ')}</span>
       <button type="button" class="link" onClick=${() => onPick(null)}>${t('change_elder')}</button>
     </div>`;
   }
@@ -186,7 +186,7 @@ function ElderPicker({ elder, t, onError, onPick }) {
         <ul class="elder-options">
           ${found.map((e) => html`<li key=${e.id}>
             <button type="button" data-testid="elder-option" data-elder-id=${e.id} onClick=${() => onPick(e)}>
-              <strong>${e.name}</strong> <span class="muted">${e.phone || ''} · ${e.id_number || ''} · ${e.district} ${e.community}</span>
+              <strong translate=${false}>${e.name}</strong> <span class="muted" translate=${false}>${e.phone || ''} · ${e.id_number || ''} · ${e.district} ${e.community}</span>
             </button></li>`)}
         </ul>`}
     </div>`;
@@ -286,7 +286,7 @@ function Offers({ job, t }) {
         : html`<table class="offers" data-testid="order-offers"><tbody>
             ${job.offers.map((o, i) => html`
               <tr key=${i} class=${`offer-${o.state}`} data-offer-state=${o.state}>
-                <td>${o.provider_name}</td>
+                <td translate=${false}>${o.provider_name}</td>
                 <td class="offer-state">${t(`offer_state.${o.state}`)}</td>
                 <td>${t('code')} ${o.code}</td>
                 <td class="muted">${o.state === 'offered' && o.deadline_at ? `${t('reply_by')} ${formatTime(o.deadline_at)}` : ''}</td>
@@ -358,7 +358,7 @@ function OrderDetail({ orderId, version, t, onError, onInfo, onClose }) {
   return html`
     <aside class="order-detail card" data-testid="order-detail" data-order-id=${order.id} aria-label=${t('order_detail')}>
       <header class="detail-title">
-        <h2>#${order.id} <span class="elder-name">${order.elder_name}</span> · ${t(`service.${order.service_type}`)}</h2>
+        <h2>#${order.id} <span class="elder-name" translate=${false}>${order.elder_name}</span> · ${t(`service.${order.service_type}`)}</h2>
         <button class="link" aria-label=${t('close_detail')} onClick=${onClose}>×</button>
       </header>
       <p><span class="window">${formatWindow(order.window_start, order.window_end)}</span> <${OrderBadge} order=${order} t=${t} />

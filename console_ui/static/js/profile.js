@@ -12,9 +12,9 @@ export function Profile({ elder, callId, t }) {
   const devicePhones = (elder.devices || []).filter((d) => d.phone && d.phone !== elder.phone && d.status === 'active');
   return html`
     <section class="card profile" aria-label=${t('profile')}>
-      <div class="photo" aria-hidden="true">${elder.name.slice(0, 1)}</div>
+      <div class="photo" aria-hidden="true" translate=${false}>${elder.name.slice(0, 1)}</div>
       <div>
-        <h3 class="profile-name">${elder.name} <small>${t(`sex.${elder.sex}`)} · ${elder.age}${t('age')}</small></h3>
+        <h3 class="profile-name"><span translate=${false}>${elder.name}</span> <small>${t(`sex.${elder.sex}`)} · ${elder.age}${t('age')}</small></h3>
         <div class="tags">
           ${elder.living_alone && html`<span class="tag">${t('living_alone')}</span>`}
           ${elder.empty_nest && html`<span class="tag">${t('empty_nest')}</span>`}
@@ -23,16 +23,16 @@ export function Profile({ elder, callId, t }) {
           <dt>${t('phone')}</dt><dd>${elder.phone ? html`<${PhoneNumber} number=${elder.phone} links=${{ call_id: callId }} t=${t} />` : !devicePhones.length && t('none')}</dd>
           ${devicePhones.map((d) => html`<dt key=${`dt-${d.id}`}>${t(`device_phone.${d.kind}`)}</dt>
             <dd key=${`dd-${d.id}`} data-testid="device-phone"><${PhoneNumber} number=${d.phone} links=${{ call_id: callId }} t=${t} /></dd>`)}
-          <dt>${t('address')}</dt><dd>${elder.address}</dd>
-          <dt>${t('community')}</dt><dd>${elder.district} ${elder.street} ${elder.community}</dd>
-          <dt>${t('dialect')}</dt><dd data-testid="profile-dialect">${elder.dialect || t('none')}</dd>
-          <dt>${t('lives_with')}</dt><dd data-testid="profile-lives-with">${livesWith(elder, t)}</dd>
-          <dt>${t('physical_condition')}</dt><dd data-testid="profile-physical">${elder.physical_condition || t('none')}</dd>
-          <dt>${t('hobbies')}</dt><dd>${list(elder.hobbies)}</dd>
+          <dt>${t('address')}</dt><dd translate=${false}>${elder.address}</dd>
+          <dt>${t('community')}</dt><dd translate=${false}>${elder.district} ${elder.street} ${elder.community}</dd>
+          <dt>${t('dialect')}</dt><dd data-testid="profile-dialect" translate=${!elder.dialect}>${elder.dialect || t('none')}</dd>
+          <dt>${t('lives_with')}</dt><dd data-testid="profile-lives-with" translate=${elder.living_alone}>${livesWith(elder, t)}</dd>
+          <dt>${t('physical_condition')}</dt><dd data-testid="profile-physical" translate=${!elder.physical_condition}>${elder.physical_condition || t('none')}</dd>
+          <dt>${t('hobbies')}</dt><dd translate=${!elder.hobbies?.length}>${list(elder.hobbies)}</dd>
           <dt>${t('subsidy_category')}</dt><dd>${list((elder.subsidy_categories || []).map((c) => t(`subsidy.${c}`)))}</dd>
-          <dt>${t('conditions')}</dt><dd>${list(health.conditions)}</dd>
-          <dt>${t('medications')}</dt><dd>${list(medications)}</dd>
-          <dt>${t('allergies')}</dt><dd class=${health.allergies?.length ? 'warn' : ''}>${list(health.allergies)}</dd>
+          <dt>${t('conditions')}</dt><dd translate=${!health.conditions?.length}>${list(health.conditions)}</dd>
+          <dt>${t('medications')}</dt><dd translate=${!medications.length}>${list(medications)}</dd>
+          <dt>${t('allergies')}</dt><dd translate=${!health.allergies?.length} class=${health.allergies?.length ? 'warn' : ''}>${list(health.allergies)}</dd>
           <dt>${t('ability')}</dt><dd>${dictionaryValue(t, 'ability_level', health.self_care_ability ?? 0)}</dd>
           <dt>${t('blood_type')}</dt><dd>${health.blood_type || '-'}</dd>
         </dl>

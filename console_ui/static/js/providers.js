@@ -42,8 +42,8 @@ function ProviderRow({ provider, selected, t, onSelect }) {
   return html`
     <tr class=${`provider-row status-${provider.status} ${selected ? 'selected' : ''}`} data-testid="provider-row"
         data-provider-id=${provider.id} onClick=${() => onSelect(provider.id)}>
-      <td class="provider-name">${provider.name}</td>
-      <td>${provider.district}</td>
+      <td class="provider-name" translate=${false}>${provider.name}</td>
+      <td translate=${false}>${provider.district}</td>
       <td><span class=${`status-badge status-${provider.status}`}>${t(`provider_status.${provider.status}`)}</span></td>
       <td><${Rating} provider=${provider} t=${t} /></td>
       <td>${provider.review_flag && html`<span class="review-flag" data-testid="review-flag" title=${provider.review_flag}>⚑ ${t('review_flag')}</span>`}</td>
@@ -212,7 +212,7 @@ function Staff({ staff, t }) {
       <h3>${t('staff')} <span class="count">${staff.length}</span></h3>
       <ul class="staff">
         ${staff.map((s) => html`<li key=${s.id} class=${s.active ? '' : 'muted'}>
-          <strong>${s.name}</strong> <${PhoneNumber} number=${s.phone} t=${t} /> ${s.qualifications.length ? `· ${s.qualifications.join('、')}` : ''}
+          <strong translate=${false}>${s.name}</strong> <${PhoneNumber} number=${s.phone} t=${t} /> ${s.qualifications.length ? `· ${s.qualifications.join('、')}` : ''}
           ${s.active ? '' : ` · ${t('inactive_staff')}`}</li>`)}
       </ul>
     </section>`;
@@ -243,7 +243,7 @@ function ProviderFacts({ provider, t }) {
       ${provider.status_reason && html`<dt>${t('status_reason')}</dt><dd data-testid="provider-status-reason-shown">${provider.status_reason}</dd>`}
       <dt>${t('phone')}</dt><dd><${PhoneNumber} number=${provider.phone} t=${t} /></dd>
       <dt>${t('contact_person')}</dt><dd>${provider.contact_person || '—'}</dd>
-      <dt>${t('address')}</dt><dd>${provider.district} ${provider.address}</dd>
+      <dt>${t('address')}</dt><dd translate=${false}>${provider.district} ${provider.address}</dd>
       <dt>${t('service_type')}</dt><dd>${provider.service_types.map((s) => t(`service.${s}`)).join('、')}</dd>
       <dt>${t('capacity')}</dt><dd>${provider.capacity}</dd>
     </dl>`;
@@ -264,7 +264,7 @@ function ProviderDetail({ providerId, me, quality, t, onError, onChanged }) {
   };
   return html`
     <aside class="provider-detail card" data-testid="provider-detail" data-provider-id=${provider.id} data-status=${provider.status}>
-      <h2>${provider.name} <span class=${`status-badge status-${provider.status}`} data-testid="provider-status">${t(`provider_status.${provider.status}`)}</span></h2>
+      <h2><span translate=${false}>${provider.name}</span> <span class=${`status-badge status-${provider.status}`} data-testid="provider-status">${t(`provider_status.${provider.status}`)}</span></h2>
       <${CoverageWarnings} warnings=${warnings} t=${t} />
       ${manager && html`<${StatusActions} key=${provider.updated_at} provider=${provider} t=${t} onChanged=${changed} />`}
       <${ProviderFacts} provider=${provider} t=${t} />

@@ -75,7 +75,7 @@ function list(items, t) {
 function ElderCard({ elder, t }) {
   return html`
     <div class="caller-elder" data-testid="caller-elder" data-elder-id=${elder.id}>
-      <h3><span class="elder-name" data-testid="caller-name">${elder.name}</span>
+      <h3><span class="elder-name" data-testid="caller-name" translate=${false}>${elder.name}</span>
         <small>${[elder.gender && t(`sex.${elder.gender}`), elder.age != null && `${elder.age}${t('age')}`].filter(Boolean).join(' · ')}</small>
         ${elder.living_alone && html` <span class="tag">${t('living_alone')}</span>`}</h3>
       <dl class="facts">

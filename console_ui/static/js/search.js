@@ -90,7 +90,7 @@ export function SearchBox({ t, onError, onOpen }) {
                 class=${`search-hit ${i === active ? 'active' : ''}`} data-testid="search-hit" data-kind=${hit.kind} data-id=${hit.id}
                 onMouseDown=${(e) => { e.preventDefault(); open(hit); }}>
               <span class=${`hit-kind kind-${hit.kind}`}>${t(`hit_kind.${hit.kind}`)}${hit.kind === 'elder' ? '' : ` #${hit.id}`}</span>
-              <strong>${hit.label}</strong>
+              <strong translate=${false}>${hit.label}</strong>
               <${HitDetail} hit=${hit} t=${t} />
               <span class="hit-matched">${t(`matched.${hit.matched}`)}</span>
             </li>`)}

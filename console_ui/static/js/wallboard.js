@@ -44,7 +44,7 @@ function AgentsBoard({ agents, t }) {
         ${AGENT_STATES.map((state) => html`
           <div key=${state} class=${`agent-column agent-${state}`} data-testid=${`wallboard-agents-${state}`}>
             <h4>${t(`agent_state.${state}`)} <span class="count">${byState(state).length}</span></h4>
-            <ul>${byState(state).map((a) => html`<li key=${a.operator_id} data-operator-id=${a.operator_id}>${a.display_name}</li>`)}</ul>
+            <ul>${byState(state).map((a) => html`<li key=${a.operator_id} data-operator-id=${a.operator_id} translate=${false}>${a.display_name}</li>`)}</ul>
           </div>`)}
       </div>
     </section>`;
