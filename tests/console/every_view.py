@@ -11,6 +11,7 @@ from typing import Any
 from playwright.async_api import Page, expect
 
 AXE = Path(__file__).resolve().parents[2] / "console_ui" / "node_modules" / "axe-core" / "axe.min.js"
+FORMS = {"orders": "new-order", "complaints": "new-complaint"}
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}(?:[-'][A-Za-z]+)*")
 NAV_VIEWS = (
@@ -33,6 +34,8 @@ async def every_view(page: Page, elder_name: str) -> AsyncIterator[str]:
     for view in NAV_VIEWS:
         await page.get_by_test_id(f"view-{view}").click()
         await expect(page.get_by_test_id(f"view-{view}")).to_have_attribute("aria-pressed", "true")
+        if view in FORMS:  # the view with its form open, labels and choices included
+            await page.get_by_test_id(FORMS[view]).click()
         await page.wait_for_load_state("networkidle")
         yield view
     await page.get_by_test_id("global-search").fill(elder_name)

@@ -10,6 +10,10 @@ const TABS = ['today', 'overdue', 'open', 'closed', 'all'];
 const STATES = ['requested', 'scheduled', 'in_progress', 'completed', 'followed_up', 'cancelled', 'failed'];
 const OPEN_STATES = new Set(['requested', 'scheduled', 'in_progress']);
 const PAGE_SIZE = 200;
+// Dates and times are typed as the console shows them in either language: 2026-03-02, 09:00 (24-hour, Shanghai),
+// not in the browser's own locale as date and time inputs would.
+const DATE_PATTERN = '\\d{4}-\\d{2}-\\d{2}';
+const TIME_PATTERN = '([01]\\d|2[0-3]):[0-5]\\d';
 
 /** What the badge says: a scheduled order is either still offered or accepted by its provider. */
 export function orderPhase(order) {
@@ -227,9 +231,9 @@ function OrderForm({ config, initialElder, t, onError, onCreated, onClose }) {
             ${serviceTypes.map((s) => html`<option key=${s} value=${s} selected=${s === 'cleaning'}>${t(`service.${s}`)}</option>`)}
           </select>
         </label>
-        <label>${t('date')}<input type="date" name="date" data-testid="order-date" required defaultValue=${localToday(1)} /></label>
-        <label>${t('start_time')}<input type="time" name="start" data-testid="order-start" required defaultValue="09:00" /></label>
-        <label>${t('end_time')}<input type="time" name="end" data-testid="order-end" required defaultValue="11:00" /></label>
+        <label>${t('date')}<input type="text" inputmode="numeric" name="date" data-testid="order-date" required pattern=${DATE_PATTERN} size="10" defaultValue=${localToday(1)} /></label>
+        <label>${t('start_time')}<input type="text" inputmode="numeric" name="start" data-testid="order-start" required pattern=${TIME_PATTERN} size="5" defaultValue="09:00" /></label>
+        <label>${t('end_time')}<input type="text" inputmode="numeric" name="end" data-testid="order-end" required pattern=${TIME_PATTERN} size="5" defaultValue="11:00" /></label>
       </div>
       <label class="wide">${t('notes')}<textarea name="notes" maxlength="2000" placeholder=${t('notes_placeholder')}></textarea></label>
       ${problem && html`<p class="error" role="alert">${problem}</p>`}
