@@ -26,8 +26,6 @@ from simulators.watch import WatchConfig, run_fleet
 
 logger = logging.getLogger(__name__)
 
-ALARMS_PER_HOUR = 20  # across the whole demo fleet: an alarm every three minutes or so
-
 
 async def demo_devices(settings: Settings) -> list[tuple[str, DeviceKind, str, float, float]]:
     """(imei, kind, secret, home lon, home lat) of every active device (the secret opened: it is stored
@@ -48,8 +46,9 @@ async def demo_devices(settings: Settings) -> list[tuple[str, DeviceKind, str, f
         await engine.dispose()
 
 
-async def run_demo_devices(settings: Settings, *, http_url: str, watch_port: int) -> None:
-    """Run the demo's watches (TCP) and phones (HTTP) until cancelled."""
+async def run_demo_devices(settings: Settings, *, http_url: str, watch_port: int, time_scale: float) -> None:
+    """Run the demo's watches (TCP) and phones (HTTP) until cancelled; their alarms come at the rate and mix
+    of `demo_life` on a clock `time_scale` times faster than real life."""
     devices = await demo_devices(settings)
     watches = [
         WatchConfig(imei, lon, lat, heartbeat_s=60, position_s=300)
@@ -57,9 +56,8 @@ async def run_demo_devices(settings: Settings, *, http_url: str, watch_port: int
         if kind is DeviceKind.watch
     ]
     logger.info("demo: %d simulated watches and %d phones", len(watches), len(devices) - len(watches))
-    per_watch = ALARMS_PER_HOUR / max(1, len(watches))
     async with httpx.AsyncClient(base_url=http_url, timeout=10) as client, asyncio.TaskGroup() as group:
-        group.create_task(run_fleet(watches, "127.0.0.1", watch_port, alarm_rate_per_hour=per_watch))
+        group.create_task(run_fleet(watches, "127.0.0.1", watch_port, time_scale=time_scale))
         for imei, kind, secret, lon, lat in devices:
             if kind is not DeviceKind.watch:
                 group.create_task(SimulatedPhone(client, imei, secret, (lon, lat)).run(period_s=300))
@@ -127,7 +125,9 @@ async def fake_sms_gateway(
 
 
 def provider_behaviour(provider_id: int) -> Behaviour:
-    """Most demo providers accept within half a minute; some decline, a few never answer."""
+    """Most demo providers accept within half a minute; some decline, a few never answer. Those who accept
+    arrive 5-15 minutes after a service order's window opens (after the accept, for an emergency) and are
+    done 10-90 minutes later."""
     rng = random.Random(provider_id)
     roll = rng.random()
     if roll < 0.1:
@@ -137,8 +137,9 @@ def provider_behaviour(provider_id: int) -> Behaviour:
     return Behaviour(
         "accept",
         answer_after_s=rng.uniform(5, 30),
-        arrive_after_s=rng.uniform(60, 180),
-        done_after_s=rng.uniform(120, 600),
+        arrive_after_s=rng.uniform(300, 900),
+        done_after_s=rng.uniform(600, 5400),
+        keeps_window=True,
     )
 
 

@@ -28,7 +28,9 @@ import time
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Literal, cast, get_args
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -71,6 +73,7 @@ class Behaviour:
     answer_after_s: float = 0.0
     arrive_after_s: float = 0.0
     done_after_s: float = 0.0
+    keeps_window: bool = False  # a service order's arrival counts from its window's start, not the accept
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -88,7 +91,8 @@ class Behaviour:
             seconds = [float(value) for value in times]
         except ValueError:
             raise ValueError(f"times must be numbers of seconds in {spec!r}") from None
-        return cls(cast(Kind, kind), *seconds)
+        answer, arrive, done = [*seconds, 0.0, 0.0, 0.0][:3]
+        return cls(cast(Kind, kind), answer, arrive, done)
 
     def __str__(self) -> str:
         """The spec `parse` reads: `accept:3:60:600`."""
@@ -98,10 +102,12 @@ class Behaviour:
 
 @dataclass(frozen=True, slots=True)
 class OfferSms:
-    """What the simulator reads from an offer: its job code and language."""
+    """What the simulator reads from an offer: its job code, language and, for a service order, when its
+    window starts (the offer's `MM-DD HH:MM`, Shanghai time)."""
 
     code: str
     language: Language
+    window_start: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +133,26 @@ def read_offer(text: str) -> OfferSms | None:
         decline = {m[1] for m in _DECLINE[language].finditer(normalised)}
         codes = sorted(accept & decline)
         if codes:
-            return OfferSms(codes[0], language)
+            return OfferSms(codes[0], language, window_start(normalised))
     return None
+
+
+_WINDOW = re.compile(r"(?<!\d)(\d{2})-(\d{2}) (\d{2}):(\d{2})-\d{2}:\d{2}")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def window_start(text: str, now: datetime | None = None) -> datetime | None:
+    """The start of a service window `11-24 09:00-11:00` in an offer, in the coming year; None without one."""
+    found = _WINDOW.search(text)
+    if found is None:
+        return None
+    month, day, hour, minute = map(int, found.groups())
+    today = (now or datetime.now(UTC)).astimezone(SHANGHAI)
+    try:
+        start = datetime(today.year, month, day, hour, minute, tzinfo=SHANGHAI)
+    except ValueError:
+        return None
+    return start.replace(year=today.year + 1) if start < today - timedelta(days=180) else start
 
 
 def asks_for_reply(text: str) -> bool:
@@ -284,13 +308,22 @@ class SimulatedProviders:
         else:
             steps = [
                 (behaviour.answer_after_s, words["accept"]),
-                (behaviour.arrive_after_s, words["arrived"]),
+                (self._arrival_delay(job.offer, behaviour), words["arrived"]),
                 (behaviour.done_after_s, words["done"]),
             ]
         for delay, text in steps:
             if await _withdrawn_within(job.withdrawn, delay):
                 return
             await self.reply(phone, text.format(code=job.offer.code))
+
+    @staticmethod
+    def _arrival_delay(offer: OfferSms, behaviour: Behaviour) -> float:
+        """Seconds from the accept to the arrival: to the window's start and then `arrive_after_s` when the
+        provider keeps windows and the offer has one still ahead, else `arrive_after_s`."""
+        if not (behaviour.keeps_window and offer.window_start):
+            return behaviour.arrive_after_s
+        until_window = (offer.window_start - datetime.now(UTC)).total_seconds() - behaviour.answer_after_s
+        return max(0.0, until_window) + behaviour.arrive_after_s
 
     async def reply(self, phone: str, body: str) -> Answer:
         """Text our number from `phone` through the fake Twilio and record the answer."""

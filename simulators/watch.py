@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from devices.watch import codec
+from simulators.demo_life import Battery, alarm_probability, pick_alarm
 
 logger = logging.getLogger(__name__)
 
@@ -172,22 +173,29 @@ class SimulatedWatch:
         )
         return await self.send("AL," + block, expect="AL")
 
-    async def run(self, *, alarm_rate_per_hour: float = 0.0) -> None:
-        """Report until cancelled: heartbeats, positions, and random alarms at the given rate."""
+    async def run(self, *, time_scale: float = 0.0) -> None:
+        """Report until cancelled: heartbeats, positions, a battery that drains by day and charges at night
+        (its low-battery alarm when it runs low), and, with a `time_scale`, the demo's alarms at the rate
+        and mix of `demo_life` on a clock that many times faster."""
         await asyncio.sleep(self.rng.uniform(0, min(self.config.heartbeat_s, 30)))
         next_position = 0.0
         loop = asyncio.get_running_loop()
+        battery = Battery(level=self.rng.uniform(40, 100))
         while True:
             try:
+                now = datetime.now(UTC)
+                ran_low = battery.advance(now, self.config.heartbeat_s / 3600, self.rng)
+                self.battery = round(battery.level)
                 await self.heartbeat()
                 if loop.time() >= next_position:
                     await self.report_position()
                     next_position = loop.time() + self.config.position_s
-                if (
-                    alarm_rate_per_hour
-                    and self.rng.random() < alarm_rate_per_hour * self.config.heartbeat_s / 3600
+                if ran_low:
+                    await self.alarm("low_battery")
+                if time_scale and self.rng.random() < alarm_probability(
+                    now, self.config.heartbeat_s, time_scale=time_scale
                 ):
-                    await self.alarm(self.rng.choice(["sos", "sos", "fall"]))
+                    await self.alarm(pick_alarm(self.rng))
             except (OSError, TimeoutError) as exc:
                 logger.debug("watch %s: %s; reconnecting", self.config.imei, exc)
                 await self.close()
@@ -195,7 +203,7 @@ class SimulatedWatch:
 
 
 async def run_fleet(
-    configs: list[WatchConfig], host: str, port: int, *, alarm_rate_per_hour: float = 0.0, seed: int = 1
+    configs: list[WatchConfig], host: str, port: int, *, time_scale: float = 0.0, seed: int = 1
 ) -> None:
     """Run many watches until cancelled."""
     rng = random.Random(seed)
@@ -203,7 +211,7 @@ async def run_fleet(
     try:
         async with asyncio.TaskGroup() as group:
             for watch in watches:
-                group.create_task(watch.run(alarm_rate_per_hour=alarm_rate_per_hour))
+                group.create_task(watch.run(time_scale=time_scale))
     finally:
         for watch in watches:
             await watch.close()

@@ -132,7 +132,7 @@ def test_the_search_keys_migration_indexes_the_elders_already_there(tmp_path: Pa
 
     migrate.upgrade(settings, "0011")
     zeng = elder_row(1, "曾国藩", (119.3, 26.08), datetime.now(UTC)) | {"phone": "+8613905917788"}
-    asyncio.run(run(insert(Elder.__table__), [zeng]))
+    asyncio.run(run(insert(Elder), [zeng]))
     migrate.upgrade(settings)
     keys = set(asyncio.run(run(text("SELECT key FROM elder_search_key"))))
     assert {"n:cgf", "n:zgf", "p:zengguofan", "t:8877195093168"} <= keys
