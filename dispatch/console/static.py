@@ -4,6 +4,7 @@ packages the build hook installed into `console_ui/node_modules` (nothing comes 
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 import console_ui
 from dispatch.api.deps import CurrentActor, SettingsDep
+from dispatch.calls.conditions import DEFAULT_POLICIES
 from dispatch.calls.states import STATE_SLA_SECONDS
 from dispatch.catalog import ServiceType
 
@@ -46,6 +48,9 @@ async def console_config(settings: SettingsDep, actor: CurrentActor) -> dict[str
         "service_types": [t.value for t in ServiceType],
         "wrap_up_seconds": settings.wrap_up_seconds,
         "operator": {"username": actor.username, "role": actor.role},
+        # What an elder's alarm overrides start from (the elder page's alarm settings).
+        "alarm_defaults": {condition.value: asdict(policy) for condition, policy in DEFAULT_POLICIES.items()},
+        "quiet_hours": settings.quiet_hours,
     }
 
 

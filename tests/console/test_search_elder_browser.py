@@ -151,3 +151,26 @@ async def test_a_new_phone_contact_opens_the_record_its_kind_needs(base: str, br
 
     await log_new_contact(page, elder["phone"], "emotional_support")
     await expect(page.locator(".toast")).to_contain_text("已登记精神慰藉来电")
+
+
+async def test_an_elder_s_alarm_rules_are_set_on_the_elder_page(base: str, browser: Browser) -> None:
+    elder = await an_elder_with_a_phone(base, 5)
+    page = await agent_console(browser, base, "en")
+    await page.get_by_test_id("global-search").fill(elder["id_number"][-6:])
+    await page.locator(f"[data-testid=search-hit][data-kind=elder][data-id='{elder['id']}']").click()
+    rules = page.get_by_test_id("alarm-settings")
+    await expect(rules.get_by_test_id("override-heart_rate-raise_after_readings")).to_have_attribute(
+        "placeholder", "3"
+    )
+    await rules.get_by_test_id("override-heart_rate-raise_after_readings").fill("5")
+    await rules.get_by_test_id("override-geofence-max_accuracy_m").fill("60")
+    await rules.get_by_test_id("override-quiet-hours").fill("21:00-06:30")
+    await rules.get_by_test_id("save-overrides").click()
+    await expect(page.locator(".toast")).to_contain_text("Alarm rules saved")
+    async with httpx.AsyncClient(base_url=base) as agent2:
+        await agent2.post("/api/v1/auth/login", json={"username": "agent2", "password": "demo"})
+        saved = (await agent2.get(f"/api/v1/elders/{elder['id']}")).json()["alarm_overrides"]
+    assert saved["heart_rate"]["raise_after_readings"] == 5
+    assert saved["geofence"]["max_accuracy_m"] == 60
+    assert saved["quiet_hours"] == "21:00-06:30"
+    assert saved["spo2"] is None

@@ -795,7 +795,7 @@ function Console({ me, config, t, onLanguage, onLogout }) {
         ${view === 'sms'
           ? html`<${SmsPanel} version=${received} t=${t} onError=${showError} />`
           : view === 'elder' && elderId !== null
-          ? html`<${ElderPage} key=${elderId} elderId=${elderId} t=${t} onError=${showError} onOpen=${openFound} onClose=${() => setView('calls')} />`
+          ? html`<${ElderPage} key=${elderId} elderId=${elderId} config=${config} t=${t} onError=${showError} onInfo=${showInfo} onOpen=${openFound} onClose=${() => setView('calls')} />`
           : view === 'history'
           ? html`<${HistoryView} t=${t} onError=${showError} onOpenCall=${(id) => openFound({ kind: 'call', id })} onOpenElder=${openElder} />`
           : view === 'phone'

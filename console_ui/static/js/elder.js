@@ -90,7 +90,66 @@ function ElderTimeline({ elderId, t, onError, onOpen }) {
     </section>`;
 }
 
-export function ElderPage({ elderId, t, onError, onOpen, onClose }) {
+const POLICY_FIELDS = ['raise_after_readings', 'raise_after_minutes', 'clear_after_readings', 'clear_margin', 'max_accuracy_m'];
+
+/** The overrides as typed: numbers for the fields filled in, conditions with none left out. */
+function overridesFrom(form, conditions) {
+  const overrides = {};
+  for (const condition of conditions) {
+    const fields = {};
+    for (const field of POLICY_FIELDS) {
+      const value = form.get(`${condition}.${field}`);
+      if (value !== null && value !== '') fields[field] = Number(value);
+    }
+    if (Object.keys(fields).length) overrides[condition] = fields;
+  }
+  const quiet = (form.get('quiet_hours') || '').trim();
+  if (quiet) overrides.quiet_hours = quiet;
+  return overrides;
+}
+
+// The elder's own alarm settings over the defaults: how many readings or minutes before a call opens, how
+// it clears, how vague a position may be; the quiet hours for P3/P4 alarms. Empty fields keep the default.
+function AlarmSettings({ elder, config, t, onError, onSaved }) {
+  const defaults = config.alarm_defaults || {};
+  const conditions = Object.keys(defaults);
+  const own = elder.alarm_overrides || {};
+  const [busy, setBusy] = useState(false);
+  const submit = async (event) => {
+    event.preventDefault();
+    setBusy(true);
+    try {
+      const body = { alarm_overrides: overridesFrom(new FormData(event.target), conditions) };
+      onSaved(await api(`/api/v1/elders/${elder.id}`, { method: 'PATCH', body }));
+    } catch (err) {
+      onError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`
+    <form class="card alarm-settings" aria-label=${t('alarm_settings')} data-testid="alarm-settings" onSubmit=${submit}>
+      <h3>${t('alarm_settings')}</h3>
+      <table class="admin-table">
+        <thead><tr><th>${t('condition_label')}</th>${POLICY_FIELDS.map((f) => html`<th key=${f}>${t(`policy_field.${f}`)}</th>`)}</tr></thead>
+        <tbody>
+          ${conditions.map((condition) => html`<tr key=${condition}>
+            <td>${t(`condition.${condition}`)}</td>
+            ${POLICY_FIELDS.map((field) => (field === 'max_accuracy_m' && condition !== 'geofence' ? html`<td key=${field}></td>` : html`
+              <td key=${field}><input type="number" min="0" step="any" size="4" name=${`${condition}.${field}`} data-testid=${`override-${condition}-${field}`}
+                aria-label=${`${t(`condition.${condition}`)} ${t(`policy_field.${field}`)}`}
+                defaultValue=${own[condition]?.[field] ?? ''} placeholder=${String(defaults[condition][field])} /></td>`))}
+          </tr>`)}
+        </tbody>
+      </table>
+      <label>${t('quiet_hours_label')} <input name="quiet_hours" pattern="\\d{2}:\\d{2}-\\d{2}:\\d{2}" size="11" data-testid="override-quiet-hours"
+        defaultValue=${own.quiet_hours || ''} placeholder=${config.quiet_hours || ''} /></label>
+      <p class="muted">${t('overrides_hint')}</p>
+      <button type="submit" class="primary" disabled=${busy} data-testid="save-overrides">${t('save_overrides')}</button>
+    </form>`;
+}
+
+export function ElderPage({ elderId, config, t, onError, onInfo, onOpen, onClose }) {
   const [elder, setElder] = useState(null);
   useEffect(() => {
     setElder(null);
@@ -106,6 +165,8 @@ export function ElderPage({ elderId, t, onError, onOpen, onClose }) {
         <div>
           <${Profile} elder=${elder} callId=${null} t=${t} />
           ${elder && html`<${Devices} devices=${elder.devices || []} t=${t} />`}
+          ${elder && html`<${AlarmSettings} key=${elder.updated_at} elder=${elder} config=${config} t=${t} onError=${onError}
+            onSaved=${(saved) => { setElder(saved); onInfo(t('overrides_saved')); }} />`}
         </div>
         <${ElderTimeline} elderId=${elderId} t=${t} onError=${onError} onOpen=${onOpen} />
       </div>
