@@ -5,6 +5,7 @@ import { html, useEffect, useState } from '../vendor/htm/preact/standalone.modul
 import { api } from './api.js';
 import { formatTime } from './i18n.js';
 import { useDebounced } from './live.js';
+import { Pager } from './pager.js';
 
 const ROLES = ['agent', 'supervisor', 'admin'];
 const AUDIT_PAGE = 50;
@@ -115,7 +116,6 @@ function AuditLog({ t, onError }) {
     setOffset(0);
     setDraft({ ...draft, [key]: event.target.value });
   };
-  const last = Math.min(offset + AUDIT_PAGE, page.total);
   return html`
     <div>
       <div class="filters" role="group" aria-label=${t('audit_filters')}>
@@ -133,11 +133,7 @@ function AuditLog({ t, onError }) {
             <td class="mono detail-json">${Object.keys(e.detail || {}).length ? JSON.stringify(e.detail) : ''}</td></tr>`)}
         </tbody>
       </table>
-      <div class="pager">
-        <button type="button" disabled=${offset === 0} onClick=${() => setOffset(Math.max(0, offset - AUDIT_PAGE))}>${t('page_prev')}</button>
-        <span>${page.total ? t('page_range', { from: offset + 1, to: last, total: page.total }) : ''}</span>
-        <button type="button" disabled=${last >= page.total} onClick=${() => setOffset(offset + AUDIT_PAGE)}>${t('page_next')}</button>
-      </div>
+      <${Pager} offset=${offset} size=${AUDIT_PAGE} total=${page.total} t=${t} onOffset=${setOffset} testid="audit" />
     </div>`;
 }
 

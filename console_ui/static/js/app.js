@@ -20,6 +20,7 @@ import { AlertStrip } from './notices.js';
 import { OrdersView } from './orders.js';
 import { dialRefusal, isRefusal, LogCallForm, PhoneContext, PhoneNumber, placeCall } from './phone.js';
 import { PhoneView } from './phonecalls.js';
+import { Pager } from './pager.js';
 import { Profile } from './profile.js';
 import { ProvidersView } from './providers.js';
 import { PhonePanel, recordFor, usePhonePanel } from './screenpop.js';
@@ -549,17 +550,21 @@ function SmsBody({ message, t, onError }) {
     </td>`;
 }
 
+const SMS_PAGE = 50;
+
 function SmsPanel({ version, t, onError }) {
   const [outboxOnly, setOutboxOnly] = useState(false);
+  const [offset, setOffset] = useState(0);
   const [page, setPage] = useState({ items: [], total: 0 });
   const [refresh, setRefresh] = useState(0);
   useEffect(() => {
-    api(outboxOnly ? '/api/v1/sms/outbox?limit=100' : '/api/v1/sms?limit=100').then(setPage, onError);
-  }, [outboxOnly, version, refresh]);
+    const paging = `limit=${SMS_PAGE}&offset=${offset}`;
+    api(outboxOnly ? `/api/v1/sms/outbox?${paging}` : `/api/v1/sms?${paging}`).then(setPage, onError);
+  }, [outboxOnly, offset, version, refresh]);
   return html`
     <section class="sms-panel card" aria-label=${t('sms_title')}>
       <h2>${t('sms_title')} <span class="count">${page.total}</span></h2>
-      <label><input type="checkbox" checked=${outboxOnly} onChange=${(e) => setOutboxOnly(e.target.checked)} /> ${t('outbox_only')}</label>
+      <label><input type="checkbox" checked=${outboxOnly} onChange=${(e) => { setOffset(0); setOutboxOnly(e.target.checked); }} /> ${t('outbox_only')}</label>
       <${ReplyForm} t=${t} onError=${onError} onDone=${() => setRefresh((n) => n + 1)} />
       <table class="sms-list">
         <tbody>
@@ -574,6 +579,7 @@ function SmsPanel({ version, t, onError }) {
             </tr>`)}
         </tbody>
       </table>
+      <${Pager} offset=${offset} size=${SMS_PAGE} total=${page.total} t=${t} onOffset=${setOffset} testid="sms" />
     </section>`;
 }
 

@@ -6,18 +6,19 @@ import { html, useEffect, useState } from '../vendor/htm/preact/standalone.modul
 import { api } from './api.js';
 import { formatTime, localToday } from './i18n.js';
 import { useTopic } from './live.js';
+import { Pager } from './pager.js';
 import { PhoneNumber } from './phone.js';
 
 const CHANNELS = ['phone', 'video', 'visit'];
-const PAGE_SIZE = 500;
+const PAGE_SIZE = 50;
 const REFRESH_MS = 60_000; // the day turns over and tasks are scheduled by the server's timer
 
 function isManager(me) {
   return me.role === 'supervisor' || me.role === 'admin';
 }
 
-function worklistQuery(showAll) {
-  const params = new URLSearchParams({ state: 'scheduled', limit: String(PAGE_SIZE) });
+function worklistQuery(showAll, offset) {
+  const params = new URLSearchParams({ state: 'scheduled', limit: String(PAGE_SIZE), offset: String(offset) });
   if (!showAll) {
     params.set('mine', 'true');
     params.set('due_by', localToday());
@@ -156,13 +157,14 @@ function outcomeMessage(item, t) {
 
 export function CareCallsView({ me, topics, t, onError, onInfo }) {
   const [showAll, setShowAll] = useState(false);
+  const [offset, setOffset] = useState(0);
   const [page, setPage] = useState({ items: [], total: 0 });
   const [selectedId, setSelectedId] = useState(null);
   const [reloads, setReloads] = useState(0);
   const reload = () => setReloads((n) => n + 1);
   useEffect(() => {
-    api(worklistQuery(showAll)).then(setPage, onError);
-  }, [showAll, reloads]);
+    api(worklistQuery(showAll, offset)).then(setPage, onError);
+  }, [showAll, offset, reloads]);
   useEffect(() => {
     const timer = setInterval(reload, REFRESH_MS);
     return () => clearInterval(timer);
@@ -188,7 +190,7 @@ export function CareCallsView({ me, topics, t, onError, onInfo }) {
       <div class="board card">
         <div class="board-head">
           <h2>${showAll ? t('carecalls_all') : t('carecalls_title')} <span class="count" data-testid="carecalls-count">${page.total}</span></h2>
-          <label><input type="checkbox" data-testid="carecalls-show-all" checked=${showAll} onChange=${(e) => setShowAll(e.target.checked)} />
+          <label><input type="checkbox" data-testid="carecalls-show-all" checked=${showAll} onChange=${(e) => { setOffset(0); setShowAll(e.target.checked); }} />
             ${t('show_all_scheduled')}</label>
           ${isManager(me) && html`<${ScheduleButton} t=${t} onError=${onError} onScheduled=${scheduled} />`}
         </div>
@@ -203,6 +205,7 @@ export function CareCallsView({ me, topics, t, onError, onInfo }) {
           </tbody>
         </table>
         ${page.items.length === 0 && html`<p class="empty">${showAll ? t('no_carecalls_all') : t('no_carecalls')}</p>`}
+        <${Pager} offset=${offset} size=${PAGE_SIZE} total=${page.total} t=${t} onOffset=${setOffset} testid="carecalls" />
       </div>
       ${selected
         ? html`<${CareCallDetail} key=${selected.id} item=${selected} t=${t} onError=${onError} onSaved=${saved} />`

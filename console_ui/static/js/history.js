@@ -5,6 +5,7 @@ import { html, useEffect, useState } from '../vendor/htm/preact/standalone.modul
 import { api } from './api.js';
 import { formatTime, localToUtc } from './i18n.js';
 import { useDebounced } from './live.js';
+import { Pager } from './pager.js';
 
 const PAGE = 50;
 const PRIORITIES = ['P1', 'P2', 'P3', 'P4'];
@@ -68,7 +69,6 @@ export function HistoryView({ t, onError, onOpenCall, onOpenElder }) {
     setOffset(0);
     setFilter(next);
   };
-  const last = Math.min(offset + PAGE, page.total);
   return html`
     <section class="history-view card" aria-label=${t('history_title')}>
       <h2>${t('history_title')} <span class="count" data-testid="history-count">${page.total}</span></h2>
@@ -89,10 +89,6 @@ export function HistoryView({ t, onError, onOpenCall, onOpenElder }) {
         </tbody>
       </table>
       ${page.items.length === 0 && html`<p class="empty">${t('no_calls_filtered')}</p>`}
-      <div class="pager">
-        <button type="button" disabled=${offset === 0} onClick=${() => setOffset(Math.max(0, offset - PAGE))} data-testid="history-prev">${t('page_prev')}</button>
-        <span data-testid="history-range">${page.total ? t('page_range', { from: offset + 1, to: last, total: page.total }) : ''}</span>
-        <button type="button" disabled=${last >= page.total} onClick=${() => setOffset(offset + PAGE)} data-testid="history-next">${t('page_next')}</button>
-      </div>
+      <${Pager} offset=${offset} size=${PAGE} total=${page.total} t=${t} onOffset=${setOffset} testid="history" />
     </section>`;
 }
