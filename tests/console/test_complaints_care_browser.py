@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
+from pypinyin import Style, lazy_pinyin
 
 from tests.console.test_console_browser import Site, logged_in
 from tests.console.test_service_desk_browser import Client
@@ -142,12 +143,20 @@ async def test_care_calls_are_scheduled_recorded_and_escalated_from_the_console(
         )
 
 
-async def create_from_the_form(page: Page, provider: dict[str, Any], text: str) -> None:
+async def create_from_the_form(
+    page: Page, provider: dict[str, Any], text: str, elder: dict[str, Any] | None = None
+) -> None:
     await page.get_by_test_id("view-complaints").click()
     await page.get_by_test_id("new-complaint").click()
     form = page.get_by_test_id("complaint-form")
     await form.get_by_test_id("complaint-provider").select_option(str(provider["id"]))
     await form.get_by_test_id("complaint-text-input").fill(text)
+    if elder is not None:  # linked by the elder's pinyin initials, and to a call by its number
+        initials = "".join(lazy_pinyin(elder["name"], style=Style.FIRST_LETTER))
+        await form.get_by_test_id("elder-search").fill(initials)
+        await form.locator(f"[data-testid=elder-option][data-elder-id='{elder['id']}']").click()
+        await expect(form.get_by_test_id("picked-elder")).to_contain_text(elder["name"])
+        await form.get_by_test_id("complaint-call").fill(str(elder["call_id"]))
     await form.get_by_test_id("complainant-name").fill("王女士")
     await form.get_by_test_id("complainant-phone").fill("13800138000")
     await form.get_by_test_id("complaint-submit").click()
@@ -159,8 +168,13 @@ async def test_an_agent_registers_a_complaint_and_the_supervisor_resolves_it(
 ) -> None:
     async with api_as(site, "agent1") as agent:
         provider = (await agent.get("/api/v1/providers", status="active", limit=1))["items"][0]
+        elder = (await agent.get("/api/v1/elders", limit=1))["items"][0]
+        call = await agent.post(
+            "/api/v1/calls", {"elder_id": elder["id"], "category": "complaint"}, status=201
+        )
+        elder["call_id"] = call["id"]
         page = await logged_in(browser, site, "agent1")
-        await create_from_the_form(page, provider, "保洁员没有按约定时间上门，电话也打不通")
+        await create_from_the_form(page, provider, "保洁员没有按约定时间上门，电话也打不通", elder)
 
         [complaint] = (await agent.get("/api/v1/complaints", provider_id=provider["id"]))["items"]
         assert (complaint["kind"], complaint["source"], complaint["target"]) == (
@@ -168,6 +182,7 @@ async def test_an_agent_registers_a_complaint_and_the_supervisor_resolves_it(
             "phone",
             "provider",
         )
+        assert (complaint["elder_id"], complaint["call_id"]) == (elder["id"], elder["call_id"])
         assert (complaint["state"], complaint["assigned_name"]) == ("assigned", "supervisor")
         assert (complaint["complainant_name"], complaint["complainant_phone"]) == ("王女士", "138****8000")
         full = await agent.get(f"/api/v1/complaints/{complaint['id']}")

@@ -4,6 +4,7 @@
 
 import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
 import { api } from './api.js';
+import { ElderPicker } from './elderpicker.js';
 import { formatTime } from './i18n.js';
 import { useTopic } from './live.js';
 
@@ -83,6 +84,7 @@ function ComplaintTabs({ tab, t, onChange }) {
 function ComplaintForm({ providers, prefill, t, onError, onCreated, onClose }) {
   const [target, setTarget] = useState('provider');
   const [busy, setBusy] = useState(false);
+  const [elder, setElder] = useState(prefill.elder_id ? { id: prefill.elder_id, name: prefill.elder_name || `#${prefill.elder_id}` } : null);
   const submit = async (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
@@ -95,7 +97,8 @@ function ComplaintForm({ providers, prefill, t, onError, onCreated, onClose }) {
     };
     if (target === 'provider') body.provider_id = Number(form.get('provider_id'));
     if (form.get('complainant_phone').trim()) body.complainant_phone = form.get('complainant_phone').trim();
-    if (prefill.elder_id) body.elder_id = prefill.elder_id;
+    if (elder) body.elder_id = elder.id;
+    for (const link of ['call_id', 'order_id']) if (form.get(link)) body[link] = Number(form.get(link));
     setBusy(true);
     try {
       onCreated(await api('/api/v1/complaints', { method: 'POST', body }));
@@ -132,6 +135,11 @@ function ComplaintForm({ providers, prefill, t, onError, onCreated, onClose }) {
       </div>
       <label class="wide">${t('complaint_text')}
         <textarea name="text" data-testid="complaint-text-input" required maxlength="4000"></textarea></label>
+      <div class="form-row complaint-links">
+        <div><span class="label">${t('complaint_elder')}</span> <${ElderPicker} elder=${elder} t=${t} onError=${onError} onPick=${setElder} /></div>
+        <label>${t('complaint_call')}<input name="call_id" type="number" min="1" data-testid="complaint-call" defaultValue=${prefill.call_id || ''} /></label>
+        <label>${t('complaint_order')}<input name="order_id" type="number" min="1" data-testid="complaint-order" defaultValue=${prefill.order_id || ''} /></label>
+      </div>
       <div class="form-row">
         <label>${t('complainant_name')}<input name="complainant_name" data-testid="complainant-name" maxlength="64" defaultValue=${prefill.complainant_name || ''} /></label>
         <label>${t('complainant_phone')}<input name="complainant_phone" data-testid="complainant-phone" type="tel" maxlength="32" defaultValue=${prefill.complainant_phone || ''} /></label>

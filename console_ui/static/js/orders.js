@@ -4,7 +4,8 @@
 import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
 import { api } from './api.js';
 import { formatTime, formatWindow, localDate, localToday, localToUtc, reasonText } from './i18n.js';
-import { useDebounced, useTopic } from './live.js';
+import { ElderPicker } from './elderpicker.js';
+import { useTopic } from './live.js';
 
 const TABS = ['today', 'overdue', 'open', 'closed', 'all'];
 const STATES = ['requested', 'scheduled', 'in_progress', 'completed', 'followed_up', 'cancelled', 'failed'];
@@ -159,42 +160,6 @@ export function OrdersView({ topics, config, intent, t, onError, onInfo }) {
 }
 
 // ---------------------------------------------------------------- the new-order form
-
-function ElderPicker({ elder, t, onError, onPick }) {
-  const [query, setQuery] = useState('');
-  const [found, setFound] = useState(null);
-  const settled = useDebounced(query.trim());
-  useEffect(() => {
-    if (!settled) {
-      setFound(null);
-      return undefined;
-    }
-    let current = true;
-    api(`/api/v1/elders?${new URLSearchParams({ q: settled, limit: '10' })}`)
-      .then((p) => current && setFound(p.items), onError);
-    return () => { current = false; };
-  }, [settled]);
-
-  if (elder) {
-    return html`<div class="picked-elder" data-testid="picked-elder">
-      <strong translate=${false}>${elder.name}</strong> <span class="muted" translate=${false}>${[elder.phone, [elder.district, elder.community].filter(Boolean).join(' ')].filter(Boolean).join(' · ')}</span>
-      <button type="button" class="link" onClick=${() => onPick(null)}>${t('change_elder')}</button>
-    </div>`;
-  }
-  return html`
-    <div class="elder-picker">
-      <input type="search" data-testid="elder-search" aria-label=${t('elder_search')} placeholder=${t('elder_search')}
-        value=${query} onInput=${(e) => setQuery(e.target.value)} autocomplete="off" />
-      ${found && found.length === 0 && html`<p class="empty">${t('no_elders_found')}</p>`}
-      ${found && found.length > 0 && html`
-        <ul class="elder-options">
-          ${found.map((e) => html`<li key=${e.id}>
-            <button type="button" data-testid="elder-option" data-elder-id=${e.id} onClick=${() => onPick(e)}>
-              <strong translate=${false}>${e.name}</strong> <span class="muted" translate=${false}>${e.phone || ''} · ${e.id_number || ''} · ${e.district} ${e.community}</span>
-            </button></li>`)}
-        </ul>`}
-    </div>`;
-}
 
 function OrderForm({ config, initialElder, t, onError, onCreated, onClose }) {
   const serviceTypes = config.service_types.filter((s) => s !== 'emergency_rescue');

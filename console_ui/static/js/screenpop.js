@@ -183,7 +183,7 @@ export async function recordFor({ phoneCall, card, elder, note, t }) {
   if (category === 'home_service') return { kind: 'order', elder: elder || (elderId ? { id: elderId, name: '' } : null) };
   if (category === 'complaint') {
     const complainant = card?.contact?.name || elder?.name || '';
-    return { kind: 'complaint', prefill: { elder_id: elderId, complainant_name: complainant, complainant_phone: number, source: 'phone' } };
+    return { kind: 'complaint', prefill: { elder_id: elderId, elder_name: elder?.name, call_id: phoneCall.call_id, complainant_name: complainant, complainant_phone: number, source: 'phone' } };
   }
   if (category === 'emergency') {
     const existing = phoneCall.call_id ?? card?.open_calls?.[0]?.id;
