@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Browser, Page, async_playwright, expect
+from pypinyin import Style, lazy_pinyin
 
 from dispatch.demo.seed import next_working_day
 from dispatch.localtime import local_date
@@ -192,7 +193,43 @@ async def capture(base: str, data_dir: Path, watch_port: int, out: Path) -> None
         await settle(page)
         await page.screenshot(path=out / "console-sms.png")
         await capture_service_desk(page, base, out)
+        await capture_search_and_history(page, out)
+        await capture_admin(browser, base, out)
         await browser.close()
+
+
+async def capture_search_and_history(page: Page, out: Path) -> None:
+    """The search box finding an elder by pinyin initials, the elder's page, and the call history."""
+    name = (await page.locator(".call-row .elder-name").first.inner_text()).strip()
+    await page.keyboard.press("Escape")
+    await page.keyboard.press("/")
+    await page.keyboard.type("".join(lazy_pinyin(name, style=Style.FIRST_LETTER)))
+    await expect(page.get_by_test_id("search-hit").first).to_be_visible()
+    await settle(page)
+    await page.screenshot(path=out / "console-search.png")
+    await page.locator("[data-testid=search-hit][data-kind=elder]", has_text=name).first.click()
+    await expect(page.get_by_test_id("elder-entry").first).to_be_visible()
+    await settle(page)
+    await page.screenshot(path=out / "console-elder.png")
+    await page.get_by_test_id("view-history").click()
+    await page.get_by_test_id("history-state").select_option("")
+    await expect(page.get_by_test_id("history-row").first).to_be_visible()
+    await settle(page)
+    await page.screenshot(path=out / "console-history.png")
+
+
+async def capture_admin(browser: Browser, base: str, out: Path) -> None:
+    """The admin's accounts: who is logged in now."""
+    page = await browser.new_page(viewport={"width": 1440, "height": 900})
+    await page.goto(f"{base}/console/")
+    await page.fill("input[name=username]", "admin")
+    await page.fill("input[name=password]", "demo")
+    await page.click("button[type=submit]")
+    await expect(page.get_by_test_id("connection")).to_have_class("connection up")
+    await page.get_by_test_id("view-admin").click()
+    await expect(page.get_by_test_id("operator-row").first).to_be_visible()
+    await settle(page)
+    await page.screenshot(path=out / "console-admin.png")
 
 
 async def capture_service_desk(page: Page, base: str, out: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -146,32 +147,32 @@ async def check_minimum(
     district: str,
     service_types: Iterable[str],
     minimum: int,
-) -> list[str]:
+) -> list[dict[str, Any]]:
     """After a provider stopped counting for these types in the district (flushed), alert supervisors
-    where fewer than `minimum` active providers are left; the warning texts, one per short type."""
-    warnings: list[str] = []
+    where fewer than `minimum` active providers are left; one shortfall per short type, as data
+    ({district, service_type, active, minimum}: the console words it in its language)."""
+    warnings: list[dict[str, Any]] = []
     lost = set(service_types)
     for service_type in (t for t in REQUIRED_MINIMUM_TWO if t.value in lost):
         active = await active_count(session=session, district=district, service_type=service_type)
         if active >= minimum:
             continue
-        text = shortfall_text(district, service_type, active, minimum)
+        shortfall = {
+            "district": district,
+            "service_type": service_type.value,
+            "active": active,
+            "minimum": minimum,
+        }
         await alerts.raise_alert(
             session=session,
             clock=clock,
             kind="coverage",
             key=f"coverage:{district}:{service_type.value}",
-            text=text,
+            text=shortfall_text(district, service_type, active, minimum),
             audience=AlertAudience.supervisors,
-            detail={
-                "district": district,
-                "service_type": service_type.value,
-                "active": active,
-                "minimum": minimum,
-                "provider_id": provider_id,
-            },
+            detail=shortfall | {"provider_id": provider_id},
         )
-        warnings.append(text)
+        warnings.append(shortfall)
     return warnings
 
 

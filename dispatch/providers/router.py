@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -45,7 +45,7 @@ def _summary_fields(provider: Provider) -> dict[str, object]:
     }
 
 
-def _read(provider: Provider, coverage_warnings: tuple[str, ...] = ()) -> ProviderRead:
+def _read(provider: Provider, coverage_warnings: tuple[dict[str, Any], ...] = ()) -> ProviderRead:
     return ProviderRead.model_validate(
         {
             **_summary_fields(provider),

@@ -175,9 +175,18 @@ class ProviderRead(ProviderSummary):
     staff: list[StaffRead]
     created_at: datetime
     updated_at: datetime
-    coverage_warnings: list[str] = Field(
+    coverage_warnings: list[CoverageShortfall] = Field(
         default=[], description="minimums this change broke (the change was still made; supervisors alerted)"
     )
+
+
+class CoverageShortfall(BaseModel):
+    """A district left with fewer active providers of a required type than the minimum."""
+
+    district: str
+    service_type: ServiceType
+    active: int
+    minimum: int
 
 
 class CoverageRow(BaseModel):

@@ -35,7 +35,7 @@ class ProviderChange:
     """A changed provider and the coverage minimums the change broke (the alert texts)."""
 
     provider: Provider
-    coverage_warnings: tuple[str, ...] = ()
+    coverage_warnings: tuple[dict[str, Any], ...] = ()  # {district, service_type, active, minimum}
 
 
 def _location_columns(values: dict[str, Any]) -> dict[str, Any]:

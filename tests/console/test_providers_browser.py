@@ -151,6 +151,8 @@ async def test_a_supervisor_admits_a_provider_and_sees_coverage_break_as_meal_pr
         await expect(alert.locator(".alert-text")).to_have_text(
             f"{district}: only 1 Meals provider(s) in operation (at least 2 required)"
         )
+        await expect(warning).to_contain_text(f"{district}: only 1 Meals provider(s) in operation")
+        await expect(warning).not_to_contain_text("在营")
         await page.get_by_role("button", name="中文").click()
 
         await page.reload()

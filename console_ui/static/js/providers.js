@@ -189,7 +189,8 @@ function CoverageWarnings({ warnings, t }) {
   return html`
     <div class="coverage-warning" role="alert" data-testid="provider-coverage-warning">
       <strong>${t('coverage_warning_title')}</strong>
-      <ul>${warnings.map((w) => html`<li key=${w}>${w}</li>`)}</ul>
+      <ul>${warnings.map((w) => html`<li key=${`${w.district}|${w.service_type}`}>${t('alert_text.coverage', {
+        ...w, district: w.district || t('no_district'), service: t(`service.${w.service_type}`) })}</li>`)}</ul>
     </div>`;
 }
 

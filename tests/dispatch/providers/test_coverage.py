@@ -12,7 +12,13 @@ from dispatch.providers.coverage import Site, circle_radius_m, reached
 from tests.dispatch.providers.steps import new_provider, open_alerts, set_status
 from tests.factories import AREA, elder_payload
 
-MEAL_SHORT = "鼓楼区 助餐 在营服务商只剩 1 家（要求至少 2 家）"
+
+def short(district: str, service_type: str, active: int) -> dict[str, Any]:
+    """A coverage shortfall as the API reports it (the console words it)."""
+    return {"district": district, "service_type": service_type, "active": active, "minimum": 2}
+
+
+MEAL_SHORT = short("鼓楼区", "meal_assistance", 1)
 
 
 async def test_suspending_one_of_two_meal_providers_in_a_district_alerts_the_supervisors(
@@ -29,14 +35,8 @@ async def test_suspending_one_of_two_meal_providers_in_a_district_alerts_the_sup
         "coverage:鼓楼区:meal_assistance",
         "supervisors",
     )
-    assert alert["text"] == MEAL_SHORT
-    assert alert["detail"] == {
-        "district": "鼓楼区",
-        "service_type": "meal_assistance",
-        "active": 1,
-        "minimum": 2,
-        "provider_id": first["id"],
-    }
+    assert alert["text"] == "鼓楼区 助餐 在营服务商只剩 1 家（要求至少 2 家）"  # the log's and the API's text
+    assert alert["detail"] == MEAL_SHORT | {"provider_id": first["id"]}
 
 
 async def test_no_alert_while_the_district_keeps_the_minimum_or_the_type_has_none(
@@ -53,7 +53,7 @@ async def test_no_alert_while_the_district_keeps_the_minimum_or_the_type_has_non
     # Exiting a provider that was already suspended changes no count.
     assert (await set_status(client, supervisor, meal[0]["id"], "exited"))["coverage_warnings"] == []
     exited = await set_status(client, supervisor, meal[1]["id"], "exited")
-    assert exited["coverage_warnings"] == ["台江区 助餐 在营服务商只剩 1 家（要求至少 2 家）"]
+    assert exited["coverage_warnings"] == [short("台江区", "meal_assistance", 1)]
     assert [a["key"] for a in await open_alerts(client, supervisor)] == ["coverage:台江区:meal_assistance"]
 
 
@@ -68,17 +68,14 @@ async def test_moving_district_or_dropping_a_required_type_counts_against_the_ol
     )
     assert moved.status_code == 200
     assert moved.json()["district"] == "台江区"
-    assert moved.json()["coverage_warnings"] == [
-        MEAL_SHORT,
-        "鼓楼区 家政 在营服务商只剩 1 家（要求至少 2 家）",
-    ]
+    assert moved.json()["coverage_warnings"] == [MEAL_SHORT, short("鼓楼区", "housekeeping", 1)]
     dropped = await client.patch(
         f"/api/v1/providers/{stayer['id']}",
         json={"service_types": ["housekeeping"], "price_list": []},
         headers=supervisor,
     )
     # The open alert for 鼓楼区 meals is not repeated, but the response still says what is short.
-    assert dropped.json()["coverage_warnings"] == ["鼓楼区 助餐 在营服务商只剩 0 家（要求至少 2 家）"]
+    assert dropped.json()["coverage_warnings"] == [short("鼓楼区", "meal_assistance", 0)]
     alerts = await open_alerts(client, supervisor)
     assert sorted(a["key"] for a in alerts) == [
         "coverage:鼓楼区:housekeeping",
