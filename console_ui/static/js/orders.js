@@ -6,11 +6,12 @@ import { api } from './api.js';
 import { formatTime, formatWindow, localDate, localToday, localToUtc, reasonText } from './i18n.js';
 import { ElderPicker } from './elderpicker.js';
 import { useTopic } from './live.js';
+import { Pager } from './pager.js';
 
 const TABS = ['today', 'overdue', 'open', 'closed', 'all'];
 const STATES = ['requested', 'scheduled', 'in_progress', 'completed', 'followed_up', 'cancelled', 'failed'];
 const OPEN_STATES = new Set(['requested', 'scheduled', 'in_progress']);
-const PAGE_SIZE = 200;
+const PAGE_SIZE = 50;
 // Dates and times are typed as the console shows them in either language: 2026-03-02, 09:00 (24-hour, Shanghai),
 // not in the browser's own locale as date and time inputs would.
 const DATE_PATTERN = '\\d{4}-\\d{2}-\\d{2}';
@@ -94,15 +95,20 @@ function Filters({ filters, providers, t, onChange }) {
     </div>`;
 }
 
-function ordersQuery({ tab, state, providerId }) {
-  const params = new URLSearchParams({ view: tab, limit: String(PAGE_SIZE) });
+function ordersQuery({ tab, state, providerId }, offset) {
+  const params = new URLSearchParams({ view: tab, limit: String(PAGE_SIZE), offset: String(offset) });
   if (state) params.set('state', state);
   if (providerId) params.set('provider_id', providerId);
   return `/api/v1/service-orders?${params}`;
 }
 
 export function OrdersView({ topics, config, intent, t, onError, onInfo }) {
-  const [filters, setFilters] = useState({ tab: 'today', state: '', providerId: '' });
+  const [filters, setFiltersAndPage] = useState({ tab: 'today', state: '', providerId: '' });
+  const [offset, setOffset] = useState(0);
+  const setFilters = (next) => {
+    setOffset(0);
+    setFiltersAndPage(next);
+  };
   const [page, setPage] = useState({ items: [], total: 0 });
   const [providers, setProviders] = useState([]);
   const [selectedId, setSelectedId] = useState(null);
@@ -111,8 +117,8 @@ export function OrdersView({ topics, config, intent, t, onError, onInfo }) {
   const [reloads, setReloads] = useState(0);
 
   useEffect(() => {
-    api(ordersQuery(filters)).then(setPage, onError);
-  }, [filters, reloads]);
+    api(ordersQuery(filters, offset)).then(setPage, onError);
+  }, [filters, offset, reloads]);
   useEffect(() => {
     api('/api/v1/providers?limit=500').then((p) => setProviders(p.items), onError);
   }, []);
@@ -153,6 +159,7 @@ export function OrdersView({ topics, config, intent, t, onError, onInfo }) {
           </tbody>
         </table>
         ${page.items.length === 0 && html`<p class="empty">${t('no_orders')}</p>`}
+        <${Pager} offset=${offset} size=${PAGE_SIZE} total=${page.total} t=${t} onOffset=${setOffset} testid="orders" />
       </div>
       ${selectedId !== null && html`<${OrderDetail} key=${selectedId} orderId=${selectedId} version=${versions[selectedId] || 0}
         t=${t} onError=${onError} onInfo=${onInfo} onClose=${() => setSelectedId(null)} />`}
