@@ -200,3 +200,7 @@ async def test_the_history_pages_on_the_server(base: str, browser: Browser) -> N
     await expect(page.get_by_test_id("history-range")).to_have_text(f"51–{min(100, total)} of {total}")
     await expect(page.get_by_test_id("history-row")).to_have_count(min(50, total - 50))
     await expect(page.get_by_test_id("history-prev")).to_be_enabled()
+    opened = await page.get_by_test_id("history-row").first.get_attribute("data-call-id")
+    await page.get_by_test_id("history-row").first.focus()  # rows are picked from the keyboard too
+    await page.keyboard.press("Enter")
+    await expect(page.locator(f".detail[data-call-id='{opened}']")).to_be_visible()

@@ -7,6 +7,7 @@ import { html, render, useCallback, useEffect, useMemo, useRef, useState } from 
 import { AdminView } from './admin.js';
 import { setAlertLevel, setMuted, unlockSound } from './alerts.js';
 import { AgentStateSelector, useMyPresence } from './agentstate.js';
+import { pickable } from './pickable.js';
 import { api, ApiError, LiveFeed } from './api.js';
 import { CareCallsView } from './carecalls.js';
 import { ComplaintsView } from './complaints.js';
@@ -120,7 +121,7 @@ function QueueRow({ call, selected, now, t, onSelect }) {
   const waited = (now - Date.parse(call.opened_at)) / 1000;
   return html`
     <li class=${`call-row priority-${call.priority} state-${call.state} ${selected ? 'selected' : ''} ${isEscalated(call) ? 'escalated' : ''}`}
-        data-call-id=${call.id} data-priority=${call.priority} data-state=${call.state} onClick=${() => onSelect(call.id)}>
+        data-call-id=${call.id} data-priority=${call.priority} data-state=${call.state} ...${pickable(() => onSelect(call.id))}>
       <span class="badge">${call.priority}</span>
       <div class="row-main">
         <div class="row-title"><strong class="elder-name" translate=${false}>${call.elder_name}</strong> · ${t(`category.${call.category}`)}</div>

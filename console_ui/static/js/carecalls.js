@@ -3,6 +3,7 @@
 // record. Supervisors can make this week's and this month's tasks at once.
 
 import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
+import { pickable } from './pickable.js';
 import { api } from './api.js';
 import { formatTime, localToday } from './i18n.js';
 import { useTopic } from './live.js';
@@ -39,7 +40,7 @@ function assigneeText(item, t) {
 function CareCallRow({ item, selected, showAll, t, onSelect }) {
   return html`
     <tr class=${`carecall-row ${item.overdue ? 'overdue' : ''} ${selected ? 'selected' : ''}`} data-testid="carecall-row"
-        data-care-call-id=${item.id} data-elder-id=${item.elder_id} onClick=${() => onSelect(item.id)}>
+        data-care-call-id=${item.id} data-elder-id=${item.elder_id} ...${pickable(() => onSelect(item.id))}>
       <td class="elder-name" translate=${false}>${item.elder_name}</td>
       <td><span class=${`cadence cadence-${item.cadence}`}>${t(`cadence.${item.cadence}`)}</span></td>
       <td class=${item.overdue ? 'overdue-tag' : ''}>${dueText(item.due_on, t)}

@@ -3,6 +3,7 @@
 // form any operator uses to register a complaint taken on the phone.
 
 import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
+import { pickable } from './pickable.js';
 import { api } from './api.js';
 import { ElderPicker } from './elderpicker.js';
 import { formatTime } from './i18n.js';
@@ -57,7 +58,7 @@ function excerpt(text) {
 function ComplaintRow({ complaint, providerNames, selected, t, onSelect }) {
   return html`
     <tr class=${`complaint-row ${complaint.overdue ? 'overdue' : ''} ${selected ? 'selected' : ''}`} data-testid="complaint-row"
-        data-complaint-id=${complaint.id} data-state=${complaint.state} onClick=${() => onSelect(complaint.id)}>
+        data-complaint-id=${complaint.id} data-state=${complaint.state} ...${pickable(() => onSelect(complaint.id))}>
       <td>#${complaint.id}</td>
       <td><span class=${`kind-badge kind-${complaint.kind}`}>${t(`complaint_kind.${complaint.kind}`)}</span></td>
       <td class="target" data-testid="complaint-target">${targetText(complaint, providerNames, t)}</td>

@@ -3,6 +3,7 @@
 // score and comment, and can register a complaint in the same step.
 
 import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
+import { pickable } from './pickable.js';
 import { api } from './api.js';
 import { formatTime } from './i18n.js';
 import { useTopic } from './live.js';
@@ -13,7 +14,7 @@ const REFRESH_MS = 60_000; // retries fall due as time passes; new follow-ups ar
 function FollowUpRow({ item, selected, t, onSelect }) {
   return html`
     <tr class=${`followup-row ${item.overdue ? 'overdue' : ''} ${selected ? 'selected' : ''}`} data-testid="followup-row"
-        data-followup-id=${item.id} data-order-id=${item.order_id ?? ''} onClick=${() => onSelect(item.id)}>
+        data-followup-id=${item.id} data-order-id=${item.order_id ?? ''} ...${pickable(() => onSelect(item.id))}>
       <td class=${item.overdue ? 'overdue-tag' : ''}>${formatTime(item.due_at)}</td>
       <td>${t(`followup_kind.${item.kind}`)}</td>
       <td class="elder-name" translate=${false}>${item.elder_name}</td>

@@ -2,6 +2,7 @@
 // dates it was opened on, paged by the server.
 
 import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
+import { pickable } from './pickable.js';
 import { api } from './api.js';
 import { formatTime, localToUtc } from './i18n.js';
 import { useDebounced } from './live.js';
@@ -77,7 +78,7 @@ export function HistoryView({ t, onError, onOpenCall, onOpenElder }) {
         <thead><tr>${['col_opened', 'col_elder', 'col_category', 'col_priority', 'col_state', 'col_outcome', 'col_handler'].map((c) => html`<th key=${c}>${t(c)}</th>`)}</tr></thead>
         <tbody>
           ${page.items.map((call) => html`
-            <tr key=${call.id} class="history-row" data-testid="history-row" data-call-id=${call.id} onClick=${() => onOpenCall(call.id)}>
+            <tr key=${call.id} class="history-row" data-testid="history-row" data-call-id=${call.id} ...${pickable(() => onOpenCall(call.id))}>
               <td>${formatTime(call.opened_at)}</td>
               <td><button type="button" class="link" onClick=${(e) => { e.stopPropagation(); onOpenElder(call.elder_id); }} translate=${false}>${call.elder_name}</button></td>
               <td>${t(`category.${call.category}`)}</td>

@@ -2,6 +2,7 @@
 // new-order form with its elder search; and one order's history and offers.
 
 import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
+import { pickable } from './pickable.js';
 import { api } from './api.js';
 import { formatTime, formatWindow, localDate, localToday, localToUtc, reasonText } from './i18n.js';
 import { ElderPicker } from './elderpicker.js';
@@ -62,7 +63,7 @@ export function OrderBadge({ order, t }) {
 function OrderRow({ order, selected, t, onSelect }) {
   return html`
     <tr class=${`order-row ${selected ? 'selected' : ''} ${order.overdue ? 'overdue' : ''} ${order.escalated_at ? 'escalated' : ''}`}
-        data-testid="order-row" data-order-id=${order.id} onClick=${() => onSelect(order.id)}>
+        data-testid="order-row" data-order-id=${order.id} ...${pickable(() => onSelect(order.id))}>
       <td class="window">${formatWindow(order.window_start, order.window_end)}</td>
       <td class="elder-name" translate=${false}>${order.elder_name}</td>
       <td>${t(`service.${order.service_type}`)}</td>

@@ -3,6 +3,7 @@
 // status changes (admit, suspend, resume, exit); a coverage tab (覆盖) shows the district minimums.
 
 import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
+import { pickable } from './pickable.js';
 import { api, ApiError } from './api.js';
 import { CoverageView } from './coverage.js';
 import { dictionary, errorText, formatTime } from './i18n.js';
@@ -41,7 +42,7 @@ function Rating({ provider, t }) {
 function ProviderRow({ provider, selected, t, onSelect }) {
   return html`
     <tr class=${`provider-row status-${provider.status} ${selected ? 'selected' : ''}`} data-testid="provider-row"
-        data-provider-id=${provider.id} onClick=${() => onSelect(provider.id)}>
+        data-provider-id=${provider.id} ...${pickable(() => onSelect(provider.id))}>
       <td class="provider-name" translate=${false}>${provider.name}</td>
       <td translate=${false}>${provider.district}</td>
       <td><span class=${`status-badge status-${provider.status}`}>${t(`provider_status.${provider.status}`)}</span></td>
