@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
+from tests.console.pages import console_as
 from tests.test_cli import env_for, run, server
 
 pytestmark = pytest.mark.slow
@@ -22,18 +23,6 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert seeded.returncode == 0, seeded.stderr
     with server(["serve"], env) as url:
         yield url
-
-
-async def console_as(browser: Browser, base: str, username: str) -> Page:
-    context = await browser.new_context(viewport={"width": 1600, "height": 1000})
-    await context.add_init_script("localStorage.setItem('console.lang', 'zh-CN')")
-    page = await context.new_page()
-    await page.goto(f"{base}/console/")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", "demo")
-    await page.click("button[type=submit]")
-    await expect(page.get_by_test_id("connection")).to_have_class("connection up")
-    return page
 
 
 async def test_an_admin_signs_an_agent_out_creates_an_account_and_reads_audit_and_settings(

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from tests.console.pages import console_as
 from tests.test_cli import env_for, run, server
 
 pytestmark = pytest.mark.slow
@@ -50,15 +51,7 @@ async def thirty_calls(base: str) -> list[dict[str, Any]]:
 
 
 async def agent_console(browser: Browser, base: str) -> Page:
-    context = await browser.new_context(viewport={"width": 1920, "height": 1080})
-    await context.add_init_script("localStorage.setItem('console.lang', 'zh-CN')")
-    page = await context.new_page()
-    await page.goto(f"{base}/console/")
-    await page.fill("input[name=username]", "agent1")
-    await page.fill("input[name=password]", "demo")
-    await page.click("button[type=submit]")
-    await expect(page.get_by_test_id("connection")).to_have_class("connection up")
-    return page
+    return await console_as(browser, base, "agent1", size=(1920, 1080))
 
 
 async def fully_visible_in_queue(page: Page, call_id: int) -> bool:

@@ -14,6 +14,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 from pypinyin import Style, lazy_pinyin
 
+from tests.console.pages import console_as
 from tests.test_cli import env_for, run, server
 
 pytestmark = pytest.mark.slow
@@ -45,15 +46,7 @@ async def ended_calls(base: str, count: int) -> list[dict[str, Any]]:
 
 
 async def agent_console(browser: Browser, base: str, lang: str = "zh-CN") -> Page:
-    context = await browser.new_context(viewport={"width": 1600, "height": 1000})
-    await context.add_init_script(f"localStorage.setItem('console.lang', '{lang}')")
-    page = await context.new_page()
-    await page.goto(f"{base}/console/")
-    await page.fill("input[name=username]", "agent1")
-    await page.fill("input[name=password]", "demo")
-    await page.click("button[type=submit]")
-    await expect(page.get_by_test_id("connection")).to_have_class("connection up")
-    return page
+    return await console_as(browser, base, "agent1", lang)
 
 
 async def test_slash_and_pinyin_initials_open_the_elder_page_with_devices_and_timeline(
@@ -200,7 +193,7 @@ async def test_the_history_pages_on_the_server(base: str, browser: Browser) -> N
     await expect(page.get_by_test_id("history-range")).to_have_text(f"51–{min(100, total)} of {total}")
     await expect(page.get_by_test_id("history-row")).to_have_count(min(50, total - 50))
     await expect(page.get_by_test_id("history-prev")).to_be_enabled()
-    opened = await page.get_by_test_id("history-row").first.get_attribute("data-call-id")
+    picked = await page.get_by_test_id("history-row").first.get_attribute("data-call-id")
     await page.get_by_test_id("history-row").first.focus()  # rows are picked from the keyboard too
     await page.keyboard.press("Enter")
-    await expect(page.locator(f".detail[data-call-id='{opened}']")).to_be_visible()
+    await expect(page.locator(f".detail[data-call-id='{picked}']")).to_be_visible()

@@ -10,7 +10,7 @@ function asElder(hit) {
   return { id: hit.id, name: hit.label, phone: hit.phone, id_number: hit.id_number, district: '', community: hit.community };
 }
 
-export function ElderPicker({ elder, t, onError, onPick }) {
+export function ElderPicker({ elder, t, onError, onPick, testids = ['elder-search', 'elder-option'] }) {
   const [query, setQuery] = useState('');
   const [found, setFound] = useState(null);
   const settled = useDebounced(query.trim());
@@ -33,13 +33,13 @@ export function ElderPicker({ elder, t, onError, onPick }) {
   }
   return html`
     <div class="elder-picker">
-      <input type="search" data-testid="elder-search" aria-label=${t('elder_search')} placeholder=${t('elder_search')}
+      <input type="search" data-testid=${testids[0]} aria-label=${t('elder_search')} placeholder=${t('elder_search')}
         value=${query} onInput=${(e) => setQuery(e.target.value)} autocomplete="off" />
       ${found && found.length === 0 && html`<p class="empty">${t('no_elders_found')}</p>`}
       ${found && found.length > 0 && html`
         <ul class="elder-options">
           ${found.map((e) => html`<li key=${e.id}>
-            <button type="button" data-testid="elder-option" data-elder-id=${e.id} onClick=${() => onPick(e)}>
+            <button type="button" data-testid=${testids[1]} data-elder-id=${e.id} onClick=${() => onPick(e)}>
               <strong translate=${false}>${e.name}</strong> <span class="muted" translate=${false}>${[e.phone, e.id_number, e.community].filter(Boolean).join(' · ')}</span>
             </button></li>`)}
         </ul>`}

@@ -5,13 +5,15 @@
 
 import { html, useEffect, useRef, useState } from '../vendor/htm/preact/standalone.module.js';
 import { setPhoneRinging } from './alerts.js';
+import { ElderPicker } from './elderpicker.js';
 import { api } from './api.js';
 import { wrapUpEnds } from './agentstate.js';
 import { formatDuration, formatTime } from './i18n.js';
-import { useDebounced, useTopic } from './live.js';
+import { useTopic } from './live.js';
 
 const LIVE_STATES = new Set(['ringing', 'talking']);
 const SEAT_ON_A_CALL = new Set(['ringing', 'on_call', 'wrap_up']);
+const CALLER_SEARCH = ['caller-search', 'caller-search-option']; // the unknown caller's elder search
 
 /** The panel's stage for a phone call as the server describes it. */
 export function stageOf(phoneCall) {
@@ -126,32 +128,6 @@ function Recent({ recent, t }) {
     </div>`;
 }
 
-/** Unknown caller: find the elder by name, phone or ID number. */
-function ElderSearch({ t, onPick }) {
-  const [query, setQuery] = useState('');
-  const [found, setFound] = useState(null);
-  const settled = useDebounced(query.trim());
-  useEffect(() => {
-    if (!settled) {
-      setFound(null);
-      return undefined;
-    }
-    let current = true;
-    api(`/api/v1/elders?${new URLSearchParams({ q: settled, limit: '8' })}`).then((p) => current && setFound(p.items), () => current && setFound([]));
-    return () => { current = false; };
-  }, [settled]);
-  return html`
-    <div class="elder-picker">
-      <input type="search" data-testid="caller-search" aria-label=${t('elder_search')} placeholder=${t('elder_search')}
-        value=${query} onInput=${(e) => setQuery(e.target.value)} autocomplete="off" />
-      ${found && found.length === 0 && html`<p class="empty">${t('no_elders_found')}</p>`}
-      ${found && found.length > 0 && html`<ul class="elder-options">
-        ${found.map((e) => html`<li key=${e.id}><button type="button" data-testid="caller-search-option" data-elder-id=${e.id} onClick=${() => onPick(e)}>
-          <strong>${e.name}</strong> <span class="muted">${e.phone || ''} · ${e.district} ${e.community}</span></button></li>`)}
-      </ul>`}
-    </div>`;
-}
-
 function CallerCard({ card, picked, t, onPick }) {
   if (!card) return html`<p class="muted" data-testid="caller-loading">${t('caller_loading')}</p>`;
   const who = card.contact
@@ -167,7 +143,7 @@ function CallerCard({ card, picked, t, onPick }) {
       ${who}
       ${elder ? html`<${ElderCard} elder=${elder} t=${t} />` : html`
         <p class="caller-unknown" data-testid="caller-unknown"><strong>${t('unknown_number')}</strong></p>
-        <${ElderSearch} t=${t} onPick=${onPick} />`}
+        <${ElderPicker} elder=${null} t=${t} onError=${() => null} onPick=${onPick} testids=${CALLER_SEARCH} />`}
       <${OpenMatters} card=${card} t=${t} />
       <${Recent} recent=${card.recent} t=${t} />
     </div>`;
