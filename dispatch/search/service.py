@@ -59,35 +59,41 @@ def _in_range(prefix: str) -> ColumnElement[bool]:
 
 
 async def _elders(session: AsyncSession, query: SearchQuery, limit: int) -> tuple[list[ElderHit], bool]:
-    matched: dict[int, str] = {}
-    if query.key_prefixes:
-        best = func.min(func.length(ElderSearchKey.key))
-        rows = await session.execute(
-            select(ElderSearchKey.elder_id, func.min(ElderSearchKey.key))
-            .where(or_(*(_in_range(prefix) for prefix, _ in query.key_prefixes)))
-            .group_by(ElderSearchKey.elder_id)
-            .order_by(best, ElderSearchKey.elder_id)
-            .limit(limit + 1)
-        )
-        kinds = dict(query.key_prefixes)
-        for elder_id, key in rows:
-            matched[elder_id] = next(kind for prefix, kind in kinds.items() if key.startswith(prefix[:2]))
+    """Elders by their keys, then (for Chinese text) by name or address containing it; whether more match."""
+    matched = await _by_keys(session, query, limit + 1)
     if query.contains and len(matched) <= limit:
-        pattern = f"%{query.contains}%"
-        rows = await session.execute(
-            select(Elder.id, Elder.name.like(pattern))
-            .where(
-                or_(Elder.name.like(pattern), Elder.address.like(pattern)), Elder.id.not_in(matched or [0])
-            )
-            .order_by(Elder.id)
-            .limit(limit + 1 - len(matched))
-        )
-        for elder_id, by_name in rows:
-            matched[elder_id] = "name" if by_name else "address"
-    more = len(matched) > limit
+        matched |= await _by_text(session, query.contains, limit + 1 - len(matched), exclude=set(matched))
     ids = list(matched)[:limit]
     loaded = {e.id: e for e in await session.scalars(select(Elder).where(Elder.id.in_(ids)))}
-    return [ElderHit(loaded[i], matched[i]) for i in ids if i in loaded], more
+    return [ElderHit(loaded[i], matched[i]) for i in ids if i in loaded], len(matched) > limit
+
+
+async def _by_keys(session: AsyncSession, query: SearchQuery, limit: int) -> dict[int, str]:
+    """{elder id: what matched} for the elders with a key starting with one of the prefixes, the shortest
+    matching key first (an exact match before a longer name)."""
+    if not query.key_prefixes:
+        return {}
+    kind_of = {prefix[:2]: kind for prefix, kind in query.key_prefixes}  # "n:" -> "initials"
+    rows = await session.execute(
+        select(ElderSearchKey.elder_id, func.min(ElderSearchKey.key))
+        .where(or_(*(_in_range(prefix) for prefix, _ in query.key_prefixes)))
+        .group_by(ElderSearchKey.elder_id)
+        .order_by(func.min(func.length(ElderSearchKey.key)), ElderSearchKey.elder_id)
+        .limit(limit)
+    )
+    return {elder_id: kind_of[key[:2]] for elder_id, key in rows}
+
+
+async def _by_text(session: AsyncSession, text: str, limit: int, exclude: set[int]) -> dict[int, str]:
+    """{elder id: "name" or "address"} for elders whose name or address contains `text` (a scan)."""
+    pattern = f"%{text}%"
+    rows = await session.execute(
+        select(Elder.id, Elder.name.like(pattern))
+        .where(or_(Elder.name.like(pattern), Elder.address.like(pattern)), Elder.id.not_in(exclude or {0}))
+        .order_by(Elder.id)
+        .limit(limit)
+    )
+    return {elder_id: "name" if by_name else "address" for elder_id, by_name in rows}
 
 
 async def _records(session: AsyncSession, actor: Actor, number: int | None) -> list[RecordHit]:
