@@ -409,6 +409,9 @@ def print_table(result: Result, args: argparse.Namespace) -> None:
 
 
 async def run(args: argparse.Namespace) -> Result:
+    if args.keep:  # the server's log and data stay there for a look afterwards
+        args.keep.mkdir(parents=True, exist_ok=False)
+        return await measure(args, args.keep)
     with tempfile.TemporaryDirectory(prefix="voice-calls-") as tmp:
         return await measure(args, Path(tmp))
 
@@ -424,6 +427,7 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=12349, help="the menu choices' random seed")
     parser.add_argument("--drain", type=float, default=300.0, help="longest wait for every call to end")
+    parser.add_argument("--keep", type=Path, help="a new directory to keep the server's log and data in")
     args = parser.parse_args()
     print_table(asyncio.run(run(args)), args)
 
