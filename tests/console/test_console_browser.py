@@ -204,8 +204,8 @@ async def test_the_map_shows_positions_without_tiles(site: Site, browser: Browse
     )  # the providers load after the call
     legend = page.get_by_test_id("map-legend")
     await expect(legend).to_have_text(re.compile(r"^报警位置\s*家\s*安全区域\s*附近服务商$"))
-    # Every provider is numbered, nearest first, and listed under the map by its number; the alarm's label
-    # sits above its marker and the home's below.
+    # Every provider is numbered, nearest first, and listed under the map by its number; of the alarm and
+    # the home, the northern one's label sits above it and the other's below, wherever the watch reported.
     providers = await page.locator("path.marker-provider").count()
     await expect(page.locator(".provider-label")).to_have_count(providers)  # old labels fade out first
     await expect(page.get_by_test_id("map-providers").locator("li")).to_have_count(providers)

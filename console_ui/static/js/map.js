@@ -38,17 +38,19 @@ function layersOf({ call, elder, providers, accepted, t }) {
   const layers = [];
   if (elder?.safe_area) layers.push(safeAreaLayer(elder.safe_area, t('map_safe_area')));
   nearestFirst(providers).forEach((provider, i) => layers.push(providerLayer(provider, i + 1, accepted, t)));
-  // The home's label below it and the alarm's above, so they never cover each other.
+  // The northern of the two points is labelled above it and the other below, so the labels point away from
+  // each other and never overlap (an alarm just south of home would otherwise have its label on home's).
+  const alarmNorth = !elder?.home_location || !call.position || call.position.lat >= elder.home_location.lat;
   if (elder?.home_location) {
     layers.push(
       L.circleMarker(latLng(elder.home_location), { className: 'marker-home', radius: 8, color: '#1565c0', fillOpacity: 0.9 })
-        .bindTooltip(t('map_home'), { permanent: true, direction: 'bottom' }),
+        .bindTooltip(t('map_home'), { permanent: true, direction: alarmNorth ? 'bottom' : 'top' }),
     );
   }
   if (call.position) {
     layers.push(
       L.circleMarker(latLng(call.position), { className: 'marker-alarm', radius: 11, color: '#c62828', weight: 3, fillOpacity: 0.7 })
-        .bindTooltip(t('map_alarm'), { permanent: true, direction: 'top' }),
+        .bindTooltip(t('map_alarm'), { permanent: true, direction: alarmNorth ? 'top' : 'bottom' }),
     );
   }
   return layers;
