@@ -23,7 +23,6 @@ from dispatch.db import migrate
 from dispatch.db.models import metadata
 from dispatch.db.session import create_engine, create_session_factory
 from dispatch.settings import Settings
-from dispatch.tasks import cancel_and_wait
 
 PG_URL = os.environ.get("DISPATCH_TEST_PG_URL", "postgresql+asyncpg://127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("DISPATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -149,10 +148,6 @@ async def app(db_settings: Settings, clock: FakeClock) -> AsyncIterator[FastAPI]
     application = create_app(db_settings, clock=clock)
     async with application.router.lifespan_context(application):
         yield application
-    # A task the app left behind that swallows its cancellation (as the app's own have been seen to, see
-    # dispatch/tasks.py) would hang the event loop's close after the test: cancel them until they end.
-    leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    await cancel_and_wait(leftover, recancel_every=0.5)
 
 
 @pytest.fixture
