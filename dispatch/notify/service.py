@@ -196,14 +196,13 @@ async def note_sent(*, session: AsyncSession, clock: Clock, sms_id: int, sid: st
     """The gateway took the message: keep its sid; it is queued unless a delivery report came first."""
     now = clock.now()
     await session.execute(
-        update(SmsMessage)
-        .where(SmsMessage.id == sms_id)
-        .values(sid=sid, updated_at=now, next_attempt_at=None, error_code=None, error_message=None)
+        update(SmsMessage).where(SmsMessage.id == sms_id).values(sid=sid, updated_at=now, next_attempt_at=None)
     )
+    # an earlier try's error is cleared, but not the error a report that came first brought
     await session.execute(
         update(SmsMessage)
         .where(SmsMessage.id == sms_id, SmsMessage.status == SmsStatus.sending)
-        .values(status=SmsStatus.queued)
+        .values(status=SmsStatus.queued, error_code=None, error_message=None)
     )
 
 

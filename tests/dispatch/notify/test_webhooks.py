@@ -195,6 +195,42 @@ async def test_crossing_reports_from_two_processes_leave_the_final_status(pg_db_
         await engine.dispose()
 
 
+async def test_a_failure_report_that_overtakes_the_senders_note_keeps_its_error_code(
+    db_settings: Settings,
+) -> None:
+    clock = FakeClock()
+    engine = create_engine(db_settings)
+    sessions = create_session_factory(engine)
+    sid = "SM" + "7" * 32
+    try:
+        async with sessions() as session:
+            message = await sms.queue(
+                session=session, clock=clock, to=STRANGER, body="hi", purpose=SmsPurpose.help, through_gateway=True
+            )
+            await session.commit()
+            [claimed] = await sms.claim_due(session=session, clock=clock, stale_before=clock.now(), limit=1)
+            await session.commit()
+        async with sessions() as session:  # the carrier's report lands before the sender notes the sid
+            await sms.record_status(
+                session=session,
+                clock=clock,
+                sid=sid,
+                status=SmsStatus.undelivered,
+                error_code="30005",
+                sms_id=claimed.id,
+            )
+            await session.commit()
+        async with sessions() as session:
+            await sms.note_sent(session=session, clock=clock, sms_id=claimed.id, sid=sid)
+            await session.commit()
+        async with sessions() as session:
+            stored = await session.get(SmsMessage, message.id)
+        assert stored is not None
+        assert (stored.status, stored.error_code) == (SmsStatus.undelivered, "30005")
+    finally:
+        await engine.dispose()
+
+
 async def waiting_for_a_lock(engine: AsyncEngine) -> None:
     async with asyncio.timeout(5), engine.connect() as connection:
         waiting = text("SELECT count(*) FROM pg_locks WHERE NOT granted")
