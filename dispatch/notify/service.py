@@ -196,7 +196,9 @@ async def note_sent(*, session: AsyncSession, clock: Clock, sms_id: int, sid: st
     """The gateway took the message: keep its sid; it is queued unless a delivery report came first."""
     now = clock.now()
     await session.execute(
-        update(SmsMessage).where(SmsMessage.id == sms_id).values(sid=sid, updated_at=now, next_attempt_at=None)
+        update(SmsMessage)
+        .where(SmsMessage.id == sms_id)
+        .values(sid=sid, updated_at=now, next_attempt_at=None)
     )
     # an earlier try's error is cleared, but not the error a report that came first brought
     await session.execute(

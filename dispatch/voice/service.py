@@ -570,6 +570,8 @@ async def caller_left(
         )
         return Actions(end_conference=[conference_name(phone_call.id)])
     actions = Actions()
+    if phone_call.category is None:  # gone before choosing: as with no key pressed, call back as an emergency
+        phone_call.category = PhoneCategory.emergency
     if phone_call.state == PhoneCallState.ringing and phone_call.offered_agent_id is not None:
         if phone_call.agent_leg_sid:
             actions.hang_up.append(phone_call.agent_leg_sid)

@@ -205,7 +205,12 @@ async def test_a_failure_report_that_overtakes_the_senders_note_keeps_its_error_
     try:
         async with sessions() as session:
             message = await sms.queue(
-                session=session, clock=clock, to=STRANGER, body="hi", purpose=SmsPurpose.help, through_gateway=True
+                session=session,
+                clock=clock,
+                to=STRANGER,
+                body="hi",
+                purpose=SmsPurpose.help,
+                through_gateway=True,
             )
             await session.commit()
             [claimed] = await sms.claim_due(session=session, clock=clock, stale_before=clock.now(), limit=1)

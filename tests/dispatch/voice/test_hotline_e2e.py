@@ -480,9 +480,14 @@ async def test_nobody_ready_the_caller_waits_then_hangs_up_and_a_callback_task_i
     elder = await post_elder(h, name="王秀英", phone=number)
     before = await voice_stats(h)
 
-    caller = h.fake.place_call(from_=number, hangup_after_s=40)  # presses nothing, gives up after 40 s
-    pc_id = await the_call_of(h, elder_id=elder["id"])
-    ended = await until(h, pc_id, lambda pc: pc.state == PhoneCallState.ended)
+    # 40 scripted seconds must cover the greeting, the menu and joining the queue even on a loaded machine
+    h.fake.configure_voice(voice_ms_per_second=75.0)
+    try:
+        caller = h.fake.place_call(from_=number, hangup_after_s=40)  # presses nothing, gives up after 40 s
+        pc_id = await the_call_of(h, elder_id=elder["id"])
+        ended = await until(h, pc_id, lambda pc: pc.state == PhoneCallState.ended)
+    finally:
+        h.fake.configure_voice(voice_ms_per_second=MS_PER_SECOND)
     assert (ended["outcome"], ended["category"], ended["agent_id"], ended["answered_at"]) == (
         "abandoned",
         "emergency",

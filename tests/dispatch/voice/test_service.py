@@ -29,6 +29,7 @@ from dispatch.voice.models import (
 from dispatch.voice.service import Actions
 from dispatch.voice.telephony import LegStatus
 from tests.dispatch.voice.conftest import (
+    HOTLINE,
     TEST,
     call_in,
     count,
@@ -228,6 +229,23 @@ async def test_abandoned_while_waiting_makes_one_callback_task(
     assert [(t.phone_call_id, t.number, t.category) for t in tasks] == [
         (waiting.id, "+8613700000009", PhoneCategory.home_service)
     ]
+
+
+async def test_a_caller_who_hangs_up_during_the_menu_is_called_back_as_an_emergency(
+    desk: VoiceDesk, sessions: Sessions, clock: FakeClock, voice_settings: Settings
+) -> None:
+    async with sessions() as session:  # greeted, but gone before choosing (as with no key: an emergency)
+        phone_call = await service.receive_inbound(
+            session=session, clock=clock, call_sid="CA-menu", from_number="+8613700000010", to_number=HOTLINE
+        )
+        await session.commit()
+    clock.advance(4)
+    await report(desk, sessions, clock, voice_settings, sid="CA-menu", status="completed")
+    ended = await reload(sessions, phone_call.id)
+    assert (ended.outcome, ended.category) == (PhoneOutcome.abandoned, PhoneCategory.emergency)
+    async with sessions() as session:
+        [task] = (await session.scalars(select(CallbackTask))).all()
+    assert (task.phone_call_id, task.category) == (phone_call.id, PhoneCategory.emergency)
 
 
 async def test_a_caller_waiting_60_s_alerts_supervisors_once(
