@@ -33,3 +33,14 @@ async def cancel_and_wait(
     for task in every:
         if not task.cancelled() and task.exception() is not None:
             logger.error("task %s had failed", task.get_name(), exc_info=task.exception())
+
+
+async def set_within(event: asyncio.Event, seconds: float) -> bool:
+    """Wait up to `seconds` for `event`; whether it was set. Unlike `asyncio.wait_for` on Python 3.11,
+    a cancellation that lands as the event is set is not lost (python/cpython#86296)."""
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True

@@ -34,6 +34,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from dispatch.tasks import set_within
+
 __all__ = [
     "Answer",
     "Behaviour",
@@ -354,8 +356,7 @@ async def _withdrawn_within(withdrawn: asyncio.Event, delay: float) -> bool:
     if withdrawn.is_set():
         return True
     if delay > 0:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(withdrawn.wait(), delay)
+        await set_within(withdrawn, delay)
     return withdrawn.is_set()
 
 

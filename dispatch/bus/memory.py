@@ -106,9 +106,8 @@ class MemoryBus:
         if block_ms and state.cursor >= target.end:
             async with target.changed:
                 try:
-                    await asyncio.wait_for(
-                        target.changed.wait_for(lambda: state.cursor < target.end), block_ms / 1000
-                    )
+                    async with asyncio.timeout(block_ms / 1000):
+                        await target.changed.wait_for(lambda: state.cursor < target.end)
                 except TimeoutError:
                     return []
         return self._deliver(target, state, consumer, count)

@@ -19,7 +19,7 @@ from typing import Any
 from dispatch.auth.service import SESSION_REVOKED
 from dispatch.bus.base import EventBus, Message
 from dispatch.calls.service import CONSOLE_CHANNEL
-from dispatch.tasks import cancel_and_wait
+from dispatch.tasks import cancel_and_wait, set_within
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +74,7 @@ class ConsoleHub:
         """Subscribe; a bus still unreachable after `wait_seconds` does not hold the server's start-up (the
         consoles get this process's messages locally meanwhile, and resync once it is back)."""
         self._task = asyncio.create_task(self._run(), name="console-hub")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._subscribed.wait(), wait_seconds)
+        await set_within(self._subscribed, wait_seconds)
 
     async def stop(self) -> None:
         await cancel_and_wait([self._task])

@@ -6,7 +6,6 @@ about messages that failed for good, and about messages whose delivery report is
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -21,7 +20,7 @@ from dispatch.notify import service
 from dispatch.notify.models import SmsMessage, SmsStatus
 from dispatch.notify.retry import RetryPolicy
 from dispatch.notify.sender import SendFailed, SmsSender
-from dispatch.tasks import cancel_and_wait
+from dispatch.tasks import cancel_and_wait, set_within
 
 logger = logging.getLogger(__name__)
 
@@ -271,8 +270,7 @@ class SmsWorker:
                 pause = await self._pause()
             except Exception:
                 logger.exception("SMS worker: sending failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), pause)
+            await set_within(self._wake, pause)
             self._wake.clear()
 
     async def _chase_reports(self) -> None:

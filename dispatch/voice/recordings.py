@@ -31,7 +31,7 @@ from dispatch.clock import Clock
 from dispatch.errors import NotFound, PermissionDenied
 from dispatch.notify.twilio_http import BaseUrlHttpClient
 from dispatch.settings import Settings
-from dispatch.tasks import cancel_and_wait
+from dispatch.tasks import cancel_and_wait, set_within
 from dispatch.voice.models import PhoneCall, Recording, RecordingState
 
 logger = logging.getLogger(__name__)
@@ -484,7 +484,6 @@ class RecordingKeeper:
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._settings.desk_tick_seconds)
+            await set_within(self._wake, self._settings.desk_tick_seconds)
             self._wake.clear()
             await self.run_once()

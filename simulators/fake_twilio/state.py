@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from dispatch.tasks import set_within
 from simulators.fake_twilio.wire import (
     API_VERSION,
     DEFAULT_ACCOUNT_SID,
@@ -377,8 +377,7 @@ class FakeState:
             remaining = deadline - loop.time()
             if found or self.closed or remaining <= 0:
                 return found
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), remaining)
+            await set_within(changed, remaining)
 
     def news(self) -> asyncio.Event:
         """The event the next `changed()` sets (take it before checking, then wait on it)."""

@@ -4,11 +4,11 @@ scripts of the phones it rings. Time on a call is counted in scripted seconds (`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dispatch.tasks import set_within
 from simulators.fake_twilio.state import MAX_WAIT_S, FakeState
 from simulators.fake_twilio.voice_wire import FINAL_STATUSES, wav_bytes
 from simulators.fake_twilio.wire import API_VERSION, new_sid, rfc2822
@@ -514,8 +514,7 @@ class VoiceState:
             reached = call.status in wanted or ("in-conference" in wanted and call.conference_sid is not None)
             if reached or call.final or self.shared.closed or remaining <= 0:
                 return call
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), remaining)
+            await set_within(changed, remaining)
 
     def reset(self) -> None:
         """Forget calls, conferences, recordings and scripts (the player cancels the calls first)."""

@@ -13,7 +13,7 @@ from dispatch.bus.memory import MemoryBus
 from dispatch.calls.processor import CallProcessor
 from dispatch.clock import FakeClock
 from dispatch.db.session import create_session_factory
-from dispatch.tasks import cancel_and_wait
+from dispatch.tasks import cancel_and_wait, set_within
 
 
 class CancellationSwallowingBus(MemoryBus):
@@ -79,3 +79,21 @@ async def test_the_rules_processor_stops_although_the_bus_lost_its_cancellation(
     assert stopping in done
     assert bus.swallowed == 1
     assert [t.get_name() for t in asyncio.all_tasks() if t.get_name().startswith("call-")] == []
+
+
+async def test_a_cancellation_that_lands_as_the_awaited_event_is_set_still_stops_the_waiter() -> None:
+    event = asyncio.Event()
+
+    async def wake_up_forever() -> None:
+        while True:
+            await set_within(event, 10)
+            event.clear()
+
+    waiter = asyncio.create_task(wake_up_forever())
+    await asyncio.sleep(0)  # waiting on the event
+    event.set()
+    await asyncio.sleep(0)  # the wait inside has finished; the waiter has not run on yet
+    waiter.cancel()
+    done, _ = await asyncio.wait({waiter}, timeout=1)
+    assert done == {waiter}
+    assert waiter.cancelled()
