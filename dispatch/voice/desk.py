@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from http import HTTPStatus
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -104,12 +105,22 @@ class VoiceDesk:
     async def carry_out(self, actions: Actions) -> None:
         for sid in actions.hang_up:
             await self._quietly(self.telephony.hang_up(call_sid=sid), f"hang up {sid}")
-        for name in actions.end_conference:
-            await self._quietly(self.telephony.end_conference(conference=name), f"end {name}")
+        for name, alone in actions.end_conference.items():
+            await self._end_conference(name, alone)
         for phone_call_id in actions.dial_target:
             await self.dial_target(phone_call_id)
         if actions.route:
             await self.route()
+
+    async def _end_conference(self, name: str, alone: str | None) -> None:
+        try:
+            await self.telephony.end_conference(conference=name)
+        except TelephonyFailed as exc:
+            if alone is None or exc.status != HTTPStatus.NOT_FOUND:
+                logger.warning("voice: end %s: %s", name, exc)
+                return
+            logger.info("voice: %s never started; hanging up %s, who waits in it", name, alone)
+            await self._quietly(self.telephony.hang_up(call_sid=alone), f"hang up {alone}")
 
     @staticmethod
     async def _quietly(request: Awaitable[None], what: str) -> None:

@@ -178,7 +178,7 @@ async def agent_leg(
     if status not in FINAL_LEG_STATUSES:
         return Actions()
     if phone_call.state == PhoneCallState.talking:
-        return Actions(end_conference=[conference_name(phone_call.id)])
+        return Actions(end_conference={conference_name(phone_call.id): phone_call.twilio_sid})
     actions = Actions()
     if phone_call.twilio_sid:  # the agent gave up while the target rang
         actions.hang_up.append(phone_call.twilio_sid)
@@ -236,7 +236,7 @@ async def target_leg(
         talk_seconds=talk,
     )
     return Actions(
-        end_conference=[conference_name(phone_call.id)],
+        end_conference={conference_name(phone_call.id): None},
         hang_up=[phone_call.agent_leg_sid]
         if phone_call.agent_leg_sid and outcome != PhoneOutcome.answered
         else [],

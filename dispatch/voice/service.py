@@ -71,7 +71,9 @@ class Actions:
     """What to ask of the phone network once the transaction has committed."""
 
     hang_up: list[str] = field(default_factory=list)  # leg SIDs
-    end_conference: list[str] = field(default_factory=list)  # conference names
+    # conference name -> the leg to hang up if that conference never started (the agent's leg ended before
+    # joining it): the party waiting in it would otherwise wait for ever
+    end_conference: dict[str, str | None] = field(default_factory=dict)
     dial_target: list[int] = field(default_factory=list)  # outbound phone calls whose agent answered
     route: bool = False  # look for offers now
 
@@ -515,7 +517,8 @@ async def inbound_agent_leg(
         )
         return Actions(route=True)
     if phone_call.state == PhoneCallState.talking and phone_call.agent_leg_sid == sid:
-        return Actions(end_conference=[conference_name(phone_call.id)])  # the agent hung up: the call ends
+        # the agent hung up: the call ends
+        return Actions(end_conference={conference_name(phone_call.id): phone_call.twilio_sid})
     return Actions()
 
 
@@ -568,7 +571,7 @@ async def caller_left(
             outcome=PhoneOutcome.answered,
             talk_seconds=talk,
         )
-        return Actions(end_conference=[conference_name(phone_call.id)])
+        return Actions(end_conference={conference_name(phone_call.id): None})
     actions = Actions()
     if phone_call.category is None:  # gone before choosing: as with no key pressed, call back as an emergency
         phone_call.category = PhoneCategory.emergency

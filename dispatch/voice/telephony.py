@@ -146,10 +146,12 @@ class _refusals:
 
 @dataclass
 class MemoryTelephony:
-    """Remembers every request (for unit tests of routing); `fail_dials_to` refuses to ring those numbers."""
+    """Remembers every request (for unit tests of routing); `fail_dials_to` refuses to ring those numbers,
+    `not_started` are conferences not in progress (ending one is refused, as Twilio's 404)."""
 
     requests: list[tuple[str, dict[str, object]]] = field(default_factory=list)
     fail_dials_to: set[str] = field(default_factory=set)
+    not_started: set[str] = field(default_factory=set)
     statuses: dict[str, LegStatus] = field(default_factory=dict)  # what leg_status answers (else in progress)
     _next_sid: int = 0
 
@@ -183,6 +185,8 @@ class MemoryTelephony:
 
     async def end_conference(self, *, conference: str) -> None:
         self.requests.append(("end_conference", {"conference": conference}))
+        if conference in self.not_started:
+            raise TelephonyFailed(f"no conference {conference} in progress", status=404)
 
     async def leg_status(self, *, call_sid: str) -> LegStatus:
         self.requests.append(("leg_status", {"call_sid": call_sid}))

@@ -215,6 +215,43 @@ async def test_answered_then_hung_up_ends_in_wrap_up_then_ready(
     assert await state_of(sessions, agent.id) == AgentState.ready
 
 
+async def test_the_agent_hanging_up_ends_the_call_even_if_the_conference_never_started(
+    desk: VoiceDesk, sessions: Sessions, clock: FakeClock, voice_settings: Settings
+) -> None:
+    """The agent's leg can end before it joined the conference (so there is no conference in progress to
+    end): the caller's own leg is hung up too, or the caller would wait there forever and the agent with
+    them."""
+    agent = await make_agent(sessions, clock, "a")
+    waiting = await call_in(sessions, clock, "CA-caller", "+8613700000001", digits="3")
+    leg = await offer_and_answer(desk, sessions, clock, voice_settings, waiting.id, agent.id)
+    telephony(desk).requests.clear()
+    telephony(desk).not_started.add(f"pc-{waiting.id}")
+    clock.advance(3)
+    await report(
+        desk,
+        sessions,
+        clock,
+        voice_settings,
+        leg="agent",
+        phone_call_id=waiting.id,
+        operator_id=agent.id,
+        sid=leg,
+        status="completed",
+    )
+    assert telephony(desk).requests == [
+        ("end_conference", {"conference": f"pc-{waiting.id}"}),
+        ("hang_up", {"call_sid": "CA-caller"}),
+    ]
+    await report(desk, sessions, clock, voice_settings, sid="CA-caller", status="completed")
+    ended = await reload(sessions, waiting.id)
+    assert (ended.state, ended.outcome, ended.talk_seconds) == (
+        PhoneCallState.ended,
+        PhoneOutcome.answered,
+        3,
+    )
+    assert await state_of(sessions, agent.id) == AgentState.wrap_up
+
+
 async def test_abandoned_while_waiting_makes_one_callback_task(
     desk: VoiceDesk, sessions: Sessions, clock: FakeClock, voice_settings: Settings
 ) -> None:
