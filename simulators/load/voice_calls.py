@@ -332,10 +332,12 @@ async def measure(args: argparse.Namespace, workdir: Path) -> Result:
             async with seats(base, args.agents) as screens:
                 rng = random.Random(args.seed)
                 cpu_before, began = cpu_seconds(started.process.pid), time.perf_counter()
-                placed = [
-                    fake.place_call(from_=caller_number(n), digits=rng.choices(MENU_CHOICES, MENU_WEIGHTS)[0])
-                    for n in range(1, args.calls + 1)
-                ]
+                placed = []
+                for n in range(1, args.calls + 1):  # evenly over `--over` seconds (0: all at once)
+                    digits = rng.choices(MENU_CHOICES, MENU_WEIGHTS)[0]
+                    placed.append(fake.place_call(from_=caller_number(n), digits=digits))
+                    if args.over:
+                        await asyncio.sleep(args.over / args.calls)
                 deadline = began + args.drain
                 while time.perf_counter() < deadline:
                     live, pending = await settled(settings)
@@ -376,9 +378,14 @@ def drained(result: Result, limit: float) -> str:
     )
 
 
+def arrivals(over: float) -> str:
+    return f"ringing in over {over:g} s" if over else "at once"
+
+
 def print_table(result: Result, args: argparse.Namespace) -> None:
     print(
-        f"\nHotline load: {result.calls} inbound calls at once through the fake Twilio, {result.agents} agents "
+        f"\nHotline load: {result.calls} inbound calls {arrivals(args.over)} through the fake Twilio, "
+        f"{result.agents} agents "
         f"(auto-answer after 2 s, talk {args.talk:g} s, wrap-up 0 s), 1 server process on {result.database}, "
         f"{os.cpu_count()} cores, {args.ms_per_second:g} ms per scripted second"
     )
@@ -418,7 +425,10 @@ async def run(args: argparse.Namespace) -> Result:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--calls", type=int, default=200, help="inbound calls placed at the same moment")
+    parser.add_argument("--calls", type=int, default=200, help="inbound calls placed")
+    parser.add_argument(
+        "--over", type=float, default=10.0, help="seconds over which they ring in (0: at once)"
+    )
     parser.add_argument("--agents", type=int, default=20, help="agents ready, auto-answering")
     parser.add_argument("--talk", type=float, default=20.0, help="scripted seconds an agent talks")
     parser.add_argument("--ms-per-second", type=float, default=50.0, help="real ms per scripted second")
