@@ -42,11 +42,11 @@ async def get(*, session: AsyncSession, operator_id: int) -> Operator:
 async def authenticate(*, session: AsyncSession, username: str, password: str) -> Operator:
     """The active operator whose password matches, or Unauthenticated (same time either way)."""
     operator = await get_by_username(session=session, username=username)
-    valid = verify_password(password, operator.password_hash if operator else None)
+    valid = await verify_password(password, operator.password_hash if operator else None)
     if operator is None or not valid or not operator.active:
         raise Unauthenticated("wrong username or password")
     if needs_rehash(operator.password_hash):
-        operator.password_hash = hash_password(password)
+        operator.password_hash = await hash_password(password)
     return operator
 
 
@@ -201,7 +201,7 @@ async def create_operator(
         username=username,
         display_name=display_name,
         role=role,
-        password_hash=hash_password(password),
+        password_hash=await hash_password(password),
         active=True,
         created_at=now,
         updated_at=now,
@@ -242,7 +242,7 @@ async def update_operator(
     if phone is not None:
         changes |= audit.apply_changes(operator, {"phone": phone.replace(" ", "").replace("-", "") or None})
     if password is not None:
-        changes |= audit.apply_changes(operator, {"password_hash": hash_password(password)})
+        changes |= audit.apply_changes(operator, {"password_hash": await hash_password(password)})
     operator.updated_at = clock.now()
     if active is False or password is not None:
         await revoke_all_sessions(session=session, clock=clock, operator_id=operator.id)

@@ -471,7 +471,7 @@ async def seed_demo_city(
     if not await database_is_empty(session):
         return False
     now = clock.now()
-    password_hash = hash_password(DEMO_PASSWORD)
+    password_hash = await hash_password(DEMO_PASSWORD)
     session.add_all(
         Operator(
             username=u,

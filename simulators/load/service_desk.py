@@ -235,14 +235,14 @@ async def build_city(engine: AsyncEngine, city: City, *, plans: int) -> None:
         ]
         await connection.execute(move, moves)
         await connection.execute(insert(cast(Table, Provider.__table__)), city.providers)
-        await connection.execute(insert(cast(Table, Operator.__table__)), agent_rows(city.agents))
+        await connection.execute(insert(cast(Table, Operator.__table__)), await agent_rows(city.agents))
         if plans:
             await connection.execute(insert(cast(Table, RecurringPlan.__table__)), plan_rows(plans))
 
 
-def agent_rows(count: int) -> list[dict[str, Any]]:
+async def agent_rows(count: int) -> list[dict[str, Any]]:
     """Active agents sharing one password hash (hashing is not what is measured)."""
-    password_hash = hash_password("service desk bench")
+    password_hash = await hash_password("service desk bench")
     return [
         {
             "username": f"desk{n:02d}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -10,6 +12,7 @@ from redis.asyncio import Redis
 from dispatch.api.app import create_app
 from dispatch.api.state import AppServices
 from dispatch.auth.models import Role
+from dispatch.auth.passwords import hash_password, verify_password
 from dispatch.clock import FakeClock
 from dispatch.settings import Settings
 from tests.conftest import REDIS_URL
@@ -274,3 +277,22 @@ async def test_login_throttle_is_shared_through_redis_by_several_processes(
     assert statuses == [401, 401, 401, 401]
     assert blocked.status_code == 429
     assert allowed.status_code == 200
+
+
+async def test_checking_a_password_leaves_the_event_loop_free() -> None:
+    stored = await hash_password("secret")
+    turns = 0
+
+    async def other_work() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_work())
+    try:
+        assert await verify_password("secret", stored)
+        turns_while_checking = turns
+    finally:
+        other.cancel()
+    assert turns_while_checking > 0
