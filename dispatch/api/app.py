@@ -24,7 +24,7 @@ from dispatch.admin.router import router as admin_router
 from dispatch.alerts.router import router as alerts_router
 from dispatch.api import health
 from dispatch.api.errors import document_errors, install_error_handlers
-from dispatch.api.nul import refuse_nul
+from dispatch.api.nul import RefuseNul
 from dispatch.api.state import AppServices
 from dispatch.audit.router import router as audit_router
 from dispatch.auth.ratelimit import (
@@ -296,8 +296,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app = FastAPI(title="Elder dispatch", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
     document_errors(app)
-    app.middleware("http")(refuse_nul)
-    app.middleware("http")(http_metrics.middleware)
+    app.add_middleware(RefuseNul)
+    app.add_middleware(http_metrics.middleware)
     app.include_router(health.router)
     app.include_router(auth_router)
     app.include_router(elders_router)

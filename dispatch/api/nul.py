@@ -4,11 +4,11 @@ form is refused with a 422 before any route sees it, on either database (SQLite 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
 
-from fastapi import Request, Response
+from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatch.api.errors import error_body
 
@@ -42,15 +42,43 @@ def body_has_nul(body: bytes, content_type: str) -> bool:
     return False
 
 
-async def refuse_nul(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """HTTP middleware: a 422 for a request with a NUL in it; others pass untouched."""
-    found = NUL in request.url.path or any(
-        NUL in key + value for key, value in request.query_params.multi_items()
-    )
-    if not found and request.method in ("POST", "PUT", "PATCH"):
-        found = body_has_nul(await request.body(), request.headers.get("content-type", ""))
-    if found:
-        return JSONResponse(
-            error_body("validation_error", "NUL characters are not accepted", None), status_code=422
+class RefuseNul:
+    """ASGI middleware: a 422 for a request with a NUL in it; others pass untouched (a plain ASGI layer,
+    since Starlette's `BaseHTTPMiddleware` costs every request a task group and a stream)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        found = NUL in request.url.path or any(
+            NUL in key + value for key, value in request.query_params.multi_items()
         )
-    return await call_next(request)
+        if not found and request.method in ("POST", "PUT", "PATCH"):
+            body = await request.body()  # read once here, then handed on as it came
+            found = body_has_nul(body, request.headers.get("content-type", ""))
+            receive = _replaying(body, receive)
+        if found:
+            response = JSONResponse(
+                error_body("validation_error", "NUL characters are not accepted", None), status_code=422
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the body already read, then whatever the client sends next (a disconnect)."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
