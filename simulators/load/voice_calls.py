@@ -1,14 +1,17 @@
-"""Hotline load: hundreds of inbound calls at once through the fake Twilio to a real `dispatch serve`.
+"""Hotline load: hundreds of concurrent inbound calls through the fake Twilio to a real `dispatch serve`.
 
-    python -m simulators.load.voice_calls [--calls 200] [--agents 20] [--database-url URL] [--ms-per-second 50]
+    python -m simulators.load.voice_calls [--calls 200] [--agents 20] [--over 10] [--ms-per-second 1000]
 
 One server process (PostgreSQL in a fresh schema, dropped at the end, when `--database-url` is reachable;
 else SQLite in a temporary directory) with voice configured and its twilio client pointed at a fake Twilio
 run in this process. `--agents` agents log in, open their console WebSockets, get ready; their desk phones
 answer after 2 scripted seconds (a headset in auto-answer mode) and hang up after `--talk` seconds, and
 wrap-up is 0 s, so each agent takes call after call. Then `--calls` elders (each with a phone of their own)
-ring the hotline at the same moment: most press nothing at the menu (an emergency), some press 1-4; none
-hang up, so every call should be answered, and recorded.
+ring the hotline, evenly over `--over` seconds (0: all at the same moment), and wait in the queue until an
+agent is free, so nearly all of them are on the line at once: most press nothing at the menu (an
+emergency), some press 1-4; none hang up, so every call should be answered, and recorded. The calls'
+scripted seconds pass in real time unless `--ms-per-second` compresses them (50: twenty times faster,
+every webhook of a call twenty times closer together: a stress run, not a hotline's day).
 
 Measured:
 * voice webhook: the server's answer time of every TwiML fetch, as the fake timed it (`webhook_ms`): the
@@ -431,7 +434,9 @@ def main() -> None:
     )
     parser.add_argument("--agents", type=int, default=20, help="agents ready, auto-answering")
     parser.add_argument("--talk", type=float, default=20.0, help="scripted seconds an agent talks")
-    parser.add_argument("--ms-per-second", type=float, default=50.0, help="real ms per scripted second")
+    parser.add_argument(
+        "--ms-per-second", type=float, default=1000.0, help="real ms per scripted second (50: 20x real time)"
+    )
     parser.add_argument(
         "--database-url", default=PG_URL, help="PostgreSQL to use if reachable ('' for SQLite)"
     )
