@@ -68,6 +68,7 @@ ROLE_OF: dict[tuple[str, str], Caller] = {
     ("GET", "/api/v1/console/config"): AGENT,
     ("GET", "/api/v1/elders"): AGENT,
     ("GET", "/api/v1/search"): AGENT,
+    ("GET", "/api/v1/assessment-instrument"): AGENT,
     ("GET", "/api/v1/elders/{elder_id}/timeline"): AGENT,
     ("POST", "/api/v1/elders"): AGENT,
     ("GET", "/api/v1/elders/{elder_id}"): AGENT,

@@ -26,6 +26,7 @@ from dispatch.api import health
 from dispatch.api.errors import document_errors, install_error_handlers
 from dispatch.api.nul import RefuseNul
 from dispatch.api.state import AppServices
+from dispatch.assessments.router import router as assessments_router
 from dispatch.audit.router import router as audit_router
 from dispatch.auth.ratelimit import (
     BackoffPolicy,
@@ -322,6 +323,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(coverage_router)
     app.include_router(voice_router)
     app.include_router(search_router)
+    app.include_router(assessments_router)
     app.include_router(history_router)
     app.include_router(admin_router)
     mount_console(app)
