@@ -31,14 +31,19 @@ class Caller(IntEnum):
     agent = 1
     supervisor = 2
     admin = 3
+    assessor = 4  # outside the staff's ranks: admitted only where a route names assessors
     device_signed = 10  # an elder's phone: HMAC over the body with the device's own secret
     webhook_signed = 11  # Twilio: X-Twilio-Signature over the URL and form
 
 
 A, AGENT, SUP, ADMIN = Caller.anonymous, Caller.agent, Caller.supervisor, Caller.admin
+ASSESSOR = Caller.assessor
+# A route for named roles rather than a rank: exactly these operators are admitted.
+Roles = frozenset[Caller]
+ANY_OPERATOR: Roles = frozenset({AGENT, SUP, ADMIN, ASSESSOR})
 DEVICE, WEBHOOK = Caller.device_signed, Caller.webhook_signed
 
-ROLE_OF: dict[tuple[str, str], Caller] = {
+ROLE_OF: dict[tuple[str, str], Caller | Roles] = {
     # public: the console's files, health, API docs, logging in
     ("GET", "/"): A,
     ("MOUNT", "/console"): A,
@@ -61,14 +66,14 @@ ROLE_OF: dict[tuple[str, str], Caller] = {
     ("POST", "/webhooks/twilio/voice/status"): WEBHOOK,
     ("POST", "/webhooks/twilio/voice/recording"): WEBHOOK,
     # any operator
-    ("POST", "/api/v1/auth/logout"): AGENT,
-    ("GET", "/api/v1/auth/me"): AGENT,
+    ("POST", "/api/v1/auth/logout"): ANY_OPERATOR,
+    ("GET", "/api/v1/auth/me"): ANY_OPERATOR,
     ("POST", "/api/v1/auth/ws-ticket"): AGENT,
     ("WS", "/ws/console"): AGENT,
     ("GET", "/api/v1/console/config"): AGENT,
     ("GET", "/api/v1/elders"): AGENT,
     ("GET", "/api/v1/search"): AGENT,
-    ("GET", "/api/v1/assessment-instrument"): AGENT,
+    ("GET", "/api/v1/assessment-instrument"): ANY_OPERATOR,
     ("GET", "/api/v1/elders/{elder_id}/timeline"): AGENT,
     ("POST", "/api/v1/elders"): AGENT,
     ("GET", "/api/v1/elders/{elder_id}"): AGENT,
@@ -165,7 +170,8 @@ ROLE_OF: dict[tuple[str, str], Caller] = {
     ("GET", "/api/v1/settings"): ADMIN,
 }
 
-OPERATORS = (Caller.agent, Caller.supervisor, Caller.admin)
+STAFF = (Caller.agent, Caller.supervisor, Caller.admin)
+OPERATORS = (*STAFF, Caller.assessor)
 # What anyone gets from a signed route without its signature (a device: 401; Twilio's webhooks: 403).
 SIGNED_REFUSAL = {Caller.device_signed: 401, Caller.webhook_signed: 403}
 
@@ -261,16 +267,26 @@ def test_every_route_is_in_the_table() -> None:
     assert not gone, f"these routes are no more: take them out of ROLE_OF: {gone}"
 
 
-def callers_below(needed: Caller) -> list[Caller]:
-    """Who must be refused: every operator for a signed route, else anyone of a lower rank."""
+def admitted(needed: Caller | Roles) -> list[Caller]:
+    """The operators a route admits: those it names, or the staff of its rank and above."""
+    if isinstance(needed, frozenset):
+        return sorted(needed)
+    return [caller for caller in STAFF if caller >= needed]
+
+
+def callers_below(needed: Caller | Roles) -> list[Caller]:
+    """Who must be refused: every operator for a signed route, nobody for a public one, else everyone
+    else (assessors included: they are outside the staff's ranks)."""
+    if needed is Caller.anonymous:
+        return []
     if needed in SIGNED_REFUSAL:
         return [Caller.anonymous, *OPERATORS]
-    return [caller for caller in (Caller.anonymous, *OPERATORS) if caller < needed]
+    return [caller for caller in (Caller.anonymous, *OPERATORS) if caller not in admitted(needed)]
 
 
-def refusal_for(needed: Caller, caller: Caller) -> int:
+def refusal_for(needed: Caller | Roles, caller: Caller) -> int:
     """401 without credentials (or without a device's signature), 403 for a role too low or a bad webhook."""
-    if needed in SIGNED_REFUSAL:
+    if isinstance(needed, Caller) and needed in SIGNED_REFUSAL:
         return SIGNED_REFUSAL[needed]
     return 401 if caller is Caller.anonymous else 403
 
@@ -295,9 +311,9 @@ def test_every_operator_route_admits_its_role_and_those_above(
     client, headers = site
     wrong: list[str] = []
     for (method, path), needed in sorted(ROLE_OF.items()):
-        if needed not in OPERATORS:
+        if needed in (Caller.anonymous, *SIGNED_REFUSAL):
             continue
-        for caller in (c for c in OPERATORS if c >= needed):
+        for caller in admitted(needed):
             # Logging out would end the session the other checks use: a fresh one for it.
             used = login(client, caller.name) if path == "/api/v1/auth/logout" else headers[caller]
             got = status_of(client, method, path, used)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.api.state import AppServices
 from dispatch.auth import service as auth_service
 from dispatch.auth.actor import Actor
-from dispatch.auth.models import Role
+from dispatch.auth.models import STAFF_ROLES, Role
 from dispatch.bus.outbox import commit_and_publish, discard_announced
 from dispatch.clock import Clock
 from dispatch.errors import PermissionDenied, Unauthenticated
@@ -82,10 +82,10 @@ def get_request_token(
 RequestToken = Annotated[str | None, Depends(get_request_token)]
 
 
-async def get_current_actor(
+async def get_signed_in_actor(
     request: Request, session: SessionDep, services: ServicesDep, token: RequestToken
 ) -> Actor:
-    """The logged-in operator behind this request, or 401."""
+    """The logged-in operator behind this request (of any role), or 401."""
     if not token:
         raise Unauthenticated("login required")
     operator = await auth_service.resolve_token(
@@ -96,13 +96,13 @@ async def get_current_actor(
     )
 
 
-CurrentActor = Annotated[Actor, Depends(get_current_actor)]
+SignedInActor = Annotated[Actor, Depends(get_signed_in_actor)]
 
 
 def require_role(*roles: Role) -> Callable[[Actor], Coroutine[Any, Any, Actor]]:
     """A dependency admitting only operators with one of these roles (403 otherwise)."""
 
-    async def check(actor: CurrentActor) -> Actor:
+    async def check(actor: SignedInActor) -> Actor:
         if actor.role not in roles:
             raise PermissionDenied(f"role {actor.role.value} may not do this")
         return actor
@@ -110,6 +110,9 @@ def require_role(*roles: Role) -> Callable[[Actor], Coroutine[Any, Any, Actor]]:
     return check
 
 
+# The hotline's staff (agents, supervisors, admins): every route of the console's work; assessors, who
+# log in too, reach only what is theirs.
+CurrentActor = Annotated[Actor, Depends(require_role(*STAFF_ROLES))]
 AdminActor = Annotated[Actor, Depends(require_role(Role.admin))]
 ManagerActor = Annotated[Actor, Depends(require_role(Role.supervisor, Role.admin))]
 

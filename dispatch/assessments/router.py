@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dispatch.api.deps import CurrentActor
+from dispatch.api.deps import SignedInActor
 from dispatch.assessments.instrument import Instrument, load
 
 router = APIRouter(prefix="/api/v1", tags=["assessments"])
 
 
 @router.get("/assessment-instrument", response_model=Instrument)
-async def assessment_instrument(actor: CurrentActor) -> Instrument:
-    """The instrument in use (GB/T 42195-2022): every signed-in operator may read the form itself."""
+async def assessment_instrument(actor: SignedInActor) -> Instrument:
+    """The instrument in use (GB/T 42195-2022): every signed-in operator, assessors too, may read the form."""
     return load()

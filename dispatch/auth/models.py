@@ -15,6 +15,10 @@ class Role(StrEnum):
     agent = "agent"
     supervisor = "supervisor"
     admin = "admin"
+    assessor = "assessor"  # an assessment agency's assessor: assessments only, never the hotline's console
+
+
+STAFF_ROLES = (Role.agent, Role.supervisor, Role.admin)  # the hotline's own staff
 
 
 class Operator(Base):

@@ -12,6 +12,7 @@ from dispatch.api.deps import (
     RequestToken,
     ServicesDep,
     SessionDep,
+    SignedInActor,
     client_ip,
 )
 from dispatch.api.errors import error_responses
@@ -85,7 +86,7 @@ async def login(
 
 @router.post("/auth/logout", status_code=204)
 async def logout(
-    response: Response, session: SessionDep, services: ServicesDep, actor: CurrentActor, token: RequestToken
+    response: Response, session: SessionDep, services: ServicesDep, actor: SignedInActor, token: RequestToken
 ) -> Response:
     """End this session; the token and cookie stop working at once."""
     if token:
@@ -128,7 +129,7 @@ async def console_ticket(
 
 
 @router.get("/auth/me", response_model=OperatorRead)
-async def me(session: SessionDep, actor: CurrentActor) -> OperatorRead:
+async def me(session: SessionDep, actor: SignedInActor) -> OperatorRead:
     """The logged-in operator."""
     assert actor.operator_id is not None  # noqa: S101 - requests always carry an operator
     return OperatorRead.model_validate(await service.get(session=session, operator_id=actor.operator_id))

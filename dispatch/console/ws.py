@@ -22,6 +22,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from dispatch.api.deps import SESSION_COOKIE
 from dispatch.api.state import AppServices
 from dispatch.auth import service as auth_service
+from dispatch.auth.models import STAFF_ROLES, Role
 from dispatch.bus.outbox import commit_and_publish
 from dispatch.calls import service as calls_service
 from dispatch.calls.states import QUEUE_STATES
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 UNAUTHENTICATED = 4401  # WebSocket close code: log in first (or again)
+FORBIDDEN = 4403  # WebSocket close code: this operator's role may not have it
 POLICY_VIOLATION = 1008  # WebSocket close code: a page of another site
 RESYNC_NEEDED = 1013  # WebSocket close code "try again later": the console reconnects and resyncs
 
@@ -44,6 +46,7 @@ class ConsoleLogin:
 
     operator_id: int
     username: str
+    role: Role
     session_id: int
 
 
@@ -67,7 +70,9 @@ async def _login(websocket: WebSocket, services: AppServices) -> ConsoleLogin | 
                 return None
         except Unauthenticated:
             return None
-        return ConsoleLogin(operator_id=operator.id, username=operator.username, session_id=login.id)
+        return ConsoleLogin(
+            operator_id=operator.id, username=operator.username, role=operator.role, session_id=login.id
+        )
 
 
 async def _resync(websocket: WebSocket, services: AppServices) -> None:
@@ -120,6 +125,9 @@ async def console_socket(websocket: WebSocket) -> None:
     login = await _login(websocket, services)
     if login is None:
         await websocket.close(code=UNAUTHENTICATED, reason="login required")
+        return
+    if login.role not in STAFF_ROLES:
+        await websocket.close(code=FORBIDDEN, reason="the console's live feed is for the hotline's staff")
         return
     await websocket.accept()
     hub = services.console_hub
