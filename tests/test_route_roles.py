@@ -74,6 +74,11 @@ ROLE_OF: dict[tuple[str, str], Caller | Roles] = {
     ("GET", "/api/v1/elders"): AGENT,
     ("GET", "/api/v1/search"): AGENT,
     ("GET", "/api/v1/assessment-instrument"): ANY_OPERATOR,
+    ("POST", "/api/v1/assessments"): AGENT,
+    ("GET", "/api/v1/assessments"): ANY_OPERATOR,
+    ("GET", "/api/v1/assessments/{assessment_id}"): frozenset({SUP, ADMIN, ASSESSOR}),  # the answers
+    ("PUT", "/api/v1/assessments/{assessment_id}/answers"): frozenset({ASSESSOR}),
+    ("POST", "/api/v1/assessments/{assessment_id}/transition"): ANY_OPERATOR,  # each step's role: the service
     ("GET", "/api/v1/elders/{elder_id}/timeline"): AGENT,
     ("POST", "/api/v1/elders"): AGENT,
     ("GET", "/api/v1/elders/{elder_id}"): AGENT,

@@ -1,6 +1,7 @@
 """Every model imported in one place, so Alembic and tests see the whole schema."""
 
 from dispatch.alerts.models import Alert
+from dispatch.assessments.models import Assessment
 from dispatch.audit.models import AuditEntry
 from dispatch.auth.models import ConsoleTicket, Operator, OperatorSession
 from dispatch.calls.models import Call, CallEntry
@@ -21,6 +22,7 @@ metadata = Base.metadata
 __all__ = [
     "AgentPresence",
     "Alert",
+    "Assessment",
     "AuditEntry",
     "Call",
     "CallEntry",

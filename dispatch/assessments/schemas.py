@@ -1,0 +1,115 @@
+"""What the assessment endpoints take and give. A list row carries the step, its deadline and the level
+(what agents may see); the whole assessment, answers included, is for assessors and supervisors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from dispatch.assessments.models import Applicant, Assessment
+from dispatch.assessments.service import is_overdue
+from dispatch.assessments.workflow import Procedure, Step
+from dispatch.localtime import at_local
+from dispatch.schemas import Page, RowId
+
+Code = str  # an item or option code of the instrument (checked by the service)
+
+
+class AssessmentCreate(BaseModel):
+    elder_id: RowId
+    procedure: Procedure = Procedure.standard
+    applicant: Applicant = Applicant.elder
+    applicant_name: str = Field(default="", max_length=64)
+    applicant_phone: str = Field(default="", max_length=20)
+    materials: list[str] = Field(default_factory=list, max_length=20)
+    call_id: RowId | None = None
+    reassessment_of: RowId | None = None  # a re-assessment after an objection
+
+
+class AnswersUpdate(BaseModel):
+    version: int = Field(ge=1)  # the version the form was loaded at
+    answers: dict[Code, Code] = Field(max_length=200)
+    findings: dict[str, Any] | None = None  # {flags: [coma, dementia, ...], counts: {risk_events_30d: N}}
+    needs: dict[str, Any] | None = None
+
+
+class TransitionRequest(BaseModel):
+    to: Step
+    note: str = Field(default="", max_length=2000)
+    materials: list[str] | None = Field(default=None, max_length=20)
+
+
+class AssessmentRow(BaseModel):
+    id: int
+    elder_id: int
+    procedure: Procedure
+    state: Step
+    due_on: date | None  # the step's last day (Shanghai)
+    due_at: datetime | None  # when that day ends
+    due_provisional: bool
+    overdue: bool
+    missing: list[str]
+    level: int | None
+    reassessment_of: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, assessment: Assessment, today: date) -> AssessmentRow:
+        return cls(**_row(assessment, today))
+
+
+class AssessmentRead(AssessmentRow):
+    instrument: str
+    applicant: Applicant
+    applicant_name: str
+    applicant_phone: str
+    call_id: int | None
+    materials: list[str]
+    answers: dict[str, str]
+    findings: dict[str, Any]
+    needs: dict[str, Any]
+    total: int | None
+    initial_level: int | None
+    indicator_scores: dict[str, int]
+    applied_rules: list[str]
+    assessor1_id: int | None
+    assessor2_id: int | None
+    signed1_at: datetime | None
+    signed2_at: datetime | None
+    subsidy_proposed: bool | None
+    decision_note: str
+    version: int
+
+    @classmethod
+    def whole(cls, assessment: Assessment, today: date) -> AssessmentRead:
+        fields = {
+            name: getattr(assessment, name)
+            for name in cls.model_fields
+            if name not in AssessmentRow.model_fields
+        }
+        return cls(**_row(assessment, today), **fields)
+
+
+def _row(assessment: Assessment, today: date) -> dict[str, Any]:
+    due = assessment.due_on
+    return {
+        "id": assessment.id,
+        "elder_id": assessment.elder_id,
+        "procedure": assessment.procedure,
+        "state": assessment.step,
+        "due_on": due,
+        "due_at": at_local(due + timedelta(days=1), time(0, 0)) if due else None,
+        "due_provisional": assessment.due_provisional,
+        "overdue": is_overdue(assessment, today),
+        "missing": assessment.missing,
+        "level": assessment.level if assessment.step == Step.final else None,
+        "reassessment_of": assessment.reassessment_of_id,
+        "created_at": assessment.created_at,
+        "updated_at": assessment.updated_at,
+    }
+
+
+AssessmentPage = Page[AssessmentRow]

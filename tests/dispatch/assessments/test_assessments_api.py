@@ -1,0 +1,120 @@
+"""The procedure through the API on both databases: an agent takes an application, the bureau verifies and
+organises, two assessors fill in and sign the form, the bureau reviews, the notice runs its 7 days, the
+result becomes final and the elder's level; an objection gives one re-assessment. Answers are for assessors
+and supervisors only, and reading them is audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from dispatch.api.state import AppServices
+from dispatch.assessments.instrument import load
+from dispatch.audit.models import AuditEntry
+from dispatch.auth.models import Role
+from dispatch.clock import FakeClock
+from dispatch.elders.models import HealthRecord
+from tests.factories import elder_payload, operator_headers
+
+BEST = {code: max(item.options, key=lambda o: o.score).code for code, item in load().items.items()}
+MILD = BEST | {"B.1.1": "3"}  # 89 points: level 1
+
+
+async def move(
+    client: httpx.AsyncClient, who: dict[str, str], assessment_id: int, **body: Any
+) -> httpx.Response:
+    return await client.post(f"/api/v1/assessments/{assessment_id}/transition", json=body, headers=who)
+
+
+async def test_an_application_goes_through_the_procedure_to_the_elder_s_level(
+    client: httpx.AsyncClient, app_services: AppServices, clock: FakeClock
+) -> None:
+    agent = await operator_headers(app_services, client, Role.agent)
+    supervisor = await operator_headers(app_services, client, Role.supervisor)
+    first = await operator_headers(app_services, client, Role.assessor)
+    second = await operator_headers(app_services, client, Role.assessor)
+    elder = (await client.post("/api/v1/elders", json=elder_payload(), headers=agent)).json()
+
+    applied = await client.post(
+        "/api/v1/assessments",
+        json={"elder_id": elder["id"], "applicant": "family", "materials": ["application_form"]},
+        headers=agent,
+    )
+    assert applied.status_code == 201, applied.text
+    assessment = applied.json()
+    aid = assessment["id"]
+    assert (assessment["state"], assessment["missing"], assessment["due_on"]) == (
+        "incomplete",
+        ["identity_documents"],
+        None,
+    )
+    accepted = await move(client, agent, aid, to="accepted", materials=["identity_documents"])
+    assert (accepted.json()["state"], accepted.json()["due_on"]) == ("accepted", "2026-03-09")  # Mon + 5
+    assert (await move(client, agent, aid, to="verified")).status_code == 403  # the bureau's step
+    assert (await move(client, supervisor, aid, to="verified")).json()["due_on"] == "2026-03-09"
+    organised = (await move(client, supervisor, aid, to="organised")).json()
+    assert (organised["state"], organised["due_on"]) == ("organised", "2026-03-16")  # 10 working days
+
+    url = f"/api/v1/assessments/{aid}/answers"
+    loaded = (await client.get(f"/api/v1/assessments/{aid}", headers=first)).json()["version"]
+    draft = await client.put(url, json={"version": loaded, "answers": {"B.1.1": "3"}}, headers=first)
+    assert (draft.status_code, draft.json()["version"]) == (200, loaded + 1)
+    # a tablet that was offline saves over the older version
+    stale = await client.put(url, json={"version": loaded, "answers": {}}, headers=second)
+    assert (stale.status_code, stale.json()["reason"]) == (409, "stale_version")
+    unsigned = await move(client, first, aid, to="assessed")
+    assert (unsigned.status_code, unsigned.json()["reason"]) == (422, "answers_incomplete")
+    whole = {"version": loaded + 1, "answers": MILD, "findings": {"flags": ["dementia"]}}
+    assert (await client.put(url, json=whole, headers=second)).status_code == 200
+    assert (await move(client, first, aid, to="assessed")).json()["state"] == "organised"  # one signature
+    twice = await move(client, first, aid, to="assessed")
+    assert (twice.status_code, twice.json()["reason"]) == (409, "signed_twice")
+    assert (await move(client, second, aid, to="assessed")).json()["state"] == "assessed"
+
+    assert (await client.get(f"/api/v1/assessments/{aid}", headers=agent)).status_code == 403
+    full = (await client.get(f"/api/v1/assessments/{aid}", headers=supervisor)).json()
+    assert (full["total"], full["initial_level"], full["applied_rules"], full["answers"]["B.1.1"]) == (
+        89,
+        1,
+        ["diagnosis"],
+        "3",
+    )
+    async with app_services.sessions() as session:
+        reads = (
+            await session.scalars(
+                select(AuditEntry.action).where(
+                    AuditEntry.entity_type == "assessment", AuditEntry.entity_id == str(aid)
+                )
+            )
+        ).all()
+    assert "assessment.read" in reads
+
+    noticed = (await move(client, supervisor, aid, to="public_notice", note="拟享受补贴")).json()
+    assert noticed["due_on"] == "2026-03-09"  # 7 calendar days
+    early = await move(client, supervisor, aid, to="final")
+    assert (early.status_code, early.json()["reason"]) == (409, "notice_running")
+    clock.advance(8 * 86400)
+    supervisor = await operator_headers(app_services, client, Role.supervisor)
+    agent = await operator_headers(app_services, client, Role.agent)
+    assert (await move(client, supervisor, aid, to="final")).json()["state"] == "final"
+
+    [row] = (await client.get("/api/v1/assessments", params={"elder_id": elder["id"]}, headers=agent)).json()[
+        "items"
+    ]
+    assert (row["level"], row["state"], "answers" in row) == (2, "final", False)
+    async with app_services.sessions() as session:
+        health = await session.get(HealthRecord, elder["id"])
+    assert health is not None
+    assert health.self_care_ability == 2
+
+    objection = {"elder_id": elder["id"], "procedure": "reassessment", "reassessment_of": aid}
+    again = await client.post("/api/v1/assessments", json=objection, headers=agent)
+    assert (again.status_code, again.json()["state"], again.json()["due_on"]) == (
+        201,
+        "organised",
+        "2026-03-24",
+    )
+    refused = await client.post("/api/v1/assessments", json=objection, headers=agent)
+    assert (refused.status_code, refused.json()["reason"]) == (409, "no_objection_possible")
