@@ -12,6 +12,8 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from dispatch.alerts.models import AlertAudience
+from dispatch.alerts.service import raise_alert
 from dispatch.assessments import workflow
 from dispatch.assessments.instrument import CURRENT, load
 from dispatch.assessments.models import Applicant, Assessment
@@ -19,7 +21,7 @@ from dispatch.assessments.scoring import AnswersIncomplete, Findings, score
 from dispatch.assessments.workflow import CLOSED, Procedure, Step
 from dispatch.audit import service as audit
 from dispatch.auth.actor import Actor
-from dispatch.auth.models import Operator, Role
+from dispatch.auth.models import Role
 from dispatch.clock import Clock
 from dispatch.db.pagination import fetch_page
 from dispatch.elders.models import Elder
@@ -358,8 +360,38 @@ def is_overdue(assessment: Assessment, today: date) -> bool:
     return assessment.step not in CLOSED and assessment.due_on is not None and assessment.due_on < today
 
 
-async def assessors(*, session: AsyncSession) -> list[Operator]:
-    return list(await session.scalars(select(Operator).where(Operator.role == Role.assessor)))
+async def alert_overdue(*, session: AsyncSession, clock: Clock) -> int:
+    """Steps past their deadline: the supervisors are alerted, once per step (claimed by one conditional
+    UPDATE, so two processes never both alert); how many."""
+    now = clock.now()
+    claimed = await session.execute(
+        update(Assessment)
+        .where(
+            Assessment.step.not_in(CLOSED),
+            Assessment.due_on < local_date(now),
+            Assessment.overdue_alerted_at.is_(None),
+        )
+        .values(overdue_alerted_at=now)
+        .returning(Assessment.id, Assessment.elder_id, Assessment.step, Assessment.due_on)
+    )
+    rows = claimed.all()
+    for assessment_id, elder_id, step, due_on in rows:
+        due = due_on.isoformat() if due_on else ""
+        await raise_alert(
+            session=session,
+            clock=clock,
+            kind="assessment_overdue",
+            key=f"assessment:{assessment_id}:{step}",
+            text=f"评估 {assessment_id}（老人 {elder_id}）的 {step} 环节已超过期限 {due}",
+            audience=AlertAudience.supervisors,
+            detail={
+                "assessment_id": assessment_id,
+                "elder_id": elder_id,
+                "step": step,
+                "due_on": due,
+            },
+        )
+    return len(rows)
 
 
 async def _audit(

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatch.assessments import service as assessments
 from dispatch.bus.base import EventBus
 from dispatch.bus.outbox import commit_and_publish, discard_announced
 from dispatch.carecalls import service as care_calls
@@ -81,6 +82,9 @@ class ServiceDesk:
             ),
             "complaints_escalated": lambda: self._in_transaction(
                 lambda s: complaints.escalate_overdue(session=s, clock=clock)
+            ),
+            "assessments_overdue": lambda: self._in_transaction(
+                lambda s: assessments.alert_overdue(session=s, clock=clock)
             ),
             "providers_flagged": lambda: self._in_transaction(
                 lambda s: quality.flag_providers(session=s, clock=clock, settings=settings)

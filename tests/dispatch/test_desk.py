@@ -19,6 +19,7 @@ EVERY_TICK = {
     "follow_ups_created",
     "care_calls_escalated",
     "complaints_escalated",
+    "assessments_overdue",
 }
 
 

@@ -44,6 +44,11 @@ const ZH = {
     care_unreached: '{elder_name}：社区助老员上门探访仍未见到老人，请主管跟进',
     care_no_worker: '{elder_name}：探访未能联系上老人，且没有登记社区助老员，请安排上门',
     care_no_heartbeat: '{elder_name}：探访未能联系上老人，且其设备 {hours} 小时内没有信号',
+    assessment_overdue: '评估 {assessment_id}（老人 {elder_id}）的“{step}”环节已超过期限 {due_on}',
+  },
+  assessment_step: {
+    incomplete: '待补材料', accepted: '已受理（待核实）', verified: '已核实（待组织评估）', organised: '评估中',
+    assessed: '已评估（待审核）', public_notice: '公示中', refusal_notice: '待书面告知', final: '已办结', withdrawn: '已撤回',
   },
   quality_flag: {
     low_acceptance_rate: '接单率低', low_completion_rate: '完成率低', high_late_rate: '迟到率高',
@@ -347,6 +352,11 @@ const EN = {
     care_unreached: '{elder_name}: the community worker\'s visit did not find the elder either; follow it up',
     care_no_worker: '{elder_name}: not reached by the care call, and no community worker on record: arrange a visit',
     care_no_heartbeat: '{elder_name}: not reached by the care call, and no device signal within {hours} h',
+    assessment_overdue: 'Assessment {assessment_id} (elder {elder_id}) is past its deadline of {due_on} at "{step}"',
+  },
+  assessment_step: {
+    incomplete: 'materials missing', accepted: 'accepted (to verify)', verified: 'verified (to organise)', organised: 'being assessed',
+    assessed: 'assessed (to review)', public_notice: 'public notice', refusal_notice: 'refusal to notify', final: 'final', withdrawn: 'withdrawn',
   },
   quality_flag: {
     low_acceptance_rate: 'low acceptance', low_completion_rate: 'low completion', high_late_rate: 'often late',
@@ -676,6 +686,7 @@ export function alertText(alert, t) {
     event: d.event_type ? t(`event_type.${d.event_type}`) : '',
     flags: (d.flags || []).map((f) => t(`quality_flag.${f}`)).join('、'),
     assigned: d.assigned_name || t('unassigned'),
+    step: d.step ? t(`assessment_step.${d.step}`) : '',
     why: d.reason_code ? reasonText(t, d.reason_code, d, d.reason) : '',
   });
   return /\{\w+\}/.test(text) ? alert.text : text; // an alert stored before its detail named everything

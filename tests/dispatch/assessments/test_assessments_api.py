@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from dispatch.alerts.models import Alert, AlertAudience
 from dispatch.api.state import AppServices
 from dispatch.assessments.instrument import load
 from dispatch.audit.models import AuditEntry
@@ -118,3 +119,31 @@ async def test_an_application_goes_through_the_procedure_to_the_elder_s_level(
     )
     refused = await client.post("/api/v1/assessments", json=objection, headers=agent)
     assert (refused.status_code, refused.json()["reason"]) == (409, "no_objection_possible")
+
+
+async def test_a_late_verification_alerts_the_supervisors_once(
+    client: httpx.AsyncClient, app_services: AppServices, clock: FakeClock
+) -> None:
+    agent = await operator_headers(app_services, client, Role.agent)
+    elder = (await client.post("/api/v1/elders", json=elder_payload(), headers=agent)).json()
+    materials = ["application_form", "identity_documents"]
+    applied = await client.post(
+        "/api/v1/assessments", json={"elder_id": elder["id"], "materials": materials}, headers=agent
+    )
+    assert applied.json()["due_on"] == "2026-03-09"  # verification: 5 working days from Monday 2 March
+
+    clock.advance(7 * 86400)  # Monday 9 March: the last day, not late yet
+    assert (await app_services.desk.run_once())["assessments_overdue"] == 0
+    clock.advance(86400)  # Tuesday 10 March
+    assert (await app_services.desk.run_once())["assessments_overdue"] == 1
+    assert (await app_services.desk.run_once())["assessments_overdue"] == 0
+    async with app_services.sessions() as session:
+        alerts = (await session.scalars(select(Alert).where(Alert.kind == "assessment_overdue"))).all()
+    assert [(a.detail["assessment_id"], a.detail["step"], a.audience) for a in alerts] == [
+        (applied.json()["id"], "accepted", AlertAudience.supervisors)
+    ]
+    agent = await operator_headers(app_services, client, Role.agent)
+    late = (await client.get("/api/v1/assessments", params={"overdue": "true"}, headers=agent)).json()[
+        "items"
+    ]
+    assert [row["id"] for row in late] == [applied.json()["id"]]
