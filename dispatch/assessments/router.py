@@ -98,7 +98,7 @@ async def save_answers(
         version=body.version,
         answers=body.answers,
         findings=body.findings,
-        needs=body.needs,
+        needs=body.needs.model_dump(mode="json") if body.needs else None,
     )
     return AssessmentRead.whole(assessment, local_date(clock.now()))
 

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from dispatch.assessments.models import Applicant, Assessment
+from dispatch.assessments.needs import Needs
 from dispatch.assessments.service import is_overdue
 from dispatch.assessments.workflow import Procedure, Step
 from dispatch.localtime import at_local
@@ -32,7 +33,7 @@ class AnswersUpdate(BaseModel):
     version: int = Field(ge=1)  # the version the form was loaded at
     answers: dict[Code, Code] = Field(max_length=200)
     findings: dict[str, Any] | None = None  # {flags: [coma, dementia, ...], counts: {risk_events_30d: N}}
-    needs: dict[str, Any] | None = None
+    needs: Needs | None = None
 
 
 class TransitionRequest(BaseModel):

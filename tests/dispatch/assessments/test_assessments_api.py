@@ -67,8 +67,16 @@ async def test_an_application_goes_through_the_procedure_to_the_elder_s_level(
     assert (stale.status_code, stale.json()["reason"]) == (409, "stale_version")
     unsigned = await move(client, first, aid, to="assessed")
     assert (unsigned.status_code, unsigned.json()["reason"]) == (422, "answers_incomplete")
-    whole = {"version": loaded + 1, "answers": MILD, "findings": {"flags": ["dementia"]}}
-    assert (await client.put(url, json=whole, headers=second)).status_code == 200
+    needs = {
+        "services": [{"service_type": "meal_assistance", "per_week": 5, "preferred": ["midday"]}],
+        "living": "alone",
+        "economic": "subsistence_allowance",
+    }
+    whole = {"version": loaded + 1, "answers": MILD, "findings": {"flags": ["dementia"]}, "needs": needs}
+    wrong = await client.put(url, json=whole | {"needs": {"living": "on the moon"}}, headers=second)
+    assert wrong.status_code == 422
+    saved = await client.put(url, json=whole, headers=second)
+    assert (saved.status_code, saved.json()["needs"]["services"][0]["per_week"]) == (200, 5)
     assert (await move(client, first, aid, to="assessed")).json()["state"] == "organised"  # one signature
     twice = await move(client, first, aid, to="assessed")
     assert (twice.status_code, twice.json()["reason"]) == (409, "signed_twice")
