@@ -77,6 +77,7 @@ ROLE_OF: dict[tuple[str, str], Caller | Roles] = {
     ("POST", "/api/v1/assessments"): AGENT,
     ("GET", "/api/v1/assessments"): ANY_OPERATOR,
     ("GET", "/api/v1/assessments/{assessment_id}"): frozenset({SUP, ADMIN, ASSESSOR}),  # the answers
+    ("GET", "/api/v1/assessments/{assessment_id}/report.pdf"): frozenset({SUP, ADMIN, ASSESSOR}),
     ("PUT", "/api/v1/assessments/{assessment_id}/answers"): frozenset({ASSESSOR}),
     ("POST", "/api/v1/assessments/{assessment_id}/transition"): ANY_OPERATOR,  # each step's role: the service
     ("GET", "/api/v1/elders/{elder_id}/timeline"): AGENT,

@@ -3,13 +3,15 @@ Thin: the rules are in `service` and `workflow`, what a final result changes els
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from dispatch.api.deps import ClockDep, CurrentActor, PagingDep, SessionDep, SignedInActor, require_role
 from dispatch.assessments import flows, service
 from dispatch.assessments.instrument import Instrument, load
+from dispatch.assessments.report import render
 from dispatch.assessments.schemas import (
     AnswersUpdate,
     AssessmentCreate,
@@ -83,6 +85,24 @@ async def read(
     """The whole assessment, answers included (assessors and supervisors; audited)."""
     assessment = await service.read(session=session, clock=clock, actor=actor, assessment_id=assessment_id)
     return AssessmentRead.whole(assessment, local_date(clock.now()))
+
+
+@router.get(
+    "/assessments/{assessment_id}/report.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "the printable report"}},
+)
+async def report(assessment_id: RowId, session: SessionDep, clock: ClockDep, actor: ReaderActor) -> Response:
+    """The printable assessment report, in Chinese (assessors and supervisors; audited)."""
+    assessment, elder = await service.for_report(
+        session=session, clock=clock, actor=actor, assessment_id=assessment_id
+    )
+    today = local_date(clock.now())
+    pdf = await asyncio.to_thread(render, assessment, elder, load(assessment.instrument), today)
+    filename = f"assessment-{assessment.id}.pdf"
+    return Response(
+        pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'}
+    )
 
 
 @router.put("/assessments/{assessment_id}/answers", response_model=AssessmentRead)

@@ -135,6 +135,29 @@ async def read(*, session: AsyncSession, clock: Clock, actor: Actor, assessment_
     return assessment
 
 
+REPORTABLE = frozenset({Step.assessed, Step.public_notice, Step.refusal_notice, Step.final})
+
+
+async def for_report(
+    *, session: AsyncSession, clock: Clock, actor: Actor, assessment_id: int
+) -> tuple[Assessment, Elder]:
+    """The assessment and its elder for the printed report (once assessed): readers only, audited."""
+    if actor.role not in READERS:
+        raise PermissionDenied(
+            "assessment reports are for assessors and supervisors", reason="assessors_only"
+        )
+    assessment = await get(session=session, assessment_id=assessment_id)
+    if assessment.step not in REPORTABLE:
+        raise InvalidTransition(
+            f"assessment {assessment_id} has not been assessed yet", reason="not_assessed"
+        )
+    elder = await session.get(Elder, assessment.elder_id)
+    if elder is None:
+        raise NotFound(f"elder {assessment.elder_id} not found", reason="elder_not_found")
+    await _audit(session, clock, actor, "assessment.report", assessment)
+    return assessment, elder
+
+
 async def save_answers(
     *,
     session: AsyncSession,

@@ -5,9 +5,11 @@ and supervisors only, and reading them is audited."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import httpx
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from dispatch.alerts.models import Alert, AlertAudience
@@ -90,6 +92,21 @@ async def test_an_application_goes_through_the_procedure_to_the_elder_s_level(
         ["diagnosis"],
         "3",
     )
+    pdf = await client.get(f"/api/v1/assessments/{aid}/report.pdf", headers=supervisor)
+    assert (pdf.status_code, pdf.headers["content-type"]) == (200, "application/pdf")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    for printed in (
+        elder["name"],
+        "自理能力",
+        "31 / 32 分",
+        "15 / 15 分",
+        "28 / 28 分",
+        "总分",
+        "89 / 90 分",
+    ):
+        assert printed in text
+    assert "最终等级 2 能力中度受损（中度失能）" in text.replace("\n", " ")
+    assert (await client.get(f"/api/v1/assessments/{aid}/report.pdf", headers=agent)).status_code == 403
     async with app_services.sessions() as session:
         reads = (
             await session.scalars(
@@ -98,7 +115,7 @@ async def test_an_application_goes_through_the_procedure_to_the_elder_s_level(
                 )
             )
         ).all()
-    assert "assessment.read" in reads
+    assert {"assessment.read", "assessment.report"} <= set(reads)
 
     noticed = (await move(client, supervisor, aid, to="public_notice", note="拟享受补贴")).json()
     assert noticed["due_on"] == "2026-03-09"  # 7 calendar days
