@@ -79,6 +79,8 @@ ROLE_OF: dict[tuple[str, str], Caller | Roles] = {
     ("GET", "/api/v1/assessments/{assessment_id}"): frozenset({SUP, ADMIN, ASSESSOR}),  # the answers
     ("GET", "/api/v1/assessments/{assessment_id}/report.pdf"): frozenset({SUP, ADMIN, ASSESSOR}),
     ("PUT", "/api/v1/assessments/{assessment_id}/answers"): frozenset({ASSESSOR}),
+    ("GET", "/api/v1/assessments/{assessment_id}/plan"): AGENT,
+    ("POST", "/api/v1/assessments/{assessment_id}/plan"): AGENT,
     ("POST", "/api/v1/assessments/{assessment_id}/transition"): ANY_OPERATOR,  # each step's role: the service
     ("GET", "/api/v1/elders/{elder_id}/timeline"): AGENT,
     ("POST", "/api/v1/elders"): AGENT,

@@ -56,6 +56,7 @@ class Assessment(Base):
     applied_rules: Mapped[list[str]] = mapped_column(JSONType, default=list)
     subsidy_proposed: Mapped[bool | None]
     decision_note: Mapped[str] = mapped_column(Text, default="")
+    plans_made_at: Mapped[datetime | None]  # its service plan became recurring plans (once)
     created_by: Mapped[int] = mapped_column(ForeignKey("operator.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -4,6 +4,7 @@ Thin: the rules are in `service` and `workflow`, what a final result changes els
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -18,12 +19,16 @@ from dispatch.assessments.schemas import (
     AssessmentPage,
     AssessmentRead,
     AssessmentRow,
+    PlanLineRead,
+    PlanProposal,
+    PlanRequest,
     TransitionRequest,
 )
 from dispatch.assessments.workflow import Step
 from dispatch.auth.actor import Actor
 from dispatch.auth.models import Role
 from dispatch.localtime import local_date
+from dispatch.orders.schemas import PlanRead
 from dispatch.schemas import RowId
 
 router = APIRouter(prefix="/api/v1", tags=["assessments"])
@@ -103,6 +108,26 @@ async def report(assessment_id: RowId, session: SessionDep, clock: ClockDep, act
     return Response(
         pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'}
     )
+
+
+@router.get("/assessments/{assessment_id}/plan", response_model=PlanProposal)
+async def plan_proposal(
+    assessment_id: RowId, session: SessionDep, clock: ClockDep, actor: CurrentActor
+) -> PlanProposal:
+    """The service plan the result calls for, merged with the needs the elder stated (to edit, then make)."""
+    level, lines = await service.plan_proposal(session=session, assessment_id=assessment_id)
+    return PlanProposal(level=level, lines=[PlanLineRead(**asdict(line)) for line in lines])
+
+
+@router.post("/assessments/{assessment_id}/plan", response_model=list[PlanRead], status_code=201)
+async def make_plans(
+    assessment_id: RowId, body: PlanRequest, session: SessionDep, clock: ClockDep, actor: CurrentActor
+) -> list[PlanRead]:
+    """Turn the edited service plan of a final assessment into weekly recurring plans (once)."""
+    plans = await flows.make_plans(
+        session=session, clock=clock, actor=actor, assessment_id=assessment_id, lines=body.lines
+    )
+    return [PlanRead.model_validate(plan) for plan in plans]
 
 
 @router.put("/assessments/{assessment_id}/answers", response_model=AssessmentRead)

@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from dispatch.assessments.models import Applicant, Assessment
 from dispatch.assessments.needs import Needs
 from dispatch.assessments.service import is_overdue
 from dispatch.assessments.workflow import Procedure, Step
+from dispatch.catalog import ServiceType
 from dispatch.localtime import at_local
 from dispatch.schemas import Page, RowId
 
@@ -114,3 +115,36 @@ def _row(assessment: Assessment, today: date) -> dict[str, Any]:
 
 
 AssessmentPage = Page[AssessmentRow]
+
+
+class PlanLineIn(BaseModel):
+    """One line of the service plan as the agent edited it: a weekly recurring plan."""
+
+    service_type: ServiceType
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(min_length=1, max_length=7)
+    start_time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end_time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+    @model_validator(mode="after")
+    def _starts_before_it_ends(self) -> PlanLineIn:
+        if self.start_time >= self.end_time:
+            raise ValueError("start_time must be before end_time")
+        return self
+
+
+class PlanRequest(BaseModel):
+    lines: list[PlanLineIn] = Field(min_length=1, max_length=len(ServiceType))
+
+
+class PlanLineRead(BaseModel):
+    service_type: ServiceType
+    per_week: int
+    weekdays: list[int]
+    start_time: str
+    end_time: str
+    recommended: bool
+
+
+class PlanProposal(BaseModel):
+    level: int
+    lines: list[PlanLineRead]

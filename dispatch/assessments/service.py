@@ -17,6 +17,8 @@ from dispatch.alerts.service import raise_alert
 from dispatch.assessments import workflow
 from dispatch.assessments.instrument import CURRENT, load
 from dispatch.assessments.models import Applicant, Assessment
+from dispatch.assessments.needs import Needs
+from dispatch.assessments.plan import PlanLine, propose
 from dispatch.assessments.scoring import AnswersIncomplete, Findings, score
 from dispatch.assessments.workflow import CLOSED, Procedure, Step
 from dispatch.audit import service as audit
@@ -133,6 +135,16 @@ async def read(*, session: AsyncSession, clock: Clock, actor: Actor, assessment_
     assessment = await get(session=session, assessment_id=assessment_id)
     await _audit(session, clock, actor, "assessment.read", assessment)
     return assessment
+
+
+async def plan_proposal(*, session: AsyncSession, assessment_id: int) -> tuple[int, list[PlanLine]]:
+    """The level and the service plan it calls for, merged with the needs the elder stated."""
+    assessment = await get(session=session, assessment_id=assessment_id)
+    if assessment.level is None:
+        raise InvalidTransition(
+            f"assessment {assessment_id} has not been assessed yet", reason="not_assessed"
+        )
+    return assessment.level, propose(assessment.level, Needs.model_validate(assessment.needs or {}))
 
 
 REPORTABLE = frozenset({Step.assessed, Step.public_notice, Step.refusal_notice, Step.final})

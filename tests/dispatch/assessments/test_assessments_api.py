@@ -135,6 +135,26 @@ async def test_an_application_goes_through_the_procedure_to_the_elder_s_level(
     assert health is not None
     assert health.self_care_ability == 2
 
+    proposal = (await client.get(f"/api/v1/assessments/{aid}/plan", headers=agent)).json()
+    assert proposal["level"] == 2
+    assert [(line["service_type"], line["per_week"]) for line in proposal["lines"]] == [
+        ("meal_assistance", 5),
+        ("cleaning", 1),
+        ("health_care", 1),
+    ]
+    edited = [
+        {k: line[k] for k in ("service_type", "weekdays", "start_time", "end_time")}
+        for line in proposal["lines"]
+    ]
+    made = await client.post(f"/api/v1/assessments/{aid}/plan", json={"lines": edited[:2]}, headers=agent)
+    assert made.status_code == 201, made.text
+    assert [(p["service_type"], p["weekdays"], p["starts_on"]) for p in made.json()] == [
+        ("meal_assistance", [1, 2, 3, 4, 5], "2026-03-11"),
+        ("cleaning", [3], "2026-03-11"),
+    ]
+    twice = await client.post(f"/api/v1/assessments/{aid}/plan", json={"lines": edited[:1]}, headers=agent)
+    assert (twice.status_code, twice.json()["reason"]) == (409, "plans_made")
+
     objection = {"elder_id": elder["id"], "procedure": "reassessment", "reassessment_of": aid}
     again = await client.post("/api/v1/assessments", json=objection, headers=agent)
     assert (again.status_code, again.json()["state"], again.json()["due_on"]) == (
