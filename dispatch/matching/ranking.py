@@ -45,6 +45,7 @@ class MeasuredFrom(StrEnum):
 class ExclusionReason(StrEnum):
     inactive = "inactive"
     service_not_offered = "service_not_offered"
+    unqualified = "unqualified"
     at_capacity = "at_capacity"
     closed = "closed"
     outside_area = "outside_area"
@@ -58,6 +59,7 @@ class Candidate:
     name: str
     status: str
     service_types: frozenset[ServiceType]
+    qualifications: frozenset[str] = frozenset()  # its own and its active staff's
     area: BaseGeometry
     base_lon: float
     base_lat: float
@@ -85,6 +87,7 @@ class MatchRequest:
     circle_minutes: float = 15.0
     limit: int | None = None
     outside_nearest: int = 5
+    requires: frozenset[str] = frozenset()  # qualifications this elder's care needs
 
     def __post_init__(self) -> None:
         geo.check_lon_lat(self.lon, self.lat)
@@ -164,6 +167,9 @@ def first_failure(candidate: Candidate, request: MatchRequest) -> tuple[Exclusio
         return ExclusionReason.inactive, f"status is {candidate.status}; only active providers are dispatched"
     if request.service_type not in candidate.service_types:
         return ExclusionReason.service_not_offered, f"does not offer {request.service_type.value}"
+    lacking = sorted(request.requires - candidate.qualifications)
+    if lacking:
+        return ExclusionReason.unqualified, f"lacks {', '.join(lacking)}, which this elder's care needs"
     if candidate.load >= candidate.capacity:
         detail = f"at capacity: {candidate.load} open assignments of {candidate.capacity}"
         return ExclusionReason.at_capacity, detail

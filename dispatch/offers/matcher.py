@@ -9,6 +9,7 @@ from datetime import datetime
 from shapely.geometry import shape
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from dispatch.catalog import ServiceType
 from dispatch.matching import Candidate, MatchRequest, MatchResult, ProviderIndex, WorkingWindow
@@ -22,6 +23,9 @@ def candidate_of(provider: Provider, load: int) -> Candidate:
         name=provider.name,
         status=provider.status.value,
         service_types=frozenset(ServiceType(t) for t in provider.service_types),
+        qualifications=frozenset(
+            [*provider.qualifications, *(q for s in provider.staff if s.active for q in s.qualifications)]
+        ),
         area=shape(provider.service_area),
         base_lon=provider.base_lon,
         base_lat=provider.base_lat,
@@ -41,12 +45,20 @@ class ProviderMatcher:
     _indexes: dict[ServiceType, tuple[object, ProviderIndex]] = field(default_factory=dict)
 
     async def match(
-        self, *, session: AsyncSession, service_type: ServiceType, lon: float, lat: float, at: datetime
+        self,
+        *,
+        session: AsyncSession,
+        service_type: ServiceType,
+        lon: float,
+        lat: float,
+        at: datetime,
+        requires: frozenset[str] = frozenset(),
     ) -> MatchResult:
         index = await self._index(session, service_type)
-        return index.match(
-            MatchRequest(service_type=service_type, lon=lon, lat=lat, at=at, speed_kmh=self.speed_kmh)
+        request = MatchRequest(
+            service_type=service_type, lon=lon, lat=lat, at=at, speed_kmh=self.speed_kmh, requires=requires
         )
+        return index.match(request)
 
     async def _index(self, session: AsyncSession, service_type: ServiceType) -> ProviderIndex:
         load = await offers.assigned_load(session=session)
@@ -56,7 +68,9 @@ class ProviderMatcher:
             return cached[1]
         # Providers offering the type in any status, so the agent is told why a suspended one was skipped.
         providers = await session.scalars(
-            select(Provider).where(cast(Provider.service_types, String).like(f'%"{service_type.value}"%'))
+            select(Provider)
+            .where(cast(Provider.service_types, String).like(f'%"{service_type.value}"%'))
+            .options(selectinload(Provider.staff))
         )
         index = ProviderIndex(candidate_of(p, load.get(p.id, 0)) for p in providers)
         self._indexes[service_type] = (version, index)

@@ -21,10 +21,11 @@ from dispatch.auth.actor import Actor
 from dispatch.catalog import ServiceType
 from dispatch.clock import Clock
 from dispatch.db.pagination import fetch_page
-from dispatch.elders.models import Elder, SubsidyCategory
+from dispatch.elders.models import Elder, HealthRecord, SubsidyCategory
 from dispatch.errors import Conflict, DomainError, InvalidTransition, NotFound, ValidationFailed
 from dispatch.localtime import LOCAL_TZ, at_local, local_date
 from dispatch.matching import MatchResult
+from dispatch.matching.qualifications import required_for
 from dispatch.notify.service import SmsOptions
 from dispatch.offers import service as offers
 from dispatch.offers.matcher import ProviderMatcher
@@ -48,15 +49,20 @@ SYSTEM = Actor.system("service-desk")
 FRESH_ORDER_GRACE = timedelta(minutes=10)
 ELDER_APP = Actor.system("elder-app")
 
-# Matches providers for a service type at a place, for a moment (the window's start).
-Matcher = Callable[[ServiceType, float, float, datetime], Awaitable[MatchResult]]
+# Matches providers for a service type at a place, for a moment (the window's start), among those holding
+# the qualifications the elder's care needs.
+Matcher = Callable[[ServiceType, float, float, datetime, frozenset[str]], Awaitable[MatchResult]]
 
 
 def matcher_for(session: AsyncSession, matcher: ProviderMatcher) -> Matcher:
     """The process's provider matcher, reading through this session."""
 
-    async def match(service_type: ServiceType, lon: float, lat: float, at: datetime) -> MatchResult:
-        return await matcher.match(session=session, service_type=service_type, lon=lon, lat=lat, at=at)
+    async def match(
+        service_type: ServiceType, lon: float, lat: float, at: datetime, requires: frozenset[str]
+    ) -> MatchResult:
+        return await matcher.match(
+            session=session, service_type=service_type, lon=lon, lat=lat, at=at, requires=requires
+        )
 
     return match
 
@@ -189,7 +195,9 @@ async def dispatch(
         )
     await _claim_for_dispatch(session, order)
     elder = await _elder(session, order.elder_id)
-    result = await match(order.service_type, order.lon, order.lat, order.window_start)
+    health = await session.get(HealthRecord, order.elder_id)
+    requires = required_for(order.service_type, health.self_care_ability if health else 0)
+    result = await match(order.service_type, order.lon, order.lat, order.window_start, requires)
     request = offers.JobRequest(
         call_id=None,
         order_id=order.id,

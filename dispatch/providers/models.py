@@ -32,6 +32,7 @@ class Provider(Base):
     address: Mapped[str] = mapped_column(String(200), default="")
     district: Mapped[str] = mapped_column(String(32), index=True, default="")
     service_types: Mapped[list[str]] = mapped_column(JSONType)
+    qualifications: Mapped[list[str]] = mapped_column(JSONType, default=list)  # the organisation's licences
     base_lon: Mapped[float] = mapped_column(Float)
     base_lat: Mapped[float] = mapped_column(Float)
     service_area: Mapped[dict[str, Any]] = mapped_column(JSONType)

@@ -49,6 +49,7 @@ def _read(provider: Provider, coverage_warnings: tuple[dict[str, Any], ...] = ()
     return ProviderRead.model_validate(
         {
             **_summary_fields(provider),
+            "qualifications": provider.qualifications,
             "contact_person": provider.contact_person,
             "address": provider.address,
             "price_list": provider.price_list,

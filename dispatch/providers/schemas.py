@@ -57,6 +57,9 @@ class ProviderFields(BaseModel):
     address: Annotated[str, Field(max_length=200)] = ""
     district: Annotated[str, Field(max_length=32)] = ""
     service_types: ServiceTypes
+    qualifications: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default=[], max_length=20, description="licences and certificates, e.g. 养老护理员证"
+    )
     base_location: LonLat
     service_area: GeoArea
     price_list: list[PriceItem] = []
@@ -111,6 +114,9 @@ class ProviderUpdate(PartialUpdate):
     address: Annotated[str, Field(max_length=200)] | None = None
     district: Annotated[str, Field(max_length=32)] | None = None
     service_types: ServiceTypes | None = None
+    qualifications: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=20
+    )
     base_location: LonLat | None = None
     service_area: GeoArea | None = None
     price_list: list[PriceItem] | None = None
@@ -162,6 +168,7 @@ class NearbyProvider(ProviderSummary):
 
 
 class ProviderRead(ProviderSummary):
+    qualifications: list[str]
     contact_person: str
     address: str
     price_list: list[PriceItem]

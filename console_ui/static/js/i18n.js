@@ -98,7 +98,7 @@ const ZH = {
     offered: '待回复', accepted: '已接单', arrived: '已到达', done: '已完成', declined: '已拒绝', expired: '超时未回复',
     undeliverable: '短信未送达', withdrawn: '已撤回',
   },
-  exclusion: { inactive: '非营业状态', service_not_offered: '不提供该服务', at_capacity: '已满负荷', closed: '非营业时间', outside_area: '不在服务范围' },
+  exclusion: { inactive: '非营业状态', service_not_offered: '不提供该服务', unqualified: '缺少所需资质（养老护理员证）', at_capacity: '已满负荷', closed: '非营业时间', outside_area: '不在服务范围' },
   purpose: { offer: '派单', confirm: '接单确认', withdraw: '撤单', contact_alert: '通知联系人', contact_notice: '坐席通知联系人', handoff: '转120', help: '回复帮助', reply: '回复' },
   sms_status: {
     outbox: '发件箱', pending: '待发送', sending: '发送中', queued: '已提交', sent: '已发出', delivered: '已送达',
@@ -407,7 +407,7 @@ const EN = {
     offered: 'Waiting', accepted: 'Accepted', arrived: 'Arrived', done: 'Done', declined: 'Declined', expired: 'No answer',
     undeliverable: 'SMS not delivered', withdrawn: 'Withdrawn',
   },
-  exclusion: { inactive: 'not active', service_not_offered: 'does not offer it', at_capacity: 'at capacity', closed: 'closed now', outside_area: 'outside its area' },
+  exclusion: { inactive: 'not active', service_not_offered: 'does not offer it', unqualified: 'lacks the required certificate', at_capacity: 'at capacity', closed: 'closed now', outside_area: 'outside its area' },
   purpose: { offer: 'offer', confirm: 'confirmation', withdraw: 'withdrawal', contact_alert: 'contact alert', contact_notice: 'agent\'s notice', handoff: '120 hand-off', help: 'help', reply: 'reply' },
   sms_status: {
     outbox: 'outbox', pending: 'pending', sending: 'sending', queued: 'queued', sent: 'sent', delivered: 'delivered',

@@ -30,6 +30,7 @@ from dispatch.matching import (
     WorkingWindow,
     match_brute_force,
 )
+from dispatch.matching.qualifications import CARE_CERTIFICATE, required_for
 
 ST = ServiceType
 LON, LAT = 119.29, 26.08
@@ -423,3 +424,29 @@ def test_the_first_ranked_is_never_farther_than_any_eligible(
     assert distances == sorted(distances)
     assert [r.rank for r in result.ranked] == list(range(1, len(eligible) + 1))
     assert all(math.isfinite(d) for d in distances)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Qualifications
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_care_that_needs_a_certificate_goes_only_to_providers_holding_it(match: Matcher) -> None:
+    nursing = frozenset({ST.nursing})
+    holder = provider(1, service_types=nursing, qualifications=frozenset({CARE_CERTIFICATE, "健康证"}))
+    nearer_without = provider(
+        2, service_types=nursing, base_lat=LAT + 0.001, qualifications=frozenset({"健康证"})
+    )
+    severe = request_for(service_type=ST.nursing, requires=required_for(ST.nursing, 3))
+    result = match([holder, nearer_without], severe)
+    assert [r.provider_id for r in result.ranked] == [1]
+    assert reasons(result) == {2: ExclusionReason.unqualified}
+    assert "养老护理员证" in result.excluded[0].detail
+    mild = request_for(service_type=ST.nursing, requires=required_for(ST.nursing, 2))
+    assert [r.provider_id for r in match([holder, nearer_without], mild).ranked] == [2, 1]
+
+
+def test_only_hands_on_care_for_severe_levels_needs_the_certificate() -> None:
+    assert required_for(ST.bathing, 4) == {CARE_CERTIFICATE}
+    assert required_for(ST.bathing, 2) == frozenset()
+    assert required_for(ST.meal_assistance, 4) == frozenset()

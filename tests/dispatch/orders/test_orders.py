@@ -371,3 +371,37 @@ async def test_a_same_day_order_gets_its_offers_a_chance_before_it_escalates(
     assert (await app_services.desk.run_once())["orders_escalated"] == 0
     clock.advance(10 * 60)
     assert (await app_services.desk.run_once())["orders_escalated"] == 1
+
+
+async def test_a_severely_disabled_elder_s_nursing_goes_only_to_a_qualified_provider(
+    client: httpx.AsyncClient, clock: FakeClock, agent: dict[str, str], supervisor: dict[str, str]
+) -> None:
+    async def nursing_provider(name: str, phone: str, lat: float, qualifications: list[str]) -> int:
+        body = provider_payload(
+            name=name,
+            phone=phone,
+            service_types=["nursing"],
+            qualifications=qualifications,
+            price_list=[
+                {"service_type": "nursing", "item": "上门护理1小时", "unit": "次", "price_cents": 9000}
+            ],
+            base_location={"lon": 119.2985, "lat": lat},
+            working_hours=DAYTIME,
+        )
+        provider = (await client.post("/api/v1/providers", json=body, headers=supervisor)).json()
+        status = {"status": "active", "reason": "ok"}
+        assert (
+            await client.post(f"/api/v1/providers/{provider['id']}/status", json=status, headers=supervisor)
+        ).status_code == 200
+        return int(provider["id"])
+
+    near = await nursing_provider("近处家政", CLEANER, 26.083, ["健康证"])
+    qualified = await nursing_provider("持证护理站", OTHER_CLEANER, 26.09, ["养老护理员证"])
+    payload = elder_payload(name="林桂英")
+    payload["health"]["self_care_ability"] = 3
+    elder = (await client.post("/api/v1/elders", json=payload, headers=agent)).json()
+    body = {"elder_id": elder["id"], "service_type": "nursing", **tomorrow(clock)}
+    order = (await client.post("/api/v1/service-orders", json=body, headers=agent)).json()
+    job = order["job"]
+    assert [r["provider_id"] for r in job["ranking"]] == [qualified]
+    assert [(e["provider_id"], e["reason"]) for e in job["exclusions"]] == [(near, "unqualified")]
