@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 from dispatch.assessments.models import Applicant, Assessment
 from dispatch.assessments.needs import Needs
 from dispatch.assessments.service import is_overdue
+from dispatch.assessments.subsidy import allowance
 from dispatch.assessments.workflow import Procedure, Step
 from dispatch.catalog import ServiceType
 from dispatch.localtime import at_local
@@ -54,6 +55,7 @@ class AssessmentRow(BaseModel):
     overdue: bool
     missing: list[str]
     level: int | None
+    allowance_fen: int  # the monthly allowance a final result with a subsidy grants (else 0)
     reassessment_of: int | None
     created_at: datetime
     updated_at: datetime
@@ -82,17 +84,28 @@ class AssessmentRead(AssessmentRow):
     signed1_at: datetime | None
     signed2_at: datetime | None
     subsidy_proposed: bool | None
+    subsidy_suggested: bool  # what the rules support, for the review
+    suggested_fen: int
     decision_note: str
     version: int
 
     @classmethod
     def whole(cls, assessment: Assessment, today: date) -> AssessmentRead:
-        fields = {
+        suggested = allowance(assessment.level, Needs.model_validate(assessment.needs or {}).economic)
+        computed = {"subsidy_suggested": suggested.suggested, "suggested_fen": suggested.monthly_fen}
+        stored = {
             name: getattr(assessment, name)
             for name in cls.model_fields
-            if name not in AssessmentRow.model_fields
+            if name not in AssessmentRow.model_fields and name not in computed
         }
+        fields = stored | computed
         return cls(**_row(assessment, today), **fields)
+
+
+def _granted_fen(assessment: Assessment) -> int:
+    if assessment.step != Step.final or not assessment.subsidy_proposed:
+        return 0
+    return allowance(assessment.level, Needs.model_validate(assessment.needs or {}).economic).monthly_fen
 
 
 def _row(assessment: Assessment, today: date) -> dict[str, Any]:
@@ -108,6 +121,7 @@ def _row(assessment: Assessment, today: date) -> dict[str, Any]:
         "overdue": is_overdue(assessment, today),
         "missing": assessment.missing,
         "level": assessment.level if assessment.step == Step.final else None,
+        "allowance_fen": _granted_fen(assessment),
         "reassessment_of": assessment.reassessment_of_id,
         "created_at": assessment.created_at,
         "updated_at": assessment.updated_at,

@@ -92,6 +92,7 @@ async def test_an_application_goes_through_the_procedure_to_the_elder_s_level(
         ["diagnosis"],
         "3",
     )
+    assert (full["subsidy_suggested"], full["suggested_fen"], full["allowance_fen"]) == (True, 10_000, 0)
     pdf = await client.get(f"/api/v1/assessments/{aid}/report.pdf", headers=supervisor)
     assert (pdf.status_code, pdf.headers["content-type"]) == (200, "application/pdf")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
@@ -129,7 +130,7 @@ async def test_an_application_goes_through_the_procedure_to_the_elder_s_level(
     [row] = (await client.get("/api/v1/assessments", params={"elder_id": elder["id"]}, headers=agent)).json()[
         "items"
     ]
-    assert (row["level"], row["state"], "answers" in row) == (2, "final", False)
+    assert (row["level"], row["state"], "answers" in row, row["allowance_fen"]) == (2, "final", False, 10_000)
     async with app_services.sessions() as session:
         health = await session.get(HealthRecord, elder["id"])
     assert health is not None
