@@ -57,6 +57,7 @@ class Assessment(Base):
     subsidy_proposed: Mapped[bool | None]
     decision_note: Mapped[str] = mapped_column(Text, default="")
     plans_made_at: Mapped[datetime | None]  # its service plan became recurring plans (once)
+    reassessment_proposed_at: Mapped[datetime | None]  # a final result's re-assessment was proposed (once)
     created_by: Mapped[int] = mapped_column(ForeignKey("operator.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -37,7 +37,11 @@ T = TypeVar("T")
 Step = Callable[[], Awaitable[int]]
 
 # Steps that read every elder or every offer run at most this often (seconds); the rest run every tick.
-SLOW_STEP_INTERVALS = {"care_calls_scheduled": 900.0, "providers_flagged": 900.0}
+SLOW_STEP_INTERVALS = {
+    "care_calls_scheduled": 900.0,
+    "providers_flagged": 900.0,
+    "reassessments_proposed": 900.0,
+}
 PLAN_BATCH = 10  # plans per transaction (about 30 orders)
 CARE_CALL_BATCH = 500  # care calls created per transaction
 DISPATCH_BATCH = 10  # orders dispatched (a transaction each) between pauses
@@ -85,6 +89,9 @@ class ServiceDesk:
             ),
             "assessments_overdue": lambda: self._in_transaction(
                 lambda s: assessments.alert_overdue(session=s, clock=clock)
+            ),
+            "reassessments_proposed": lambda: self._in_transaction(
+                lambda s: assessments.propose_reassessments(session=s, clock=clock)
             ),
             "providers_flagged": lambda: self._in_transaction(
                 lambda s: quality.flag_providers(session=s, clock=clock, settings=settings)

@@ -6,6 +6,7 @@ and supervisors only, and reading them is audited."""
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -14,7 +15,10 @@ from sqlalchemy import select
 
 from dispatch.alerts.models import Alert, AlertAudience
 from dispatch.api.state import AppServices
+from dispatch.assessments import service
 from dispatch.assessments.instrument import load
+from dispatch.assessments.models import Applicant, Assessment
+from dispatch.assessments.workflow import Procedure, Step
 from dispatch.audit.models import AuditEntry
 from dispatch.auth.models import Role
 from dispatch.clock import FakeClock
@@ -193,3 +197,52 @@ async def test_a_late_verification_alerts_the_supervisors_once(
         "items"
     ]
     assert [row["id"] for row in late] == [applied.json()["id"]]
+
+
+async def final_assessment(app_services: AppServices, elder_id: int, operator_id: int, at: datetime) -> int:
+    """A final result stored as the procedure would leave it (the procedure itself is tested above)."""
+    async with app_services.sessions() as session:
+        assessment = Assessment(
+            elder_id=elder_id,
+            procedure=Procedure.standard,
+            step=Step.final,
+            instrument="gbt-42195-2022",
+            applicant=Applicant.elder,
+            step_entered_at=at,
+            level=2,
+            created_by=operator_id,
+            created_at=at,
+            updated_at=at,
+        )
+        session.add(assessment)
+        await session.commit()
+        return assessment.id
+
+
+async def test_a_fall_since_the_last_result_or_a_year_on_proposes_a_reassessment_once(
+    client: httpx.AsyncClient, app_services: AppServices, clock: FakeClock
+) -> None:
+    agent = await operator_headers(app_services, client, Role.agent)
+    me = (await client.get("/api/v1/auth/me", headers=agent)).json()
+    fallen, quiet = [
+        (await client.post("/api/v1/elders", json=elder_payload(), headers=agent)).json() for _ in range(2)
+    ]
+    for elder in (fallen, quiet):
+        await final_assessment(app_services, elder["id"], me["id"], clock.now())
+    clock.advance(3600)
+    fall = {"elder_id": fallen["id"], "priority": "P2", "category": "fall"}
+    assert (await client.post("/api/v1/calls", json=fall, headers=agent)).status_code == 201
+
+    async def proposals() -> list[tuple[int, list[str]]]:
+        async with app_services.sessions() as session:
+            await service.propose_reassessments(session=session, clock=clock)
+            await session.commit()
+            alerts = await session.scalars(
+                select(Alert).where(Alert.kind == "reassessment_due").order_by(Alert.id)
+            )
+            return [(a.detail["elder_id"], a.detail["reasons"]) for a in alerts]
+
+    assert await proposals() == [(fallen["id"], ["fall"])]
+    assert await proposals() == [(fallen["id"], ["fall"])]  # once per result
+    clock.advance(365 * 86400)
+    assert await proposals() == [(fallen["id"], ["fall"]), (quiet["id"], ["yearly"])]

@@ -107,6 +107,7 @@ def upgrade() -> None:
         sa.Column("subsidy_proposed", sa.Boolean(), nullable=True),
         sa.Column("decision_note", sa.Text(), nullable=False),
         sa.Column("plans_made_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reassessment_proposed_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_by", sa.Integer(), nullable=False),
         sa.Column("created_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", dispatch.db.base.UTCDateTime(timezone=True), nullable=False),
