@@ -28,6 +28,7 @@ class Assessment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     elder_id: Mapped[int] = mapped_column(ForeignKey("elder.id"), index=True)
+    elder_name: Mapped[str] = mapped_column(String(64))  # shown on the boards without a join
     procedure: Mapped[Procedure] = mapped_column(enum_type(Procedure))
     step: Mapped[Step] = mapped_column(enum_type(Step))
     instrument: Mapped[str] = mapped_column(String(32))  # the instrument file's name

@@ -47,6 +47,7 @@ class TransitionRequest(BaseModel):
 class AssessmentRow(BaseModel):
     id: int
     elder_id: int
+    elder_name: str
     procedure: Procedure
     state: Step
     due_on: date | None  # the step's last day (Shanghai)
@@ -113,6 +114,7 @@ def _row(assessment: Assessment, today: date) -> dict[str, Any]:
     return {
         "id": assessment.id,
         "elder_id": assessment.elder_id,
+        "elder_name": assessment.elder_name,
         "procedure": assessment.procedure,
         "state": assessment.step,
         "due_on": due,

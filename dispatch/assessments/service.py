@@ -59,7 +59,8 @@ async def apply(
     """Take an application (an agent may enter it from a call). Its materials are checked at once: what
     is missing is listed in one go and the application waits for it; a re-assessment after an objection
     goes straight back to the agency."""
-    if await session.get(Elder, elder_id) is None:
+    elder = await session.get(Elder, elder_id)
+    if elder is None:
         raise NotFound(f"elder {elder_id} not found", reason="elder_not_found")
     if (procedure == Procedure.reassessment) != (reassessment_of is not None):
         raise ValidationFailed(
@@ -73,6 +74,7 @@ async def apply(
     now = clock.now()
     assessment = Assessment(
         elder_id=elder_id,
+        elder_name=elder.name,
         procedure=procedure,
         step=workflow.first_step(procedure, complete=not missing),
         instrument=CURRENT,

@@ -204,6 +204,7 @@ async def final_assessment(app_services: AppServices, elder_id: int, operator_id
     async with app_services.sessions() as session:
         assessment = Assessment(
             elder_id=elder_id,
+            elder_name="测试老人",
             procedure=Procedure.standard,
             step=Step.final,
             instrument="gbt-42195-2022",

@@ -25,6 +25,7 @@ def upgrade() -> None:
         "assessment",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("elder_id", sa.Integer(), nullable=False),
+        sa.Column("elder_name", sa.String(length=64), nullable=False),
         sa.Column(
             "procedure",
             sa.Enum("standard", "simplified", "reassessment", name="procedure", native_enum=False, length=32),
