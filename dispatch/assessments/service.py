@@ -258,7 +258,7 @@ async def move(
         raise InvalidTransition(
             f"assessment {assessment_id} cannot go from {assessment.step} to {to}",
             reason="assessment_step",
-            params={"from": assessment.step.value, "to": to.value},
+            params={"from_step": assessment.step.value, "to_step": to.value},
         )
     _check_role(actor, to)
     today = local_date(clock.now())

@@ -11,7 +11,7 @@ from typing import Any
 from playwright.async_api import Page, expect
 
 AXE = Path(__file__).resolve().parents[2] / "console_ui" / "node_modules" / "axe-core" / "axe.min.js"
-FORMS = {"orders": "new-order", "complaints": "new-complaint"}
+FORMS = {"orders": "new-order", "complaints": "new-complaint", "assessments": "new-assessment"}
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}(?:[-'][A-Za-z]+)*")
 NAV_VIEWS = (
@@ -21,6 +21,7 @@ NAV_VIEWS = (
     "followups",
     "carecalls",
     "complaints",
+    "assessments",
     "providers",
     "phone",
     "sms",
@@ -87,6 +88,7 @@ LATIN_ALLOWED = {
     "ETA",
     "Twilio",
     "OK",
+    "PDF",
 }
 
 

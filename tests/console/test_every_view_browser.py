@@ -33,7 +33,8 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 async def some_work(base: str) -> str:
-    """A P1 call, a false alarm, a cleaning order and a complaint, so that the views have rows to show; returns
+    """A P1 call, a false alarm, an assessment application, a cleaning order and a complaint, so that the
+    views have rows to show; returns
     an elder's name."""
     async with httpx.AsyncClient(base_url=base) as agent2:
         await agent2.post("/api/v1/auth/login", json={"username": "agent2", "password": "demo"})
@@ -51,6 +52,8 @@ async def some_work(base: str) -> str:
             "window_start": datetime.combine(day, time(9), SHANGHAI).isoformat(),
             "window_end": datetime.combine(day, time(11), SHANGHAI).isoformat(),
         }
+        application = {"elder_id": elders[0]["id"], "materials": ["application_form"]}
+        assert (await agent2.post("/api/v1/assessments", json=application)).status_code == 201
         order = {"elder_id": elders[1]["id"], "service_type": "cleaning", **window, "notes": "厨房"}
         assert (await agent2.post("/api/v1/service-orders", json=order)).status_code == 201
         complaint = {

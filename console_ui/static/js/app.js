@@ -5,6 +5,7 @@
 
 import { html, render, useCallback, useEffect, useMemo, useRef, useState } from '../vendor/htm/preact/standalone.module.js';
 import { AdminView } from './admin.js';
+import { AssessmentsView, AssessorConsole } from './assessments.js';
 import { setAlertLevel, setMuted, unlockSound } from './alerts.js';
 import { AgentStateSelector, useMyPresence } from './agentstate.js';
 import { pickable } from './pickable.js';
@@ -30,7 +31,7 @@ import { Wallboard } from './wallboard.js';
 
 const PRIORITY_ORDER = { P1: 1, P2: 2, P3: 3, P4: 4 };
 const QUEUE_STATES = new Set(['new', 'acknowledged', 'dispatched', 'on_scene', 'resolved']);
-const VIEWS = ['calls', 'history', 'orders', 'followups', 'carecalls', 'complaints', 'providers', 'phone', 'sms'];
+const VIEWS = ['calls', 'history', 'orders', 'followups', 'carecalls', 'complaints', 'assessments', 'providers', 'phone', 'sms'];
 const MANAGER_VIEWS = [...VIEWS, 'wallboard', 'admin'];
 const PHONE_MESSAGES = ['phone', 'agent', 'callback'];
 const RECORD_CATEGORIES = new Set(['emergency', 'home_service', 'complaint']); // what a new phone contact opens
@@ -462,7 +463,7 @@ function useCallData(callId, version, onError) {
   return { detail, elder: elder?.id === elderId ? elder : null, events, providers, jobs };
 }
 
-function CallDetail({ callId, liveCall, version, me, config, now, t, onError }) {
+function CallDetail({ callId, liveCall, version, me, config, now, t, onError, onApplyAssessment }) {
   const { detail, elder, events, providers, jobs } = useCallData(callId, version, onError);
   const [busy, setBusy] = useState(false);
   const [handoff, setHandoff] = useState(null);
@@ -487,6 +488,8 @@ function CallDetail({ callId, liveCall, version, me, config, now, t, onError }) 
         <span class="state-label" data-testid="detail-state">${t(`state.${call.state}`)}</span>
         <${Countdown} call=${call} now=${now} t=${t} />
         <span class="muted">${t(`source.${call.source}`)} · ${t('opened')} ${formatTime(call.opened_at)}</span>
+        <button type="button" class="small" data-testid="apply-assessment"
+          onClick=${() => onApplyAssessment({ elder_id: call.elder_id, elder_name: call.elder_name, call_id: call.id })}>${t('new_assessment')}</button>
       </header>
       <${Actions} call=${call} me=${me} config=${config} busy=${busy} t=${t} act=${act}
         onHandoff=${async () => { const result = await act('/handoff-120'); if (result) setHandoff(result.summary); }} />
@@ -740,7 +743,7 @@ function Console({ me, config, t, onLanguage, onLogout }) {
       setView('calls');
       setSelectedId(target.callId);
     } else {
-      setView(target.kind === 'order' ? 'orders' : 'complaints');
+      setView(target.kind === 'order' ? 'orders' : target.kind === 'assessment' ? 'assessments' : 'complaints');
       setDeskIntent({ ...target, at: Date.now() });
     }
   };
@@ -821,10 +824,13 @@ function Console({ me, config, t, onLanguage, onLogout }) {
           ? html`<${ComplaintsView} me=${me} topics=${topics} intent=${deskIntent?.kind === 'complaint' ? deskIntent : null} t=${t} onError=${showError} onInfo=${showInfo} />`
           : view === 'providers'
           ? html`<${ProvidersView} me=${me} t=${t} onError=${showError} />`
+          : view === 'assessments'
+          ? html`<${AssessmentsView} me=${me} intent=${deskIntent?.kind === 'assessment' ? deskIntent : null} t=${t} onError=${showError} onInfo=${showInfo} />`
           : selectedId === null
           ? html`<section class="detail empty">${t('select_call')}</section>`
           : html`<${CallDetail} key=${selectedId} callId=${selectedId} liveCall=${calls.get(selectedId)} version=${versions[selectedId] || 0}
-                   me=${me} config=${config} now=${now} t=${t} onError=${showError} />`}
+                   me=${me} config=${config} now=${now} t=${t} onError=${showError}
+                   onApplyAssessment=${(prefill) => openRecord({ kind: 'assessment', prefill })} />`}
       </div>
       <${PhonePanel} state=${phonePanel} me=${me} presence=${presence} config=${config} now=${now} t=${t}
         onOpen=${openRecord} onError=${showError} onInfo=${showInfo} />
@@ -841,8 +847,9 @@ function App() {
 
   const load = useCallback(async () => {
     try {
-      const [me, config] = await Promise.all([api('/api/v1/auth/me'), api('/api/v1/console/config')]);
-      setSession({ me, config });
+      const me = await api('/api/v1/auth/me');
+      // An assessor has a console of their own, without the hotline's configuration.
+      setSession({ me, config: me.role === 'assessor' ? null : await api('/api/v1/console/config') });
     } catch {
       setSession(null);
     }
@@ -862,6 +869,7 @@ function App() {
   };
   if (session === undefined) return null;
   if (session === null) return html`<${Login} t=${t} onLanguage=${toggleLanguage} onLoggedIn=${load} />`;
+  if (session.me.role === 'assessor') return html`<${AssessorConsole} me=${session.me} t=${t} onLanguage=${toggleLanguage} onLogout=${logout} />`;
   return html`<${Console} me=${session.me} config=${session.config} t=${t} onLanguage=${toggleLanguage} onLogout=${logout} />`;
 }
 
