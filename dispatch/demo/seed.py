@@ -17,6 +17,7 @@ from dispatch.auth.passwords import hash_password
 from dispatch.catalog import ServiceType
 from dispatch.clock import Clock
 from dispatch.demo import people
+from dispatch.demo.assessments import demo_assessments
 from dispatch.demo.city import CITY_HUKOU, COMMUNITIES, DISTRICT, REGION_CODE, STREET_NAMES, Community
 from dispatch.elders import search_keys
 from dispatch.elders.idcard import make_id_number
@@ -48,6 +49,8 @@ DEMO_OPERATORS = (
     ("supervisor", "值班主管", Role.supervisor, "+8659100000003"),
     ("agent1", "坐席一号", Role.agent, "+8659100000001"),
     ("agent2", "坐席二号", Role.agent, "+8659100000002"),
+    ("assessor1", "评估员一号", Role.assessor, None),
+    ("assessor2", "评估员二号", Role.assessor, None),
 )
 METRES_PER_DEGREE = 111_320.0
 
@@ -493,6 +496,8 @@ async def seed_demo_city(
     await session.flush()
     await search_keys.refresh(session, [elder.id for elder in elders])
     session.add_all(demo_plans(elders, local_date(now), now))
+    agent = await session.scalar(select(Operator.id).where(Operator.username == "agent1"))
+    session.add_all(demo_assessments(elders, created_by=agent or 1, now=now, seed=seed))
     await audit.record(
         session=session,
         clock=clock,

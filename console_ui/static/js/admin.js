@@ -7,7 +7,7 @@ import { formatTime } from './i18n.js';
 import { useDebounced } from './live.js';
 import { Pager } from './pager.js';
 
-const ROLES = ['agent', 'supervisor', 'admin'];
+const ROLES = ['agent', 'supervisor', 'admin', 'assessor'];
 const AUDIT_PAGE = 50;
 
 export function adminTabs(me) {

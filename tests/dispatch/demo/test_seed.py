@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from datetime import UTC, date, datetime
 
@@ -11,14 +12,20 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.api.state import AppServices
+from dispatch.assessments.instrument import load
+from dispatch.assessments.models import Assessment
+from dispatch.assessments.scoring import score
+from dispatch.assessments.workflow import Step
 from dispatch.auth.models import Operator
 from dispatch.catalog import REQUIRED_MINIMUM_TWO, ServiceType
 from dispatch.clock import FakeClock
+from dispatch.demo.assessments import answers_for
 from dispatch.demo.seed import generate_city, next_working_day, seed_demo_city
 from dispatch.elders.idcard import parse_id_number
 from dispatch.elders.models import Contact, Device, Elder, HealthRecord
 from dispatch.elders.service import age_on
 from dispatch.ingest.secrets import box_for
+from dispatch.localtime import LOCAL_TZ
 from dispatch.orders.models import RecurringPlan
 from dispatch.providers.models import Provider, ProviderStatus
 from dispatch.schemas import normalise_phone
@@ -99,7 +106,7 @@ async def test_seeds_an_empty_database_once(session: AsyncSession) -> None:
     assert counts["Elder"] == counts["HealthRecord"] == counts["Device"] == 2000
     assert counts["Contact"] == 6000
     assert (counts["Provider"] or 0) >= 30
-    assert counts["Operator"] == 4
+    assert counts["Operator"] == 6
     assert counts["RecurringPlan"] == 16  # weekday lunches and Saturday baths for elders living alone
     desk_phones = {
         name: phone for name, phone in await session.execute(select(Operator.username, Operator.phone))
@@ -109,7 +116,18 @@ async def test_seeds_an_empty_database_once(session: AsyncSession) -> None:
         "supervisor": "+8659100000003",
         "agent1": "+8659100000001",
         "agent2": "+8659100000002",
+        "assessor1": None,
+        "assessor2": None,
     }
+    grouped = await session.execute(select(Assessment.step, func.count()).group_by(Assessment.step))
+    steps = {step: count for step, count in grouped.all()}
+    assert set(steps) == set(Step) - {Step.withdrawn}  # an application at every step, and final results
+    assert steps[Step.final] > 1200  # most of the 2,000 elders were assessed once
+    today = NOW.astimezone(LOCAL_TZ).date()
+    late = await session.scalar(
+        select(func.count()).where(Assessment.step != Step.final, Assessment.due_on < today)
+    )
+    assert late == 2  # the late verification and the late agency
     sealed = list(await session.scalars(select(Device.secret).limit(20)))
     assert all(len(BOX.open(secret)) == 32 and BOX.open(secret) not in secret for secret in sealed)
     assert (
@@ -149,3 +167,10 @@ def test_the_next_working_day_of_the_demo_providers_skips_sunday() -> None:
     assert next_working_day(friday) == saturday
     assert next_working_day(saturday) == date(2026, 12, 7)  # Monday: nobody cleans on Sundays
     assert next_working_day(sunday) == date(2026, 12, 7)
+
+
+def test_demo_answers_add_up_to_the_total_asked_for() -> None:
+    instrument = load()
+    for total in (90, 78, 55, 38, 20, 0):
+        answers = answers_for(instrument, total, random.Random(total))
+        assert score(instrument, answers).total == total
