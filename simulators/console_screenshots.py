@@ -195,6 +195,7 @@ async def capture(base: str, data_dir: Path, watch_port: int, out: Path) -> None
         await capture_service_desk(page, base, out)
         await capture_search_and_history(page, out)
         await capture_admin(browser, base, out)
+        await capture_assessments(page, browser, base, out)
         await browser.close()
 
 
@@ -230,6 +231,24 @@ async def capture_admin(browser: Browser, base: str, out: Path) -> None:
     await expect(page.get_by_test_id("operator-row").first).to_be_visible()
     await settle(page)
     await page.screenshot(path=out / "console-admin.png")
+
+
+async def capture_assessments(page: Page, browser: Browser, base: str, out: Path) -> None:
+    """The assessments board (the demo's applications at every step), and an assessor's form on a tablet."""
+    await page.get_by_test_id("view-assessments").click()
+    await page.locator("[data-testid=assessment-row][data-state=final]").first.click()
+    await expect(page.get_by_test_id("service-plan")).to_be_visible()
+    await settle(page)
+    await page.screenshot(path=out / "console-assessments.png")
+    tablet = await browser.new_page(viewport={"width": 820, "height": 1180})
+    await tablet.goto(f"{base}/console/")
+    await tablet.fill("input[name=username]", "assessor1")
+    await tablet.fill("input[name=password]", "demo")
+    await tablet.click("button[type=submit]")
+    await tablet.get_by_test_id("assess-open").first.click()
+    await expect(tablet.get_by_test_id("save-status")).to_have_attribute("data-status", "saved")
+    await settle(tablet)
+    await tablet.screenshot(path=out / "assessor-tablet.png")
 
 
 async def capture_service_desk(page: Page, base: str, out: Path) -> None:

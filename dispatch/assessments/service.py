@@ -5,16 +5,14 @@ follows). Item answers are read by assessors and supervisors only, every full re
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from dispatch.alerts.models import AlertAudience
-from dispatch.alerts.service import raise_alert
-from dispatch.assessments import reassessment, workflow
+from dispatch.assessments import workflow
 from dispatch.assessments.instrument import CURRENT, load
 from dispatch.assessments.models import Applicant, Assessment
 from dispatch.assessments.needs import Needs
@@ -24,8 +22,6 @@ from dispatch.assessments.workflow import CLOSED, Procedure, Step
 from dispatch.audit import service as audit
 from dispatch.auth.actor import Actor
 from dispatch.auth.models import Role
-from dispatch.calls.models import Call
-from dispatch.calls.rules import CallCategory
 from dispatch.clock import Clock
 from dispatch.db.pagination import fetch_page
 from dispatch.elders.models import Elder
@@ -397,105 +393,6 @@ def _overdue(today: date, overdue: bool) -> ColumnElement[bool]:
 
 def is_overdue(assessment: Assessment, today: date) -> bool:
     return assessment.step not in CLOSED and assessment.due_on is not None and assessment.due_on < today
-
-
-async def alert_overdue(*, session: AsyncSession, clock: Clock) -> int:
-    """Steps past their deadline: the supervisors are alerted, once per step (claimed by one conditional
-    UPDATE, so two processes never both alert); how many."""
-    now = clock.now()
-    claimed = await session.execute(
-        update(Assessment)
-        .where(
-            Assessment.step.not_in(CLOSED),
-            Assessment.due_on < local_date(now),
-            Assessment.overdue_alerted_at.is_(None),
-        )
-        .values(overdue_alerted_at=now)
-        .returning(Assessment.id, Assessment.elder_id, Assessment.step, Assessment.due_on)
-    )
-    rows = claimed.all()
-    for assessment_id, elder_id, step, due_on in rows:
-        due = due_on.isoformat() if due_on else ""
-        await raise_alert(
-            session=session,
-            clock=clock,
-            kind="assessment_overdue",
-            key=f"assessment:{assessment_id}:{step}",
-            text=f"评估 {assessment_id}（老人 {elder_id}）的 {step} 环节已超过期限 {due}",
-            audience=AlertAudience.supervisors,
-            detail={
-                "assessment_id": assessment_id,
-                "elder_id": elder_id,
-                "step": step,
-                "due_on": due,
-            },
-        )
-    return len(rows)
-
-
-async def propose_reassessments(*, session: AsyncSession, clock: Clock) -> int:
-    """Elders whose last final assessment is due again (a year on, a fall alarm or a hospital stay since),
-    with none open: the supervisors are told, once per final result (claimed by one conditional UPDATE)."""
-    now = clock.now()
-    latest = (
-        select(func.max(Assessment.id)).where(Assessment.step == Step.final).group_by(Assessment.elder_id)
-    )
-    still_open = select(Assessment.elder_id).where(Assessment.step.not_in(CLOSED))
-    finals = await session.execute(
-        select(Assessment.id, Assessment.elder_id, Assessment.step_entered_at, Elder.name)
-        .join(Elder, Elder.id == Assessment.elder_id)
-        .where(
-            Assessment.id.in_(latest),
-            Assessment.reassessment_proposed_at.is_(None),
-            Assessment.elder_id.not_in(still_open),
-        )
-    )
-    proposed = 0
-    for assessment_id, elder_id, final_at, elder_name in finals.all():
-        found = reassessment.reasons(
-            final_at=final_at,
-            now=now,
-            falls=await _calls_since(session, elder_id, final_at, Call.category == CallCategory.fall),
-            hospital_stays=await _calls_since(
-                session, elder_id, final_at, Call.outcome.in_(reassessment.HOSPITAL_OUTCOMES)
-            ),
-        )
-        if found and await _claim_proposal(session, assessment_id, now):
-            await raise_alert(
-                session=session,
-                clock=clock,
-                kind="reassessment_due",
-                key=f"reassessment:{assessment_id}",
-                text=f"{elder_name} 需要重新评估（上次评估 {assessment_id}）：{'、'.join(found)}",
-                audience=AlertAudience.supervisors,
-                detail={
-                    "elder_id": elder_id,
-                    "elder_name": elder_name,
-                    "assessment_id": assessment_id,
-                    "reasons": found,
-                },
-            )
-            proposed += 1
-    return proposed
-
-
-async def _calls_since(
-    session: AsyncSession, elder_id: int, since: datetime, condition: ColumnElement[bool]
-) -> int:
-    count = await session.scalar(
-        select(func.count(Call.id)).where(Call.elder_id == elder_id, Call.opened_at > since, condition)
-    )
-    return int(count or 0)
-
-
-async def _claim_proposal(session: AsyncSession, assessment_id: int, now: datetime) -> bool:
-    claimed = await session.execute(
-        update(Assessment)
-        .where(Assessment.id == assessment_id, Assessment.reassessment_proposed_at.is_(None))
-        .values(reassessment_proposed_at=now)
-        .returning(Assessment.id)
-    )
-    return claimed.scalar() is not None
 
 
 async def _audit(

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dispatch.assessments import service as assessments
+from dispatch.assessments import scheduled as assessments
 from dispatch.bus.base import EventBus
 from dispatch.bus.outbox import commit_and_publish, discard_announced
 from dispatch.carecalls import service as care_calls

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from dispatch.alerts.models import Alert, AlertAudience
 from dispatch.api.state import AppServices
-from dispatch.assessments import service
+from dispatch.assessments import scheduled
 from dispatch.assessments.instrument import load
 from dispatch.assessments.models import Applicant, Assessment
 from dispatch.assessments.workflow import Procedure, Step
@@ -236,7 +236,7 @@ async def test_a_fall_since_the_last_result_or_a_year_on_proposes_a_reassessment
 
     async def proposals() -> list[tuple[int, list[str]]]:
         async with app_services.sessions() as session:
-            await service.propose_reassessments(session=session, clock=clock)
+            await scheduled.propose_reassessments(session=session, clock=clock)
             await session.commit()
             alerts = await session.scalars(
                 select(Alert).where(Alert.kind == "reassessment_due").order_by(Alert.id)
