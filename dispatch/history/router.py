@@ -15,7 +15,7 @@ from dispatch.schemas import Page, RowId
 
 router = APIRouter(prefix="/api/v1", tags=["history"])
 
-Kind = Literal["call", "phone_call", "order", "follow_up", "care_call", "complaint"]
+Kind = Literal["call", "phone_call", "order", "follow_up", "care_call", "complaint", "assessment"]
 
 
 class TimelineEntryRead(BaseModel):

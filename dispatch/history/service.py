@@ -1,5 +1,6 @@
-"""An elder's timeline: calls, phone calls, orders, follow-ups, care calls and complaints as one list,
-newest first, paged in the database (one UNION ALL, each part on its elder_id index)."""
+"""An elder's timeline: calls, phone calls, orders, follow-ups, care calls, complaints and assessments as one
+list, newest first, paged in the database (one UNION ALL, each part on its elder_id index). An assessment
+shows its procedure, its step since when, and, once final, the level as its outcome."""
 
 from __future__ import annotations
 
@@ -7,9 +8,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, String, cast, func, literal, null, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.assessments.models import Assessment
+from dispatch.assessments.workflow import Step
 from dispatch.calls.models import Call
 from dispatch.carecalls.models import CareCall
 from dispatch.complaints.models import Complaint
@@ -17,7 +32,7 @@ from dispatch.followups.models import FollowUp
 from dispatch.orders.models import ServiceOrder
 from dispatch.voice.models import PhoneCall
 
-KINDS = ("call", "phone_call", "order", "follow_up", "care_call", "complaint")
+KINDS = ("call", "phone_call", "order", "follow_up", "care_call", "complaint", "assessment")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +100,16 @@ def _parts(elder_id: int, kinds: frozenset[str]) -> list[Select[Any]]:
         "complaint": select(
             *_entry("complaint", Complaint.id, Complaint.created_at, Complaint.state, Complaint.kind)
         ).where(Complaint.elder_id == elder_id),
+        "assessment": select(
+            *_entry(
+                "assessment",
+                Assessment.id,
+                Assessment.step_entered_at,
+                Assessment.step,
+                Assessment.procedure,
+                outcome=case((Assessment.step == Step.final, cast(Assessment.level, String))),
+            )
+        ).where(Assessment.elder_id == elder_id),
     }
     return [part for kind, part in parts.items() if kind in kinds]
 

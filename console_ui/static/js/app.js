@@ -752,10 +752,10 @@ function Console({ me, config, t, onLanguage, onLogout }) {
     setView('elder');
   };
   // A search hit or an elder-page entry: {kind, id} of an elder, call, order or complaint.
-  const openFound = ({ kind, id }) => {
+  const openFound = ({ kind, id, elderId }) => {
     if (kind === 'elder') return openElder(id);
     if (kind === 'call') return openRecord({ kind, callId: id });
-    return openRecord({ kind, openId: id });
+    return openRecord({ kind, openId: id, elderId });
   };
   // A phone call logged by hand; a new contact's emergency, home-service request or complaint opens its record.
   const loggedCall = async (saved, prefill) => {

@@ -51,19 +51,27 @@ export function AssessmentsView({ me, intent, t, onError, onInfo }) {
   const [offset, setOffset] = useState(0);
   const [page, setPage] = useState({ items: [], total: 0 });
   const [selectedId, setSelectedId] = useState(null);
+  const [elder, setElder] = useState(null); // {id, name}: one elder's assessments only (from the elder page)
   const [applying, setApplying] = useState(null); // the application form's prefill, or null
   const reload = async () => {
     const query = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(offset) });
     if (state) query.set('state', state);
     if (overdueOnly) query.set('overdue', 'true');
+    if (elder) query.set('elder_id', String(elder.id));
     try {
       setPage(await api(`/api/v1/assessments?${query}`));
     } catch (err) {
       onError(err);
     }
   };
-  useEffect(() => { reload(); }, [state, overdueOnly, offset]);
-  useEffect(() => { if (intent) setApplying(intent.prefill || {}); }, [intent?.at]);
+  useEffect(() => { reload(); }, [state, overdueOnly, offset, elder?.id]);
+  // A call asks for an application (prefill); the elder page opens one assessment (openId, elderId).
+  useEffect(() => {
+    if (intent?.openId) {
+      setElder(intent.elderId ? { id: intent.elderId } : null);
+      setSelectedId(intent.openId);
+    } else if (intent) setApplying(intent.prefill || {});
+  }, [intent?.at]);
   const changed = (row, message) => {
     reload();
     if (row) setSelectedId(row.id);
@@ -86,6 +94,7 @@ export function AssessmentsView({ me, intent, t, onError, onInfo }) {
           </label>
           <label class="inline"><input type="checkbox" checked=${overdueOnly} data-testid="assessment-overdue-only"
             onChange=${(e) => { setOffset(0); setOverdueOnly(e.target.checked); }} /> ${t('overdue_only')}</label>
+          ${elder && html`<button type="button" class="small" data-testid="assessment-elder-filter" onClick=${() => setElder(null)}>${t('one_elder_only')} ×</button>`}
         </div>
         ${applying && html`<${ApplicationForm} prefill=${applying} t=${t} onError=${onError} onClose=${() => setApplying(null)}
           onCreated=${(row) => { setApplying(null); changed(row, t('assessment_created', { id: row.id })); }} />`}

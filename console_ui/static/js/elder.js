@@ -7,9 +7,9 @@ import { formatTime } from './i18n.js';
 import { Profile } from './profile.js';
 
 const PAGE = 30;
-const KINDS = ['call', 'phone_call', 'order', 'follow_up', 'care_call', 'complaint'];
+const KINDS = ['call', 'phone_call', 'order', 'follow_up', 'care_call', 'complaint', 'assessment'];
 // Entries the console can open: where they go.
-const OPENS = { call: 'call', order: 'order', complaint: 'complaint' };
+const OPENS = { call: 'call', order: 'order', complaint: 'complaint', assessment: 'assessment' };
 
 /** What an entry is, in the UI's language, from its kind, code and state. */
 function entryWords(entry, t) {
@@ -24,6 +24,8 @@ function entryWords(entry, t) {
       return [t(`followup_kind.${entry.code}`), t(`followup_state.${entry.state}`)];
     case 'care_call':
       return [t(`care_channel.${entry.code}`), t(`care_state.${entry.state}`)];
+    case 'assessment':
+      return [t(`assessment_procedure.${entry.code}`), t(`assessment_step.${entry.state}`), entry.outcome && t(`ability_level.${entry.outcome}`)];
     default:
       return [t(`complaint_kind.${entry.code}`), t(`complaint_state.${entry.state}`)];
   }
@@ -82,7 +84,7 @@ function ElderTimeline({ elderId, t, onError, onOpen }) {
             <time>${formatTime(entry.at)}</time>
             <span class="hit-kind">${t(`timeline_kind.${entry.kind}`)} #${entry.id}</span>
             <span>${entryWords(entry, t).filter(Boolean).join(' · ')}</span>
-            ${OPENS[entry.kind] && html`<button type="button" class="small" onClick=${() => onOpen({ kind: OPENS[entry.kind], id: entry.id })}>${t('open_record')}</button>`}
+            ${OPENS[entry.kind] && html`<button type="button" class="small" onClick=${() => onOpen({ kind: OPENS[entry.kind], id: entry.id, elderId })}>${t('open_record')}</button>`}
           </li>`)}
       </ol>
       <p class="muted" data-testid="timeline-shown">${t('shown_of', { shown: page.items.length, total: page.total })}</p>

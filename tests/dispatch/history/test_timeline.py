@@ -8,8 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from dispatch.api.state import AppServices
+from dispatch.assessments.models import Assessment
+from dispatch.assessments.workflow import Step
 from dispatch.auth.models import Role
 from dispatch.clock import FakeClock
 from dispatch.localtime import at_local, local_date
@@ -96,3 +99,31 @@ async def test_an_unknown_elder_or_kind_is_refused(client: httpx.AsyncClient, ag
         f"/api/v1/elders/{elder['id']}/timeline", params={"kind": "payment"}, headers=agent
     )
     assert wrong.status_code == 422
+
+
+async def test_an_assessment_shows_its_step_and_only_a_final_level(
+    client: httpx.AsyncClient, clock: FakeClock, agent: dict[str, str], app_services: AppServices
+) -> None:
+    elder = await post(client, "/api/v1/elders", elder_payload(), agent)
+    materials = ["application_form", "identity_documents"]
+    applied = await post(
+        client, "/api/v1/assessments", {"elder_id": elder["id"], "materials": materials}, agent
+    )
+    async with app_services.sessions() as session:  # scored, not yet final: the level stays hidden
+        await session.execute(update(Assessment).where(Assessment.id == applied["id"]).values(level=3))
+        await session.commit()
+    url = f"/api/v1/elders/{elder['id']}/timeline"
+    [entry] = (await client.get(url, params={"kind": "assessment"}, headers=agent)).json()["items"]
+    assert (entry["id"], entry["code"], entry["state"], entry["outcome"]) == (
+        applied["id"],
+        "standard",
+        "accepted",
+        None,
+    )
+    async with app_services.sessions() as session:
+        await session.execute(
+            update(Assessment).where(Assessment.id == applied["id"]).values(step=Step.final)
+        )
+        await session.commit()
+    [entry] = (await client.get(url, params={"kind": "assessment"}, headers=agent)).json()["items"]
+    assert (entry["state"], entry["outcome"]) == ("final", "3")
