@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from dispatch.api.deps import ClockDep, CurrentActor, PagingDep, SessionDep, SignedInActor, require_role
+from dispatch.api.errors import error_responses
 from dispatch.assessments import flows, service
 from dispatch.assessments.instrument import Instrument, load
 from dispatch.assessments.report import render
@@ -95,7 +96,10 @@ async def read(
 @router.get(
     "/assessments/{assessment_id}/report.pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}, "description": "the printable report"}},
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "the printable report"},
+        **error_responses(409),  # not assessed yet
+    },
 )
 async def report(assessment_id: RowId, session: SessionDep, clock: ClockDep, actor: ReaderActor) -> Response:
     """The printable assessment report, in Chinese (assessors and supervisors; audited)."""
@@ -110,7 +114,7 @@ async def report(assessment_id: RowId, session: SessionDep, clock: ClockDep, act
     )
 
 
-@router.get("/assessments/{assessment_id}/plan", response_model=PlanProposal)
+@router.get("/assessments/{assessment_id}/plan", response_model=PlanProposal, responses=error_responses(409))
 async def plan_proposal(
     assessment_id: RowId, session: SessionDep, clock: ClockDep, actor: CurrentActor
 ) -> PlanProposal:

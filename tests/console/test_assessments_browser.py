@@ -21,7 +21,7 @@ from tests.test_cli import env_for, free_port, run, server
 pytestmark = pytest.mark.slow
 
 TABLET = (820, 1180)
-ASSESSORS = ("assessor1", "assessor2")
+ASSESSORS = ("assessor1", "assessor2")  # the demo's
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +30,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     env = env_for(tmp_path, DISPATCH_WATCH_PORT=str(free_port()), DISPATCH_DESK_TICK_SECONDS="3600")
     seeded = run(["seed-demo", "--elders", "20"], env)
     assert seeded.returncode == 0, seeded.stderr
-    with sqlite3.connect(tmp_path / "var" / "dispatch.sqlite3") as db:  # two assessors, password "demo"
-        for name in ASSESSORS:
-            db.execute(
-                "INSERT INTO operator (username, display_name, role, password_hash, active, created_at, updated_at)"
-                " SELECT ?, ?, 'assessor', password_hash, active, created_at, updated_at FROM operator"
-                " WHERE username = 'agent1'",
-                (name, name),
-            )
     with server(["serve"], env) as base:
         yield Site(base=base, watch_port=0, data_dir=tmp_path / "var")
 
@@ -82,9 +74,10 @@ async def test_an_assessment_from_a_call_to_a_final_level_and_a_service_plan(
     await form.get_by_test_id("material-application_form").check()
     await form.get_by_test_id("material-identity_documents").check()
     await form.get_by_test_id("assessment-submit").click()
-    row = agent.get_by_test_id("assessment-row").first
-    await expect(row.get_by_test_id("assessment-state")).to_have_text("已受理（待核实）")
-    assessment_id = int(await row.get_attribute("data-assessment-id") or 0)
+    created = agent.get_by_test_id("assessment-detail")  # the new application, opened once registered
+    await expect(created.get_by_test_id("detail-state")).to_have_text("已受理（待核实）")
+    await expect(created).to_contain_text(elder["name"])
+    assessment_id = int(await created.get_attribute("data-assessment-id") or 0)
 
     supervisor = await console_as(browser, site.base, "supervisor")
     await supervisor.get_by_test_id("view-assessments").click()

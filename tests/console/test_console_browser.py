@@ -211,9 +211,9 @@ async def test_the_map_shows_positions_without_tiles(site: Site, browser: Browse
     await expect(page.get_by_test_id("map-providers").locator("li")).to_have_count(providers)
     numbers = await page.locator(".provider-label").all_text_contents()
     assert sorted(numbers, key=int) == [str(n) for n in range(1, providers + 1)]
-    alarm_label = (
-        await page.locator(".leaflet-tooltip").filter(has_text=re.compile(r"^报警位置$")).bounding_box()
-    )
+    alarm_tooltip = page.locator(".leaflet-tooltip").filter(has_text=re.compile(r"^报警位置$"))
+    await expect(alarm_tooltip).to_have_count(1)  # a redraw's old label fades out first
+    alarm_label = await alarm_tooltip.bounding_box()
     home_label = await page.locator(".leaflet-tooltip").filter(has_text=re.compile(r"^家$")).bounding_box()
     assert alarm_label is not None
     assert home_label is not None

@@ -51,6 +51,7 @@ export function AssessmentsView({ me, intent, t, onError, onInfo }) {
   const [offset, setOffset] = useState(0);
   const [page, setPage] = useState({ items: [], total: 0 });
   const [selectedId, setSelectedId] = useState(null);
+  const [pinned, setPinned] = useState(null); // the row an action just returned (it may be on another page)
   const [elder, setElder] = useState(null); // {id, name}: one elder's assessments only (from the elder page)
   const [applying, setApplying] = useState(null); // the application form's prefill, or null
   const reload = async () => {
@@ -74,10 +75,13 @@ export function AssessmentsView({ me, intent, t, onError, onInfo }) {
   }, [intent?.at]);
   const changed = (row, message) => {
     reload();
-    if (row) setSelectedId(row.id);
+    if (row) {
+      setPinned(row);
+      setSelectedId(row.id);
+    }
     if (message) onInfo(message);
   };
-  const selected = page.items.find((row) => row.id === selectedId) || null;
+  const selected = page.items.find((row) => row.id === selectedId) || (pinned?.id === selectedId ? pinned : null);
   return html`
     <section class="desk-view assessments-view" aria-label=${t('assessments_title')}>
       <div class="board card">
@@ -200,7 +204,7 @@ function AssessmentDetail({ row, me, t, onError, onChanged, onClose }) {
     method: 'POST', body: { elder_id: row.elder_id, procedure: 'reassessment', reassessment_of: row.id },
   }), t('reassessment_created'));
   return html`
-    <aside class="assessment-detail card" data-testid="assessment-detail" aria-label=${t('assessment_n', { id: row.id })}>
+    <aside class="assessment-detail card" data-testid="assessment-detail" data-assessment-id=${row.id} aria-label=${t('assessment_n', { id: row.id })}>
       <div class="detail-title">
         <h2>${t('assessment_n', { id: row.id })} · <span translate=${false}>${row.elder_name}</span></h2>
         <button class="link" aria-label=${t('close')} onClick=${onClose}>×</button>

@@ -87,6 +87,12 @@ export function CallMap({ call, elder, providers, accepted, config, t }) {
     return () => map.remove();
   }, [config.tile_url, t]);
 
+  // Drawn again only when what it shows changes: a refetched call brings new objects with the same places,
+  // and every redraw leaves the old labels fading out beside the new ones for a moment.
+  const shown = JSON.stringify([
+    call.position, elder?.home_location, elder?.safe_area, accepted,
+    providers.map((p) => [p.id, p.name, p.distance_m, p.base_location]),
+  ]);
   useEffect(() => {
     const { map, group } = state.current;
     group.clearLayers();
@@ -95,7 +101,7 @@ export function CallMap({ call, elder, providers, accepted, config, t }) {
     if (elder?.safe_area || providers.length > 0) map.fitBounds(group.getBounds(), { padding: [24, 24], maxZoom: 16 });
     else if (focus) map.setView(latLng(focus), 16);
     else map.setView([0, 0], 1);
-  }, [call.position?.lon, call.position?.lat, elder, providers, accepted?.id, t]);
+  }, [shown, t]);
 
   return html`
     <div class="map-wrap">
