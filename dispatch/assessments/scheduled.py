@@ -17,6 +17,7 @@ from dispatch.assessments.models import Assessment
 from dispatch.assessments.workflow import CLOSED, Step
 from dispatch.calls.models import Call
 from dispatch.calls.rules import CallCategory
+from dispatch.carecalls.models import CareCall
 from dispatch.clock import Clock
 from dispatch.elders.models import Elder
 from dispatch.localtime import local_date
@@ -82,6 +83,7 @@ async def propose_reassessments(*, session: AsyncSession, clock: Clock) -> int:
             hospital_stays=await _calls_since(
                 session, elder_id, final_at, Call.outcome.in_(reassessment.HOSPITAL_OUTCOMES)
             ),
+            declines=await _declines_since(session, elder_id, final_at),
         )
         if found and await _claim_proposal(session, assessment_id, now):
             await raise_alert(
@@ -107,6 +109,15 @@ async def _calls_since(
 ) -> int:
     count = await session.scalar(
         select(func.count(Call.id)).where(Call.elder_id == elder_id, Call.opened_at > since, condition)
+    )
+    return int(count or 0)
+
+
+async def _declines_since(session: AsyncSession, elder_id: int, since: datetime) -> int:
+    count = await session.scalar(
+        select(func.count(CareCall.id)).where(
+            CareCall.elder_id == elder_id, CareCall.decline_reported_at > since
+        )
     )
     return int(count or 0)
 

@@ -66,6 +66,7 @@ class CareCall(Base):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("service_order.id"))
     call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id", ondelete="SET NULL"))
     completed_at: Mapped[datetime | None]
+    decline_reported_at: Mapped[datetime | None]  # an attempt that reached the elder found them worse
     completed_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -24,6 +24,10 @@ class AttemptIn(BaseModel):
     elder_notes: Annotated[str, Field(min_length=1, max_length=2000)] | None = Field(
         default=None, description="appended to the elder's record"
     )
+    declining: bool = Field(
+        default=False,
+        description="the elder reached is clearly worse than before: a re-assessment is proposed",
+    )
 
 
 class CareCallRead(BaseModel):

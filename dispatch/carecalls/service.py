@@ -275,6 +275,8 @@ async def record_attempt(
     if data.reached:
         care_call.state, care_call.channel = CareCallState.done, data.channel
         care_call.completed_at, care_call.completed_by = clock.now(), actor.username
+        if data.declining:
+            care_call.decline_reported_at = clock.now()
     elif care_call.assignee == CareAssignee.community_worker:
         await _alert_unreached_visit(session, clock, care_call)
     elif care_call.attempts >= settings.care_max_attempts:

@@ -71,12 +71,13 @@ function CareCallForm({ item, t, onError, onSaved }) {
   const [channel, setChannel] = useState(item.channel);
   const [notes, setNotes] = useState('');
   const [elderNotes, setElderNotes] = useState('');
+  const [declining, setDeclining] = useState(false);
   const [busy, setBusy] = useState(false);
   const submit = async (event) => {
     event.preventDefault();
     setBusy(true);
     try {
-      const body = { reached, channel, notes: notes.trim() };
+      const body = { reached, channel, notes: notes.trim(), declining: reached && declining };
       if (elderNotes.trim()) body.elder_notes = elderNotes.trim();
       onSaved(await api(`/api/v1/care-calls/${item.id}/attempts`, { method: 'POST', body }));
     } catch (err) {
@@ -104,6 +105,8 @@ function CareCallForm({ item, t, onError, onSaved }) {
       <label class="wide">${t('elder_notes')}
         <textarea data-testid="carecall-elder-notes" placeholder=${t('elder_notes_placeholder')} value=${elderNotes}
           onInput=${(e) => setElderNotes(e.target.value)} maxlength="2000"></textarea></label>
+      ${reached && html`<label class="inline"><input type="checkbox" data-testid="carecall-declining" checked=${declining}
+        onChange=${(e) => setDeclining(e.target.checked)} /> ${t('care_declining')}</label>`}
       <button type="submit" class="primary" data-testid="carecall-submit" disabled=${busy}>${t('record_carecall')}</button>
     </form>`;
 }

@@ -47,7 +47,8 @@ const ZH = {
     assessment_overdue: '评估 {assessment_id}（老人 {elder_id}）的“{step}”环节已超过期限 {due_on}',
     reassessment_due: '{elder_name} 需要重新评估（上次评估 {assessment_id}）：{why_again}',
   },
-  reassessment_reason: { yearly: '距上次评估已满一年', fall: '之后发生过跌倒报警', hospital: '之后有送医记录' },
+  reassessment_reason: { yearly: '距上次评估已满一年', fall: '之后发生过跌倒报警', hospital: '之后有送医记录', decline: '关爱回访发现状况变差' },
+  care_declining: '老人状况明显变差（建议重新评估）',
   assessment_step: {
     incomplete: '待补材料', accepted: '已受理（待核实）', verified: '已核实（待组织评估）', organised: '评估中',
     assessed: '已评估（待审核）', public_notice: '公示中', refusal_notice: '待书面告知', final: '已办结', withdrawn: '已撤回',
@@ -387,7 +388,8 @@ const EN = {
     assessment_overdue: 'Assessment {assessment_id} (elder {elder_id}) is past its deadline of {due_on} at "{step}"',
     reassessment_due: '{elder_name} is due for a new assessment (last: {assessment_id}): {why_again}',
   },
-  reassessment_reason: { yearly: 'a year since the last one', fall: 'a fall alarm since', hospital: 'taken to hospital since' },
+  reassessment_reason: { yearly: 'a year since the last one', fall: 'a fall alarm since', hospital: 'taken to hospital since', decline: 'a care call found them worse' },
+  care_declining: 'Clearly worse than before (a re-assessment is proposed)',
   assessment_step: {
     incomplete: 'materials missing', accepted: 'accepted (to verify)', verified: 'verified (to organise)', organised: 'being assessed',
     assessed: 'assessed (to review)', public_notice: 'public notice', refusal_notice: 'refusal to notify', final: 'final', withdrawn: 'withdrawn',

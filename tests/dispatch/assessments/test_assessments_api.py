@@ -6,7 +6,7 @@ and supervisors only, and reading them is audited."""
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from dispatch.alerts.models import Alert, AlertAudience
 from dispatch.api.state import AppServices
-from dispatch.assessments import scheduled
+from dispatch.assessments import reassessment, scheduled
 from dispatch.assessments.instrument import load
 from dispatch.assessments.models import Applicant, Assessment
 from dispatch.assessments.workflow import Procedure, Step
@@ -247,3 +247,16 @@ async def test_a_fall_since_the_last_result_or_a_year_on_proposes_a_reassessment
     assert await proposals() == [(fallen["id"], ["fall"])]  # once per result
     clock.advance(365 * 86400)
     assert await proposals() == [(fallen["id"], ["fall"]), (quiet["id"], ["yearly"])]
+
+
+def test_a_care_call_that_found_the_elder_worse_is_a_reason_to_assess_again() -> None:
+    final_at = datetime(2026, 3, 2, tzinfo=UTC)
+    later = final_at + timedelta(days=40)
+    assert reassessment.reasons(final_at=final_at, now=later, falls=0, hospital_stays=0, declines=1) == [
+        "decline"
+    ]
+    assert reassessment.reasons(final_at=final_at, now=later, falls=1, hospital_stays=1, declines=0) == [
+        "fall",
+        "hospital",
+    ]
+    assert reassessment.reasons(final_at=final_at, now=later, falls=0, hospital_stays=0, declines=0) == []

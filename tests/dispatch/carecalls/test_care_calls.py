@@ -14,6 +14,7 @@ from sqlalchemy import update
 from dispatch.api.state import AppServices
 from dispatch.auth.models import Role
 from dispatch.carecalls import service as care
+from dispatch.carecalls.models import CareCall
 from dispatch.clock import FakeClock
 from dispatch.db.session import unit_of_work
 from dispatch.elders.models import Device
@@ -193,6 +194,7 @@ async def test_reached_closes_the_call_and_updates_the_elder(
         notes="精神不错",
         call_id=call["id"],
         elder_notes="最近腿脚不便，想要助浴服务",
+        declining=True,
     )
 
     assert response.status_code == 200, response.text
@@ -213,6 +215,10 @@ async def test_reached_closes_the_call_and_updates_the_elder(
     assert [e["entity_id"] for e in audit.json()["items"]] == [str(elder_id)]
     again = await attempt(client, desk.agents[0], planned["id"], reached=True)
     assert again.status_code == 409
+    async with app_services.sessions() as session:  # found worse: a re-assessment will be proposed
+        stored = await session.get(CareCall, planned["id"])
+    assert stored is not None
+    assert stored.decline_reported_at is not None
 
 
 async def test_links_must_exist(client: httpx.AsyncClient, desk: Desk) -> None:
