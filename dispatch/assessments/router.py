@@ -50,13 +50,7 @@ async def apply(
 ) -> AssessmentRow:
     """Take an application (from the elder, their family or the community; an agent may enter it from a
     call); missing materials are listed at once."""
-    assessment = await service.apply(
-        session=session,
-        clock=clock,
-        actor=actor,
-        **body.model_dump(exclude={"reassessment_of"}),
-        reassessment_of=body.reassessment_of,
-    )
+    assessment = await service.apply(session=session, clock=clock, actor=actor, **body.model_dump())
     return AssessmentRow.of(assessment, local_date(clock.now()))
 
 

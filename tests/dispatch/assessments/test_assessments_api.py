@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from dispatch.alerts.models import Alert, AlertAudience
 from dispatch.api.state import AppServices
@@ -23,6 +23,7 @@ from dispatch.audit.models import AuditEntry
 from dispatch.auth.models import Role
 from dispatch.clock import FakeClock
 from dispatch.elders.models import HealthRecord
+from dispatch.localtime import local_date
 from tests.factories import elder_payload, operator_headers
 
 BEST = {code: max(item.options, key=lambda o: o.score).code for code, item in load().items.items()}
@@ -260,3 +261,39 @@ def test_a_care_call_that_found_the_elder_worse_is_a_reason_to_assess_again() ->
         "hospital",
     ]
     assert reassessment.reasons(final_at=final_at, now=later, falls=0, hospital_stays=0, declines=0) == []
+
+
+async def test_a_final_severe_level_puts_the_elder_on_weekly_care_calls(
+    client: httpx.AsyncClient, app_services: AppServices, clock: FakeClock
+) -> None:
+    agent = await operator_headers(app_services, client, Role.agent)
+    supervisor = await operator_headers(app_services, client, Role.supervisor)
+    me = (await client.get("/api/v1/auth/me", headers=agent)).json()
+
+    async def elder_at_no_risk() -> dict[str, Any]:
+        payload = elder_payload(living_alone=False, subsidy_categories=["self_paying"])
+        payload["health"]["self_care_ability"] = 0
+        response = await client.post("/api/v1/elders", json=payload, headers=agent)
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    assessed, control = await elder_at_no_risk(), await elder_at_no_risk()
+    aid = await final_assessment(app_services, assessed["id"], me["id"], clock.now())
+    async with app_services.sessions() as session:  # noticed with a severe level, the notice over
+        await session.execute(
+            update(Assessment)
+            .where(Assessment.id == aid)
+            .values(step=Step.public_notice, level=3, due_on=local_date(clock.now()) - timedelta(days=1))
+        )
+        await session.commit()
+    assert (await move(client, supervisor, aid, to="final")).json()["state"] == "final"
+
+    assert (await client.post("/api/v1/care-calls/schedule", headers=supervisor)).status_code == 200
+    cadences = {
+        c["elder_id"]: c["cadence"]
+        for c in (await client.get("/api/v1/care-calls", params={"limit": 500}, headers=supervisor)).json()[
+            "items"
+        ]
+    }
+    assert (cadences[assessed["id"]], cadences[control["id"]]) == ("weekly", "monthly")
