@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -94,7 +95,15 @@ async def apply(
     )
     _set_deadline(assessment, local_date(now))
     session.add(assessment)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        if reassessment_of is None:
+            raise
+        # a second objection at the same moment: one re-assessment only
+        raise Conflict(
+            f"assessment {reassessment_of} has a re-assessment already", reason="no_objection_possible"
+        ) from exc
     await _audit(session, clock, actor, "assessment.apply", assessment, step=assessment.step, missing=missing)
     return assessment
 
@@ -119,8 +128,12 @@ def _set_deadline(assessment: Assessment, entered_on: date) -> None:
     assessment.overdue_alerted_at = None
 
 
-async def get(*, session: AsyncSession, assessment_id: int) -> Assessment:
-    assessment = await session.get(Assessment, assessment_id)
+async def get(*, session: AsyncSession, assessment_id: int, for_update: bool = False) -> Assessment:
+    """The assessment, or NotFound; `for_update` locks its row (PostgreSQL; SQLite's writer lock does it)
+    so that two people moving it at once take turns."""
+    assessment = await session.get(
+        Assessment, assessment_id, with_for_update=for_update, populate_existing=for_update
+    )
     if assessment is None:
         raise NotFound(f"assessment {assessment_id} not found", reason="assessment_not_found")
     return assessment
@@ -248,8 +261,9 @@ async def move(
       refusal with its reason), final: the bureau (supervisors);
     * assessed: an assessor signs; the second, different assessor's signature completes it, once every
       item is answered (then it is scored);
-    * withdrawn: staff, at any open step."""
-    assessment = await get(session=session, assessment_id=assessment_id)
+    * withdrawn: staff, at any open step.
+    The row is locked first: two assessors signing at the same moment sign one after the other."""
+    assessment = await get(session=session, assessment_id=assessment_id, for_update=True)
     if not workflow.may_move(assessment.procedure, assessment.step, to):
         raise InvalidTransition(
             f"assessment {assessment_id} cannot go from {assessment.step} to {to}",
