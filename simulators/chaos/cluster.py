@@ -39,6 +39,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` different free TCP ports on 127.0.0.1 (held open together while chosen: one at a time, the
+    kernel may hand the same port out twice, and two servers then fight over it)."""
+    with contextlib.ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+
+
 def tail(path: Path, lines: int = 20) -> str:
     """The last lines of a log file (empty when there is none)."""
     with contextlib.suppress(OSError):

@@ -37,6 +37,7 @@ from simulators.chaos.cluster import (
     ServerProcess,
     ServerSpec,
     free_port,
+    free_ports,
     tail,
 )
 from simulators.chaos.invariants import AlarmOutcome, FaultWindow, Invariant, Violation
@@ -453,8 +454,7 @@ async def _start_stack(options: Options, tmp: Path, children: Children, http: ht
         await proxy.start()
     stack.twilio_url = await _start_twilio(children, tmp, stack.front.port, http)
     await asyncio.to_thread(_seed, stack, options)
-    for index in range(options.processes):
-        port = free_port()
+    for index, port in enumerate(free_ports(options.processes)):
         data_dir = tmp / f"server{index}"
         servers.append(
             ServerProcess(
