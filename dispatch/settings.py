@@ -120,6 +120,10 @@ class Settings(BaseSettings):
     # Map tiles for the console, e.g. "https://tiles.example.cn/{z}/{x}/{y}.png"; empty: a plain background.
     map_tile_url: str = ""
     map_tile_attribution: str = ""
+    # Money: an elder's prepaid balance is capped at this many months of their recurring plans' fees.
+    prepaid_cap_months: int = Field(default=3, ge=0, le=12)
+    refund_approval_fen: int = Field(default=5_000, ge=0)  # refunds above this need a supervisor
+    payment_expire_minutes: int = Field(default=30, ge=1)  # an unpaid online payment is closed after this
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

@@ -155,6 +155,12 @@ ROLE_OF: dict[tuple[str, str], Caller | Roles] = {
     ("GET", "/api/v1/phone-calls/{phone_call_id}/recording"): AGENT,  # the agent who took it; supervisors
     ("GET", "/api/v1/callbacks"): AGENT,
     ("POST", "/api/v1/callbacks/{callback_id}/done"): AGENT,
+    # money: agents take payments; a refund above the approval limit needs a supervisor (the service)
+    ("GET", "/api/v1/elders/{elder_id}/allowance"): AGENT,
+    ("POST", "/api/v1/elders/{elder_id}/payments"): AGENT,
+    ("POST", "/api/v1/service-orders/{order_id}/payments"): AGENT,
+    ("GET", "/api/v1/payments"): AGENT,
+    ("POST", "/api/v1/payments/{payment_id}/refunds"): AGENT,
     # supervisors (and admins)
     ("PATCH", "/api/v1/devices/{device_id}"): SUP,
     ("POST", "/api/v1/providers"): SUP,
@@ -169,6 +175,7 @@ ROLE_OF: dict[tuple[str, str], Caller | Roles] = {
     ("GET", "/api/v1/quality/providers"): SUP,
     ("GET", "/api/v1/quality/agents"): SUP,
     ("GET", "/api/v1/voice/stats"): AGENT,
+    ("GET", "/api/v1/ledger/check"): SUP,
     # admins
     ("GET", "/api/v1/operators"): ADMIN,
     ("POST", "/api/v1/operators"): ADMIN,

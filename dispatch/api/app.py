@@ -60,6 +60,7 @@ from dispatch.ingest.router import router as device_events_router
 from dispatch.ingest.secrets import box_for
 from dispatch.ingest.silent import SilentDeviceMonitor
 from dispatch.ingest.writer import EventWriter
+from dispatch.ledger.router import router as ledger_router
 from dispatch.localtime import parse_hours
 from dispatch.notify.models import SmsMessage
 from dispatch.notify.retry import policy_with
@@ -73,11 +74,13 @@ from dispatch.offers.matcher import ProviderMatcher
 from dispatch.offers.processor import OfferProcessor
 from dispatch.offers.router import router as offers_router
 from dispatch.orders.router import router as orders_router
+from dispatch.payments.router import router as payments_router
 from dispatch.providers.coverage_router import router as coverage_router
 from dispatch.providers.router import router as providers_router
 from dispatch.quality.router import router as quality_router
 from dispatch.search.router import router as search_router
 from dispatch.settings import Settings
+from dispatch.subsidies.router import router as allowance_router
 from dispatch.voice.control import router as voice_control_router
 from dispatch.voice.desk import VoiceDesk
 from dispatch.voice.recordings import RecordingKeeper
@@ -326,5 +329,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(assessments_router)
     app.include_router(history_router)
     app.include_router(admin_router)
+    app.include_router(payments_router)
+    app.include_router(allowance_router)
+    app.include_router(ledger_router)
     mount_console(app)
     return app

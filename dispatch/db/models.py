@@ -11,9 +11,11 @@ from dispatch.db.base import Base
 from dispatch.elders.models import Contact, Device, Elder, HealthRecord
 from dispatch.followups.models import FollowUp
 from dispatch.ingest.models import DeviceEvent
+from dispatch.ledger.models import LedgerBalance, LedgerEntry, LedgerTxn
 from dispatch.notify.models import SmsMessage
 from dispatch.offers.models import Job, Offer
 from dispatch.orders.models import RecurringPlan, ServiceOrder
+from dispatch.payments.models import Payment, PlatformNotification, Refund
 from dispatch.providers.models import Provider, ProviderStaff
 from dispatch.voice.models import AgentPresence, CallbackTask, PhoneCall, Recording
 
@@ -37,14 +39,20 @@ __all__ = [
     "FollowUp",
     "HealthRecord",
     "Job",
+    "LedgerBalance",
+    "LedgerEntry",
+    "LedgerTxn",
     "Offer",
     "Operator",
     "OperatorSession",
+    "Payment",
     "PhoneCall",
+    "PlatformNotification",
     "Provider",
     "ProviderStaff",
     "Recording",
     "RecurringPlan",
+    "Refund",
     "ServiceOrder",
     "SmsMessage",
     "metadata",

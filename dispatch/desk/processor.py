@@ -23,6 +23,7 @@ from dispatch.clock import Clock
 from dispatch.complaints import service as complaints
 from dispatch.errors import Conflict
 from dispatch.followups import service as follow_ups
+from dispatch.ledger import check as ledger_check
 from dispatch.notify.service import options_for
 from dispatch.offers import service as offers
 from dispatch.offers.matcher import ProviderMatcher
@@ -41,6 +42,7 @@ SLOW_STEP_INTERVALS = {
     "care_calls_scheduled": 900.0,
     "providers_flagged": 900.0,
     "reassessments_proposed": 900.0,
+    "ledger_checked": 86_400.0,
 }
 PLAN_BATCH = 10  # plans per transaction (about 30 orders)
 CARE_CALL_BATCH = 500  # care calls created per transaction
@@ -92,6 +94,9 @@ class ServiceDesk:
             ),
             "reassessments_proposed": lambda: self._in_transaction(
                 lambda s: assessments.propose_reassessments(session=s, clock=clock)
+            ),
+            "ledger_checked": lambda: self._in_transaction(
+                lambda s: ledger_check.check_and_alert(session=s, clock=clock)
             ),
             "providers_flagged": lambda: self._in_transaction(
                 lambda s: quality.flag_providers(session=s, clock=clock, settings=settings)

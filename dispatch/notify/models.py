@@ -43,6 +43,7 @@ class SmsPurpose(StrEnum):
     help = "help"  # the answer to a reply we did not understand
     reply = "reply"  # a provider's (or anyone's) inbound message
     complaint_reply = "complaint_reply"  # the outcome of a complaint, told to the complainant
+    order_confirmed = "order_confirmed"  # the elder told who comes when, and the price split
 
 
 class SmsMessage(Base):

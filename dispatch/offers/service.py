@@ -517,6 +517,10 @@ async def _apply(
         )
         await _withdraw_others(session, clock, job, offer, options)
         await _confirm(session, clock, job, offer, options)
+        if job.order_id is not None:
+            await order_progress.tell_elder_booked(
+                session=session, clock=clock, order_id=job.order_id, options=options
+            )
         return "accepted"
     if action == ReplyAction.decline and await _move(
         session, clock, offer, OfferState.declined, answered_at=now

@@ -16,10 +16,18 @@ from dispatch.bus.outbox import announce
 from dispatch.calls.service import CONSOLE_CHANNEL
 from dispatch.catalog import SERVICE_TYPE_LABELS_ZH
 from dispatch.clock import Clock
+from dispatch.elders.models import Elder
 from dispatch.errors import NotFound
+from dispatch.localtime import LOCAL_TZ, local_date
+from dispatch.money import yuan
+from dispatch.notify import service as sms
+from dispatch.notify.models import SmsPurpose
+from dispatch.notify.service import SmsOptions
+from dispatch.notify.templates import render
 from dispatch.orders.models import OPEN_ORDER_STATES, OrderState, PaymentMethod, ServiceOrder
 from dispatch.providers.models import Provider
 from dispatch.reasons import Reason
+from dispatch.subsidies import service as subsidies
 
 
 def order_json(order: ServiceOrder, overdue: bool) -> dict[str, Any]:
@@ -76,7 +84,7 @@ async def job_step(
     elif kind == "offer" and order.state == OrderState.requested:
         order.state = OrderState.scheduled
     elif kind == "offer_accepted":
-        await _assign(session, order, int(detail["provider_id"]))
+        await _assign(session, clock, order, int(detail["provider_id"]))
         order.state, order.accepted_at = OrderState.scheduled, now
     elif kind == "provider_arrived":
         order.state, order.arrived_at = OrderState.in_progress, now
@@ -91,8 +99,9 @@ async def job_step(
     announce_order(session, order, clock)
 
 
-async def _assign(session: AsyncSession, order: ServiceOrder, provider_id: int) -> None:
-    """The accepting provider and its listed price for the service (明码标价)."""
+async def _assign(session: AsyncSession, clock: Clock, order: ServiceOrder, provider_id: int) -> None:
+    """The accepting provider, its listed price for the service (明码标价), and that price split into subsidy
+    and self-pay by the policy in force on the service's day (charged for real once evidenced)."""
     provider = await session.get(Provider, provider_id)
     if provider is None:
         return
@@ -101,10 +110,57 @@ async def _assign(session: AsyncSession, order: ServiceOrder, provider_id: int) 
     if item is None:
         return
     order.price_item, order.price_cents = str(item["item"]), int(item["price_cents"])
-    if order.payment_method == PaymentMethod.subsidy:
-        order.subsidy_cents, order.self_pay_cents = order.price_cents, 0
-    elif order.payment_method == PaymentMethod.self_pay:
-        order.subsidy_cents, order.self_pay_cents = 0, order.price_cents
+    elder = await session.get(Elder, order.elder_id)
+    if elder is None:
+        return
+    split = await subsidies.quote(
+        session, clock, elder, order.service_type, order.price_cents, local_date(order.window_start)
+    )
+    order.subsidy_cents, order.self_pay_cents = split.subsidy_fen, split.self_pay_fen
+    order.payment_method = payment_method_of(split.subsidy_fen, split.self_pay_fen)
+
+
+def payment_method_of(subsidy_fen: int, self_pay_fen: int) -> PaymentMethod:
+    if subsidy_fen and self_pay_fen:
+        return PaymentMethod.mixed
+    return PaymentMethod.subsidy if subsidy_fen else PaymentMethod.self_pay
+
+
+def window_text(order: ServiceOrder) -> str:
+    """The window as the texts say it, in local time: "11-24 09:00-11:00"."""
+    start, end = order.window_start.astimezone(LOCAL_TZ), order.window_end.astimezone(LOCAL_TZ)
+    return f"{start:%m-%d %H:%M}-{end:%H:%M}"
+
+
+async def tell_elder_booked(
+    *, session: AsyncSession, clock: Clock, order_id: int, options: SmsOptions
+) -> None:
+    """The elder learns who comes when, the price, and what the subsidy pays of it (明码标价)."""
+    order = await session.get(ServiceOrder, order_id)
+    elder = await session.get(Elder, order.elder_id) if order else None
+    if order is None or elder is None or not elder.phone or order.price_cents is None:
+        return
+    zh = options.language == "zh"
+    body = render(
+        "order_confirmed",
+        options.language,
+        service=SERVICE_TYPE_LABELS_ZH[order.service_type]
+        if zh
+        else order.service_type.value.replace("_", " "),
+        provider=order.provider_name or "-",
+        window=window_text(order),
+        price=yuan(order.price_cents),
+        subsidy=yuan(order.subsidy_cents or 0),
+        self_pay=yuan(order.self_pay_cents or 0),
+    )
+    await sms.send(
+        session=session,
+        clock=clock,
+        options=options,
+        to=elder.phone,
+        body=body,
+        purpose=SmsPurpose.order_confirmed,
+    )
 
 
 async def escalate(*, session: AsyncSession, clock: Clock, order: ServiceOrder, reason: Reason) -> None:

@@ -23,7 +23,7 @@ from dispatch.clock import Clock
 from dispatch.db.pagination import fetch_page
 from dispatch.elders.models import Elder, HealthRecord, SubsidyCategory
 from dispatch.errors import Conflict, DomainError, InvalidTransition, NotFound, ValidationFailed
-from dispatch.localtime import LOCAL_TZ, at_local, local_date
+from dispatch.localtime import at_local, local_date
 from dispatch.matching import MatchResult
 from dispatch.matching.qualifications import required_for
 from dispatch.notify.service import SmsOptions
@@ -71,12 +71,6 @@ def payment_method_for(elder: Elder) -> PaymentMethod:
     """Subsidised groups are paid by the subsidy; the exact split is the payment module's business."""
     subsidised = [c for c in elder.subsidy_categories if c != SubsidyCategory.self_paying.value]
     return PaymentMethod.subsidy if subsidised else PaymentMethod.self_pay
-
-
-def window_text(order: ServiceOrder) -> str:
-    """The window as the offer SMS says it, in local time: "11-24 09:00-11:00"."""
-    start, end = order.window_start.astimezone(LOCAL_TZ), order.window_end.astimezone(LOCAL_TZ)
-    return f"{start:%m-%d %H:%M}-{end:%H:%M}"
 
 
 async def _elder(session: AsyncSession, elder_id: int) -> Elder:
@@ -206,7 +200,7 @@ async def dispatch(
         lon=order.lon,
         lat=order.lat,
         address=order.address,
-        window=window_text(order),
+        window=progress.window_text(order),
         parallel=policy.parallel,
         timeout_seconds=policy.timeout_seconds,
         ranking=[offers.plain(asdict(r)) for r in result.ranked],

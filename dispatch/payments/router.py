@@ -1,0 +1,87 @@
+"""Payment endpoints: pay an order's self-pay, top up, list, refund. Thin: the rules are in `service`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from dispatch.api.deps import ClockDep, CurrentActor, PagingDep, SessionDep, SettingsDep
+from dispatch.payments import service
+from dispatch.payments.models import Payment, PaymentState, Refund
+from dispatch.payments.schemas import PaymentCreate, PaymentRead, RefundCreate, RefundRead, TopUpCreate
+from dispatch.schemas import Page, RowId
+
+router = APIRouter(prefix="/api/v1", tags=["payments"])
+
+
+@router.post("/service-orders/{order_id}/payments", response_model=PaymentRead, status_code=201)
+async def pay_order(
+    order_id: RowId,
+    body: PaymentCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+) -> Payment:
+    """Take what is still due of the order's self-pay: at once in cash or by transfer, or online (a QR code)."""
+    return await service.for_order(
+        session, clock, actor, order_id=order_id, channel=body.method, settings=settings
+    )
+
+
+@router.post("/elders/{elder_id}/payments", response_model=PaymentRead, status_code=201)
+async def top_up(
+    elder_id: RowId,
+    body: TopUpCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+) -> Payment:
+    """Money paid in advance, capped at months of the elder's plans (预付费监管)."""
+    return await service.top_up(
+        session,
+        clock,
+        actor,
+        elder_id=elder_id,
+        channel=body.method,
+        amount_fen=body.amount_fen,
+        settings=settings,
+    )
+
+
+@router.get("/payments", response_model=Page[PaymentRead])
+async def list_payments(
+    session: SessionDep,
+    actor: CurrentActor,
+    paging: PagingDep,
+    elder_id: Annotated[RowId | None, Query()] = None,
+    order_id: Annotated[RowId | None, Query()] = None,
+    state: PaymentState | None = None,
+) -> Page[PaymentRead]:
+    rows, total = await service.list_payments(
+        session, elder_id=elder_id, order_id=order_id, state=state, limit=paging.limit, offset=paging.offset
+    )
+    return Page(items=[PaymentRead.model_validate(r) for r in rows], total=total)
+
+
+@router.post("/payments/{payment_id}/refunds", response_model=RefundRead, status_code=201)
+async def refund(
+    payment_id: RowId,
+    body: RefundCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+) -> Refund:
+    """Give back part or all of a payment; above the approval limit only a supervisor may."""
+    return await service.request_refund(
+        session,
+        clock,
+        actor,
+        payment_id=payment_id,
+        amount_fen=body.amount_fen,
+        reason=body.reason,
+        settings=settings,
+    )
