@@ -38,6 +38,10 @@ class Step(StrEnum):
 
 
 CLOSED = frozenset({Step.final, Step.withdrawn})
+# An elder has at most one assessment outside CLOSED: the database's partial unique index says so with this
+# predicate (a re-assessment after an objection opens only once its original is final, so it still fits).
+OPEN_PREDICATE = "step NOT IN ({})".format(", ".join(f"'{step.value}'" for step in sorted(CLOSED)))
+
 
 _NEXT: dict[Procedure, dict[Step, frozenset[Step]]] = {
     Procedure.standard: {

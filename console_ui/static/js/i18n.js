@@ -88,6 +88,7 @@ const ZH = {
       answers_incomplete: '还有未作答的评估项目', signed_twice: '您已签名，需要另一位评估员签名',
       notice_running: '公示期至 {until}，期满后才能办结', not_final: '评估办结后才能生成服务计划', plans_made: '该评估的服务计划已生成',
       no_objection_possible: '只有已办结的评估可以申请一次复评（复评为最终结果）', materials_missing: '材料仍不齐全',
+      assessment_open: '该老人已有未办结的评估 #{assessment_id}（{open_step}），办结或撤回后才能再次申请',
       refusal_needs_reason: '不予补贴需要写明原因', not_assessing: '该评估不在评估环节', not_assessed: '尚未完成评估',
       unknown_answers: '有不属于评估表的项目或选项', pick_elder: '请先选择老人',
       call_transition: '呼叫不能从“{from}”变为“{to}”', open_call_exists: '该老人已有未结束的呼叫',
@@ -286,7 +287,7 @@ const ZH = {
   role: { agent: '坐席', supervisor: '班长', admin: '管理员', assessor: '评估员' },
   content_lang: 'zh', all: '全部', loading: '正在加载…', updated: '更新时间', overdue_only: '只看超期',
   assessments_title: '能力评估', new_assessment: '新评估申请', assessment_state_filter: '环节', no_assessments: '暂无评估',
-  select_assessment: '选择一条评估查看', assessment_created: '评估申请 {id} 已登记', assessment_n: '评估 {id}',
+  select_assessment: '选择一条评估查看', assessment_created: '评估申请 {id} 已登记', assessment_n: '评估 {id}', open_assessment_n: '打开评估 {id}',
   assessment_procedure_label: '程序', assessment_procedure: { standard: '一般程序', simplified: '简易程序', reassessment: '复评' },
   ability_level_label: '能力等级', from_call: '（来自警情 {id}）', applicant: '申请人', applicant_name: '申请人姓名',
   applicant_phone: '申请人电话', applicant_kind: { elder: '老人本人', family: '共同生活的家庭成员', community: '村（居）委会代为申请' },
@@ -429,6 +430,7 @@ const EN = {
       answers_incomplete: 'Some items are not answered yet', signed_twice: 'You have signed: another assessor must sign',
       notice_running: 'The public notice runs until {until}; make it final after that', not_final: 'A service plan follows a final result', plans_made: "This assessment's plans were made already",
       no_objection_possible: 'Only a final result can be objected to, once (the re-assessment is final)', materials_missing: 'Materials are still missing',
+      assessment_open: 'This elder already has an open assessment, #{assessment_id} ({open_step}): finish or withdraw it before applying again',
       refusal_needs_reason: 'A refusal needs its reason', not_assessing: 'This assessment is not being assessed', not_assessed: 'Not assessed yet',
       unknown_answers: 'Some items or options are not on the form', pick_elder: 'Pick the elder first',
       call_transition: 'A call cannot go from "{from}" to "{to}"', open_call_exists: 'This elder already has an open call',
@@ -633,7 +635,7 @@ const EN = {
   role: { agent: 'Agent', supervisor: 'Supervisor', admin: 'Admin', assessor: 'Assessor' },
   content_lang: 'en', all: 'All', loading: 'Loading…', updated: 'Updated', overdue_only: 'Overdue only',
   assessments_title: 'Ability assessments', new_assessment: 'New application', assessment_state_filter: 'Step', no_assessments: 'No assessments',
-  select_assessment: 'Pick an assessment to see it', assessment_created: 'Application {id} registered', assessment_n: 'Assessment {id}',
+  select_assessment: 'Pick an assessment to see it', assessment_created: 'Application {id} registered', assessment_n: 'Assessment {id}', open_assessment_n: 'Open assessment {id}',
   assessment_procedure_label: 'Procedure', assessment_procedure: { standard: 'Standard', simplified: 'Simplified', reassessment: 'Re-assessment' },
   ability_level_label: 'Ability level', from_call: '(from call {id})', applicant: 'Applicant', applicant_name: "Applicant's name",
   applicant_phone: "Applicant's phone", applicant_kind: { elder: 'The elder', family: 'A family member living with them', community: 'The residents\' committee on their behalf' },
@@ -734,7 +736,7 @@ function knows(t, key) {
 /** An error's parameters that are codes themselves (states, a service type), said in the UI's language. */
 const PARAM_DICTIONARIES = {
   from: 'state', to: 'state', state: 'order_state', agent_state: 'agent_state', service_type: 'service',
-  from_step: 'assessment_step', to_step: 'assessment_step',
+  from_step: 'assessment_step', to_step: 'assessment_step', open_step: 'assessment_step',
 };
 
 function localisedParams(params, t) {
