@@ -2,7 +2,8 @@
 enters the application from a call, the supervisor verifies and hands it to the agency, two assessors fill
 in the form on a tablet-sized screen (the first loses the connection half-way and loses nothing) and sign,
 the supervisor proposes the allowance, the notice runs out, the result is final and its service plan made.
-An application for an elder whose assessment is still open is refused, and the console offers that one."""
+An application for an elder whose assessment is still open is refused, and the console offers that one;
+an overdue step's alert names whom to chase."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from dispatch.assessments import scheduled
 from dispatch.assessments.instrument import load
+from dispatch.clock import SystemClock
+from dispatch.db.session import create_engine, create_session_factory
+from tests.conftest import sqlite_settings
 from tests.console.pages import console_as
 from tests.console.test_console_browser import Site
 from tests.test_cli import env_for, free_port, run, server
@@ -170,3 +175,28 @@ async def test_an_assessment_from_a_call_to_a_final_level_and_a_service_plan(
     await expect(plan).to_contain_text("护理 · 每周 7 次")
     await plan.get_by_test_id("make-plans").click()
     await expect(supervisor.get_by_role("status")).to_contain_text("已生成 5 项服务计划")
+
+
+async def test_an_overdue_step_s_alert_names_whom_to_chase_in_the_console_s_language(
+    browser: Browser, site: Site
+) -> None:
+    engine = create_engine(sqlite_settings(site.data_dir))  # the desk's timer, run once by hand
+    try:
+        async with create_session_factory(engine)() as session:
+            assert await scheduled.alert_overdue(session=session, clock=SystemClock()) >= 2
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+    supervisor = await console_as(browser, site.base, "supervisor", lang="en")
+    overdue = supervisor.locator("[data-testid=alert-item][data-kind=assessment_overdue] .alert-text")
+    # the demo's verification a month late, and the agency's assessment 40 days late
+    await expect(
+        overdue.filter(has_text='at "accepted (to verify)" · owner: the street office')
+    ).to_have_count(1)
+    await expect(overdue.filter(has_text='at "being assessed" · owner: the assessment agency')).to_have_count(
+        1
+    )
+    await supervisor.get_by_role("button", name="中文").click()
+    await expect(overdue.filter(has_text="的“已受理（待核实）”环节")).to_contain_text("· 责任方：街道办")
+    await expect(overdue.filter(has_text="的“评估中”环节")).to_contain_text("· 责任方：评估机构")

@@ -44,9 +44,10 @@ const ZH = {
     care_unreached: '{elder_name}：社区助老员上门探访仍未见到老人，请主管跟进',
     care_no_worker: '{elder_name}：探访未能联系上老人，且没有登记社区助老员，请安排上门',
     care_no_heartbeat: '{elder_name}：探访未能联系上老人，且其设备 {hours} 小时内没有信号',
-    assessment_overdue: '评估 {assessment_id}（老人 {elder_id}）的“{step}”环节已超过期限 {due_on}',
+    assessment_overdue: '评估 {assessment_id}（老人 {elder_id}）的“{step}”环节已超过期限 {due_on} · 责任方：{owner}',
     reassessment_due: '{elder_name} 需要重新评估（上次评估 {assessment_id}）：{why_again}',
   },
+  assessment_owner: { applicant: '申请人', street_office: '街道办', bureau: '民政部门', agency: '评估机构' },
   reassessment_reason: { yearly: '距上次评估已满一年', fall: '之后发生过跌倒报警', hospital: '之后有送医记录', decline: '关爱回访发现状况变差' },
   care_declining: '老人状况明显变差（建议重新评估）',
   assessment_step: {
@@ -386,9 +387,10 @@ const EN = {
     care_unreached: '{elder_name}: the community worker\'s visit did not find the elder either; follow it up',
     care_no_worker: '{elder_name}: not reached by the care call, and no community worker on record: arrange a visit',
     care_no_heartbeat: '{elder_name}: not reached by the care call, and no device signal within {hours} h',
-    assessment_overdue: 'Assessment {assessment_id} (elder {elder_id}) is past its deadline of {due_on} at "{step}"',
+    assessment_overdue: 'Assessment {assessment_id} (elder {elder_id}) is past its deadline of {due_on} at "{step}" · owner: {owner}',
     reassessment_due: '{elder_name} is due for a new assessment (last: {assessment_id}): {why_again}',
   },
+  assessment_owner: { applicant: 'the applicant', street_office: 'the street office', bureau: 'the civil affairs bureau', agency: 'the assessment agency' },
   reassessment_reason: { yearly: 'a year since the last one', fall: 'a fall alarm since', hospital: 'taken to hospital since', decline: 'a care call found them worse' },
   care_declining: 'Clearly worse than before (a re-assessment is proposed)',
   assessment_step: {
@@ -758,6 +760,7 @@ export function alertText(alert, t) {
     flags: (d.flags || []).map((f) => t(`quality_flag.${f}`)).join(t('list_separator')),
     assigned: d.assigned_name || t('unassigned'),
     step: d.step ? t(`assessment_step.${d.step}`) : '',
+    owner: d.owner ? t(`assessment_owner.${d.owner}`) : '{owner}', // none stored: the stored text is said
     why_again: (d.reasons || []).map((r) => t(`reassessment_reason.${r}`)).join(t('list_separator')),
     why: d.reason_code ? reasonText(t, d.reason_code, d, d.reason) : '',
   });

@@ -172,7 +172,7 @@ async def test_an_application_goes_through_the_procedure_to_the_elder_s_level(
     assert (refused.status_code, refused.json()["reason"]) == (409, "no_objection_possible")
 
 
-async def test_a_late_verification_alerts_the_supervisors_once(
+async def test_a_late_verification_alerts_the_supervisors_once_naming_the_street_office(
     client: httpx.AsyncClient, app_services: AppServices, clock: FakeClock
 ) -> None:
     agent = await operator_headers(app_services, client, Role.agent)
@@ -190,9 +190,10 @@ async def test_a_late_verification_alerts_the_supervisors_once(
     assert (await app_services.desk.run_once())["assessments_overdue"] == 0
     async with app_services.sessions() as session:
         alerts = (await session.scalars(select(Alert).where(Alert.kind == "assessment_overdue"))).all()
-    assert [(a.detail["assessment_id"], a.detail["step"], a.audience) for a in alerts] == [
-        (applied.json()["id"], "accepted", AlertAudience.supervisors)
+    assert [(a.detail["assessment_id"], a.detail["step"], a.detail["owner"], a.audience) for a in alerts] == [
+        (applied.json()["id"], "accepted", "street_office", AlertAudience.supervisors)
     ]
+    assert alerts[0].text.endswith("责任方：街道办")  # the supervisor knows whom to chase
     agent = await operator_headers(app_services, client, Role.agent)
     late = (await client.get("/api/v1/assessments", params={"overdue": "true"}, headers=agent)).json()[
         "items"
