@@ -55,7 +55,8 @@ async def apply(
 ) -> Assessment:
     """Take an application (an agent may enter it from a call). Its materials are checked at once: what
     is missing is listed in one go and the application waits for it; a re-assessment after an objection
-    goes straight back to the agency."""
+    goes straight back to the agency. An elder has one open assessment at most (the objection's too):
+    another is a Conflict naming the open one, also when both are entered at the same instant."""
     elder = await session.get(Elder, elder_id)
     if elder is None:
         raise NotFound(f"elder {elder_id} not found", reason="elder_not_found")
