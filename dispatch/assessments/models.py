@@ -6,10 +6,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dispatch.assessments.workflow import Procedure, Step
+from dispatch.assessments.workflow import OPEN_PREDICATE, Procedure, Step
 from dispatch.db.base import Base, JSONType, enum_type
 
 
@@ -24,7 +24,17 @@ class Assessment(Base):
     signatures, the scores and level, the needs, and the review's decision."""
 
     __tablename__ = "assessment"
-    __table_args__ = (Index("ix_assessment_step_due", "step", "due_on"),)
+    __table_args__ = (
+        Index("ix_assessment_step_due", "step", "due_on"),
+        # One open assessment per elder: whoever applies second, even at the same instant, fails here.
+        Index(
+            "uq_assessment_one_open",
+            "elder_id",
+            unique=True,
+            postgresql_where=text(OPEN_PREDICATE),
+            sqlite_where=text(OPEN_PREDICATE),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     elder_id: Mapped[int] = mapped_column(ForeignKey("elder.id"), index=True)

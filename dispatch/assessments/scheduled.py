@@ -12,9 +12,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from dispatch.alerts.models import AlertAudience
 from dispatch.alerts.service import raise_alert
-from dispatch.assessments import reassessment
+from dispatch.assessments import reassessment, workflow
 from dispatch.assessments.models import Assessment
-from dispatch.assessments.workflow import CLOSED, Step
+from dispatch.assessments.workflow import CLOSED, Owner, Step
 from dispatch.calls.models import Call
 from dispatch.calls.rules import CallCategory
 from dispatch.carecalls.models import CareCall
@@ -22,10 +22,19 @@ from dispatch.clock import Clock
 from dispatch.elders.models import Elder
 from dispatch.localtime import local_date
 
+# The step's owner as the stored (Chinese) alert text says it; the console says it from the code.
+OWNER_ZH = {
+    Owner.applicant: "申请人",
+    Owner.street_office: "街道办",
+    Owner.bureau: "民政部门",
+    Owner.agency: "评估机构",
+}
+
 
 async def alert_overdue(*, session: AsyncSession, clock: Clock) -> int:
     """Steps past their deadline: the supervisors are alerted, once per step (claimed by one conditional
-    UPDATE, so two processes never both alert); how many."""
+    UPDATE, so two processes never both alert), the alert naming whom to chase (the step's owner: the
+    street office and the agency have no accounts); how many."""
     now = clock.now()
     claimed = await session.execute(
         update(Assessment)
@@ -35,23 +44,28 @@ async def alert_overdue(*, session: AsyncSession, clock: Clock) -> int:
             Assessment.overdue_alerted_at.is_(None),
         )
         .values(overdue_alerted_at=now)
-        .returning(Assessment.id, Assessment.elder_id, Assessment.step, Assessment.due_on)
+        .returning(
+            Assessment.id, Assessment.elder_id, Assessment.procedure, Assessment.step, Assessment.due_on
+        )
     )
     rows = claimed.all()
-    for assessment_id, elder_id, step, due_on in rows:
+    for assessment_id, elder_id, procedure, step, due_on in rows:
         due = due_on.isoformat() if due_on else ""
+        owner = workflow.owner(procedure, step) or Owner.bureau
         await raise_alert(
             session=session,
             clock=clock,
             kind="assessment_overdue",
             key=f"assessment:{assessment_id}:{step}",
-            text=f"评估 {assessment_id}（老人 {elder_id}）的 {step} 环节已超过期限 {due}",
+            text=f"评估 {assessment_id}（老人 {elder_id}）的 {step} 环节已超过期限 {due}，"
+            f"责任方：{OWNER_ZH[owner]}",
             audience=AlertAudience.supervisors,
             detail={
                 "assessment_id": assessment_id,
                 "elder_id": elder_id,
                 "step": step,
                 "due_on": due,
+                "owner": owner.value,
             },
         )
     return len(rows)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -55,7 +55,8 @@ async def apply(
 ) -> Assessment:
     """Take an application (an agent may enter it from a call). Its materials are checked at once: what
     is missing is listed in one go and the application waits for it; a re-assessment after an objection
-    goes straight back to the agency."""
+    goes straight back to the agency. An elder has one open assessment at most (the objection's too):
+    another is a Conflict naming the open one, also when both are entered at the same instant."""
     elder = await session.get(Elder, elder_id)
     if elder is None:
         raise NotFound(f"elder {elder_id} not found", reason="elder_not_found")
@@ -66,6 +67,7 @@ async def apply(
         )
     if reassessment_of is not None:
         await _check_objection(session, elder_id, reassessment_of)
+    await _check_none_open(session, elder_id)
     handed_in = sorted(set(materials or []))
     missing = [m for m in MATERIALS[procedure] if m not in handed_in]
     now = clock.now()
@@ -94,16 +96,13 @@ async def apply(
         updated_at=now,
     )
     _set_deadline(assessment, local_date(now))
-    session.add(assessment)
     try:
-        await session.flush()
+        async with session.begin_nested():
+            session.add(assessment)
+            await session.flush()
     except IntegrityError as exc:
-        if reassessment_of is None:
-            raise
-        # a second objection at the same moment: one re-assessment only
-        raise Conflict(
-            f"assessment {reassessment_of} has a re-assessment already", reason="no_objection_possible"
-        ) from exc
+        # another application for this elder, or a second objection, committed at the same moment
+        await _refuse_duplicate(session, elder_id, reassessment_of, exc)
     await _audit(session, clock, actor, "assessment.apply", assessment, step=assessment.step, missing=missing)
     return assessment
 
@@ -119,6 +118,43 @@ async def _check_objection(session: AsyncSession, elder_id: int, original_id: in
             " re-assessment",
             reason="no_objection_possible",
         )
+
+
+async def _open_one(session: AsyncSession, elder_id: int) -> Assessment | None:
+    return await session.scalar(
+        select(Assessment).where(Assessment.elder_id == elder_id, Assessment.step.not_in(CLOSED))
+    )
+
+
+def _already_open(elder_id: int, open_one: Assessment) -> Conflict:
+    return Conflict(
+        f"elder {elder_id} has an open assessment already: {open_one.id} ({open_one.step.value})",
+        reason="assessment_open",
+        params={"assessment_id": open_one.id, "open_step": open_one.step.value},
+    )
+
+
+async def _check_none_open(session: AsyncSession, elder_id: int) -> None:
+    """One open assessment per elder (the database's unique index holds it under a race too)."""
+    open_one = await _open_one(session, elder_id)
+    if open_one is not None:
+        raise _already_open(elder_id, open_one)
+
+
+async def _refuse_duplicate(
+    session: AsyncSession, elder_id: int, reassessment_of: int | None, exc: IntegrityError
+) -> NoReturn:
+    """The 409 for an application that lost a race at the unique indexes (always raises)."""
+    if reassessment_of is not None and await session.scalar(
+        select(Assessment.id).where(Assessment.reassessment_of_id == reassessment_of)
+    ):
+        raise Conflict(
+            f"assessment {reassessment_of} has a re-assessment already", reason="no_objection_possible"
+        ) from exc
+    open_one = await _open_one(session, elder_id)
+    if open_one is None:
+        raise exc
+    raise _already_open(elder_id, open_one) from exc
 
 
 def _set_deadline(assessment: Assessment, entered_on: date) -> None:

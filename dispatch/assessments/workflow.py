@@ -38,6 +38,30 @@ class Step(StrEnum):
 
 
 CLOSED = frozenset({Step.final, Step.withdrawn})
+# An elder has at most one assessment outside CLOSED: the database's partial unique index says so with this
+# predicate (a re-assessment after an objection opens only once its original is final, so it still fits).
+OPEN_PREDICATE = "step NOT IN ({})".format(", ".join(f"'{step.value}'" for step in sorted(CLOSED)))
+
+
+class Owner(StrEnum):
+    """Who must act on a step (the street office and the agency have no accounts: the supervisors chase
+    them)."""
+
+    applicant = "applicant"  # hands in what is missing
+    street_office = "street_office"  # 街道办（乡镇人民政府）: verifies
+    bureau = "bureau"  # 县级民政部门: organises, reviews, notifies, makes final
+    agency = "agency"  # 评估机构: assesses
+
+
+_OWNERS: dict[Step, Owner] = {
+    Step.incomplete: Owner.applicant,
+    Step.accepted: Owner.street_office,
+    Step.verified: Owner.bureau,
+    Step.organised: Owner.agency,
+    Step.assessed: Owner.bureau,
+    Step.public_notice: Owner.bureau,
+    Step.refusal_notice: Owner.bureau,
+}
 
 _NEXT: dict[Procedure, dict[Step, frozenset[Step]]] = {
     Procedure.standard: {
@@ -114,6 +138,14 @@ def deadline(procedure: Procedure, step: Step, entered_on: date) -> Deadline | N
         days = _WORKING_DAYS[Step.organised]  # the face-to-face check and the assessment itself
     found = add_working_days(entered_on, days)
     return Deadline(found.day, found.provisional)
+
+
+def owner(procedure: Procedure, step: Step) -> Owner | None:
+    """Who the step waits for; None once closed. A simplified application's acceptance is the agency's (the
+    face-to-face check and the assessment), not the street office's."""
+    if procedure == Procedure.simplified and step == Step.accepted:
+        return Owner.agency
+    return _OWNERS.get(step)
 
 
 def may_object(procedure: Procedure, step: Step, already_objected: bool) -> bool:

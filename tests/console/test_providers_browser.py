@@ -1,7 +1,8 @@
 """The providers view in real headless Chromium against a real `dispatch serve` process (SQLite, in-process
 bus): a supervisor completes the pending demo provider's admission checklist and admits it, then suspends
 meal providers until the district falls below the minimum, and sees the warning, the alert and the red
-coverage cell; an agent sees the view without the supervisors' controls."""
+coverage cell; a supervisor records a provider's 养老护理员证, which the detail then shows in both languages;
+an agent sees the view without the supervisors' controls."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
+from dispatch.matching.qualifications import CARE_CERTIFICATE
 from dispatch.providers.admission import ADMISSION_LABELS_ZH, AdmissionCriterion
 from tests.console.test_complaints_care_browser import api_as
 from tests.console.test_console_browser import Site, logged_in
@@ -181,6 +183,63 @@ async def check_uncovered(page: Page, api: Client, district: str) -> None:
     assert meals["elders"][0]["district"] == district
 
 
+async def a_provider_without_the_care_certificate(api: Client) -> dict[str, Any]:
+    """An active demo provider neither holding 养老护理员证 nor having an active member of staff who does."""
+    for summary in (await api.get("/api/v1/providers", status="active", limit=500))["items"]:
+        provider: dict[str, Any] = await api.get(f"/api/v1/providers/{summary['id']}")
+        held = {q for s in provider["staff"] if s["active"] for q in s["qualifications"]}
+        if CARE_CERTIFICATE not in held | set(provider["qualifications"]):
+            return provider
+    raise AssertionError("the demo city has providers whose staff lack the certificate")
+
+
+async def test_a_supervisor_records_a_provider_s_care_certificate_and_both_languages_show_it(
+    site: Site, browser: Browser
+) -> None:
+    async with api_as(site, "supervisor") as api:
+        provider = await a_provider_without_the_care_certificate(api)
+        page = await logged_in(browser, site, "supervisor")
+        await page.get_by_test_id("view-providers").click()
+        detail = await open_provider(page, provider["id"])
+        care = detail.get_by_test_id("hands-on-care")
+        await expect(care).to_have_attribute("data-ok", "false")
+        await expect(care).to_have_text("无养老护理员证：不派三级及以上失能老人的护理、助浴")
+
+        await detail.get_by_test_id("qualifications-edit").click()
+        form = detail.get_by_test_id("qualifications-form")
+        await form.get_by_test_id("qualification-input").fill(CARE_CERTIFICATE)
+        await form.get_by_test_id("qualification-add").click()
+        await expect(form.get_by_test_id("qualification-add")).to_be_disabled()  # nothing typed
+        await form.get_by_test_id("qualification-input").fill("  医疗机构执业许可证 ")
+        await form.get_by_test_id("qualification-input").press("Enter")
+        await form.get_by_test_id("qualification-input").fill(CARE_CERTIFICATE)
+        await expect(form.get_by_test_id("qualification-add")).to_be_disabled()  # it is on the list already
+        licence = form.locator("li[data-qualification='医疗机构执业许可证']")  # trimmed
+        await expect(form.locator("li")).to_have_count(2)
+        await licence.get_by_test_id("qualification-remove").click()
+        await expect(licence).to_have_count(0)
+        await form.get_by_test_id("qualification-input").fill("健康证")
+        await form.get_by_test_id("qualification-add").click()
+        await form.get_by_test_id("qualifications-save").click()
+
+        await expect(detail.get_by_test_id("qualifications-form")).to_have_count(0)
+        shown = detail.get_by_test_id("provider-qualifications").locator("li")
+        await expect(shown).to_have_text([CARE_CERTIFICATE, "健康证"])
+        await expect(care).to_have_attribute("data-ok", "true")
+        await expect(care).to_have_text("持养老护理员证：可为三级及以上失能老人提供护理、助浴")
+        saved = await api.get(f"/api/v1/providers/{provider['id']}")
+        assert saved["qualifications"] == [CARE_CERTIFICATE, "健康证"]
+
+        await page.get_by_role("button", name="English").click()
+        await expect(shown).to_have_text(["Elder-care worker's certificate (养老护理员证)", "健康证"])
+        await expect(shown.locator("[lang='zh-CN'][translate=no]")).to_have_text(
+            [CARE_CERTIFICATE]
+        )  # as recorded
+        await expect(care).to_contain_text("may nurse and bathe elders at level 3 or worse")
+        await expect(detail.get_by_test_id("qualifications-edit")).to_have_text("Edit")
+        await page.get_by_role("button", name="中文").click()
+
+
 async def test_an_agent_sees_providers_and_coverage_without_the_supervisors_controls(
     site: Site, browser: Browser
 ) -> None:
@@ -194,6 +253,8 @@ async def test_an_agent_sees_providers_and_coverage_without_the_supervisors_cont
         await expect(detail.locator("[data-testid^=provider-action-]")).to_have_count(0)
         await expect(detail.get_by_test_id("admission-met")).to_have_count(0)
         await expect(detail.get_by_test_id("admission-save")).to_have_count(0)
+        await expect(detail.get_by_test_id("provider-qualifications-section")).to_be_visible()
+        await expect(detail.get_by_test_id("qualifications-edit")).to_have_count(0)
         await page.get_by_test_id("coverage-tab").click()
         await expect(coverage_cell(page, provider["district"], MEALS)).to_be_visible()
 

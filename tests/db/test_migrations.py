@@ -13,7 +13,9 @@ import pytest
 from sqlalchemy import Connection, insert, inspect, text
 from sqlalchemy.exc import DBAPIError, StatementError
 
+from dispatch.assessments.models import Assessment
 from dispatch.audit.models import AuditEntry
+from dispatch.auth.models import Operator
 from dispatch.db import migrate
 from dispatch.db.models import metadata
 from dispatch.db.session import create_engine, create_session_factory
@@ -136,3 +138,55 @@ def test_the_search_keys_migration_indexes_the_elders_already_there(tmp_path: Pa
     migrate.upgrade(settings)
     keys = set(asyncio.run(run(text("SELECT key FROM elder_search_key"))))
     assert {"n:cgf", "n:zgf", "p:zengguofan", "t:8877195093168"} <= keys
+
+
+def test_the_one_open_assessment_migration_withdraws_the_later_duplicates(tmp_path: Path) -> None:
+    settings = sqlite_settings(tmp_path)
+
+    async def run(statement: Any, rows: list[dict[str, Any]] | None = None) -> list[Any]:
+        engine = create_engine(settings)
+        try:
+            async with engine.begin() as connection:
+                result = await connection.execute(statement, rows)
+                return list(result.all()) if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    migrate.upgrade(settings, "0013")
+    now = datetime.now(UTC)
+    operator = {"id": 1, "username": "a", "display_name": "a", "role": "agent", "password_hash": "x"}
+    asyncio.run(run(insert(Operator), [operator | {"active": True, "created_at": now, "updated_at": now}]))
+    asyncio.run(run(insert(Elder), [elder_row(1, "曾国藩", (119.3, 26.08), now)]))
+    rows = [assessment_row(n, step, now) for n, step in ((1, "final"), (2, "accepted"), (3, "organised"))]
+    asyncio.run(run(insert(Assessment), rows))
+    migrate.upgrade(settings)
+    steps = asyncio.run(run(text("SELECT id, step, decision_note <> '' FROM assessment ORDER BY id")))
+    assert [tuple(row) for row in steps] == [(1, "final", 0), (2, "accepted", 0), (3, "withdrawn", 1)]
+
+
+def assessment_row(n: int, step: str, now: datetime) -> dict[str, Any]:
+    return {
+        "id": n,
+        "elder_id": 1,
+        "elder_name": "曾国藩",
+        "procedure": "standard",
+        "step": step,
+        "instrument": "gbt-42195-2022",
+        "applicant": "elder",
+        "applicant_name": "",
+        "applicant_phone": "",
+        "materials": [],
+        "missing": [],
+        "step_entered_at": now,
+        "due_provisional": False,
+        "answers": {},
+        "findings": {},
+        "needs": {},
+        "indicator_scores": {},
+        "applied_rules": [],
+        "decision_note": "",
+        "created_by": 1,
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+    }

@@ -101,7 +101,8 @@ export function AssessmentsView({ me, intent, t, onError, onInfo }) {
           ${elder && html`<button type="button" class="small" data-testid="assessment-elder-filter" onClick=${() => setElder(null)}>${t('one_elder_only')} ×</button>`}
         </div>
         ${applying && html`<${ApplicationForm} prefill=${applying} t=${t} onError=${onError} onClose=${() => setApplying(null)}
-          onCreated=${(row) => { setApplying(null); changed(row, t('assessment_created', { id: row.id })); }} />`}
+          onCreated=${(row) => { setApplying(null); changed(row, t('assessment_created', { id: row.id })); }}
+          onOpen=${(id, elderId) => { setApplying(null); setOffset(0); setElder({ id: elderId }); setSelectedId(id); }} />`}
         <table class="orders-table" data-testid="assessments-list">
           <thead><tr>
             <th>#</th><th>${t('col_elder')}</th><th>${t('assessment_procedure_label')}</th><th>${t('col_state')}</th>
@@ -121,10 +122,22 @@ export function AssessmentsView({ me, intent, t, onError, onInfo }) {
 
 // ---------------------------------------------------------------- an application
 
-function ApplicationForm({ prefill, t, onError, onCreated, onClose }) {
+/** The elder has an open assessment already (409 assessment_open): say so, and offer to open that one. */
+function AlreadyOpen({ refusal, t, onOpen }) {
+  if (!refusal) return null;
+  return html`
+    <div class="error" role="alert" data-testid="assessment-already-open">
+      <p>${errorText(refusal.error, t)}</p>
+      <button type="button" class="primary" data-testid="open-existing-assessment"
+        onClick=${() => onOpen(refusal.error.params.assessment_id, refusal.elderId)}>${t('open_assessment_n', { id: refusal.error.params.assessment_id })}</button>
+    </div>`;
+}
+
+function ApplicationForm({ prefill, t, onError, onCreated, onClose, onOpen }) {
   const [elder, setElder] = useState(prefill.elder_id ? { id: prefill.elder_id, name: prefill.elder_name || `#${prefill.elder_id}` } : null);
   const [procedure, setProcedure] = useState('standard');
   const [busy, setBusy] = useState(false);
+  const [refusal, setRefusal] = useState(null); // {error, elderId}: the elder's open assessment, named by the 409
   const submit = async (event) => {
     event.preventDefault();
     if (!elder) return onError(new ApiError(422, { code: 'validation_error', reason: 'pick_elder' }));
@@ -139,9 +152,11 @@ function ApplicationForm({ prefill, t, onError, onCreated, onClose }) {
     };
     if (prefill.call_id) body.call_id = prefill.call_id;
     setBusy(true);
+    setRefusal(null);
     try {
       return onCreated(await api('/api/v1/assessments', { method: 'POST', body }));
     } catch (err) {
+      if (err instanceof ApiError && err.reason === 'assessment_open') return setRefusal({ error: err, elderId: elder.id });
       return onError(err);
     } finally {
       setBusy(false);
@@ -150,7 +165,7 @@ function ApplicationForm({ prefill, t, onError, onCreated, onClose }) {
   return html`
     <form class="complaint-form" data-testid="assessment-form" aria-label=${t('new_assessment')} onSubmit=${submit}>
       <h3>${t('new_assessment')}${prefill.call_id ? html` <span class="muted">${t('from_call', { id: prefill.call_id })}</span>` : ''}</h3>
-      <div><span class="label">${t('complaint_elder')}</span> <${ElderPicker} elder=${elder} t=${t} onError=${onError} onPick=${setElder} /></div>
+      <div><span class="label">${t('complaint_elder')}</span> <${ElderPicker} elder=${elder} t=${t} onError=${onError} onPick=${(picked) => { setRefusal(null); setElder(picked); }} /></div>
       <div class="form-row">
         <label>${t('assessment_procedure_label')}
           <select name="procedure" data-testid="assessment-procedure" value=${procedure} onChange=${(e) => setProcedure(e.target.value)}>
@@ -170,6 +185,7 @@ function ApplicationForm({ prefill, t, onError, onCreated, onClose }) {
       <fieldset class="materials"><legend>${t('materials_handed_in')}</legend>
         ${MATERIALS[procedure].map((m) => html`<label key=${m} class="inline"><input type="checkbox" name=${`material-${m}`} data-testid=${`material-${m}`} /> ${t(`material.${m}`)}</label>`)}
       </fieldset>
+      <${AlreadyOpen} refusal=${refusal} t=${t} onOpen=${onOpen} />
       <div class="form-actions">
         <button type="submit" class="primary" data-testid="assessment-submit" disabled=${busy}>${t('submit')}</button>
         <button type="button" onClick=${onClose}>${t('cancel')}</button>

@@ -44,9 +44,10 @@ const ZH = {
     care_unreached: '{elder_name}：社区助老员上门探访仍未见到老人，请主管跟进',
     care_no_worker: '{elder_name}：探访未能联系上老人，且没有登记社区助老员，请安排上门',
     care_no_heartbeat: '{elder_name}：探访未能联系上老人，且其设备 {hours} 小时内没有信号',
-    assessment_overdue: '评估 {assessment_id}（老人 {elder_id}）的“{step}”环节已超过期限 {due_on}',
+    assessment_overdue: '评估 {assessment_id}（老人 {elder_id}）的“{step}”环节已超过期限 {due_on} · 责任方：{owner}',
     reassessment_due: '{elder_name} 需要重新评估（上次评估 {assessment_id}）：{why_again}',
   },
+  assessment_owner: { applicant: '申请人', street_office: '街道办', bureau: '民政部门', agency: '评估机构' },
   reassessment_reason: { yearly: '距上次评估已满一年', fall: '之后发生过跌倒报警', hospital: '之后有送医记录', decline: '关爱回访发现状况变差' },
   care_declining: '老人状况明显变差（建议重新评估）',
   assessment_step: {
@@ -88,6 +89,7 @@ const ZH = {
       answers_incomplete: '还有未作答的评估项目', signed_twice: '您已签名，需要另一位评估员签名',
       notice_running: '公示期至 {until}，期满后才能办结', not_final: '评估办结后才能生成服务计划', plans_made: '该评估的服务计划已生成',
       no_objection_possible: '只有已办结的评估可以申请一次复评（复评为最终结果）', materials_missing: '材料仍不齐全',
+      assessment_open: '该老人已有未办结的评估 #{assessment_id}（{open_step}），办结或撤回后才能再次申请',
       refusal_needs_reason: '不予补贴需要写明原因', not_assessing: '该评估不在评估环节', not_assessed: '尚未完成评估',
       unknown_answers: '有不属于评估表的项目或选项', pick_elder: '请先选择老人',
       call_transition: '呼叫不能从“{from}”变为“{to}”', open_call_exists: '该老人已有未结束的呼叫',
@@ -223,6 +225,10 @@ const ZH = {
     service_items: '服务项目、内容和频次', marked_prices: '明码标价', public_commitments: '公开服务承诺',
   },
   met: '符合', not_met: '不符合', not_checked: '未检查', checked_by: '检查人',
+  known_qualification: { care_worker: '养老护理员证' }, edit_qualifications: '编辑', add_qualification: '添加',
+  qualification_input: '资质或证书名称，如 养老护理员证', remove_qualification: '删除 {name}', no_qualifications: '未登记资质',
+  staff_qualifications: '服务人员持有：', hands_on_care_ok: '持养老护理员证：可为三级及以上失能老人提供护理、助浴',
+  hands_on_care_missing: '无养老护理员证：不派三级及以上失能老人的护理、助浴',
   price_list: '价目表', staff: '服务人员', item: '项目', unit: '单位', qualifications: '资质', inactive_staff: '停用',
   quality: '服务质量（主管可见）', acceptance_rate: '接单率', completion_rate: '完成率', late_rate: '迟到率',
   avg_satisfaction: '平均满意度', upheld_complaints: '成立的投诉', quality_flags: '预警', no_quality: '暂无数据',
@@ -286,7 +292,7 @@ const ZH = {
   role: { agent: '坐席', supervisor: '班长', admin: '管理员', assessor: '评估员' },
   content_lang: 'zh', all: '全部', loading: '正在加载…', updated: '更新时间', overdue_only: '只看超期',
   assessments_title: '能力评估', new_assessment: '新评估申请', assessment_state_filter: '环节', no_assessments: '暂无评估',
-  select_assessment: '选择一条评估查看', assessment_created: '评估申请 {id} 已登记', assessment_n: '评估 {id}',
+  select_assessment: '选择一条评估查看', assessment_created: '评估申请 {id} 已登记', assessment_n: '评估 {id}', open_assessment_n: '打开评估 {id}',
   assessment_procedure_label: '程序', assessment_procedure: { standard: '一般程序', simplified: '简易程序', reassessment: '复评' },
   ability_level_label: '能力等级', from_call: '（来自警情 {id}）', applicant: '申请人', applicant_name: '申请人姓名',
   applicant_phone: '申请人电话', applicant_kind: { elder: '老人本人', family: '共同生活的家庭成员', community: '村（居）委会代为申请' },
@@ -385,9 +391,10 @@ const EN = {
     care_unreached: '{elder_name}: the community worker\'s visit did not find the elder either; follow it up',
     care_no_worker: '{elder_name}: not reached by the care call, and no community worker on record: arrange a visit',
     care_no_heartbeat: '{elder_name}: not reached by the care call, and no device signal within {hours} h',
-    assessment_overdue: 'Assessment {assessment_id} (elder {elder_id}) is past its deadline of {due_on} at "{step}"',
+    assessment_overdue: 'Assessment {assessment_id} (elder {elder_id}) is past its deadline of {due_on} at "{step}" · owner: {owner}',
     reassessment_due: '{elder_name} is due for a new assessment (last: {assessment_id}): {why_again}',
   },
+  assessment_owner: { applicant: 'the applicant', street_office: 'the street office', bureau: 'the civil affairs bureau', agency: 'the assessment agency' },
   reassessment_reason: { yearly: 'a year since the last one', fall: 'a fall alarm since', hospital: 'taken to hospital since', decline: 'a care call found them worse' },
   care_declining: 'Clearly worse than before (a re-assessment is proposed)',
   assessment_step: {
@@ -429,6 +436,7 @@ const EN = {
       answers_incomplete: 'Some items are not answered yet', signed_twice: 'You have signed: another assessor must sign',
       notice_running: 'The public notice runs until {until}; make it final after that', not_final: 'A service plan follows a final result', plans_made: "This assessment's plans were made already",
       no_objection_possible: 'Only a final result can be objected to, once (the re-assessment is final)', materials_missing: 'Materials are still missing',
+      assessment_open: 'This elder already has an open assessment, #{assessment_id} ({open_step}): finish or withdraw it before applying again',
       refusal_needs_reason: 'A refusal needs its reason', not_assessing: 'This assessment is not being assessed', not_assessed: 'Not assessed yet',
       unknown_answers: 'Some items or options are not on the form', pick_elder: 'Pick the elder first',
       call_transition: 'A call cannot go from "{from}" to "{to}"', open_call_exists: 'This elder already has an open call',
@@ -568,6 +576,10 @@ const EN = {
     service_items: 'Services, content and frequency', marked_prices: 'Published prices', public_commitments: 'Public service commitments',
   },
   met: 'met', not_met: 'not met', not_checked: 'not checked', checked_by: 'checked by',
+  known_qualification: { care_worker: 'Elder-care worker\'s certificate' }, edit_qualifications: 'Edit', add_qualification: 'Add',
+  qualification_input: 'Licence or certificate', remove_qualification: 'Remove {name}', no_qualifications: 'None recorded',
+  staff_qualifications: 'Held by its staff:', hands_on_care_ok: 'Holds the elder-care worker\'s certificate: may nurse and bathe elders at level 3 or worse',
+  hands_on_care_missing: 'No elder-care worker\'s certificate: not offered nursing or bathing for elders at level 3 or worse',
   price_list: 'Price list', staff: 'Staff', item: 'Item', unit: 'Unit', qualifications: 'Qualifications', inactive_staff: 'inactive',
   quality: 'Quality (supervisors)', acceptance_rate: 'Acceptance', completion_rate: 'Completion', late_rate: 'Late',
   avg_satisfaction: 'Satisfaction', upheld_complaints: 'Upheld complaints', quality_flags: 'Flags', no_quality: 'No figures yet',
@@ -633,7 +645,7 @@ const EN = {
   role: { agent: 'Agent', supervisor: 'Supervisor', admin: 'Admin', assessor: 'Assessor' },
   content_lang: 'en', all: 'All', loading: 'Loading…', updated: 'Updated', overdue_only: 'Overdue only',
   assessments_title: 'Ability assessments', new_assessment: 'New application', assessment_state_filter: 'Step', no_assessments: 'No assessments',
-  select_assessment: 'Pick an assessment to see it', assessment_created: 'Application {id} registered', assessment_n: 'Assessment {id}',
+  select_assessment: 'Pick an assessment to see it', assessment_created: 'Application {id} registered', assessment_n: 'Assessment {id}', open_assessment_n: 'Open assessment {id}',
   assessment_procedure_label: 'Procedure', assessment_procedure: { standard: 'Standard', simplified: 'Simplified', reassessment: 'Re-assessment' },
   ability_level_label: 'Ability level', from_call: '(from call {id})', applicant: 'Applicant', applicant_name: "Applicant's name",
   applicant_phone: "Applicant's phone", applicant_kind: { elder: 'The elder', family: 'A family member living with them', community: 'The residents\' committee on their behalf' },
@@ -734,7 +746,7 @@ function knows(t, key) {
 /** An error's parameters that are codes themselves (states, a service type), said in the UI's language. */
 const PARAM_DICTIONARIES = {
   from: 'state', to: 'state', state: 'order_state', agent_state: 'agent_state', service_type: 'service',
-  from_step: 'assessment_step', to_step: 'assessment_step',
+  from_step: 'assessment_step', to_step: 'assessment_step', open_step: 'assessment_step',
 };
 
 function localisedParams(params, t) {
@@ -756,6 +768,7 @@ export function alertText(alert, t) {
     flags: (d.flags || []).map((f) => t(`quality_flag.${f}`)).join(t('list_separator')),
     assigned: d.assigned_name || t('unassigned'),
     step: d.step ? t(`assessment_step.${d.step}`) : '',
+    owner: d.owner ? t(`assessment_owner.${d.owner}`) : '{owner}', // none stored: the stored text is said
     why_again: (d.reasons || []).map((r) => t(`reassessment_reason.${r}`)).join(t('list_separator')),
     why: d.reason_code ? reasonText(t, d.reason_code, d, d.reason) : '',
   });

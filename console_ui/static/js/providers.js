@@ -1,5 +1,5 @@
 // The providers view (服务商): status, rating and review flag of each provider; one provider's admission
-// checklist, price list and staff, and for supervisors its quality figures, the admission checks and the
+// checklist, qualifications (its own, edited by supervisors, and its staff's), price list and staff, and for supervisors its quality figures, the admission checks and the
 // status changes (admit, suspend, resume, exit); a coverage tab (覆盖) shows the district minimums.
 
 import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
@@ -214,9 +214,96 @@ function Staff({ staff, t }) {
       <h3>${t('staff')} <span class="count">${staff.length}</span></h3>
       <ul class="staff">
         ${staff.map((s) => html`<li key=${s.id} class=${s.active ? '' : 'muted'}>
-          <strong translate=${false}>${s.name}</strong> <${PhoneNumber} number=${s.phone} t=${t} /> ${s.qualifications.length ? `· ${s.qualifications.join('、')}` : ''}
+          <strong translate=${false}>${s.name}</strong> <${PhoneNumber} number=${s.phone} t=${t} /> ${s.qualifications.length ? html`· ${s.qualifications.map((q, i) => html`${i ? t('list_separator') : ''}<${QualificationName} name=${q} t=${t} />`)}` : ''}
           ${s.active ? '' : ` · ${t('inactive_staff')}`}</li>`)}
       </ul>
+    </section>`;
+}
+
+// Certificates the matching knows by name (dispatch/matching/qualifications.py): level 3+ nursing and bathing
+// need the elder-care worker's certificate, held by the provider or an active member of its staff.
+const CARE_CERTIFICATE = '养老护理员证';
+const KNOWN_QUALIFICATIONS = { [CARE_CERTIFICATE]: 'care_worker' };
+const MAX_QUALIFICATIONS = 20;
+
+/** A qualification as recorded (its Chinese name, which matching compares): data, left as it is, except one
+ * the console knows, which English names and follows with the name as recorded. */
+function QualificationName({ name, t }) {
+  const known = KNOWN_QUALIFICATIONS[name];
+  if (!known) return html`<span translate=${false}>${name}</span>`;
+  if (t('content_lang') === 'zh') return t(`known_qualification.${known}`);
+  return html`${t(`known_qualification.${known}`)} (<span lang="zh-CN" translate=${false}>${name}</span>)`;
+}
+
+function QualificationList({ names, t, testid }) {
+  return html`<ul class="qualifications" data-testid=${testid}>
+    ${names.map((name) => html`<li key=${name} data-qualification=${name}><${QualificationName} name=${name} t=${t} /></li>`)}
+  </ul>`;
+}
+
+/** The provider's own licences and certificates, edited as a list and saved at once (PATCH). */
+function QualificationsForm({ provider, t, onError, onSaved, onCancel }) {
+  const [names, setNames] = useState(provider.qualifications);
+  const [typed, setTyped] = useState('');
+  const [busy, setBusy] = useState(false);
+  const adding = typed.trim();
+  const canAdd = adding && !names.includes(adding) && names.length < MAX_QUALIFICATIONS;
+  const add = () => {
+    if (!canAdd) return;
+    setNames([...names, adding]);
+    setTyped('');
+  };
+  const save = async (event) => {
+    event.preventDefault();
+    setBusy(true);
+    try {
+      onSaved(await api(`/api/v1/providers/${provider.id}`, { method: 'PATCH', body: { qualifications: names } }));
+    } catch (err) {
+      onError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`
+    <form class="qualifications-form" data-testid="qualifications-form" onSubmit=${save}>
+      <ul class="qualifications">
+        ${names.map((name) => html`<li key=${name} data-qualification=${name}><${QualificationName} name=${name} t=${t} />
+          <button type="button" class="link" data-testid="qualification-remove" aria-label=${t('remove_qualification', { name })}
+            onClick=${() => setNames(names.filter((n) => n !== name))}>×</button></li>`)}
+      </ul>
+      <input list="known-qualifications" data-testid="qualification-input" aria-label=${t('qualification_input')}
+        placeholder=${t('qualification_input')} maxlength="100" value=${typed} onInput=${(e) => setTyped(e.target.value)}
+        onKeyDown=${(e) => { if (e.key === 'Enter') { e.preventDefault(); add(); } }} />
+      <datalist id="known-qualifications">
+        ${Object.entries(KNOWN_QUALIFICATIONS).map(([name, known]) => html`<option key=${name} value=${name}>${t(`known_qualification.${known}`)}</option>`)}
+      </datalist>
+      <button type="button" class="small" data-testid="qualification-add" disabled=${!canAdd} onClick=${add}>${t('add_qualification')}</button>
+      <div class="form-actions">
+        <button type="submit" class="primary" data-testid="qualifications-save" disabled=${busy}>${t('save')}</button>
+        <button type="button" onClick=${onCancel}>${t('cancel')}</button>
+      </div>
+    </form>`;
+}
+
+/** What the provider holds itself and through its active staff, and so whether it may give level 3+ care. */
+function Qualifications({ provider, editable, t, onError, onSaved }) {
+  const [editing, setEditing] = useState(false);
+  const own = provider.qualifications;
+  const viaStaff = [...new Set(provider.staff.filter((s) => s.active).flatMap((s) => s.qualifications))]
+    .filter((name) => name && !own.includes(name));
+  const careOk = own.includes(CARE_CERTIFICATE) || viaStaff.includes(CARE_CERTIFICATE);
+  return html`
+    <section aria-label=${t('qualifications')} data-testid="provider-qualifications-section">
+      <h3>${t('qualifications')}
+        ${editable && !editing && html` <button type="button" class="small" data-testid="qualifications-edit" onClick=${() => setEditing(true)}>${t('edit_qualifications')}</button>`}</h3>
+      ${editing
+        ? html`<${QualificationsForm} provider=${provider} t=${t} onError=${onError} onCancel=${() => setEditing(false)}
+            onSaved=${(next) => { setEditing(false); onSaved(next); }} />`
+        : own.length
+          ? html`<${QualificationList} names=${own} t=${t} testid="provider-qualifications" />`
+          : html`<p class="empty" data-testid="provider-qualifications">${t('no_qualifications')}</p>`}
+      ${viaStaff.length > 0 && html`<p class="muted">${t('staff_qualifications')}</p><${QualificationList} names=${viaStaff} t=${t} testid="staff-qualifications" />`}
+      <p class=${careOk ? 'ok' : 'muted'} data-testid="hands-on-care" data-ok=${String(careOk)}>${t(careOk ? 'hands_on_care_ok' : 'hands_on_care_missing')}</p>
     </section>`;
 }
 
@@ -272,6 +359,8 @@ function ProviderDetail({ providerId, me, quality, t, onError, onChanged }) {
       <${ProviderFacts} provider=${provider} t=${t} />
       ${quality !== undefined && html`<${Quality} quality=${quality} t=${t} />`}
       <${Admission} provider=${provider} editable=${manager && provider.status !== 'exited'} t=${t} onError=${onError} onSaved=${(next) => { setProvider(next); onChanged(next); }} />
+      <${Qualifications} key=${provider.updated_at} provider=${provider} editable=${manager && provider.status !== 'exited'} t=${t}
+        onError=${onError} onSaved=${changed} />
       <${PriceList} items=${provider.price_list} t=${t} />
       <${Staff} staff=${provider.staff} t=${t} />
     </aside>`;

@@ -172,7 +172,7 @@ async def test_an_application_goes_through_the_procedure_to_the_elder_s_level(
     assert (refused.status_code, refused.json()["reason"]) == (409, "no_objection_possible")
 
 
-async def test_a_late_verification_alerts_the_supervisors_once(
+async def test_a_late_verification_alerts_the_supervisors_once_naming_the_street_office(
     client: httpx.AsyncClient, app_services: AppServices, clock: FakeClock
 ) -> None:
     agent = await operator_headers(app_services, client, Role.agent)
@@ -190,9 +190,10 @@ async def test_a_late_verification_alerts_the_supervisors_once(
     assert (await app_services.desk.run_once())["assessments_overdue"] == 0
     async with app_services.sessions() as session:
         alerts = (await session.scalars(select(Alert).where(Alert.kind == "assessment_overdue"))).all()
-    assert [(a.detail["assessment_id"], a.detail["step"], a.audience) for a in alerts] == [
-        (applied.json()["id"], "accepted", AlertAudience.supervisors)
+    assert [(a.detail["assessment_id"], a.detail["step"], a.detail["owner"], a.audience) for a in alerts] == [
+        (applied.json()["id"], "accepted", "street_office", AlertAudience.supervisors)
     ]
+    assert alerts[0].text.endswith("责任方：街道办")  # the supervisor knows whom to chase
     agent = await operator_headers(app_services, client, Role.agent)
     late = (await client.get("/api/v1/assessments", params={"overdue": "true"}, headers=agent)).json()[
         "items"
@@ -297,3 +298,37 @@ async def test_a_final_severe_level_puts_the_elder_on_weekly_care_calls(
         ]
     }
     assert (cadences[assessed["id"]], cadences[control["id"]]) == ("weekly", "monthly")
+
+
+async def test_an_elder_has_one_open_application_and_the_second_is_told_which(
+    client: httpx.AsyncClient, app_services: AppServices, clock: FakeClock
+) -> None:
+    agent = await operator_headers(app_services, client, Role.agent)
+    me = (await client.get("/api/v1/auth/me", headers=agent)).json()
+    elder = (await client.post("/api/v1/elders", json=elder_payload(), headers=agent)).json()
+    final = await final_assessment(app_services, elder["id"], me["id"], clock.now())
+    application = {"elder_id": elder["id"], "materials": ["application_form", "identity_documents"]}
+
+    first = await client.post("/api/v1/assessments", json=application, headers=agent)
+    assert first.status_code == 201, first.text  # a final result does not count: a new one may start
+    second = await client.post(
+        "/api/v1/assessments", json=application | {"procedure": "simplified"}, headers=agent
+    )
+    assert (second.status_code, second.json()["reason"], second.json()["params"]) == (
+        409,
+        "assessment_open",
+        {"assessment_id": first.json()["id"], "open_step": "accepted"},
+    )
+    # DECIDED: an objection waits too while another application is open (it would set the level twice)
+    objection = {"elder_id": elder["id"], "procedure": "reassessment", "reassessment_of": final}
+    blocked = await client.post("/api/v1/assessments", json=objection, headers=agent)
+    assert (blocked.status_code, blocked.json()["reason"]) == (409, "assessment_open")
+
+    assert (await move(client, agent, first.json()["id"], to="withdrawn")).json()["state"] == "withdrawn"
+    again = await client.post("/api/v1/assessments", json=objection, headers=agent)
+    assert (again.status_code, again.json()["state"]) == (201, "organised")  # the objection's re-assessment
+    async with app_services.sessions() as session:
+        rows = (
+            await session.execute(select(Assessment.step).where(Assessment.elder_id == elder["id"]))
+        ).all()
+    assert sorted(step for (step,) in rows) == sorted([Step.final, Step.withdrawn, Step.organised])

@@ -1,6 +1,7 @@
 """Two people moving one assessment at the same moment, on PostgreSQL (where two writers can cross; SQLite
-lets one writer in at a time): two assessors signing at once both count, and two objections at once give
-one re-assessment and a 409, never a 500."""
+lets one writer in at a time): two assessors signing at once both count, two objections at once give one
+re-assessment and a 409, and two applications for one elder at once give one and a 409 naming it, never a
+500."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatch.api.app import create_app
+from dispatch.api.state import AppServices
 from dispatch.assessments import service
 from dispatch.assessments.instrument import load
 from dispatch.assessments.models import Applicant, Assessment
@@ -25,7 +29,7 @@ from dispatch.elders.schemas import ElderCreate
 from dispatch.errors import Conflict
 from dispatch.settings import Settings
 from tests.dispatch.notify.test_webhooks import waiting_for_a_lock
-from tests.factories import elder_payload
+from tests.factories import elder_payload, operator_headers
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 BEST = {code: max(item.options, key=lambda o: o.score).code for code, item in load().items.items()}
@@ -140,3 +144,64 @@ async def test_two_objections_at_once_give_one_reassessment_and_a_conflict(
             assert refused.value.reason == "no_objection_possible"
     finally:
         await engine.dispose()
+
+
+async def test_two_applications_for_one_elder_at_once_give_one_and_a_conflict_naming_it(
+    sessions: Sessions, pg_db_settings: Settings
+) -> None:
+    clock = FakeClock(NOW)
+    final, (agent, _) = await setting(sessions, clock, Step.final)
+    async with sessions() as session:
+        elder_id = (await service.get(session=session, assessment_id=final)).elder_id
+
+    async def apply(session: AsyncSession) -> Assessment:
+        return await service.apply(
+            session=session,
+            clock=clock,
+            actor=agent,
+            elder_id=elder_id,
+            procedure=Procedure.standard,
+            applicant=Applicant.family,
+            materials=["application_form", "identity_documents"],
+        )
+
+    engine = create_engine(pg_db_settings)
+    try:
+        async with sessions() as one, sessions() as two:
+            first = await apply(one)
+            late = asyncio.create_task(apply(two))  # it checked before the first committed: none open
+            await waiting_for_a_lock(engine)  # its insert waits on the first one's unique entry
+            await one.commit()
+            with pytest.raises(Conflict) as refused:
+                await late
+            assert (refused.value.reason, refused.value.params) == (
+                "assessment_open",
+                {"assessment_id": first.id, "open_step": "accepted"},
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_two_agents_applying_through_the_api_at_the_same_instant_get_201_and_409(
+    pg_db_settings: Settings,
+) -> None:
+    clock = FakeClock(NOW)
+    application = create_app(pg_db_settings, clock=clock)
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://testserver"
+        ) as client,
+    ):
+        services: AppServices = application.state.services
+        agents = [await operator_headers(services, client, Role.agent) for _ in range(2)]
+        for _ in range(5):
+            elder = (await client.post("/api/v1/elders", json=elder_payload(), headers=agents[0])).json()
+            body = {"elder_id": elder["id"], "materials": ["application_form"]}
+            answers = await asyncio.gather(
+                *(client.post("/api/v1/assessments", json=body, headers=agent) for agent in agents)
+            )
+            assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+            [made] = [a.json() for a in answers if a.status_code == 201]
+            [refused] = [a.json() for a in answers if a.status_code == 409]
+            assert (refused["reason"], refused["params"]["assessment_id"]) == ("assessment_open", made["id"])

@@ -10,7 +10,9 @@ import pytest
 
 from dispatch.assessments.workdays import add_working_days
 from dispatch.assessments.workflow import (
+    CLOSED,
     Deadline,
+    Owner,
     Procedure,
     Step,
     deadline,
@@ -18,6 +20,7 @@ from dispatch.assessments.workflow import (
     may_move,
     may_object,
     next_steps,
+    owner,
 )
 
 STANDARD, SIMPLIFIED, REASSESSMENT = Procedure.standard, Procedure.simplified, Procedure.reassessment
@@ -110,3 +113,34 @@ def test_an_objection_brings_exactly_one_reassessment_which_is_final() -> None:
     assert not may_object(STANDARD, Step.assessed, already_objected=False)
     assert first_step(REASSESSMENT, complete=True) == Step.organised
     assert not may_object(REASSESSMENT, Step.final, already_objected=False)
+
+
+@pytest.mark.parametrize(
+    ("procedure", "step", "who"),
+    [
+        (STANDARD, Step.incomplete, Owner.applicant),
+        (STANDARD, Step.accepted, Owner.street_office),
+        (STANDARD, Step.verified, Owner.bureau),
+        (STANDARD, Step.organised, Owner.agency),
+        (STANDARD, Step.assessed, Owner.bureau),
+        (STANDARD, Step.public_notice, Owner.bureau),
+        (STANDARD, Step.refusal_notice, Owner.bureau),
+        (SIMPLIFIED, Step.accepted, Owner.agency),  # no verification: the agency checks and assesses
+        (REASSESSMENT, Step.organised, Owner.agency),
+        (STANDARD, Step.final, None),
+        (REASSESSMENT, Step.withdrawn, None),
+    ],
+)
+def test_each_step_has_the_owner_an_overdue_alert_names(
+    procedure: Procedure, step: Step, who: Owner | None
+) -> None:
+    assert owner(procedure, step) == who
+
+
+def test_every_step_with_a_deadline_has_an_owner() -> None:
+    for procedure in Procedure:
+        for step in Step:
+            if deadline(procedure, step, date(2026, 3, 2)) is not None:
+                assert owner(procedure, step) is not None, (procedure, step)
+            if step in CLOSED:
+                assert owner(procedure, step) is None
