@@ -4,8 +4,8 @@ An elder may have one assessment that is not final or withdrawn; two agents appl
 cannot both succeed. Elders who already have more than one open keep their first (the lowest id); the later
 ones are withdrawn, with a note saying why, so the index can be built.
 
-Revision ID: 0014_assessment_one_open
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-05
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_assessment_one_open"
-down_revision: str | None = "0013"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
