@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     prepaid_cap_months: int = Field(default=3, ge=0, le=12)
     refund_approval_fen: int = Field(default=5_000, ge=0)  # refunds above this need a supervisor
     payment_expire_minutes: int = Field(default=30, ge=1)  # an unpaid online payment is closed after this
+    # Settlement: "lowest score:percent withheld" bands of the provider's quality score (rating x 20), and a
+    # fixed amount withheld per upheld complaint in the month.
+    settlement_deduction_bands: str = "80:0,70:5,0:10"
+    settlement_complaint_deduction_fen: int = Field(default=5_000, ge=0)
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

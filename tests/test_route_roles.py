@@ -176,6 +176,13 @@ ROLE_OF: dict[tuple[str, str], Caller | Roles] = {
     ("GET", "/api/v1/quality/agents"): SUP,
     ("GET", "/api/v1/voice/stats"): AGENT,
     ("GET", "/api/v1/ledger/check"): SUP,
+    ("GET", "/api/v1/settlements"): SUP,
+    ("POST", "/api/v1/settlements/compute"): SUP,
+    ("POST", "/api/v1/settlements/{settlement_id}/approve"): SUP,
+    ("POST", "/api/v1/settlements/{settlement_id}/paid"): SUP,
+    ("GET", "/api/v1/settlements/{settlement_id}/statement.xlsx"): SUP,
+    ("GET", "/api/v1/settlements/{settlement_id}/statement.pdf"): SUP,
+    ("GET", "/api/v1/subsidy-claims/{month}.xlsx"): SUP,
     # admins
     ("GET", "/api/v1/operators"): ADMIN,
     ("POST", "/api/v1/operators"): ADMIN,

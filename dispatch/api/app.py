@@ -80,6 +80,7 @@ from dispatch.providers.router import router as providers_router
 from dispatch.quality.router import router as quality_router
 from dispatch.search.router import router as search_router
 from dispatch.settings import Settings
+from dispatch.settlement.router import router as settlement_router
 from dispatch.subsidies.router import router as allowance_router
 from dispatch.voice.control import router as voice_control_router
 from dispatch.voice.desk import VoiceDesk
@@ -332,5 +333,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(payments_router)
     app.include_router(allowance_router)
     app.include_router(ledger_router)
+    app.include_router(settlement_router)
     mount_console(app)
     return app

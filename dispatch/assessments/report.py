@@ -11,28 +11,21 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from functools import cache
-from pathlib import Path
 
-from fontTools.ttLib import TTFont as FontToolsFont
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from dispatch.assessments.instrument import Instrument
 from dispatch.assessments.models import Assessment
 from dispatch.assessments.needs import Needs
 from dispatch.catalog import SERVICE_TYPE_LABELS_ZH
-from dispatch.console.static import NODE_MODULES
 from dispatch.elders.models import Elder
 from dispatch.elders.service import age_on
+from dispatch.pdf import pdf_styles
 
-FONT = "NotoSansSC"
-FONT_FILE = NODE_MODULES / "@fontsource/noto-sans-sc/files/noto-sans-sc-chinese-simplified-400-normal.woff"
 SEX_ZH = {"male": "男", "female": "女"}
 LIVING_ZH = {
     "alone_without_family": "孤寡",
@@ -49,33 +42,9 @@ ECONOMIC_ZH = {
 }
 
 
-def _truetype(woff: Path) -> io.BytesIO:
-    if not woff.exists():
-        raise RuntimeError(
-            f"{woff} is missing: install the project (its build installs the console's npm assets)"
-        )
-    font = FontToolsFont(str(woff))
-    font.flavor = None  # WOFF -> plain TrueType
-    unpacked = io.BytesIO()
-    font.save(unpacked)
-    unpacked.seek(0)
-    return unpacked
-
-
-@cache
-def _styles() -> dict[str, ParagraphStyle]:
-    pdfmetrics.registerFont(TTFont(FONT, _truetype(FONT_FILE)))
-    body = ParagraphStyle("body", fontName=FONT, fontSize=10.5, leading=14, wordWrap="CJK")
-    return {
-        "title": ParagraphStyle("title", parent=body, fontSize=18, leading=26, alignment=1, spaceAfter=6),
-        "heading": ParagraphStyle("heading", parent=body, fontSize=12.5, leading=18, spaceBefore=4),
-        "body": body,
-    }
-
-
 def render(assessment: Assessment, elder: Elder, instrument: Instrument, today: date) -> bytes:
     """The report as PDF bytes."""
-    styles = _styles()
+    styles = pdf_styles()
     out = io.BytesIO()
     document = SimpleDocTemplate(
         out,

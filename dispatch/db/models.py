@@ -17,6 +17,7 @@ from dispatch.offers.models import Job, Offer
 from dispatch.orders.models import RecurringPlan, ServiceOrder
 from dispatch.payments.models import Payment, PlatformNotification, Refund
 from dispatch.providers.models import Provider, ProviderStaff
+from dispatch.settlement.models import Settlement
 from dispatch.voice.models import AgentPresence, CallbackTask, PhoneCall, Recording
 
 metadata = Base.metadata
@@ -54,6 +55,7 @@ __all__ = [
     "RecurringPlan",
     "Refund",
     "ServiceOrder",
+    "Settlement",
     "SmsMessage",
     "metadata",
 ]

@@ -274,7 +274,8 @@ async def refund_succeeded(session: AsyncSession, clock: Clock, actor: Actor, re
         return False
     refund = await _refund(session, refund_id)
     payment = await get(session, refund.payment_id)
-    bearer = await _refund_bearer(session, refund, payment)
+    bearer, provider_id = await _refund_bearer(session, refund, payment)
+    provider = {"provider_id": provider_id} if provider_id is not None else {}
     await posting.post(
         session,
         clock,
@@ -285,18 +286,19 @@ async def refund_succeeded(session: AsyncSession, clock: Clock, actor: Actor, re
             occurred_on=local_date(now),
             legs=[(bearer, refund.amount_fen), (source_account(payment.channel), -refund.amount_fen)],
             memo=refund.reason,
-            refs=_refs(payment) | {"refund_id": refund.id},
+            refs=_refs(payment) | {"refund_id": refund.id} | provider,
         ),
     )
     return True
 
 
-async def _refund_bearer(session: AsyncSession, refund: Refund, payment: Payment) -> str:
+async def _refund_bearer(session: AsyncSession, refund: Refund, payment: Payment) -> tuple[str, int | None]:
+    """The account the refund is taken from, and the provider when it is the provider's payable."""
     if refund.from_provider and payment.order_id is not None:
         order = await session.get(ServiceOrder, payment.order_id)
         if order is not None and order.provider_id is not None:
-            return accounts.payable(order.provider_id)
-    return accounts.prepaid(payment.elder_id)
+            return accounts.payable(order.provider_id), order.provider_id
+    return accounts.prepaid(payment.elder_id), None
 
 
 async def _refund(session: AsyncSession, refund_id: int) -> Refund:
