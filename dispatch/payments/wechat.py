@@ -15,7 +15,6 @@ import functools
 import gzip
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -178,14 +177,13 @@ class WeChatPayPlatform:
         text = _utf8(body)
         self._verify_signature(signed, text)
         self._check_timestamp(signed["wechatpay-timestamp"], now)
-        envelope = _json_object(text)
-        resource = self._decrypt(envelope)
         try:
-            return wire.notification(
-                wire.required_text(envelope, "event_type"),
-                wire.required_text(envelope, "id"),
-                _json_object(resource),
+            envelope = wire.json_object(text)
+            resource = wire.json_object(self._decrypt(envelope))
+            event_type, notification_id = (
+                wire.required_text(envelope, name) for name in ("event_type", "id")
             )
+            return wire.notification(event_type, notification_id, resource)
         except wire.MalformedAnswer as exc:
             raise NotificationRejected(RejectReason.malformed, str(exc)) from None
 
@@ -210,14 +208,15 @@ class WeChatPayPlatform:
             raise NotificationRejected(RejectReason.stale_timestamp, f"{age:.0f} s from now")
 
     def _decrypt(self, envelope: Mapping[str, object]) -> str:
+        """The resource's plaintext (MalformedAnswer when there is no usable resource)."""
         resource = envelope.get("resource")
         if envelope.get("resource_type") != "encrypt-resource" or not isinstance(resource, Mapping):
-            raise NotificationRejected(RejectReason.malformed, "no encrypted resource")
+            raise wire.MalformedAnswer("no encrypted resource")
         if resource.get("algorithm") != "AEAD_AES_256_GCM":
-            raise NotificationRejected(RejectReason.malformed, "unknown algorithm")
+            raise wire.MalformedAnswer(f"unknown algorithm {resource.get('algorithm')!r}")
         parts = [resource.get(name) for name in ("nonce", "ciphertext", "associated_data")]
         if not all(isinstance(part, str) for part in parts):
-            raise NotificationRejected(RejectReason.malformed, "incomplete resource")
+            raise wire.MalformedAnswer("an incomplete resource")
         nonce, ciphertext, associated_data = (str(part) for part in parts)
         try:
             plain: str | None = aes_decrypt(nonce, ciphertext, associated_data, self._config.apiv3_key)
@@ -232,20 +231,20 @@ class WeChatPayPlatform:
         try:
             status, body = await asyncio.to_thread(functools.partial(method, **kwargs))
         except requests.RequestException as exc:
-            raise PaymentPlatformError(str(exc), code="NETWORK_ERROR", status=None, retryable=True) from exc
+            error = PaymentPlatformError(str(exc), code="NETWORK_ERROR", status=None, retryable=True)
+            raise _logged(method, error) from exc
         except Exception as exc:  # the SDK raises bare Exceptions for its own checks
             code = "RESPONSE_SIGNATURE_INVALID" if str(exc) == SDK_SIGNATURE_FAILURE else "SDK_ERROR"
-            raise PaymentPlatformError(str(exc), code=code, status=None, retryable=False) from exc
+            raise _logged(
+                method, PaymentPlatformError(str(exc), code=code, status=None, retryable=False)
+            ) from exc
         if not 200 <= status < 300:
-            raise _refusal(status, body)
+            raise _logged(method, _refusal(status, body))
         return status, body
 
     async def _json(self, method: Callable[..., Answer], /, **kwargs: object) -> dict[str, object]:
         _status, body = await self._call(method, **kwargs)
-        try:
-            return _json_object(body)
-        except NotificationRejected as exc:
-            raise _malformed(exc.detail) from None
+        return self._read(lambda: wire.json_object(body))
 
     @staticmethod
     def _read(read: Callable[[], T]) -> T:
@@ -253,6 +252,11 @@ class WeChatPayPlatform:
             return read()
         except wire.MalformedAnswer as exc:
             raise _malformed(str(exc)) from None
+
+
+def _logged(method: Callable[..., Answer], error: PaymentPlatformError) -> PaymentPlatformError:
+    logger.warning("WeChat Pay %s failed: %s (HTTP %s)", method.__name__, error.code, error.status)
+    return error
 
 
 def _malformed(detail: str) -> PaymentPlatformError:
@@ -266,21 +270,11 @@ def _utf8(body: bytes) -> str:
         raise NotificationRejected(RejectReason.malformed, "the body is not UTF-8") from None
 
 
-def _json_object(body: str | bytes) -> dict[str, object]:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise NotificationRejected(RejectReason.malformed, "not JSON") from None
-    if not isinstance(data, dict):
-        raise NotificationRejected(RejectReason.malformed, "not a JSON object")
-    return data
-
-
 def _refusal(status: int, body: str | bytes) -> PaymentPlatformError:
     """The platform's error answer `{"code", "message"}` (or whatever else came back) as our error."""
     try:
-        data = _json_object(body)
-    except NotificationRejected:
+        data = wire.json_object(body)
+    except wire.MalformedAnswer:
         data = {}
     code = str(data.get("code") or f"HTTP_{status}")
     message = str(data.get("message") or "")

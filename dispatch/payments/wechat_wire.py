@@ -3,6 +3,7 @@ resources and the daily trade bill, read into `dispatch.payments.platform` recor
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -23,6 +24,7 @@ __all__ = [
     "BILL_SUMMARY_MARK",
     "MalformedAnswer",
     "bill_rows",
+    "json_object",
     "notification",
     "parse_time",
     "refund_state",
@@ -39,6 +41,17 @@ E = TypeVar("E", TradeStatus, RefundStatus)
 
 class MalformedAnswer(ValueError):
     """The platform sent something that is not what its documentation promises."""
+
+
+def json_object(text: str | bytes) -> dict[str, object]:
+    """A JSON object (MalformedAnswer for anything else)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise MalformedAnswer("not JSON") from None
+    if not isinstance(data, dict):
+        raise MalformedAnswer("not a JSON object")
+    return data
 
 
 def rfc3339(moment: datetime) -> str:
