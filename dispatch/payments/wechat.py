@@ -1,6 +1,6 @@
-"""WeChat Pay (API v3, Native: the family scans a QR code) behind `PaymentPlatform`, through the official-
-style `wechatpayv3` SDK in its public-key mode (the platform's public key and its id are configured, no
-platform certificates are downloaded).
+"""WeChat Pay (API v3, Native: the family scans a QR code) behind `PaymentPlatform`, through the `wechatpayv3`
+SDK (PyPI) in its public-key mode (the platform's public key and its id are configured, no platform
+certificates are downloaded).
 
 The SDK is synchronous (requests): every call runs in a thread. It signs each request (`Authorization:
 WECHATPAY2-SHA256-RSA2048 ...`) and verifies each 2xx answer's `Wechatpay-Signature`; its errors and the

@@ -435,10 +435,11 @@ async def test_the_event_loop_runs_while_the_sdk_waits(
             ticks += 1
             await asyncio.sleep(0)
 
+    # The fake answers from this same loop: an SDK call made on the loop would also starve the fake.
     ticker = asyncio.create_task(tick())
     await asyncio.gather(*(open_trade(platform, receiver, f"SO-LOOP-{n}", 100) for n in range(4)))
     ticker.cancel()
-    assert ticks > 4
+    assert ticks > 100
     assert len(fake.trades) == 4
 
 
