@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,7 +34,7 @@ from dispatch.payments.wechat import WeChatPayConfig, WeChatPayPlatform, platfor
 from dispatch.settings import Settings
 from simulators.fake_twilio import LocalServer
 from simulators.fake_wechatpay import FakeWeChatPay, KeySet, generate_keys, write_keys
-from simulators.fake_wechatpay.wire import WeChatPayError
+from simulators.fake_wechatpay.wire import WeChatPayError, signed_headers
 
 EXPIRES_IN = timedelta(minutes=30)
 
@@ -466,3 +468,42 @@ def test_a_configured_merchant_reads_its_key_files_and_hides_its_v3_key(keys: Ke
     )
     assert shown["DISPATCH_WECHATPAY_MCHID"].value == keys.mchid
     assert keys.apiv3_key not in repr(platform_from_settings(settings))
+
+
+def signed_by_the_platform(keys: KeySet, body: str, now: datetime) -> dict[str, str]:
+    """Headers as the platform signs a notification (its key), for bodies the fake would never send."""
+    key = load_pem_private_key(keys.platform_private_pem.encode(), password=None)
+    assert isinstance(key, RSAPrivateKey)
+    return signed_headers(key, keys.public_key_id, body, now)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        '{"id": "n-1", "event_type": "TRANSACTION.SUCCESS"}',
+        '{"id": "n-1", "event_type": "TRANSACTION.SUCCESS", "resource_type": "encrypt-resource", '
+        '"resource": {"algorithm": "AEAD_AES_128_CBC", "nonce": "n", "ciphertext": "c", "associated_data": ""}}',
+    ],
+    ids=["not-json", "no-resource", "unknown-algorithm"],
+)
+def test_a_signed_notification_that_is_not_one_is_rejected_as_malformed(keys: KeySet, body: str) -> None:
+    platform = WeChatPayPlatform(config(keys, "http://127.0.0.1:9"))
+    now = datetime.now(UTC)
+    with pytest.raises(NotificationRejected) as rejected:
+        platform.parse_notification(signed_by_the_platform(keys, body, now), body.encode(), now)
+    assert rejected.value.reason is RejectReason.malformed
+
+
+def test_a_notification_naming_another_key_is_rejected_without_asking_the_gateway(keys: KeySet) -> None:
+    platform = WeChatPayPlatform(config(keys, "http://127.0.0.1:9"))  # nothing listens: a request would fail
+    now = datetime.now(UTC)
+    headers = signed_by_the_platform(keys, "{}", now) | {
+        "Wechatpay-Serial": "5157F09EFDC096DE15EBE81A47057A72"
+    }
+    with pytest.raises(NotificationRejected) as rejected:
+        platform.parse_notification(headers, b"{}", now)
+    assert (rejected.value.reason, rejected.value.detail) == (
+        RejectReason.bad_signature,
+        "signed with an unknown key",
+    )
