@@ -74,6 +74,16 @@ class Settings(BaseSettings):
     twilio_base_url: str = ""  # empty: Twilio itself; the demo and tests point it at simulators.fake_twilio
     public_base_url: str = "http://127.0.0.1:8000"  # how Twilio reaches our webhooks (signatures cover it)
     sms_language: str = "zh"
+    # Online payment: WeChat Pay (Native QR codes) when the merchant is configured, else none (the default).
+    wechatpay_mchid: str = ""
+    wechatpay_appid: str = ""
+    wechatpay_private_key_path: str = ""  # the merchant's API key (PEM, PKCS#8): it signs our requests
+    wechatpay_cert_serial_no: str = ""  # the serial number of the merchant's API certificate
+    wechatpay_apiv3_key: str = ""  # 32 characters: decrypts notifications (secret)
+    wechatpay_public_key_path: str = ""  # the platform's public key (PEM): checks answers and notifications
+    wechatpay_public_key_id: str = ""  # its id, PUB_KEY_ID_...
+    wechatpay_base_url: str = "https://api.mch.weixin.qq.com"  # the demo and tests point it at the fake
+    wechatpay_notify_window_seconds: int = Field(default=300, ge=5)  # notifications further from now: refused
     # Voice (the hotline): on when the Twilio SID and token and the hotline's number are all set.
     voice_number: str = ""  # the hotline's number at Twilio (calls to agents come from it)
     voice_offer_seconds: int = Field(default=20, ge=5, le=120)  # ring an agent this long, then the next
