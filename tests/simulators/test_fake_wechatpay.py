@@ -195,7 +195,7 @@ async def test_an_order_is_checked_as_the_platform_checks_it(
     code: str,
     field: str | None,
 ) -> None:
-    answer = await call(fake, keys, "POST", NATIVE, order(keys, receiver, **changes))
+    answer = await call(fake, keys, "POST", NATIVE, order(keys, receiver) | changes)
     assert (answer.status_code, answer.json()["code"]) == (status, code)
     assert answer.json().get("detail", {}).get("field") == field
     assert fake.trades == {}
@@ -327,7 +327,7 @@ async def test_a_refund_notification_carries_the_refund(
     await call(fake, keys, "POST", NATIVE, order(keys, receiver))
     fake.pay("SO-WIRE-1")
     await receiver.next()
-    refund = {
+    refund: dict[str, object] = {
         "out_trade_no": "SO-WIRE-1",
         "out_refund_no": "RF-W-1",
         "notify_url": receiver.url,

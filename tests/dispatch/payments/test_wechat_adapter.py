@@ -331,6 +331,8 @@ async def test_the_bill_lists_the_days_payments_and_refunds(
     assert one.success_time is not None
     assert two.success_time is not None
     assert refund.success_time is not None
+    assert one.transaction_id is not None
+    assert two.transaction_id is not None
     rows = await platform.trade_bill(local_date(one.success_time))
     assert sorted(rows, key=lambda row: (row.out_trade_no, row.state)) == [
         BillRow(
