@@ -301,6 +301,16 @@ async def _refund_bearer(session: AsyncSession, refund: Refund, payment: Payment
     return accounts.prepaid(payment.elder_id), None
 
 
+async def close_unpaid(session: AsyncSession, payment_id: int) -> bool:
+    """pending -> closed (never paid), once."""
+    moved = await session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.state == PaymentState.pending)
+        .values(state=PaymentState.closed)
+    )
+    return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
+
+
 async def _refund(session: AsyncSession, refund_id: int) -> Refund:
     """The refund as the database has it now (after a conditional UPDATE moved it)."""
     refund = await session.get(Refund, refund_id, populate_existing=True)

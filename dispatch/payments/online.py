@@ -1,0 +1,162 @@
+"""Online payment through a platform (WeChat Pay Native): a QR code for what is due, the platform's
+notifications acted on once (stored by their id in the transaction that acts on them, so a replay changes
+nothing), refunds sent to the platform, and unpaid payments closed after their deadline."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.alerts import service as alerts
+from dispatch.auth.actor import Actor
+from dispatch.clock import Clock
+from dispatch.errors import Conflict
+from dispatch.payments import service
+from dispatch.payments.models import Channel, Payment, PaymentState, PlatformNotification, Refund
+from dispatch.payments.platform import (
+    Notification,
+    NotificationKind,
+    PaymentPlatform,
+    RefundStatus,
+    TradeStatus,
+)
+from dispatch.settings import Settings
+
+logger = logging.getLogger(__name__)
+PLATFORM = Actor.system("wechatpay")
+NOTIFY_PATH = "/webhooks/wechatpay/notify"
+
+
+def require(platform: PaymentPlatform | None) -> PaymentPlatform:
+    if platform is None:
+        raise Conflict("online payment is not configured here", reason="payment_platform_off")
+    return platform
+
+
+def notify_url(settings: Settings) -> str:
+    return settings.public_base_url.rstrip("/") + NOTIFY_PATH
+
+
+async def open_trade(
+    session: AsyncSession, payment: Payment, platform: PaymentPlatform, settings: Settings, description: str
+) -> None:
+    """Ask the platform for the payment's QR code (its content is the code_url)."""
+    assert payment.expires_at is not None  # noqa: S101 - an online payment always has its deadline
+    payment.code_url = await platform.create_native(
+        out_trade_no=payment.out_trade_no,
+        amount_fen=payment.amount_fen,
+        description=description,
+        expire_at=payment.expires_at,
+        notify_url=notify_url(settings),
+    )
+    await session.flush()
+
+
+async def send_refund(
+    session: AsyncSession, refund: Refund, payment: Payment, platform: PaymentPlatform, settings: Settings
+) -> None:
+    """The platform refunds later and says so in a notification; a refusal now undoes the request."""
+    state = await platform.refund(
+        out_trade_no=payment.out_trade_no,
+        out_refund_no=refund.out_refund_no,
+        refund_fen=refund.amount_fen,
+        total_fen=payment.amount_fen,
+        reason=refund.reason[:80],
+        notify_url=notify_url(settings),
+    )
+    if state.state in (RefundStatus.CLOSED, RefundStatus.ABNORMAL):
+        await service.refund_failed(session, refund.id)
+
+
+async def take_notification(session: AsyncSession, clock: Clock, notification: Notification) -> str:
+    """Act on a verified notification once; what it did, for the log."""
+    dialect = (await session.connection()).dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stored = await session.scalar(
+        insert(PlatformNotification)
+        .values(
+            notification_id=notification.notification_id,
+            kind=notification.kind.value,
+            out_trade_no=notification.out_trade_no,
+            received_at=clock.now(),
+        )
+        .on_conflict_do_nothing(index_elements=["notification_id"])
+        .returning(PlatformNotification.id)
+    )
+    if stored is None:
+        return "replayed: already acted on"
+    if notification.kind == NotificationKind.payment:
+        return await _paid(session, clock, notification)
+    return await _refunded(session, clock, notification)
+
+
+async def _paid(session: AsyncSession, clock: Clock, notification: Notification) -> str:
+    if notification.state != TradeStatus.SUCCESS:
+        return f"trade {notification.state}: nothing to do"
+    payment = await session.scalar(select(Payment).where(Payment.out_trade_no == notification.out_trade_no))
+    if payment is None or payment.amount_fen != notification.amount_fen:
+        await _alert_mismatch(session, clock, notification, payment)
+        return "no payment of that number and amount: supervisors alerted"
+    if await service.mark_paid(
+        session, clock, PLATFORM, payment.id, transaction_id=notification.transaction_id
+    ):
+        return f"payment {payment.id} paid"
+    return f"payment {payment.id} was already {payment.state.value}"
+
+
+async def _refunded(session: AsyncSession, clock: Clock, notification: Notification) -> str:
+    refund = await session.scalar(select(Refund).where(Refund.out_refund_no == notification.out_refund_no))
+    if refund is None:
+        await _alert_mismatch(session, clock, notification, None)
+        return "no refund of that number: supervisors alerted"
+    if notification.state == RefundStatus.SUCCESS:
+        done = await service.refund_succeeded(session, clock, PLATFORM, refund.id)
+    else:
+        done = await service.refund_failed(session, refund.id)
+    return f"refund {refund.id} {notification.state}" if done else f"refund {refund.id} already final"
+
+
+async def _alert_mismatch(
+    session: AsyncSession, clock: Clock, notification: Notification, payment: Payment | None
+) -> None:
+    await alerts.raise_alert(
+        session=session,
+        clock=clock,
+        kind="payment_mismatch",
+        key=f"payment-mismatch:{notification.notification_id}",
+        text=f"支付平台通知与平台记录不符：单号 {notification.out_trade_no}，请核查",
+        detail={
+            "out_trade_no": notification.out_trade_no,
+            "platform_amount_fen": notification.amount_fen,
+            "our_amount_fen": payment.amount_fen if payment else None,
+        },
+    )
+
+
+async def close_expired(*, session: AsyncSession, clock: Clock, platform: PaymentPlatform | None) -> int:
+    """Unpaid online payments past their deadline: paid after all (the notification was lost) or closed."""
+    if platform is None:
+        return 0
+    due = (
+        await session.scalars(
+            select(Payment)
+            .where(
+                Payment.state == PaymentState.pending,
+                Payment.channel == Channel.wechat,
+                Payment.expires_at < clock.now(),
+            )
+            .limit(50)
+        )
+    ).all()
+    for payment in due:
+        trade = await platform.query(payment.out_trade_no)
+        if trade.state == TradeStatus.SUCCESS and trade.amount_fen == payment.amount_fen:
+            await service.mark_paid(session, clock, PLATFORM, payment.id, transaction_id=trade.transaction_id)
+            continue
+        if trade.state in (TradeStatus.NOTPAY, TradeStatus.USERPAYING, TradeStatus.PAYERROR):
+            await platform.close(payment.out_trade_no)
+        await service.close_unpaid(session, payment.id)
+    return len(due)
