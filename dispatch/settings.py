@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     twilio_base_url: str = ""  # empty: Twilio itself; the demo and tests point it at simulators.fake_twilio
     public_base_url: str = "http://127.0.0.1:8000"  # how Twilio reaches our webhooks (signatures cover it)
     sms_language: str = "zh"
+    # The provider's job page (/p/<token>, linked from the offer SMS).
+    job_link_grace_hours: int = Field(default=12, ge=0, le=24 * 30)  # a link lives this long past the job
+    checkin_far_meters: int = Field(default=300, ge=10)  # a check-in further from the home is flagged
+    job_photo_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)  # one service photo
+    confirm_code_max_attempts: int = Field(default=5, ge=1, le=20)  # wrong codes before it is locked
     # Voice (the hotline): on when the Twilio SID and token and the hotline's number are all set.
     voice_number: str = ""  # the hotline's number at Twilio (calls to agents come from it)
     voice_offer_seconds: int = Field(default=20, ge=5, le=120)  # ring an agent this long, then the next
