@@ -43,6 +43,7 @@ class SmsPurpose(StrEnum):
     help = "help"  # the answer to a reply we did not understand
     reply = "reply"  # a provider's (or anyone's) inbound message
     complaint_reply = "complaint_reply"  # the outcome of a complaint, told to the complainant
+    service_code = "service_code"  # the one-time code an elder reads out to confirm a home service
 
 
 class SmsMessage(Base):
