@@ -1,0 +1,1 @@
+"""Money: charges, payments, settlement."""
