@@ -46,7 +46,13 @@ class EvidenceRules:
 async def answer(
     *, session: AsyncSession, clock: Clock, opened: Opened, action: ReplyAction, options: SmsOptions
 ) -> str:
-    """Accept or decline through the dispatcher's reply handling; a late accept gets "no longer needed"."""
+    """Accept or decline through the dispatcher's reply handling; a late accept gets "no longer needed". A job
+    already this provider's: accepting again changes nothing, declining is refused (it is not an SMS: no help
+    text comes back)."""
+    if status_of(opened.offer, opened.job) == "held":
+        if action == ReplyAction.accept:
+            return "accepted"
+        raise Conflict("this job is already accepted: call 12349 to hand it back", reason="already_accepted")
     _, detail = await offers.answer(
         session=session, clock=clock, offer_id=opened.offer.id, action=action, options=options, entered_by=VIA
     )

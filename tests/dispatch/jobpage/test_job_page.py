@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from dispatch.api.state import AppServices
 from dispatch.clock import FakeClock
@@ -113,8 +114,10 @@ async def test_the_offer_sms_carries_a_link_to_this_offer_and_keeps_its_keywords
     offer = (await order_of(client, agent, order["id"]))["job"]["offers"][0]
     text = (await texts_to(client, agent, CLEANER))[-1]
     assert f"回复“接 {offer['code']}”接单" in text
-    assert text.endswith(f"http://127.0.0.1:8000/p/{token}")
-    assert len(text) - len(f"http://127.0.0.1:8000/p/{token}") < 100  # the text around the link is unchanged
+    url = f"http://127.0.0.1:8000/p/{token}"
+    # The link is appended, nothing else changes, and it costs the base URL and at most 31 characters.
+    assert text.removesuffix(url).endswith("分钟内未回复将转派。")
+    assert len(url) - len("http://127.0.0.1:8000") <= 31
     outcome = await reply(client, agent, CLEANER, f"接 {offer['code']}")
     assert outcome["handled"]
     assert (await page(client, token))["status"] == "held"
@@ -398,3 +401,54 @@ async def test_an_order_done_by_sms_alone_is_listed_unevidenced(
     [listed] = await evidence_list(client, supervisor, "unevidenced")
     assert (listed["order_id"], listed["missing"]) == (order["id"], ["check_in", "check_out", "confirmation"])
     assert (await client.get("/api/v1/service-evidence", headers=agent)).status_code == 403
+
+
+async def test_answering_a_job_already_accepted_changes_nothing(
+    client: httpx.AsyncClient, clock: FakeClock, agent: dict[str, str], supervisor: dict[str, str]
+) -> None:
+    order, _, token = await offered_order(client, agent, supervisor, clock)
+    await page(client, token, "accept")
+    texts = len(await texts_to(client, agent, CLEANER))
+    assert (await page(client, token, "accept"))["status"] == "held"
+    assert (await page(client, token, "decline", status=409))["reason"] == "already_accepted"
+    assert len(await texts_to(client, agent, CLEANER)) == texts  # no help text, no second confirmation
+    assert (await order_of(client, agent, order["id"]))["job"]["offers"][0]["state"] == "accepted"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/p/%E4%BD%A0%E5%A5%BD/job", None),
+        ("/p/" + "9" * 64 + "/accept", None),
+        ("/p/..%2F..%2Fetc/job", None),
+        ("/p/1.1.AAAAAAAAAAAAAAAA/check-in", {"lon": "east", "lat": 1e308}),
+        ("/p/zzzzzzzzzzzzz.zzzzzzz.AAAAAAAAAAAAAAAA/job", None),
+    ],
+)
+async def test_garbage_links_get_a_4xx(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any] | None
+) -> None:
+    method = "GET" if path.endswith("/job") else "POST"
+    response = await client.request(method, path, json=body)
+    assert 400 <= response.status_code < 500, response.text
+
+
+async def test_garbage_bodies_on_a_genuine_link_get_a_4xx(
+    client: httpx.AsyncClient, clock: FakeClock, agent: dict[str, str], supervisor: dict[str, str]
+) -> None:
+    _, _, token = await offered_order(client, agent, supervisor, clock)
+    await page(client, token, "accept")
+    for step, content in (
+        ("check-in", b"not json"),
+        ("check-in", b'{"lon": 500, "lat": 26}'),
+        ("check-in", b'{"lon": NaN, "lat": Infinity}'),
+        ("items", b'{"items": [{"item": "", "quantity": 1}]}'),
+        ("items", b'{"items": [{"item": "\\u0000", "quantity": 100}]}'),
+        ("code", b'{"code": 123456}'),
+        ("code", b"[]"),
+        ("photo", b""),
+    ):
+        method = "PUT" if step == "items" else "POST"
+        headers = {"Content-Type": "application/json"}
+        response = await client.request(method, f"/p/{token}/{step}", content=content, headers=headers)
+        assert 400 <= response.status_code < 500, (step, content, response.status_code, response.text)
