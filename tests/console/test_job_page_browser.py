@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Geolocation, Page, ViewportSize, expect
 
 from dispatch.jobpage import tokens
 from tests.console.every_view import AXE
@@ -28,8 +28,8 @@ SECRET = "job-page-browser-test-secret-key"
 PASSWORD = "job-page-pass"
 CLEANER = "+8613900000071"
 HOME = {"lon": 119.2985, "lat": 26.083}
-FAR = {"longitude": 119.2985, "latitude": 26.093}  # 1.1 km north of the home
-PHONE = {"width": 390, "height": 844}
+FAR = Geolocation(longitude=119.2985, latitude=26.093)  # 1.1 km north of the home
+PHONE = ViewportSize(width=390, height=844)
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 LINK = re.compile(r"(https?://\S+/p/\S+)$")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -118,7 +118,7 @@ async def texts_to(site: Site, number: str) -> list[str]:
     return [(await _json(await site.http.get(f"/api/v1/sms/{i}")))["body"] for i in ids]
 
 
-async def phone(browser: Browser, position: dict[str, float] | None) -> BrowserContext:
+async def phone(browser: Browser, position: Geolocation | None) -> BrowserContext:
     """A phone-sized browser with (or without) a position to give."""
     if position is None:
         return await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
@@ -149,7 +149,7 @@ async def test_a_provider_proves_a_visit_on_the_job_page_and_it_is_evidenced_onc
     browser: Browser, site: Site
 ) -> None:
     order, link = await ordered(site, "林淑珍", "13905910071", hour=9)
-    context = await phone(browser, {"longitude": HOME["lon"], "latitude": HOME["lat"]})
+    context = await phone(browser, Geolocation(longitude=HOME["lon"], latitude=HOME["lat"]))
     page = await context.new_page()
     await page.goto(link)
     accept = page.get_by_role("button", name="接单", exact=True)
