@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
@@ -26,10 +26,19 @@ Token = Annotated[str, Path(max_length=64)]
 Language = Literal["zh", "en"]
 
 
+NOT_KEPT = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
+
+
 async def opened_link(
-    token: Token, request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep
+    token: Token,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> Opened:
-    """The offer behind the token, or 403 / 410 / 404."""
+    """The offer behind the token, or 403 / 410 / 404; what the page is told is never cached or indexed."""
+    response.headers.update(NOT_KEPT)
     return await service.open_link(
         session=session, clock=clock, secret_key=settings.secret_key, token=token, ip=client_ip(request)
     )
@@ -120,12 +129,16 @@ async def job_page(
 ) -> HTMLResponse:
     """The page (its script loads the job); a refused link gets a plain page with 403, 410 or 404."""
     try:
-        await opened_link(token, request, session, clock, settings)
+        await service.open_link(
+            session=session, clock=clock, secret_key=settings.secret_key, token=token, ip=client_ip(request)
+        )
     except (PermissionDenied, Gone, NotFound) as refused:
         status = 403 if isinstance(refused, PermissionDenied) else 410 if isinstance(refused, Gone) else 404
-        return HTMLResponse(_refusal_page(refused.code, lang), status_code=status)
+        return HTMLResponse(_refusal_page(refused.code, lang), status_code=status, headers=NOT_KEPT)
     loading = '<p class="notice" aria-live="polite">…</p>'
-    return HTMLResponse(_page(lang=lang, title="12349", body=loading, token=token, script=True))
+    return HTMLResponse(
+        _page(lang=lang, title="12349", body=loading, token=token, script=True), headers=NOT_KEPT
+    )
 
 
 # --- the steps --------------------------------------------------------------------------------------------

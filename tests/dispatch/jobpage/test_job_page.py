@@ -17,7 +17,7 @@ from dispatch.clock import FakeClock
 from dispatch.db.session import unit_of_work
 from dispatch.followups import service as followups
 from dispatch.jobpage import tokens
-from tests.dispatch.offers.test_offers import reply
+from tests.dispatch.offers.test_offers import acknowledged_fall, reply, rescue_provider
 from tests.dispatch.orders.test_orders import CLEANER, DAYTIME, tomorrow
 from tests.factories import elder_payload, provider_payload, read_outbox
 
@@ -193,7 +193,8 @@ async def test_accepting_on_the_page_gives_the_details_to_the_provider_and_audit
     assert [i["item"] for i in accepted["price_items"]] == ["日常保洁2小时", "擦窗"]  # cleaning only
     assert (await order_of(client, agent, order["id"]))["state"] == "scheduled"
     assert any("林淑珍" in t for t in await texts_to(client, agent, CLEANER))  # the SMS confirmation too
-    await page(client, token)
+    read = await client.get(f"/p/{token}/job")
+    assert read.headers["cache-control"] == "no-store"  # the elder's details are never cached
     entries = await _audit(client, app_services, "elder.read_via_job_page")
     assert len(entries) == 2
     assert {e["entity_id"] for e in entries} == {str(elder["id"])}
@@ -343,7 +344,7 @@ async def test_the_photo_must_be_an_image_within_the_limit_and_is_served_only_to
     assert len(await _audit(client, app_services, "service_evidence.read_photo")) == 1
 
 
-async def test_steps_before_check_in_and_on_an_emergency_job_are_refused(
+async def test_steps_before_acceptance_or_check_in_and_unlisted_items_are_refused(
     client: httpx.AsyncClient, clock: FakeClock, agent: dict[str, str], supervisor: dict[str, str]
 ) -> None:
     _, _, token = await offered_order(client, agent, supervisor, clock)
@@ -452,3 +453,33 @@ async def test_garbage_bodies_on_a_genuine_link_get_a_4xx(
         headers = {"Content-Type": "application/json"}
         response = await client.request(method, f"/p/{token}/{step}", content=content, headers=headers)
         assert 400 <= response.status_code < 500, (step, content, response.status_code, response.text)
+
+
+async def test_an_emergency_offer_links_to_a_page_until_its_deadline_plus_the_grace(
+    client: httpx.AsyncClient,
+    app_services: AppServices,
+    clock: FakeClock,
+    agent: dict[str, str],
+    supervisor: dict[str, str],
+) -> None:
+    rescuer = await rescue_provider(client, supervisor, "鼓楼急救站", "+8613900000041", 26.084)
+    _, url = await acknowledged_fall(client, agent, name="郑玉梅")
+    dispatched = await client.post(
+        f"{url}/dispatch", json={"service_type": "emergency_rescue"}, headers=agent
+    )
+    assert dispatched.status_code == 201, dispatched.text
+    [offer] = dispatched.json()["offers"]
+    match = LINK.search((await texts_to(client, agent, rescuer["phone"]))[-1])
+    assert match is not None
+    link = tokens.read_token(app_services.settings.secret_key, match["token"], clock.now())
+    assert link.offer_id == offer["id"]
+    assert link.expires_at.isoformat() == _plus_hours(offer["deadline_at"], 12)
+    accepted = await page(client, match["token"], "accept")
+    assert (accepted["status"], accepted["service_order"], accepted["details"]["elder_name"]) == (
+        "held",
+        False,
+        "郑玉梅",
+    )
+    assert accepted["evidence"] is None
+    refused = await page(client, match["token"], "check-in", status=409, json={})
+    assert refused["reason"] == "not_a_service_order"
