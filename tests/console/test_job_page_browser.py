@@ -155,6 +155,10 @@ async def test_a_provider_proves_a_visit_on_the_job_page_and_it_is_evidenced_onc
     accept = page.get_by_role("button", name="接单", exact=True)
     await expect(accept).to_be_visible()
     await expect(page.get_by_test_id("service")).to_have_text("保洁")
+    start = datetime.fromisoformat(order["window_start"]).astimezone(SHANGHAI)
+    # The window as the offer SMS says it, in Shanghai time.
+    await expect(page.get_by_test_id("window")).to_have_text(f"{start:%m-%d} 09:00–11:00")
+    await expect(page.locator("main")).not_to_contain_text("null")
     await expect(page.get_by_text("林淑珍")).to_have_count(0)  # no elder before acceptance
     assert await axe_violations(page) == []
     await fits_the_phone(page)

@@ -10,7 +10,7 @@ const TEXTS = {
     offered: '请确认是否接单。接单后可看到老人的姓名、电话和地址。',
     gone: '此工单已不再需要您（已由其他服务商接单、已取消或已过时），无需前往，谢谢。',
     declined: '您已拒绝此工单，谢谢。',
-    elder: '老人', phone: '电话', address: '地址', navigate: '导航', amap: '高德地图', baidu: '百度地图',
+    elder_heading: '服务对象', elder: '老人', phone: '电话', address: '地址', navigate: '导航', amap: '高德地图', baidu: '百度地图',
     emergency: '紧急救援：请尽快到达。到达和完成请按短信回复。',
     step_checkin: '1. 到达签到', checkin: '到达签到（获取位置）', checked_in: '已签到',
     from_home: '距老人家 {m} 米', far: '距离较远，已标记待核查', no_position: '未能获取位置，已标记待核查',
@@ -43,7 +43,7 @@ const TEXTS = {
     offered: 'Please accept or decline. Once you accept you see the elder\'s name, phone and address.',
     gone: 'This job is no longer needed from you (taken by another provider, cancelled or past its time). No need to go. Thank you.',
     declined: 'You declined this job. Thank you.',
-    elder: 'Elder', phone: 'Phone', address: 'Address', navigate: 'Navigate', amap: 'Amap', baidu: 'Baidu Maps',
+    elder_heading: 'Who and where', elder: 'Elder', phone: 'Phone', address: 'Address', navigate: 'Navigate', amap: 'Amap', baidu: 'Baidu Maps',
     emergency: 'Emergency: please go at once. Reply by SMS on arrival and when done.',
     step_checkin: '1. Check in', checkin: 'Check in (share position)', checked_in: 'Checked in',
     from_home: '{m} m from the home', far: 'Far from the home: flagged for review', no_position: 'No position: flagged for review',
@@ -90,13 +90,19 @@ function h(tag, attrs = {}, ...children) {
   return element;
 }
 
-function formatWindow(job) {
-  if (!job.window_start) return t().now;
-  const format = new Intl.DateTimeFormat(state.lang === 'zh' ? 'zh-CN' : 'en-GB', {
-    timeZone: 'Asia/Shanghai', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false,
+function localParts(iso) {
+  const format = new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Asia/Shanghai', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
   });
-  const end = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false });
-  return `${format.format(new Date(job.window_start))}–${end.format(new Date(job.window_end))}`;
+  return Object.fromEntries(format.formatToParts(new Date(iso)).map((part) => [part.type, part.value]));
+}
+
+function formatWindow(job) {
+  // As the offer SMS says it, in Shanghai time: "12-06 09:00–11:00".
+  if (!job.window_start) return t().now;
+  const start = localParts(job.window_start);
+  const end = localParts(job.window_end);
+  return `${start.month}-${start.day} ${start.hour}:${start.minute}–${end.hour}:${end.minute}`;
 }
 
 async function send(method, path, body, raw = false) {
@@ -156,7 +162,7 @@ function jobCard(job) {
     h('h2', { id: 'job-heading', text: `${text.code} ${job.code}` }),
     h('dl', {},
       h('dt', { text: text.service }), h('dd', { 'data-testid': 'service', text: text.services[job.service_type] || job.service_type }),
-      h('dt', { text: text.window }), h('dd', { text: formatWindow(job) }),
+      h('dt', { text: text.window }), h('dd', { 'data-testid': 'window', text: formatWindow(job) }),
       h('dt', { text: text.area }), h('dd', { text: `${job.district} ${job.street}` }),
       h('dt', { text: text.distance }), h('dd', { text: `${(job.distance_m / 1000).toFixed(1)} ${text.km}` }),
     ));
@@ -175,7 +181,7 @@ function offeredPart() {
 function detailsPart(details) {
   const text = t();
   return h('section', { 'aria-labelledby': 'elder-heading' },
-    h('h2', { id: 'elder-heading', text: text.elder }),
+    h('h2', { id: 'elder-heading', text: text.elder_heading }),
     h('dl', {},
       h('dt', { text: text.elder }), h('dd', { 'data-testid': 'elder-name', text: details.elder_name }),
       h('dt', { text: text.phone }), h('dd', {}, details.phone ? h('a', { href: `tel:${details.phone}`, text: details.phone }) : '-'),
@@ -297,8 +303,7 @@ function render() {
     h('header', {},
       h('h1', { text: text.title }),
       h('button', { class: 'lang', lang: state.lang === 'zh' ? 'en' : 'zh-CN', onclick: toggle, text: text.language })),
-    message,
-    ...body(),
+    ...[message, ...body()].filter(Boolean),
   );
 }
 
