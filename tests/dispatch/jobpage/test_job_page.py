@@ -483,3 +483,19 @@ async def test_an_emergency_offer_links_to_a_page_until_its_deadline_plus_the_gr
     assert accepted["evidence"] is None
     refused = await page(client, match["token"], "check-in", status=409, json={})
     assert refused["reason"] == "not_a_service_order"
+
+
+async def test_the_page_and_every_asset_it_names_are_served_locally(
+    client: httpx.AsyncClient, clock: FakeClock, agent: dict[str, str], supervisor: dict[str, str]
+) -> None:
+    _, _, token = await offered_order(client, agent, supervisor, clock)
+    shown = await client.get(f"/p/{token}")
+    assert shown.status_code == 200
+    assert shown.headers["content-type"].startswith("text/html")
+    assert 'lang="zh-CN"' in shown.text
+    assert f'data-token="{token}"' in shown.text
+    linked = re.findall(r'(?:href|src)="([^"]+)"', shown.text)
+    assert "/console/job/job.js" in linked
+    assert not [url for url in linked if "//" in url], "the job page must not load from other hosts"
+    for url in linked:
+        assert (await client.get(url)).status_code == 200, url
