@@ -7,6 +7,7 @@ DomainError
 ├── ValidationFailed    the input is well-formed but not acceptable
 ├── Unauthenticated     no valid credentials
 ├── PermissionDenied    credentials are fine, the role is not allowed
+├── Gone                it existed but has expired (a job page link past its time)
 ├── RateLimited         too many attempts
 └── PayloadTooLarge     the request body is over its limit
 """
@@ -70,6 +71,12 @@ class PermissionDenied(DomainError):
     """The operator's role does not allow this."""
 
     code = "forbidden"
+
+
+class Gone(DomainError):
+    """It existed, but its time is over."""
+
+    code = "gone"
 
 
 class RateLimited(DomainError):

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     wechatpay_public_key_id: str = ""  # its id, PUB_KEY_ID_...
     wechatpay_base_url: str = "https://api.mch.weixin.qq.com"  # the demo and tests point it at the fake
     wechatpay_notify_window_seconds: int = Field(default=300, ge=5)  # notifications further from now: refused
+    # The provider's job page (/p/<token>, linked from the offer SMS).
+    job_link_grace_hours: int = Field(default=12, ge=0, le=24 * 30)  # a link lives this long past the job
+    checkin_far_meters: int = Field(default=300, ge=10)  # a check-in further from the home is flagged
+    job_photo_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)  # one service photo
+    confirm_code_max_attempts: int = Field(default=5, ge=1, le=20)  # wrong codes before it is locked
     # Voice (the hotline): on when the Twilio SID and token and the hotline's number are all set.
     voice_number: str = ""  # the hotline's number at Twilio (calls to agents come from it)
     voice_offer_seconds: int = Field(default=20, ge=5, le=120)  # ring an agent this long, then the next

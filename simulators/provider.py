@@ -122,9 +122,13 @@ class Answer:
     status: int
 
 
+_LINK = re.compile(r"https?://\S+")
+
+
 def _normalised(text: str) -> str:
-    """Full-width digits and letters as ASCII (NFKC), as the server reads replies."""
-    return unicodedata.normalize("NFKC", text)
+    """Full-width digits and letters as ASCII (NFKC), as the server reads replies; links (the offer's job page)
+    left out, so a token's characters are never read as a reply word and a code."""
+    return _LINK.sub(" ", unicodedata.normalize("NFKC", text))
 
 
 def read_offer(text: str) -> OfferSms | None:

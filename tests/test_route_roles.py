@@ -34,6 +34,7 @@ class Caller(IntEnum):
     assessor = 4  # outside the staff's ranks: admitted only where a route names assessors
     device_signed = 10  # an elder's phone: HMAC over the body with the device's own secret
     webhook_signed = 11  # Twilio: X-Twilio-Signature over the URL and form
+    link_signed = 12  # a provider's job page: the signed token in the path is the only credential
 
 
 A, AGENT, SUP, ADMIN = Caller.anonymous, Caller.agent, Caller.supervisor, Caller.admin
@@ -41,7 +42,7 @@ ASSESSOR = Caller.assessor
 # A route for named roles rather than a rank: exactly these operators are admitted.
 Roles = frozenset[Caller]
 ANY_OPERATOR: Roles = frozenset({AGENT, SUP, ADMIN, ASSESSOR})
-DEVICE, WEBHOOK = Caller.device_signed, Caller.webhook_signed
+DEVICE, WEBHOOK, LINK = Caller.device_signed, Caller.webhook_signed, Caller.link_signed
 
 ROLE_OF: dict[tuple[str, str], Caller | Roles] = {
     # public: the console's files, health, API docs, logging in
@@ -65,6 +66,15 @@ ROLE_OF: dict[tuple[str, str], Caller | Roles] = {
     ("POST", "/webhooks/twilio/voice"): WEBHOOK,
     ("POST", "/webhooks/twilio/voice/status"): WEBHOOK,
     ("POST", "/webhooks/twilio/voice/recording"): WEBHOOK,
+    ("GET", "/p/{token}"): LINK,
+    ("GET", "/p/{token}/job"): LINK,
+    ("POST", "/p/{token}/accept"): LINK,
+    ("POST", "/p/{token}/decline"): LINK,
+    ("POST", "/p/{token}/check-in"): LINK,
+    ("PUT", "/p/{token}/items"): LINK,
+    ("POST", "/p/{token}/photo"): LINK,
+    ("POST", "/p/{token}/code"): LINK,
+    ("POST", "/p/{token}/check-out"): LINK,
     # any operator
     ("POST", "/api/v1/auth/logout"): ANY_OPERATOR,
     ("GET", "/api/v1/auth/me"): ANY_OPERATOR,
@@ -174,6 +184,8 @@ ROLE_OF: dict[tuple[str, str], Caller | Roles] = {
     ("POST", "/api/v1/care-calls/schedule"): SUP,
     ("GET", "/api/v1/quality/providers"): SUP,
     ("GET", "/api/v1/quality/agents"): SUP,
+    ("GET", "/api/v1/service-evidence"): SUP,
+    ("GET", "/api/v1/service-evidence/{order_id}/photo"): SUP,
     ("GET", "/api/v1/voice/stats"): AGENT,
     ("GET", "/api/v1/ledger/check"): SUP,
     ("GET", "/api/v1/settlements"): SUP,
@@ -194,8 +206,9 @@ ROLE_OF: dict[tuple[str, str], Caller | Roles] = {
 
 STAFF = (Caller.agent, Caller.supervisor, Caller.admin)
 OPERATORS = (*STAFF, Caller.assessor)
-# What anyone gets from a signed route without its signature (a device: 401; Twilio's webhooks: 403).
-SIGNED_REFUSAL = {Caller.device_signed: 401, Caller.webhook_signed: 403}
+# What anyone gets from a signed route without its signature (a device: 401; Twilio's webhooks and a job page
+# link not signed by us: 403).
+SIGNED_REFUSAL = {Caller.device_signed: 401, Caller.webhook_signed: 403, Caller.link_signed: 403}
 
 
 def _flat(routes: list[BaseRoute]) -> Iterator[BaseRoute]:

@@ -53,6 +53,7 @@ from dispatch.console.ws import router as console_router
 from dispatch.db.session import create_engine, create_session_factory
 from dispatch.desk.processor import ServiceDesk
 from dispatch.elders.router import router as elders_router
+from dispatch.evidence.router import router as evidence_router
 from dispatch.followups.router import router as follow_ups_router
 from dispatch.history.router import router as history_router
 from dispatch.ingest.events import RULES_STREAM
@@ -60,6 +61,7 @@ from dispatch.ingest.router import router as device_events_router
 from dispatch.ingest.secrets import box_for
 from dispatch.ingest.silent import SilentDeviceMonitor
 from dispatch.ingest.writer import EventWriter
+from dispatch.jobpage.router import router as job_page_router
 from dispatch.ledger.router import router as ledger_router
 from dispatch.localtime import parse_hours
 from dispatch.notify.models import SmsMessage
@@ -334,5 +336,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(allowance_router)
     app.include_router(ledger_router)
     app.include_router(settlement_router)
+    app.include_router(evidence_router)
+    app.include_router(job_page_router)
     mount_console(app)
     return app

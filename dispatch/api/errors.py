@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from dispatch.errors import (
     Conflict,
     DomainError,
+    Gone,
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
@@ -34,6 +35,7 @@ STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (ValidationFailed, 422),
     (Unauthenticated, 401),
     (PermissionDenied, 403),
+    (Gone, 410),
     (RateLimited, 429),
     (PayloadTooLarge, 413),
 ]
@@ -55,6 +57,7 @@ ERROR_DESCRIPTIONS = {
     403: "The operator's role (or claim on the call) does not allow this",
     404: "The thing asked for, or one it refers to, does not exist",
     409: "Clashes with the current state: a duplicate or a refused state change",
+    410: "The link has expired",
     422: "Invalid input",
     429: "Too many attempts",
 }

@@ -9,6 +9,7 @@ from dispatch.carecalls.models import CareCall
 from dispatch.complaints.models import Complaint
 from dispatch.db.base import Base
 from dispatch.elders.models import Contact, Device, Elder, HealthRecord
+from dispatch.evidence.models import ServiceEvidence
 from dispatch.followups.models import FollowUp
 from dispatch.ingest.models import DeviceEvent
 from dispatch.ledger.models import LedgerBalance, LedgerEntry, LedgerTxn
@@ -54,6 +55,7 @@ __all__ = [
     "Recording",
     "RecurringPlan",
     "Refund",
+    "ServiceEvidence",
     "ServiceOrder",
     "Settlement",
     "SmsMessage",

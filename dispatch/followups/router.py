@@ -11,6 +11,7 @@ from dispatch.audit import service as audit
 from dispatch.complaints import service as complaints
 from dispatch.complaints.models import ComplaintSource, ComplaintTarget
 from dispatch.complaints.schemas import ComplaintCreate
+from dispatch.evidence import flows as evidence_flows
 from dispatch.followups import service
 from dispatch.followups.models import FollowUp, FollowUpState
 from dispatch.followups.schemas import FollowUpRead, FollowUpRecord
@@ -90,6 +91,7 @@ async def record_follow_up(
         comment=body.comment,
         rules=service.rules_for(settings),
     )
+    await evidence_flows.follow_up_recorded(session=session, clock=clock, actor=actor, follow_up=follow_up)
     phone = (await service.elder_phones(session=session, elder_ids={follow_up.elder_id})).get(
         follow_up.elder_id
     )

@@ -27,6 +27,7 @@ DEFAULT_BUDGET_SECONDS: dict[SmsPurpose, int] = {
     SmsPurpose.withdraw: 900,
     SmsPurpose.care_visit: 3600,
     SmsPurpose.complaint_reply: 86400,
+    SmsPurpose.service_code: 1800,  # the provider is at the door and needs it before leaving
     SmsPurpose.reply: 0,  # inbound: never sent
 }
 

@@ -32,6 +32,11 @@ class SmsOptions:
     through_gateway: bool
     language: str
     contact_step: timedelta = timedelta(seconds=60)  # how long a contact's alert may go without a report
+    # The job page's links in offers: signed with this key (empty: offers carry no link), at this address,
+    # living this long past the job.
+    link_key: str = ""
+    public_base_url: str = ""
+    link_grace: timedelta = timedelta(hours=12)
 
 
 def options_for(settings: Settings) -> SmsOptions:
@@ -39,6 +44,9 @@ def options_for(settings: Settings) -> SmsOptions:
         through_gateway=settings.twilio_enabled,
         language=settings.sms_language,
         contact_step=timedelta(seconds=settings.contact_step_seconds),
+        link_key=settings.secret_key,
+        public_base_url=settings.public_base_url,
+        link_grace=timedelta(hours=settings.job_link_grace_hours),
     )
 
 

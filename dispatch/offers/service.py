@@ -27,6 +27,7 @@ from dispatch.clock import Clock
 from dispatch.elders.models import Elder
 from dispatch.errors import Conflict, InvalidTransition, NotFound
 from dispatch.geo import map_link
+from dispatch.jobpage import tokens
 from dispatch.matching import MatchResult
 from dispatch.notify import service as sms
 from dispatch.notify.models import SmsMessage, SmsPurpose
@@ -35,6 +36,7 @@ from dispatch.notify.templates import render
 from dispatch.offers.models import ASSIGNED_OFFER_STATES, LIVE_JOB_STATES, Job, JobState, Offer, OfferState
 from dispatch.offers.replies import Reply, ReplyAction, parse_reply
 from dispatch.orders import progress as order_progress
+from dispatch.orders.models import ServiceOrder
 from dispatch.providers.models import Provider, ProviderStaff, ProviderStatus
 from dispatch.settings import Settings
 
@@ -260,7 +262,8 @@ async def _make_offer(
         window=job.window,
         code=offer.code,
         minutes=max(1, job.timeout_seconds // 60),
-    )
+        link=await _job_link(session, job, offer, options),
+    ).rstrip()
     await _send(
         session, clock, options, to=provider.phone, body=body, purpose=SmsPurpose.offer, job=job, offer=offer
     )
@@ -275,6 +278,20 @@ async def _make_offer(
         distance_m=offer.distance_m,
     )
     return offer
+
+
+async def _job_link(session: AsyncSession, job: Job, offer: Offer, options: SmsOptions) -> str:
+    """The job page's signed link for this offer (none when the deployment signs no links)."""
+    if not options.link_key or offer.deadline_at is None:
+        return ""
+    order = None if job.order_id is None else await session.get(ServiceOrder, job.order_id)
+    expires_at = tokens.link_expiry(
+        window_end=None if order is None else order.window_end,
+        offer_deadline=offer.deadline_at,
+        grace=options.link_grace,
+    )
+    token = tokens.make_token(options.link_key, offer.id, expires_at)
+    return tokens.job_url(options.public_base_url, token)
 
 
 async def _free_code(session: AsyncSession) -> str:
@@ -483,6 +500,26 @@ async def handle_reply(
     job = await _locked_job(session, offer.job_id)
     detail = await _apply(session, clock, job, offer, reply, options, entered_by)
     return ReplyOutcome(True, detail)
+
+
+async def answer(
+    *,
+    session: AsyncSession,
+    clock: Clock,
+    offer_id: int,
+    action: ReplyAction,
+    options: SmsOptions,
+    entered_by: str,
+) -> tuple[Offer, str]:
+    """Apply an answer to this very offer as if its provider had replied by SMS (the job page's buttons):
+    the same moves, claims and races as a reply. Returns the offer as it is now and what happened."""
+    offer = await session.get(Offer, offer_id)
+    if offer is None:
+        raise NotFound(f"offer {offer_id} not found")
+    job = await _locked_job(session, offer.job_id)
+    await session.refresh(offer)
+    detail = await _apply(session, clock, job, offer, Reply(action, offer.code), options, entered_by)
+    return offer, detail
 
 
 async def _apply(
@@ -710,6 +747,11 @@ async def _job(session: AsyncSession, job_id: int) -> Job:
     if job is None:
         raise NotFound(f"job {job_id} not found")
     return job
+
+
+async def lock_job(*, session: AsyncSession, job_id: int) -> Job:
+    """The job, locked for this transaction: what writes for one job (its evidence too) takes this first."""
+    return await _locked_job(session, job_id)
 
 
 async def _locked_job(session: AsyncSession, job_id: int) -> Job:

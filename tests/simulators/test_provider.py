@@ -112,8 +112,10 @@ async def text(client: Client, to: str, body: str) -> None:
     await asyncio.to_thread(client.messages.create, to=to, from_=OUR_NUMBER, body=body)
 
 
-def offer(code: str, language: str = "zh") -> str:
-    """The server's own offer text."""
+def offer(
+    code: str, language: str = "zh", link: str = "http://127.0.0.1:8000/p/2n.t4x1k3.Qx-Y1234_N1234abcd"
+) -> str:
+    """The server's own offer text (its job page link made to look like replies to another code)."""
     return render(
         "offer",
         language,
@@ -123,6 +125,7 @@ def offer(code: str, language: str = "zh") -> str:
         window="立即" if language == "zh" else "now",
         code=code,
         minutes=2,
+        link=link,
     )
 
 

@@ -1,0 +1,1 @@
+"""Service evidence: check-in, check-out, items, photo and the elder's confirmation behind every paid service."""
