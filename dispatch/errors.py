@@ -89,3 +89,9 @@ class PayloadTooLarge(DomainError):
     """The request body is larger than this endpoint takes."""
 
     code = "payload_too_large"
+
+
+class UpstreamFailed(DomainError):
+    """A service we depend on (the payment platform) refused or could not be reached; try again later."""
+
+    code = "upstream_failed"

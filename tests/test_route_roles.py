@@ -20,6 +20,7 @@ from starlette.websockets import WebSocketDisconnect
 from dispatch.api.app import create_app
 from dispatch.auth.models import Role
 from dispatch.clock import FakeClock
+from simulators.fake_wechatpay.keys import generate_keys
 from tests.conftest import START, sqlite_settings
 from tests.factories import PASSWORD, make_operator
 
@@ -35,6 +36,7 @@ class Caller(IntEnum):
     device_signed = 10  # an elder's phone: HMAC over the body with the device's own secret
     webhook_signed = 11  # Twilio: X-Twilio-Signature over the URL and form
     link_signed = 12  # a provider's job page: the signed token in the path is the only credential
+    platform_signed = 13  # WeChat Pay: its RSA signature over timestamp, nonce and body
 
 
 A, AGENT, SUP, ADMIN = Caller.anonymous, Caller.agent, Caller.supervisor, Caller.admin
@@ -43,6 +45,7 @@ ASSESSOR = Caller.assessor
 Roles = frozenset[Caller]
 ANY_OPERATOR: Roles = frozenset({AGENT, SUP, ADMIN, ASSESSOR})
 DEVICE, WEBHOOK, LINK = Caller.device_signed, Caller.webhook_signed, Caller.link_signed
+PLATFORM = Caller.platform_signed
 
 ROLE_OF: dict[tuple[str, str], Caller | Roles] = {
     # public: the console's files, health, API docs, logging in
@@ -66,6 +69,7 @@ ROLE_OF: dict[tuple[str, str], Caller | Roles] = {
     ("POST", "/webhooks/twilio/voice"): WEBHOOK,
     ("POST", "/webhooks/twilio/voice/status"): WEBHOOK,
     ("POST", "/webhooks/twilio/voice/recording"): WEBHOOK,
+    ("POST", "/webhooks/wechatpay/notify"): PLATFORM,
     ("GET", "/p/{token}"): LINK,
     ("GET", "/p/{token}/job"): LINK,
     ("POST", "/p/{token}/accept"): LINK,
@@ -208,7 +212,12 @@ STAFF = (Caller.agent, Caller.supervisor, Caller.admin)
 OPERATORS = (*STAFF, Caller.assessor)
 # What anyone gets from a signed route without its signature (a device: 401; Twilio's webhooks and a job page
 # link not signed by us: 403).
-SIGNED_REFUSAL = {Caller.device_signed: 401, Caller.webhook_signed: 403, Caller.link_signed: 403}
+SIGNED_REFUSAL = {
+    Caller.device_signed: 401,
+    Caller.webhook_signed: 403,
+    Caller.link_signed: 403,
+    Caller.platform_signed: 401,
+}
 
 
 def _flat(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
@@ -246,7 +255,7 @@ def concrete(path: str) -> str:
 def site(
     tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
 ) -> Iterator[tuple[TestClient, dict[Caller, dict[str, str]]]]:
-    """One running app (SQLite, Twilio webhooks and voice on) with an operator of each role logged in."""
+    """One running app (SQLite; Twilio webhooks, voice and WeChat Pay on) with an operator of each role logged in."""
     data_dir = tmp_path_factory.mktemp("roles")
     shutil.copy(sqlite_template, data_dir / "dispatch.sqlite3")
     voice = {
@@ -254,7 +263,10 @@ def site(
         "voice_number": "+8659112349",
         "voice_tick_seconds": 3600.0,
     }
-    settings = sqlite_settings(data_dir).model_copy(update={"twilio_auth_token": "test-auth-token", **voice})
+    wechat = generate_keys().settings_update(data_dir / "wechatpay", "http://127.0.0.1:9")
+    settings = sqlite_settings(data_dir).model_copy(
+        update={"twilio_auth_token": "test-auth-token", **voice, **wechat}
+    )
     app = create_app(settings, clock=FakeClock(START))
     with TestClient(app) as client:
         assert client.portal is not None

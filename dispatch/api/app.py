@@ -77,6 +77,8 @@ from dispatch.offers.processor import OfferProcessor
 from dispatch.offers.router import router as offers_router
 from dispatch.orders.router import router as orders_router
 from dispatch.payments.router import router as payments_router
+from dispatch.payments.webhooks import router as wechatpay_webhooks
+from dispatch.payments.wechat import platform_from_settings
 from dispatch.providers.coverage_router import router as coverage_router
 from dispatch.providers.router import router as providers_router
 from dispatch.quality.router import router as quality_router
@@ -226,7 +228,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         )
         offer_processor = OfferProcessor(sessions, bus, the_clock, options=sms_options)
         matcher = ProviderMatcher(speed_kmh=settings.travel_speed_kmh)
-        desk = ServiceDesk(sessions, bus, the_clock, settings, matcher)
+        payment_platform = platform_from_settings(settings)
+        desk = ServiceDesk(sessions, bus, the_clock, settings, matcher, payment_platform)
         sms_worker = _sms_worker(settings, sessions, bus, the_clock)
         voice = _voice_desk(settings, sessions, bus, the_clock)
         recordings = RecordingKeeper(sessions, bus, the_clock, settings)
@@ -272,6 +275,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             voice=voice,
             recordings=recordings,
             voice_metrics=voice_metrics,
+            payment_platform=payment_platform,
         )
         logger.info(
             "dispatch server ready (database: %s, bus: %s, watch port %d)",
@@ -333,6 +337,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(history_router)
     app.include_router(admin_router)
     app.include_router(payments_router)
+    app.include_router(wechatpay_webhooks)
     app.include_router(allowance_router)
     app.include_router(ledger_router)
     app.include_router(settlement_router)

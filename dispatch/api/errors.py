@@ -24,6 +24,7 @@ from dispatch.errors import (
     PermissionDenied,
     RateLimited,
     Unauthenticated,
+    UpstreamFailed,
     ValidationFailed,
 )
 
@@ -38,6 +39,7 @@ STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (Gone, 410),
     (RateLimited, 429),
     (PayloadTooLarge, 413),
+    (UpstreamFailed, 502),
 ]
 
 

@@ -19,6 +19,7 @@ from dispatch.ingest.writer import EventWriter
 from dispatch.notify.worker import SmsWorker
 from dispatch.offers.matcher import ProviderMatcher
 from dispatch.offers.processor import OfferProcessor
+from dispatch.payments.platform import PaymentPlatform
 from dispatch.settings import Settings
 from dispatch.voice.desk import VoiceDesk
 from dispatch.voice.recordings import RecordingKeeper
@@ -50,3 +51,4 @@ class AppServices:
     voice: VoiceDesk | None = None  # None: no telephony configured, phone calls are logged by hand
     recordings: RecordingKeeper | None = None  # fetches call recordings, deletes them past retention
     voice_metrics: VoiceMetrics | None = None  # the hotline's gauges, refreshed at each /metrics scrape
+    payment_platform: PaymentPlatform | None = None  # None: no online payment (the embedded default)

@@ -17,6 +17,7 @@ from dispatch.notify.models import SmsMessage
 from dispatch.offers.models import Job, Offer
 from dispatch.orders.models import RecurringPlan, ServiceOrder
 from dispatch.payments.models import Payment, PlatformNotification, Refund
+from dispatch.payments.reconcile import Reconciliation
 from dispatch.providers.models import Provider, ProviderStaff
 from dispatch.settlement.models import Settlement
 from dispatch.voice.models import AgentPresence, CallbackTask, PhoneCall, Recording
@@ -52,6 +53,7 @@ __all__ = [
     "PlatformNotification",
     "Provider",
     "ProviderStaff",
+    "Reconciliation",
     "Recording",
     "RecurringPlan",
     "Refund",

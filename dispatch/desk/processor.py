@@ -28,6 +28,8 @@ from dispatch.notify.service import options_for
 from dispatch.offers import service as offers
 from dispatch.offers.matcher import ProviderMatcher
 from dispatch.orders import service as orders
+from dispatch.payments import online, reconcile
+from dispatch.payments.platform import PaymentPlatform
 from dispatch.quality import service as quality
 from dispatch.settings import Settings
 from dispatch.tasks import cancel_and_wait
@@ -43,6 +45,7 @@ SLOW_STEP_INTERVALS = {
     "providers_flagged": 900.0,
     "reassessments_proposed": 900.0,
     "ledger_checked": 86_400.0,
+    "payments_reconciled": 3_600.0,
 }
 PLAN_BATCH = 10  # plans per transaction (about 30 orders)
 CARE_CALL_BATCH = 500  # care calls created per transaction
@@ -60,12 +63,14 @@ class ServiceDesk:
         clock: Clock,
         settings: Settings,
         matcher: ProviderMatcher,
+        payment_platform: PaymentPlatform | None = None,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
         self._clock = clock
         self._settings = settings
         self._matcher = matcher
+        self._platform = payment_platform
         self._task: asyncio.Task[None] | None = None
         self._last_run: dict[str, float] = {}
 
@@ -94,6 +99,12 @@ class ServiceDesk:
             ),
             "reassessments_proposed": lambda: self._in_transaction(
                 lambda s: assessments.propose_reassessments(session=s, clock=clock)
+            ),
+            "payments_closed": lambda: self._in_transaction(
+                lambda s: online.close_expired(session=s, clock=clock, platform=self._platform)
+            ),
+            "payments_reconciled": lambda: self._in_transaction(
+                lambda s: reconcile.yesterday(session=s, clock=clock, platform=self._platform)
             ),
             "ledger_checked": lambda: self._in_transaction(
                 lambda s: ledger_check.check_and_alert(session=s, clock=clock)

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.audit import service as audit
 from dispatch.auth.actor import Actor
 from dispatch.clock import Clock
-from dispatch.evidence import service
+from dispatch.evidence import rules, service
 from dispatch.evidence.models import ConfirmedBy, ServiceEvidence
 from dispatch.followups.models import FollowUp, FollowUpState
 from dispatch.orders import progress
@@ -36,7 +36,13 @@ async def settle_if_complete(
         entity_id=evidence.order_id,
         detail={"confirmed_by": str(evidence.confirmed_by), "flag": evidence.checkin_flag},
     )
-    await charges.on_evidenced(session=session, clock=clock, order_id=evidence.order_id, actor=actor)
+    await charges.on_evidenced(
+        session=session,
+        clock=clock,
+        order_id=evidence.order_id,
+        actor=actor,
+        price_fen=rules.items_total(evidence.items),
+    )
     return True
 
 

@@ -106,3 +106,10 @@ def offered_items(price_list: list[dict[str, Any]], service_type: ServiceType) -
         for i in price_list
         if i.get("service_type") == service_type.value
     ]
+
+
+def items_total(items: list[dict[str, Any]]) -> int | None:
+    """What the items done come to at their listed prices (None when none were listed: the order's price)."""
+    if not items:
+        return None
+    return sum(int(i["unit_price_fen"]) * int(i["quantity"]) for i in items)

@@ -5,6 +5,8 @@ nothing), refunds sent to the platform, and unpaid payments closed after their d
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.alerts import service as alerts
 from dispatch.auth.actor import Actor
 from dispatch.clock import Clock
-from dispatch.errors import Conflict
+from dispatch.errors import Conflict, UpstreamFailed
 from dispatch.payments import service
-from dispatch.payments.models import Channel, Payment, PaymentState, PlatformNotification, Refund
+from dispatch.payments.models import Channel, Payment, PaymentState, PlatformNotification, Refund, RefundState
 from dispatch.payments.platform import (
     Notification,
     NotificationKind,
     PaymentPlatform,
+    PaymentPlatformError,
     RefundStatus,
     TradeStatus,
 )
@@ -28,6 +31,8 @@ from dispatch.settings import Settings
 logger = logging.getLogger(__name__)
 PLATFORM = Actor.system("wechatpay")
 NOTIFY_PATH = "/webhooks/wechatpay/notify"
+DESCRIPTION = "12349居家养老服务费"
+TOP_UP_DESCRIPTION = "12349居家养老服务预付费"
 
 
 def require(platform: PaymentPlatform | None) -> PaymentPlatform:
@@ -40,33 +45,53 @@ def notify_url(settings: Settings) -> str:
     return settings.public_base_url.rstrip("/") + NOTIFY_PATH
 
 
+@contextmanager
+def platform_errors() -> Iterator[None]:
+    """A platform refusal or outage is the caller's 502 (the request's transaction rolls back with it)."""
+    try:
+        yield
+    except PaymentPlatformError as error:
+        logger.warning("payment platform refused: %s (%s)", error.code, error.status)
+        raise UpstreamFailed(
+            "the payment platform refused or could not be reached; try again",
+            reason="payment_platform_failed",
+            params={"code": error.code},
+        ) from error
+
+
 async def open_trade(
-    session: AsyncSession, payment: Payment, platform: PaymentPlatform, settings: Settings, description: str
+    session: AsyncSession, payment: Payment, platform: PaymentPlatform, settings: Settings
 ) -> None:
-    """Ask the platform for the payment's QR code (its content is the code_url)."""
-    assert payment.expires_at is not None  # noqa: S101 - an online payment always has its deadline
-    payment.code_url = await platform.create_native(
-        out_trade_no=payment.out_trade_no,
-        amount_fen=payment.amount_fen,
-        description=description,
-        expire_at=payment.expires_at,
-        notify_url=notify_url(settings),
-    )
+    """Ask the platform for an online payment's QR code (its content is the code_url)."""
+    if payment.channel != Channel.wechat or payment.expires_at is None:
+        return
+    with platform_errors():
+        payment.code_url = await platform.create_native(
+            out_trade_no=payment.out_trade_no,
+            amount_fen=payment.amount_fen,
+            description=DESCRIPTION if payment.order_id else TOP_UP_DESCRIPTION,
+            expire_at=payment.expires_at,
+            notify_url=notify_url(settings),
+        )
     await session.flush()
 
 
 async def send_refund(
-    session: AsyncSession, refund: Refund, payment: Payment, platform: PaymentPlatform, settings: Settings
+    session: AsyncSession, refund: Refund, platform: PaymentPlatform, settings: Settings
 ) -> None:
-    """The platform refunds later and says so in a notification; a refusal now undoes the request."""
-    state = await platform.refund(
-        out_trade_no=payment.out_trade_no,
-        out_refund_no=refund.out_refund_no,
-        refund_fen=refund.amount_fen,
-        total_fen=payment.amount_fen,
-        reason=refund.reason[:80],
-        notify_url=notify_url(settings),
-    )
+    """An online payment's refund is asked of the platform, which says later whether it went through."""
+    payment = await service.get(session, refund.payment_id)
+    if payment.channel != Channel.wechat or refund.state != RefundState.pending:
+        return
+    with platform_errors():
+        state = await platform.refund(
+            out_trade_no=payment.out_trade_no,
+            out_refund_no=refund.out_refund_no,
+            refund_fen=refund.amount_fen,
+            total_fen=payment.amount_fen,
+            reason=refund.reason[:80],
+            notify_url=notify_url(settings),
+        )
     if state.state in (RefundStatus.CLOSED, RefundStatus.ABNORMAL):
         await service.refund_failed(session, refund.id)
 
@@ -152,11 +177,13 @@ async def close_expired(*, session: AsyncSession, clock: Clock, platform: Paymen
         )
     ).all()
     for payment in due:
-        trade = await platform.query(payment.out_trade_no)
+        with platform_errors():
+            trade = await platform.query(payment.out_trade_no)
         if trade.state == TradeStatus.SUCCESS and trade.amount_fen == payment.amount_fen:
             await service.mark_paid(session, clock, PLATFORM, payment.id, transaction_id=trade.transaction_id)
             continue
         if trade.state in (TradeStatus.NOTPAY, TradeStatus.USERPAYING, TradeStatus.PAYERROR):
-            await platform.close(payment.out_trade_no)
+            with platform_errors():
+                await platform.close(payment.out_trade_no)
         await service.close_unpaid(session, payment.id)
     return len(due)

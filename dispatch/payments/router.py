@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from dispatch.api.deps import ClockDep, CurrentActor, PagingDep, SessionDep, SettingsDep
-from dispatch.payments import service
-from dispatch.payments.models import Payment, PaymentState, Refund
+from dispatch.api.deps import ClockDep, CurrentActor, PagingDep, ServicesDep, SessionDep, SettingsDep
+from dispatch.api.state import AppServices
+from dispatch.payments import online, service
+from dispatch.payments.models import Channel, Payment, PaymentState, Refund
+from dispatch.payments.platform import PaymentPlatform
 from dispatch.payments.schemas import PaymentCreate, PaymentRead, RefundCreate, RefundRead, TopUpCreate
 from dispatch.schemas import Page, RowId
 
@@ -22,12 +24,17 @@ async def pay_order(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
+    services: ServicesDep,
     actor: CurrentActor,
 ) -> Payment:
     """Take what is still due of the order's self-pay: at once in cash or by transfer, or online (a QR code)."""
-    return await service.for_order(
+    platform = _platform_for(body.method, services)
+    payment = await service.for_order(
         session, clock, actor, order_id=order_id, channel=body.method, settings=settings
     )
+    if platform is not None:
+        await online.open_trade(session, payment, platform, settings)
+    return payment
 
 
 @router.post("/elders/{elder_id}/payments", response_model=PaymentRead, status_code=201)
@@ -37,10 +44,12 @@ async def top_up(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
+    services: ServicesDep,
     actor: CurrentActor,
 ) -> Payment:
     """Money paid in advance, capped at months of the elder's plans (预付费监管)."""
-    return await service.top_up(
+    platform = _platform_for(body.method, services)
+    payment = await service.top_up(
         session,
         clock,
         actor,
@@ -49,6 +58,9 @@ async def top_up(
         amount_fen=body.amount_fen,
         settings=settings,
     )
+    if platform is not None:
+        await online.open_trade(session, payment, platform, settings)
+    return payment
 
 
 @router.get("/payments", response_model=Page[PaymentRead])
@@ -73,10 +85,11 @@ async def refund(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
+    services: ServicesDep,
     actor: CurrentActor,
 ) -> Refund:
     """Give back part or all of a payment; above the approval limit only a supervisor may."""
-    return await service.request_refund(
+    refund = await service.request_refund(
         session,
         clock,
         actor,
@@ -85,3 +98,13 @@ async def refund(
         reason=body.reason,
         settings=settings,
     )
+    if services.payment_platform is not None:
+        await online.send_refund(session, refund, services.payment_platform, settings)
+    return refund
+
+
+def _platform_for(method: Channel, services: AppServices) -> PaymentPlatform | None:
+    """The platform an online method needs (409 when there is none); None for the desk's methods."""
+    if method in service.DESK_CHANNELS:
+        return None
+    return online.require(services.payment_platform)

@@ -50,6 +50,13 @@ class KeySet:
             "DISPATCH_WECHATPAY_BASE_URL": base_url,
         }
 
+    def settings_update(self, directory: Path, base_url: str) -> dict[str, str]:
+        """The same as Settings fields, for `settings.model_copy(update=...)` (the key files written first)."""
+        write_keys(self, directory)
+        return {
+            k.removeprefix("DISPATCH_").lower(): v for k, v in self.settings_env(directory, base_url).items()
+        }
+
 
 def _key_pair() -> tuple[str, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

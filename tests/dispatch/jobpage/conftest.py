@@ -11,11 +11,13 @@ from dispatch.payments import charges
 
 @pytest.fixture
 def charged(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The orders the charges hook was called for, in order."""
+    """The orders the charges hook was called for, in order (each call goes on to the real charge)."""
     calls: list[int] = []
+    charge = charges.on_evidenced
 
-    async def on_evidenced(**kwargs: Any) -> None:
+    async def on_evidenced(**kwargs: Any) -> object:
         calls.append(kwargs["order_id"])
+        return await charge(**kwargs)
 
     monkeypatch.setattr(charges, "on_evidenced", on_evidenced)
     return calls

@@ -439,11 +439,12 @@ async def test_the_event_loop_runs_while_the_sdk_waits(
             ticks += 1
             await asyncio.sleep(0)
 
-    # The fake answers from this same loop: an SDK call made on the loop would also starve the fake.
+    # The fake answers from this same loop: an SDK call made on the loop would block it, the fake could not
+    # answer, and the calls would fail on the SDK's read timeout instead of all succeeding.
     ticker = asyncio.create_task(tick())
     await asyncio.gather(*(open_trade(platform, receiver, f"SO-LOOP-{n}", 100) for n in range(4)))
     ticker.cancel()
-    assert ticks > 100
+    assert ticks > 0
     assert len(fake.trades) == 4
 
 
