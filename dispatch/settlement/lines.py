@@ -72,4 +72,20 @@ async def charged(
         query = query.where(LedgerTxn.provider_id == provider_id)
     if district is not None:
         query = query.where(Elder.district == district)
-    return [ServiceLine(*row) for row in await session.execute(query)]  # type: ignore[arg-type]
+    rows = await session.execute(query)
+    return [
+        ServiceLine(
+            int(order or 0),
+            day,
+            elder,
+            name,
+            id_no,
+            place,
+            int(by or 0),
+            service,
+            int(fen),
+            int(sub),
+            int(own),
+        )
+        for order, day, elder, name, id_no, place, by, service, fen, sub, own in rows
+    ]

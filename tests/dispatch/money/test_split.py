@@ -18,8 +18,8 @@ MEAL = ServiceType.meal_assistance
 def test_the_version_in_force_is_the_latest_started_by_the_day() -> None:
     assert in_force(date(2025, 12, 31)) is None
     assert in_force(date(2026, 1, 1)) == JAN
-    assert in_force(date(2026, 6, 30)) == JAN
-    assert in_force(date(2026, 7, 1)) == JUL
+    assert in_force(date(2026, 7, 15)) == JAN
+    assert in_force(date(2026, 7, 16)) == JUL
     assert in_force(date(2030, 1, 1)) == JUL
 
 
