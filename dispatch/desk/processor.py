@@ -32,6 +32,7 @@ from dispatch.payments import online, reconcile
 from dispatch.payments.platform import PaymentPlatform
 from dispatch.quality import service as quality
 from dispatch.settings import Settings
+from dispatch.settlement import service as settlement
 from dispatch.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ SLOW_STEP_INTERVALS = {
     "reassessments_proposed": 900.0,
     "ledger_checked": 86_400.0,
     "payments_reconciled": 3_600.0,
+    "settlements_drafted": 3_600.0,
 }
 PLAN_BATCH = 10  # plans per transaction (about 30 orders)
 CARE_CALL_BATCH = 500  # care calls created per transaction
@@ -105,6 +107,9 @@ class ServiceDesk:
             ),
             "payments_reconciled": lambda: self._in_transaction(
                 lambda s: reconcile.yesterday(session=s, clock=clock, platform=self._platform)
+            ),
+            "settlements_drafted": lambda: self._in_transaction(
+                lambda s: settlement.draft_last_month(session=s, clock=clock, settings=settings)
             ),
             "ledger_checked": lambda: self._in_transaction(
                 lambda s: ledger_check.check_and_alert(session=s, clock=clock)

@@ -6,7 +6,7 @@ paying posts the payout. Each move is one conditional UPDATE, so two supervisors
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -263,3 +263,10 @@ async def list_month(session: AsyncSession, month: str) -> list[Settlement]:
             select(Settlement).where(Settlement.month == month).order_by(Settlement.provider_name)
         )
     )
+
+
+async def draft_last_month(*, session: AsyncSession, clock: Clock, settings: Settings) -> int:
+    """The desk's step: last month's statements drafted (and redrafted until approved) without anyone asking."""
+    first_of_this_month = local_date(clock.now()).replace(day=1)
+    last_month = (first_of_this_month - timedelta(days=1)).strftime("%Y-%m")
+    return len(await compute(session, clock, month=last_month, settings=settings))
