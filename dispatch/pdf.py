@@ -8,9 +8,12 @@ from functools import cache
 from pathlib import Path
 
 from fontTools.ttLib import TTFont as FontToolsFont
+from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Flowable, SimpleDocTemplate
 
 from dispatch.console.static import NODE_MODULES
 
@@ -40,3 +43,15 @@ def pdf_styles() -> dict[str, ParagraphStyle]:
         "heading": ParagraphStyle("heading", parent=body, fontSize=12.5, leading=18, spaceBefore=4),
         "body": body,
     }
+
+
+def render_pdf(story: list[Flowable], *, title: str, margin_mm: float = 18) -> bytes:
+    """An A4 document of these flowables, as bytes."""
+    out = io.BytesIO()
+    margin = margin_mm * mm
+    document = SimpleDocTemplate(
+        out, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin, bottomMargin=margin,
+        title=title, author="12349",
+    )  # fmt: skip
+    document.build(story)
+    return out.getvalue()

@@ -9,14 +9,12 @@ package the console already installs (`@fontsource/noto-sans-sc`), unpacked to T
 
 from __future__ import annotations
 
-import io
 from datetime import date
 
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
 from dispatch.assessments.instrument import Instrument
 from dispatch.assessments.models import Assessment
@@ -24,7 +22,7 @@ from dispatch.assessments.needs import Needs
 from dispatch.catalog import SERVICE_TYPE_LABELS_ZH
 from dispatch.elders.models import Elder
 from dispatch.elders.service import age_on
-from dispatch.pdf import pdf_styles
+from dispatch.pdf import pdf_styles, render_pdf
 
 SEX_ZH = {"male": "男", "female": "女"}
 LIVING_ZH = {
@@ -45,17 +43,6 @@ ECONOMIC_ZH = {
 def render(assessment: Assessment, elder: Elder, instrument: Instrument, today: date) -> bytes:
     """The report as PDF bytes."""
     styles = pdf_styles()
-    out = io.BytesIO()
-    document = SimpleDocTemplate(
-        out,
-        pagesize=A4,
-        leftMargin=20 * mm,
-        rightMargin=20 * mm,
-        topMargin=18 * mm,
-        bottomMargin=18 * mm,
-        title=f"老年人能力评估报告 {assessment.id}",
-        author="12349",
-    )
     story: list[Flowable] = [
         Paragraph("老年人能力评估报告", styles["title"]),
         Paragraph(
@@ -68,8 +55,7 @@ def render(assessment: Assessment, elder: Elder, instrument: Instrument, today: 
         *_section("五、审核意见", _decision_rows(assessment), styles),
         *_section("六、签名", _signature_rows(assessment), styles),
     ]
-    document.build(story)
-    return out.getvalue()
+    return render_pdf(story, title=f"老年人能力评估报告 {assessment.id}", margin_mm=20)
 
 
 def _section(heading: str, rows: list[list[str]], styles: dict[str, ParagraphStyle]) -> list[Flowable]:

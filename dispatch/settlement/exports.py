@@ -9,13 +9,12 @@ from collections import defaultdict
 
 from openpyxl import Workbook
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
 from dispatch.catalog import SERVICE_TYPE_LABELS_ZH
 from dispatch.money import yuan
-from dispatch.pdf import pdf_styles
+from dispatch.pdf import pdf_styles, render_pdf
 from dispatch.settlement.lines import ServiceLine
 from dispatch.settlement.models import Settlement
 
@@ -79,17 +78,6 @@ def statement_xlsx(statement: Settlement, lines: list[ServiceLine]) -> bytes:
 
 def statement_pdf(statement: Settlement, lines: list[ServiceLine]) -> bytes:
     styles = pdf_styles()
-    out = io.BytesIO()
-    document = SimpleDocTemplate(
-        out,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title=f"服务商结算单 {statement.provider_name} {statement.month}",
-        author="12349",
-    )
     body = styles["body"]
     story = [
         Paragraph("居家养老服务结算单", styles["title"]),
@@ -106,8 +94,7 @@ def statement_pdf(statement: Settlement, lines: list[ServiceLine]) -> bytes:
         Spacer(1, 8 * mm),
         Paragraph("服务商签章：　　　　　　　　审核人：　　　　　　　　日期：", body),
     ]
-    document.build(story)
-    return out.getvalue()
+    return render_pdf(story, title=f"服务商结算单 {statement.provider_name} {statement.month}", margin_mm=15)
 
 
 def _table(cells: list[list[Paragraph]], widths: list[float]) -> Table:
