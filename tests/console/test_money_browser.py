@@ -2,10 +2,11 @@
 outbox, refunds above 20 yuan for supervisors): the order form tells the agent the elder's allowance, a
 provider's acceptance splits the price, the agent takes the self-pay in cash and refunds part of it (a
 refund above the limit is refused in Chinese), and the elder page shows the allowance and the prepaid money,
-in Chinese and then in English."""
+in Chinese and then in English; a WeChat payment shows its QR code until it is paid."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,8 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from dispatch.demo.seed import next_working_day
+from dispatch.elders.models import SubsidyCategory
+from dispatch.subsidies.policy import in_force
 from tests.console.every_view import CJK, axe_violations, other_language_texts
 from tests.console.pages import console_as
 from tests.factories import AREA, elder_payload, provider_payload
@@ -28,6 +31,7 @@ pytestmark = pytest.mark.slow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOME = {"lon": 119.2985, "lat": 26.083}
+CLEANER_NAME = "欧阳家政保洁"
 CLEANER_PHONE = "13900000417"
 ELDER_NAME = "欧阳秀琴"
 SELF_PAY_FEN = 4000  # the 40 yuan the agent takes in cash
@@ -51,8 +55,14 @@ class Agent:
         return response.json()
 
 
+@dataclass(frozen=True)
+class Site:
+    base: str
+    database: Path
+
+
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp_path = tmp_path_factory.mktemp("money")
     env = env_for(
         tmp_path, DISPATCH_WATCH_PORT=str(free_port()), DISPATCH_REFUND_APPROVAL_FEN=str(REFUND_LIMIT_FEN)
@@ -60,12 +70,12 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     seeded = run(["seed-demo", "--elders", "5"], env)
     assert seeded.returncode == 0, seeded.stderr
     with server(["serve"], env) as url:
-        yield url
+        yield Site(base=url, database=tmp_path / "var" / "dispatch.sqlite3")
 
 
 @pytest.fixture
-async def supervisor(base: str) -> AsyncIterator[Agent]:
-    async with httpx.AsyncClient(base_url=base) as http:
+async def supervisor(site: Site) -> AsyncIterator[Agent]:
+    async with httpx.AsyncClient(base_url=site.base) as http:
         login = await http.post("/api/v1/auth/login", json={"username": "supervisor", "password": "demo"})
         assert login.status_code == 200, login.text
         yield Agent(http)
@@ -75,13 +85,24 @@ def next_working_morning() -> datetime:
     return datetime.combine(next_working_day(datetime.now(SHANGHAI).date()), clock_time(9), SHANGHAI)
 
 
-async def cleaner_at_home_pricing(api: Agent, share_percent: int) -> dict[str, Any]:
-    """A cleaner based at the elder's home (so it is offered the order first), priced so that the elder's
-    part after the government's share is 40 yuan."""
-    price, rest = divmod(SELF_PAY_FEN * 100, 100 - share_percent)
-    assert rest == 0, f"no whole-fen price leaves 40 yuan at a {share_percent}% share"
+def share_of_the_aged_80_plus() -> int:
+    """The government's share of an 80+ elder's service by the policy in force today (Shanghai)."""
+    policy = in_force(datetime.now(SHANGHAI).date())
+    assert policy is not None
+    return policy.categories[SubsidyCategory.aged_80_plus].share_percent
+
+
+async def the_cleaner(api: Agent) -> dict[str, Any]:
+    """A cleaner based at the elders' home (so it is offered their orders first), priced so that an 80+
+    elder's part after the government's share is 40 yuan; made by the first test that needs it."""
+    for listed in (await api.get("/api/v1/providers", limit=500))["items"]:
+        if listed["name"] == CLEANER_NAME:
+            return dict(listed)
+    share = share_of_the_aged_80_plus()
+    price, rest = divmod(SELF_PAY_FEN * 100, 100 - share)
+    assert rest == 0, f"no whole-fen price leaves 40 yuan at a {share}% share"
     body = provider_payload(
-        name="欧阳家政保洁",
+        name=CLEANER_NAME,
         phone=CLEANER_PHONE,
         service_types=["cleaning"],
         base_location=HOME,
@@ -96,6 +117,13 @@ async def cleaner_at_home_pricing(api: Agent, share_percent: int) -> dict[str, A
     return provider
 
 
+async def new_elder(api: Agent, name: str) -> dict[str, Any]:
+    """An 80+ elder at HOME."""
+    body = elder_payload(name=name, home_location=HOME, subsidy_categories=["aged_80_plus"])
+    elder: dict[str, Any] = await api.post("/api/v1/elders", body)
+    return elder
+
+
 async def accept_as(api: Agent, order_id: int, provider: dict[str, Any]) -> dict[str, Any]:
     """The cleaner, offered the order first, accepts by SMS; the order as it is then."""
     offers = (await api.get(f"/api/v1/service-orders/{order_id}"))["job"]["offers"]
@@ -106,6 +134,12 @@ async def accept_as(api: Agent, order_id: int, provider: dict[str, Any]) -> dict
     assert outcome["handled"], outcome
     order: dict[str, Any] = await api.get(f"/api/v1/service-orders/{order_id}")
     return order
+
+
+def play_the_platform(site: Site, statement: str, *values: object) -> None:
+    """A change to a payment as the payment platform's answers would make it (written to the database)."""
+    with sqlite3.connect(site.database) as connection:
+        assert connection.execute(statement, values).rowcount == 1
 
 
 async def open_elder_page(page: Page, elder_id: int) -> None:
@@ -120,17 +154,17 @@ def shown(fen: int) -> str:
 
 
 async def test_an_agent_takes_the_self_pay_in_cash_refunds_part_and_sees_the_elders_money(
-    base: str, browser: Browser, supervisor: Agent, tmp_path: Path
+    site: Site, browser: Browser, supervisor: Agent, tmp_path: Path
 ) -> None:
-    elder = await supervisor.post(
-        "/api/v1/elders",
-        elder_payload(name=ELDER_NAME, home_location=HOME, subsidy_categories=["aged_80_plus"]),
-    )
+    elder = await new_elder(supervisor, ELDER_NAME)
     allowance = await supervisor.get(f"/api/v1/elders/{elder['id']}/allowance")
-    assert allowance["entitled_by"] == "category:aged_80_plus"
-    provider = await cleaner_at_home_pricing(supervisor, allowance["share_percent"])
+    assert (allowance["entitled_by"], allowance["share_percent"]) == (
+        "category:aged_80_plus",
+        share_of_the_aged_80_plus(),
+    )
+    provider = await the_cleaner(supervisor)
 
-    page = await console_as(browser, base, "agent1")
+    page = await console_as(browser, site.base, "agent1")
     await page.get_by_test_id("view-orders").click()
     await page.get_by_test_id("new-order").click()
     form = page.get_by_test_id("order-form")
@@ -203,3 +237,51 @@ async def test_an_agent_takes_the_self_pay_in_cash_refunds_part_and_sees_the_eld
     assert not CJK.search(await card.inner_text())
     assert await other_language_texts(page, "en") == []
     assert await axe_violations(page) == []
+
+
+async def test_a_wechat_payment_shows_its_qr_code_until_the_family_pays(
+    site: Site, browser: Browser, supervisor: Agent
+) -> None:
+    """Taking an order's payment online does not reach WeChat Pay yet (the payment waits without a code), so
+    the test plays the platform in the database: the code arrives, then the payment is paid, and the
+    order's payments block follows by itself (it looks again every 5 s while a payment waits)."""
+    cleaner = await the_cleaner(supervisor)
+    elder = await new_elder(supervisor, "上官玉兰")
+    start = next_working_morning()
+    window = {"window_start": start.isoformat(), "window_end": start.replace(hour=11).isoformat()}
+    created = await supervisor.post(
+        "/api/v1/service-orders", {"elder_id": elder["id"], "service_type": "cleaning", **window}
+    )
+    await accept_as(supervisor, created["id"], cleaner)
+
+    page = await console_as(browser, site.base, "agent1")
+    await page.get_by_test_id("view-orders").click()
+    await page.get_by_test_id("orders-tab-all").click()
+    await page.locator(f"[data-testid=order-row][data-order-id='{created['id']}']").click()
+    payments = page.get_by_test_id("order-payments")
+    await expect(payments.get_by_test_id("amount-due")).to_have_text("¥40.00")
+    await payments.get_by_test_id("method-wechat").check()
+    await payments.get_by_test_id("take-payment-submit").click()
+    waiting = payments.get_by_test_id("payment")
+    await expect(waiting).to_have_attribute("data-state", "pending")
+    await expect(waiting.get_by_test_id("payment-state")).to_have_text("待支付")
+    await expect(waiting.get_by_test_id("payment-no-qr")).to_have_text("微信支付尚未返回付款码")
+    await expect(payments.get_by_test_id("amount-due")).to_have_text("¥0.00")  # held while it waits
+
+    [payment] = (await supervisor.get("/api/v1/payments", order_id=created["id"]))["items"]
+    assert (payment["method"], payment["state"], payment["amount_fen"]) == ("wechat", "pending", 4000)
+    code_url = "weixin://wxpay/bizpayurl?pr=Test12349"
+    play_the_platform(site, "UPDATE payment SET code_url = ? WHERE id = ?", code_url, payment["id"])
+    qr = waiting.get_by_test_id("payment-qr")
+    await expect(qr).to_be_visible(timeout=10_000)
+    await expect(qr).to_have_attribute("aria-label", "微信支付二维码：¥40.00")
+    modules = int(await qr.get_attribute("data-modules") or 0)
+    assert modules >= 21, modules
+    assert (modules - 17) % 4 == 0, modules  # a QR symbol is 4 x version + 17 modules wide
+    await expect(waiting).to_contain_text(code_url)
+    assert await axe_violations(page) == []
+
+    play_the_platform(site, "UPDATE payment SET state = 'paid' WHERE id = ?", payment["id"])
+    await expect(waiting).to_have_attribute("data-state", "paid", timeout=10_000)
+    await expect(waiting.get_by_test_id("payment-state")).to_have_text("已支付")
+    await expect(waiting.get_by_test_id("payment-qr")).to_have_count(0)
