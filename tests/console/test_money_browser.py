@@ -238,6 +238,14 @@ async def test_an_agent_takes_the_self_pay_in_cash_refunds_part_and_sees_the_eld
     assert await other_language_texts(page, "en") == []
     assert await axe_violations(page) == []
 
+    entry = page.locator(f"[data-testid=elder-entry][data-kind=order][data-id='{order['id']}']")
+    await entry.get_by_role("button").click()  # the order, from the elder's timeline
+    payments = page.get_by_test_id("order-payments")
+    await expect(payments.get_by_test_id("payment-state")).to_have_text("Paid")
+    await expect(payments.get_by_test_id("payment-refunded")).to_have_text("¥10.10 refunded")
+    await expect(payments).to_contain_text("Self-pay ¥40.00 · Paid or waiting ¥29.90 · Due ¥10.10")
+    assert not CJK.search(await payments.inner_text())
+
 
 async def test_a_wechat_payment_shows_its_qr_code_until_the_family_pays(
     site: Site, browser: Browser, supervisor: Agent

@@ -192,10 +192,8 @@ export function OrderPayments({ order, version, t, onError, onInfo }) {
     <section class="order-payments" aria-label=${t('payments')} data-testid="order-payments">
       <h3>${t('payments')}</h3>
       ${!priced && html`<p class="muted" data-testid="payment-unpriced">${t('not_priced_yet')}</p>`}
-      ${priced && html`<p class="payment-summary">
-        ${t('self_pay_part')} <strong>${yuan(order.self_pay_cents)}</strong> ·
-        ${t('paid_or_waiting')} <strong>${yuan(held)}</strong> ·
-        ${t('amount_due')} <strong data-testid="amount-due">${yuan(due)}</strong></p>`}
+      ${priced && html`<p class="payment-summary">${t('self_pay_total')} <strong>${yuan(order.self_pay_cents)}</strong>${' · '}${
+        t('paid_or_waiting')} <strong>${yuan(held)}</strong>${' · '}${t('amount_due')} <strong data-testid="amount-due">${yuan(due)}</strong></p>`}
       ${priced && due > 0 && !NOT_CARRIED_OUT.has(order.state) && page
         && html`<${TakePayment} order=${order} due=${due} t=${t} onInfo=${onInfo} onDone=${reload} />`}
       ${page && html`<${PaymentList} items=${items} showOrder=${false} t=${t} onInfo=${onInfo} onChanged=${reload} />`}
