@@ -19,7 +19,6 @@ const POLL_MS = 5000; // while an online payment waits for the family
 function useAllowance(elderId, version, onProblem) {
   const [allowance, setAllowance] = useState(null);
   useEffect(() => {
-    if (elderId == null) return setAllowance(null);
     let current = true;
     api(`/api/v1/elders/${elderId}/allowance`).then((a) => current && setAllowance(a), onProblem);
     return () => { current = false; };
