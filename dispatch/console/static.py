@@ -27,6 +27,7 @@ VENDOR_DIRS = {
     "leaflet": "leaflet/dist",
     "htm": "htm",
     "noto-sans-sc": "@fontsource/noto-sans-sc",
+    "qrcode-generator": "qrcode-generator/dist",
 }
 
 router = APIRouter(tags=["console"])

@@ -25,7 +25,7 @@ async def test_the_console_page_and_every_asset_it_names_are_served_locally(
     for url in linked:
         response = await client.get(f"/console/{url}")
         assert response.status_code == 200, url
-    for module in ("js/app.js", "js/map.js"):
+    for module in ("js/app.js", "js/map.js", "js/payments.js"):
         source = (await client.get(f"/console/{module}")).text
         for imported in re.findall(r"from '([^']+)'", source):
             assert imported.startswith("."), imported

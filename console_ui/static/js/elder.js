@@ -1,9 +1,11 @@
-// The elder page: the profile (an audited read), the devices and their last reports, and everything that
-// happened to the elder on one timeline, newest first, paged by the server.
+// The elder page: the profile (an audited read), the devices and their last reports, the elder's money (this
+// month's allowance, prepaid balance, payments), and everything that happened to the elder on one timeline,
+// newest first, paged by the server.
 
 import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
 import { api } from './api.js';
 import { formatTime } from './i18n.js';
+import { MoneyCard } from './payments.js';
 import { Profile } from './profile.js';
 
 const PAGE = 30;
@@ -167,6 +169,7 @@ export function ElderPage({ elderId, config, t, onError, onInfo, onOpen, onClose
         <div>
           <${Profile} elder=${elder} callId=${null} t=${t} />
           ${elder && html`<${Devices} devices=${elder.devices || []} t=${t} />`}
+          <${MoneyCard} elderId=${elderId} t=${t} onError=${onError} onInfo=${onInfo} />
           ${elder && html`<${AlarmSettings} key=${elder.updated_at} elder=${elder} config=${config} t=${t} onError=${onError}
             onSaved=${(saved) => { setElder(saved); onInfo(t('overrides_saved')); }} />`}
         </div>

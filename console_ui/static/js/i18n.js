@@ -1,5 +1,7 @@
 // Console texts in Chinese (default) and English, and time formatting in Asia/Shanghai.
 
+import { yuan } from './money.js';
+
 const ZH = {
   title: '12349 为老服务呼叫中心',
   login: '登录', logout: '退出', username: '用户名', password: '密码',
@@ -98,6 +100,11 @@ const ZH = {
       order_not_dispatchable: '工单状态为“{state}”，不能派单', order_not_cancellable: '工单状态为“{state}”，不能取消',
       acknowledge_first: '请先确认呼叫再派单', already_dispatching: '{service_type}已在派单中',
       finish_call_first: '您当前为“{agent_state}”，请先结束通话',
+      payment_no_price: '该工单尚未定价（服务商接单后才有价格），不能收费', payment_nothing_due: '该工单已没有应收款项',
+      payment_order_not_done: '该工单已取消或失败，不能收费', payment_not_found: '该收款记录不存在',
+      prepaid_over_cap: '充值后将超过预付上限 {cap_fen}（已预付 {held_fen}）',
+      refund_needs_supervisor: '退款金额超过 {limit_fen}，需由主管办理', refund_too_much: '退款金额超过可退金额 {refundable_fen}',
+      refund_not_paid: '只有已支付的款项才能退款',
     },
   },
   dispatch_panel: '派单进度', candidates: '候选服务商（按距离排序）', excluded: '未派原因', within_circle: '15分钟圈内',
@@ -202,6 +209,22 @@ const ZH = {
   redispatch: '重新派单', redispatched: '已重新派单', order_cancelled: '工单已取消',
   order_source: { phone: '电话受理', app: '老人端发起', plan: '定期计划', care_call: '关爱回访' },
   payment: { subsidy: '政府补贴', self_pay: '自费', mixed: '补贴+自费' },
+  money_card: '补贴与费用', payments: '收费记录', no_payments: '暂无收费记录',
+  entitled_by: '补贴依据', no_allowance: '无补贴（费用全部自付）', allowance_monthly: '每月额度', allowance_share: '政府承担',
+  allowance_spent: '本月已用', allowance_left: '本月剩余', month_end: '月底余额', carried_over: '结转下月', lapses: '月底清零',
+  prepaid_balance: '预付余额', prepaid_owed: '欠付自付费用', prepaid_cap: '预付上限', prepaid_cap_hint: '（按定期服务计划的月费计算，还可预付 {room}）',
+  allowance_hint: '补贴剩余 {left} 元，政府承担 {share}%（{by}）；实际金额以服务商报价拆分为准',
+  allowance_hint_none: '该老人没有补贴，服务费用全部自付',
+  not_priced_yet: '服务商接单后按价目表定价，定价后才能收费',
+  self_pay_total: '自付', paid_or_waiting: '已收或待付', amount_due: '应收', take_payment: '收款', take_amount: '收取 {amount}',
+  pay_method_label: '收款方式', pay_method: { cash: '现金', bank_transfer: '银行转账', wechat: '微信扫码' },
+  pay_state: { pending: '待支付', paid: '已支付', closed: '已关闭' },
+  payment_taken: '已收款 {amount}', payment_waiting: '已生成 {amount} 的付款码，等待家属支付',
+  qr_label: '微信支付二维码：{amount}', qr_hint: '请家属用微信扫码支付', qr_until: '{time} 前有效', qr_missing: '微信支付尚未返回付款码',
+  refund: '退款', refund_form: '退款', refund_amount: '退款金额（元）', refund_reason: '退款原因', confirm_refund: '确认退款', keep_payment: '不退款',
+  refunded: '已退 {amount}', refund_done: '已退款 {amount}', refund_asked: '已申请退款 {amount}，等待支付平台处理',
+  amount_invalid: '请输入金额（元），最多两位小数，如 40 或 40.50', refund_reason_required: '请填写退款原因',
+  top_up: '预付充值', amount_yuan: '金额（元）', top_up_submit: '充值',
   price: '价格', subsidy_part: '补贴', self_pay_part: '自付', created: '创建', accepted_at: '接单', arrived_at: '到达',
   completed_at: '完成', reply_by: '回复截止', code: '单号', reason: '原因',
   order_entry: {
@@ -445,6 +468,12 @@ const EN = {
       order_not_dispatchable: 'An order that is "{state}" cannot be dispatched', order_not_cancellable: 'An order that is "{state}" cannot be cancelled',
       acknowledge_first: 'Acknowledge the call before dispatching', already_dispatching: '{service_type} is already being dispatched',
       finish_call_first: 'You are "{agent_state}": finish the call first',
+      payment_no_price: 'The order has no price yet (a provider prices it on accepting): nothing to take',
+      payment_nothing_due: 'Nothing is due on this order', payment_order_not_done: 'The order was cancelled or failed: nothing to take',
+      payment_not_found: 'The payment no longer exists',
+      prepaid_over_cap: 'This top-up would take the prepaid money over its cap of {cap_fen} ({held_fen} held)',
+      refund_needs_supervisor: 'A refund above {limit_fen} needs a supervisor', refund_too_much: 'More than can be refunded ({refundable_fen} left)',
+      refund_not_paid: 'Only a paid payment can be refunded',
     },
   },
   dispatch_panel: 'Dispatch', candidates: 'Candidates (nearest first)', excluded: 'Not offered because', within_circle: 'within 15 min',
@@ -552,6 +581,22 @@ const EN = {
   redispatch: 'Dispatch again', redispatched: 'Offered again', order_cancelled: 'Order cancelled',
   order_source: { phone: 'Phone', app: "Elder's app", plan: 'Recurring plan', care_call: 'Care call' },
   payment: { subsidy: 'Subsidy', self_pay: 'Self-pay', mixed: 'Subsidy + self-pay' },
+  money_card: 'Allowance and payments', payments: 'Payments', no_payments: 'No payments yet',
+  entitled_by: 'Entitled by', no_allowance: 'No allowance (the elder pays all)', allowance_monthly: 'Monthly allowance', allowance_share: 'Government share',
+  allowance_spent: 'Spent this month', allowance_left: 'Left this month', month_end: 'At month end', carried_over: 'Carried over', lapses: 'Lapses',
+  prepaid_balance: 'Prepaid balance', prepaid_owed: 'Self-pay owed', prepaid_cap: 'Prepaid cap', prepaid_cap_hint: "(from the fees of the elder's recurring plans; {room} more can be prepaid)",
+  allowance_hint: "Allowance left {left} yuan, the government pays {share}% ({by}); the provider's price sets the actual split",
+  allowance_hint_none: 'This elder has no allowance: the elder pays the whole fee',
+  not_priced_yet: "Priced from the provider's price list once a provider accepts; payment can be taken after that",
+  self_pay_total: 'Self-pay', paid_or_waiting: 'Paid or waiting', amount_due: 'Due', take_payment: 'Take payment', take_amount: 'Take {amount}',
+  pay_method_label: 'Method', pay_method: { cash: 'Cash', bank_transfer: 'Bank transfer', wechat: 'WeChat Pay QR code' },
+  pay_state: { pending: 'Waiting', paid: 'Paid', closed: 'Closed' },
+  payment_taken: '{amount} taken', payment_waiting: 'Payment code for {amount} made, waiting for the family to pay',
+  qr_label: 'WeChat Pay QR code: {amount}', qr_hint: 'The family scans it with WeChat to pay,', qr_until: 'valid until {time}', qr_missing: 'WeChat Pay has not returned a payment code yet',
+  refund: 'Refund', refund_form: 'Refund', refund_amount: 'Refund (yuan)', refund_reason: 'Reason for the refund', confirm_refund: 'Confirm refund', keep_payment: 'Do not refund',
+  refunded: '{amount} refunded', refund_done: '{amount} refunded', refund_asked: 'Refund of {amount} asked, waiting for the payment platform',
+  amount_invalid: 'Type an amount in yuan with at most two decimals, e.g. 40 or 40.50', refund_reason_required: 'Give a reason for the refund',
+  top_up: 'Prepaid top-up', amount_yuan: 'Amount (yuan)', top_up_submit: 'Top up',
   price: 'Price', subsidy_part: 'subsidy', self_pay_part: 'self-pay', created: 'Created', accepted_at: 'Accepted',
   arrived_at: 'Arrived', completed_at: 'Completed', reply_by: 'Reply by', code: 'Code', reason: 'Reason',
   order_entry: {
@@ -750,8 +795,14 @@ const PARAM_DICTIONARIES = {
 };
 
 function localisedParams(params, t) {
-  return Object.fromEntries(Object.entries(params || {}).map(([name, value]) => (
-    [name, PARAM_DICTIONARIES[name] ? t(`${PARAM_DICTIONARIES[name]}.${value}`) : value])));
+  return Object.fromEntries(Object.entries(params || {}).map(([name, value]) => [name, localisedParam(name, value, t)]));
+}
+
+/** One parameter: a code in the UI's language, an amount in fen (`*_fen`) in yuan. */
+function localisedParam(name, value, t) {
+  if (PARAM_DICTIONARIES[name]) return t(`${PARAM_DICTIONARIES[name]}.${value}`);
+  if (name.endsWith('_fen') && Number.isInteger(value)) return yuan(value);
+  return value;
 }
 
 /** An alert in the UI's language, from its kind and detail (the stored text, written in Chinese for the

@@ -8,6 +8,8 @@ import { formatTime, formatWindow, localDate, localToday, localToUtc, reasonText
 import { ElderPicker } from './elderpicker.js';
 import { useTopic } from './live.js';
 import { Pager } from './pager.js';
+import { yuan } from './money.js';
+import { AllowanceHint, OrderPayments } from './payments.js';
 
 const TABS = ['today', 'overdue', 'open', 'closed', 'all'];
 const STATES = ['requested', 'scheduled', 'in_progress', 'completed', 'followed_up', 'cancelled', 'failed'];
@@ -46,10 +48,6 @@ function applyChange(page, order, filters) {
   const sorted = [...others, order].sort(byWindow);
   if (filters.tab === 'closed') sorted.reverse(); // the history: latest first, as the server sends it
   return { items: sorted, total: page.total + (present ? 0 : 1) };
-}
-
-function yuan(cents) {
-  return cents == null ? '—' : `¥${(cents / 100).toFixed(2)}`;
 }
 
 export function OrderBadge({ order, t }) {
@@ -198,6 +196,7 @@ function OrderForm({ config, initialElder, t, onError, onCreated, onClose }) {
     <form class="order-form" data-testid="order-form" onSubmit=${submit} aria-label=${t('order_form')}>
       <h3>${t('order_form')}</h3>
       <${ElderPicker} elder=${elder} t=${t} onError=${onError} onPick=${setElder} />
+      ${elder && html`<${AllowanceHint} key=${elder.id} elderId=${elder.id} t=${t} onError=${onError} />`}
       <div class="form-row">
         <label>${t('service_type')}
           <select name="service_type" data-testid="order-service">
@@ -342,6 +341,7 @@ function OrderDetail({ orderId, version, t, onError, onInfo, onClose }) {
         ${order.overdue && html` <span class="overdue-tag">${t('overdue')}</span>`}</p>
       <${OrderActions} order=${order} t=${t} onError=${onError} onInfo=${onInfo} onChanged=${() => setReloads((n) => n + 1)} />
       <${OrderFacts} order=${order} t=${t} />
+      <${OrderPayments} order=${order} version=${version + reloads} t=${t} onError=${onError} onInfo=${onInfo} />
       <${Offers} job=${order.job} t=${t} />
       <${History} history=${order.history || []} t=${t} />
     </aside>`;
