@@ -45,7 +45,7 @@ async def get(session: AsyncSession, payment_id: int, *, lock: bool = False) -> 
 
 async def _paid_or_pending_for(session: AsyncSession, order_id: int) -> int:
     value = await session.scalar(
-        select(func.coalesce(func.sum(Payment.amount_fen - Payment.refunded_fen), 0)).where(
+        select(func.coalesce(func.sum(Payment.amount_fen), 0)).where(
             Payment.order_id == order_id, Payment.state.in_([PaymentState.pending, PaymentState.paid])
         )
     )
@@ -53,7 +53,8 @@ async def _paid_or_pending_for(session: AsyncSession, order_id: int) -> int:
 
 
 async def due_for_order(session: AsyncSession, order: ServiceOrder) -> int:
-    """The order's self-pay not yet paid or waiting to be paid."""
+    """The order's self-pay not yet paid or waiting to be paid. A refund never makes it due again: money
+    given back (a complaint upheld, a service cut short) is not asked for a second time."""
     return max((order.self_pay_cents or 0) - await _paid_or_pending_for(session, order.id), 0)
 
 

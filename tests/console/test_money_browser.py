@@ -6,8 +6,11 @@ in Chinese and then in English; a WeChat payment shows its QR code until it is p
 
 from __future__ import annotations
 
-import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import time as clock_time
@@ -22,6 +25,7 @@ from playwright.async_api import Browser, Page, expect
 from dispatch.demo.seed import next_working_day
 from dispatch.elders.models import SubsidyCategory
 from dispatch.subsidies.policy import in_force
+from simulators.fake_wechatpay.keys import generate_keys, load_keys, write_keys
 from tests.console.every_view import CJK, axe_violations, other_language_texts
 from tests.console.pages import console_as
 from tests.factories import AREA, elder_payload, provider_payload
@@ -58,19 +62,50 @@ class Agent:
 @dataclass(frozen=True)
 class Site:
     base: str
-    database: Path
+    wechatpay: str  # the fake WeChat Pay's base URL
+
+
+@contextmanager
+def fake_wechatpay(keys_dir: Path) -> Iterator[str]:
+    """`python -m simulators.fake_wechatpay` as its own process, with keys made for this test."""
+    write_keys(generate_keys(), keys_dir)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulators.fake_wechatpay", "--port", str(port), "--keys-dir", str(keys_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{base}/_fake/notifications", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp_path = tmp_path_factory.mktemp("money")
-    env = env_for(
-        tmp_path, DISPATCH_WATCH_PORT=str(free_port()), DISPATCH_REFUND_APPROVAL_FEN=str(REFUND_LIMIT_FEN)
-    )
-    seeded = run(["seed-demo", "--elders", "5"], env)
-    assert seeded.returncode == 0, seeded.stderr
-    with server(["serve"], env) as url:
-        yield Site(base=url, database=tmp_path / "var" / "dispatch.sqlite3")
+    port = free_port()
+    with fake_wechatpay(tmp_path / "wechatpay") as wechatpay:
+        env = env_for(
+            tmp_path,
+            DISPATCH_WATCH_PORT=str(free_port()),
+            DISPATCH_REFUND_APPROVAL_FEN=str(REFUND_LIMIT_FEN),
+            DISPATCH_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+            **load_keys(tmp_path / "wechatpay").settings_env(tmp_path / "wechatpay", wechatpay),
+        )
+        seeded = run(["seed-demo", "--elders", "5"], env)
+        assert seeded.returncode == 0, seeded.stderr
+        with server(["serve"], env, port=port) as url:
+            yield Site(base=url, wechatpay=wechatpay)
 
 
 @pytest.fixture
@@ -134,12 +169,6 @@ async def accept_as(api: Agent, order_id: int, provider: dict[str, Any]) -> dict
     assert outcome["handled"], outcome
     order: dict[str, Any] = await api.get(f"/api/v1/service-orders/{order_id}")
     return order
-
-
-def play_the_platform(site: Site, statement: str, *values: object) -> None:
-    """A change to a payment as the payment platform's answers would make it (written to the database)."""
-    with sqlite3.connect(site.database) as connection:
-        assert connection.execute(statement, values).rowcount == 1
 
 
 async def open_elder_page(page: Page, elder_id: int) -> None:
@@ -250,9 +279,9 @@ async def test_an_agent_takes_the_self_pay_in_cash_refunds_part_and_sees_the_eld
 async def test_a_wechat_payment_shows_its_qr_code_until_the_family_pays(
     site: Site, browser: Browser, supervisor: Agent
 ) -> None:
-    """Taking an order's payment online does not reach WeChat Pay yet (the payment waits without a code), so
-    the test plays the platform in the database: the code arrives, then the payment is paid, and the
-    order's payments block follows by itself (it looks again every 5 s while a payment waits)."""
+    """The server asks the fake WeChat Pay (its own process, through wechatpayv3) for the QR code; the family
+    "pays" at the fake, whose signed notification marks the payment paid, and the order's payments block
+    follows by itself (it looks again every 5 s while a payment waits)."""
     cleaner = await the_cleaner(supervisor)
     elder = await new_elder(supervisor, "上官玉兰")
     start = next_working_morning()
@@ -273,13 +302,12 @@ async def test_a_wechat_payment_shows_its_qr_code_until_the_family_pays(
     waiting = payments.get_by_test_id("payment")
     await expect(waiting).to_have_attribute("data-state", "pending")
     await expect(waiting.get_by_test_id("payment-state")).to_have_text("待支付")
-    await expect(waiting.get_by_test_id("payment-no-qr")).to_have_text("微信支付尚未返回付款码")
     await expect(payments.get_by_test_id("amount-due")).to_have_text("¥0.00")  # held while it waits
 
     [payment] = (await supervisor.get("/api/v1/payments", order_id=created["id"]))["items"]
     assert (payment["method"], payment["state"], payment["amount_fen"]) == ("wechat", "pending", 4000)
-    code_url = "weixin://wxpay/bizpayurl?pr=Test12349"
-    play_the_platform(site, "UPDATE payment SET code_url = ? WHERE id = ?", code_url, payment["id"])
+    code_url = payment["code_url"]
+    assert code_url.startswith("weixin://wxpay/bizpayurl?pr="), code_url
     qr = waiting.get_by_test_id("payment-qr")
     await expect(qr).to_be_visible(timeout=10_000)
     await expect(qr).to_have_attribute("aria-label", "微信支付二维码：¥40.00")
@@ -289,7 +317,9 @@ async def test_a_wechat_payment_shows_its_qr_code_until_the_family_pays(
     await expect(waiting).to_contain_text(code_url)
     assert await axe_violations(page) == []
 
-    play_the_platform(site, "UPDATE payment SET state = 'paid' WHERE id = ?", payment["id"])
+    async with httpx.AsyncClient(base_url=site.wechatpay) as family:
+        paid = await family.post(f"/_fake/trades/{payment['out_trade_no']}/pay", json={})
+        assert paid.status_code == 200, paid.text
     await expect(waiting).to_have_attribute("data-state", "paid", timeout=10_000)
     await expect(waiting.get_by_test_id("payment-state")).to_have_text("已支付")
     await expect(waiting.get_by_test_id("payment-qr")).to_have_count(0)

@@ -158,9 +158,10 @@ async def test_a_refund_above_the_limit_needs_a_supervisor_and_a_charged_service
         assert owed is not None
         assert owed.balance_fen == -8000 + 3000
 
-    await client.post(
+    after_refund = await client.post(
         f"/api/v1/service-orders/{order['id']}/payments", json={"method": "cash"}, headers=agent
-    )  # nothing due: 409
+    )
+    assert (after_refund.status_code, after_refund.json()["reason"]) == (409, "payment_nothing_due")
     body = elder_payload(subsidy_categories=[])
     other = (await client.post("/api/v1/elders", json=body, headers=agent)).json()
     top_up = await client.post(
