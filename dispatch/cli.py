@@ -68,11 +68,20 @@ def _run_server(
         if not simulators:
             await _uvicorn(settings, host, port)[0].serve()
             return
-        from simulators.demo import fake_sms_gateway, run_demo_devices, run_demo_providers
+        from simulators.demo import (
+            fake_payment_platform,
+            fake_sms_gateway,
+            run_demo_devices,
+            run_demo_families,
+            run_demo_providers,
+        )
         from simulators.hotline_callers import run_demo_hotline_callers
 
         url = f"http://127.0.0.1:{port}"
-        async with fake_sms_gateway(settings, url) as (demo_settings, fake):
+        async with (
+            fake_sms_gateway(settings, url) as (sms_settings, fake),
+            fake_payment_platform(sms_settings) as (demo_settings, payments),
+        ):
             server, app_ = _uvicorn(demo_settings, host, port)
             serving = asyncio.create_task(server.serve())
             while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn offers no event
@@ -85,6 +94,8 @@ def _run_server(
                         run_demo_devices(settings, http_url=url, watch_port=watch_port, time_scale=time_scale)
                     )
                 )
+                if payments is not None:
+                    helpers.append(asyncio.create_task(run_demo_families(payments)))
                 if fake is not None:
                     helpers.append(asyncio.create_task(run_demo_providers(settings, fake)))
                     helpers.append(asyncio.create_task(run_demo_hotline_callers(settings, fake)))

@@ -9,6 +9,7 @@ import logging
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import select
@@ -20,6 +21,8 @@ from dispatch.ingest.secrets import box_for
 from dispatch.providers.models import Provider
 from dispatch.settings import Settings
 from simulators.fake_twilio import FakeTwilio
+from simulators.fake_wechatpay.keys import KEYSET_FILE, generate_keys, load_keys
+from simulators.fake_wechatpay.server import FakeWeChatPay
 from simulators.phone import SimulatedPhone
 from simulators.provider import Behaviour, SimulatedProviders
 from simulators.watch import WatchConfig, run_fleet
@@ -122,6 +125,33 @@ async def fake_sms_gateway(
         )
     finally:
         await fake.stop()
+
+
+FAMILY_PAYS_AFTER_S = 20.0  # a relative scans the QR code and pays this long after it was shown
+
+
+@asynccontextmanager
+async def fake_payment_platform(settings: Settings) -> AsyncIterator[tuple[Settings, FakeWeChatPay | None]]:
+    """Settings that take online payments through a fake WeChat Pay started here (its keys kept in the data
+    directory), unless a real WeChat Pay merchant is configured."""
+    if settings.wechatpay_mchid:
+        yield settings, None
+        return
+    keys_dir = settings.data_dir / "fake-wechatpay"
+    keys = load_keys(keys_dir) if (keys_dir / KEYSET_FILE).exists() else generate_keys()
+    async with FakeWeChatPay(keys, refund_delay_s=2.0) as fake:
+        logger.info("demo: online payments go through a fake WeChat Pay at %s", fake.base_url)
+        yield settings.model_copy(update=keys.settings_update(keys_dir, fake.base_url)), fake
+
+
+async def run_demo_families(fake: FakeWeChatPay, *, period_s: float = 5.0) -> None:
+    """The families of the demo pay every QR code shown to them, a little while after it was shown."""
+    while True:
+        await asyncio.sleep(period_s)
+        now = datetime.now(UTC)
+        for trade in list(fake.trades.values()):
+            if trade.state == "NOTPAY" and (now - trade.created_at).total_seconds() >= FAMILY_PAYS_AFTER_S:
+                fake.pay(trade.out_trade_no)
 
 
 def provider_behaviour(provider_id: int) -> Behaviour:
