@@ -122,8 +122,9 @@ async def _move_balance(session: AsyncSession, clock: Clock, account: str, amoun
             update(LedgerBalance)
             .where(LedgerBalance.account == account, LedgerBalance.balance_fen + amount >= 0)
             .values(balance_fen=LedgerBalance.balance_fen + amount, updated_at=now)
+            .returning(LedgerBalance.account)
         )
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
+        if moved.scalar() is None:
             raise InsufficientFunds(
                 f"{account} would go below zero", reason="ledger_insufficient", params={"account": account}
             )

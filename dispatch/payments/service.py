@@ -175,8 +175,9 @@ async def mark_paid(
         update(Payment)
         .where(Payment.id == payment_id, Payment.state == PaymentState.pending)
         .values(state=PaymentState.paid, paid_at=now, transaction_id=transaction_id)
+        .returning(Payment.id)
     )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
+    if moved.scalar() is None:
         return False
     payment = await session.get(Payment, payment_id, populate_existing=True)
     if payment is None:
@@ -270,8 +271,9 @@ async def refund_succeeded(session: AsyncSession, clock: Clock, actor: Actor, re
         update(Refund)
         .where(Refund.id == refund_id, Refund.state == RefundState.pending)
         .values(state=RefundState.succeeded, succeeded_at=now)
+        .returning(Refund.id)
     )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
+    if moved.scalar() is None:
         return False
     refund = await _refund(session, refund_id)
     payment = await get(session, refund.payment_id)
@@ -308,8 +310,9 @@ async def close_unpaid(session: AsyncSession, payment_id: int) -> bool:
         update(Payment)
         .where(Payment.id == payment_id, Payment.state == PaymentState.pending)
         .values(state=PaymentState.closed)
+        .returning(Payment.id)
     )
-    return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
+    return moved.scalar() is not None
 
 
 async def _refund(session: AsyncSession, refund_id: int) -> Refund:
@@ -326,8 +329,9 @@ async def refund_failed(session: AsyncSession, refund_id: int) -> bool:
         update(Refund)
         .where(Refund.id == refund_id, Refund.state == RefundState.pending)
         .values(state=RefundState.failed)
+        .returning(Refund.id)
     )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
+    if moved.scalar() is None:
         return False
     refund = await _refund(session, refund_id)
     payment = await get(session, refund.payment_id, lock=True)

@@ -199,9 +199,11 @@ async def _move(
         update(Settlement)
         .where(Settlement.id == settlement_id, Settlement.state == source)
         .values(state=to, **values)
+        .returning(Settlement.id)
     )
+    won = moved.scalar() is not None
     statement = await get(session, settlement_id)
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
+    if not won:
         raise InvalidTransition(
             f"settlement {settlement_id} is {statement.state.value}, not {source.value}",
             reason="settlement_state",
