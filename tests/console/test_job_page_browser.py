@@ -220,7 +220,16 @@ async def test_a_provider_proves_a_visit_on_the_job_page_and_it_is_evidenced_onc
         )
     )
     assert audit["total"] == 1
-    assert (await _json(await site.http.get(f"/api/v1/service-orders/{order['id']}")))["state"] == "completed"
+    done = await _json(await site.http.get(f"/api/v1/service-orders/{order['id']}"))
+    # charged at the items done (80 + 2 x 10 yuan), all of it the 低保 elder's subsidy (cleaning's cap: 100)
+    assert (done["state"], done["price_cents"], done["subsidy_cents"], done["self_pay_cents"]) == (
+        "completed",
+        10000,
+        10000,
+        0,
+    )
+    allowance = await _json(await site.http.get(f"/api/v1/elders/{order['elder_id']}/allowance"))
+    assert allowance["spent_fen"] == 10000  # charged once
     await context.close()
 
 
