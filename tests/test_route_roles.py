@@ -54,6 +54,7 @@ ROLE_OF: dict[tuple[str, str], Caller | Roles] = {
     ("MOUNT", "/console/vendor/htm"): A,
     ("MOUNT", "/console/vendor/leaflet"): A,
     ("MOUNT", "/console/vendor/noto-sans-sc"): A,
+    ("MOUNT", "/console/vendor/qrcode-generator"): A,
     ("GET", "/healthz"): A,
     ("GET", "/readyz"): A,
     ("GET", "/metrics"): A,
@@ -175,6 +176,7 @@ ROLE_OF: dict[tuple[str, str], Caller | Roles] = {
     ("POST", "/api/v1/service-orders/{order_id}/payments"): AGENT,
     ("GET", "/api/v1/payments"): AGENT,
     ("POST", "/api/v1/payments/{payment_id}/refunds"): AGENT,
+    ("POST", "/api/v1/payments/{payment_id}/send-link"): AGENT,
     # supervisors (and admins)
     ("PATCH", "/api/v1/devices/{device_id}"): SUP,
     ("POST", "/api/v1/providers"): SUP,

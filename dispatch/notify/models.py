@@ -44,6 +44,7 @@ class SmsPurpose(StrEnum):
     reply = "reply"  # a provider's (or anyone's) inbound message
     complaint_reply = "complaint_reply"  # the outcome of a complaint, told to the complainant
     order_confirmed = "order_confirmed"  # the elder told who comes when, and the price split
+    payment_link = "payment_link"  # the family sent the link to pay an order's self-pay online
     service_code = "service_code"  # the one-time code an elder reads out to confirm a home service
 
 

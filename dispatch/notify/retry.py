@@ -28,6 +28,8 @@ DEFAULT_BUDGET_SECONDS: dict[SmsPurpose, int] = {
     SmsPurpose.care_visit: 3600,
     SmsPurpose.complaint_reply: 86400,
     SmsPurpose.service_code: 1800,  # the provider is at the door and needs it before leaving
+    SmsPurpose.order_confirmed: 3600,  # the elder told who comes and what it costs; useful for hours
+    SmsPurpose.payment_link: 1800,  # the link lives as long as the payment (30 minutes by default)
     SmsPurpose.reply: 0,  # inbound: never sent
 }
 

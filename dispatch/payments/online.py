@@ -13,9 +13,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.alerts import service as alerts
+from dispatch.audit import service as audit
 from dispatch.auth.actor import Actor
 from dispatch.clock import Clock
+from dispatch.elders import service as elders
+from dispatch.elders.models import ContactKind, Elder
 from dispatch.errors import Conflict, UpstreamFailed
+from dispatch.money import yuan
+from dispatch.notify import service as sms
+from dispatch.notify.models import SmsMessage, SmsPurpose
+from dispatch.notify.templates import render
 from dispatch.payments import service
 from dispatch.payments.models import Channel, Payment, PaymentState, PlatformNotification, Refund, RefundState
 from dispatch.payments.platform import (
@@ -187,3 +194,45 @@ async def close_expired(*, session: AsyncSession, clock: Clock, platform: Paymen
                 await platform.close(payment.out_trade_no)
         await service.close_unpaid(session, payment.id)
     return len(due)
+
+
+async def payer_phone(session: AsyncSession, elder_id: int) -> str | None:
+    """Who is texted a payment link: the first relative (who usually pays), else the elder, else anyone."""
+    contacts = await elders.list_contacts(session=session, elder_id=elder_id)
+    relatives = [c.phone for c in contacts if c.kind == ContactKind.relative]
+    elder = await session.get(Elder, elder_id)
+    candidates = [*relatives, elder.phone if elder else None, *(c.phone for c in contacts)]
+    return next((phone for phone in candidates if phone), None)
+
+
+async def text_link(
+    session: AsyncSession, clock: Clock, actor: Actor, *, payment_id: int, settings: Settings
+) -> SmsMessage:
+    """Text the family a waiting online payment's link (the QR code's content), once per ask (audited)."""
+    payment = await service.get(session, payment_id)
+    if payment.state != PaymentState.pending or not payment.code_url:
+        raise Conflict("only a waiting online payment has a link to send", reason="payment_no_link")
+    to = await payer_phone(session, payment.elder_id)
+    if to is None:
+        raise Conflict("neither the elder nor a contact has a phone", reason="payment_no_phone")
+    options = sms.options_for(settings)
+    body = render(
+        "payment_link",
+        options.language,
+        amount=yuan(payment.amount_fen),
+        link=payment.code_url,
+        minutes=settings.payment_expire_minutes,
+    )
+    message = await sms.send(
+        session=session, clock=clock, options=options, to=to, body=body, purpose=SmsPurpose.payment_link
+    )
+    await audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="payment.link_sent",
+        entity_type="payment",
+        entity_id=payment.id,
+        detail={"sms_id": message.id},
+    )
+    return message

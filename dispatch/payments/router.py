@@ -11,8 +11,15 @@ from dispatch.api.state import AppServices
 from dispatch.payments import online, service
 from dispatch.payments.models import Channel, Payment, PaymentState, Refund
 from dispatch.payments.platform import PaymentPlatform
-from dispatch.payments.schemas import PaymentCreate, PaymentRead, RefundCreate, RefundRead, TopUpCreate
-from dispatch.schemas import Page, RowId
+from dispatch.payments.schemas import (
+    LinkSent,
+    PaymentCreate,
+    PaymentRead,
+    RefundCreate,
+    RefundRead,
+    TopUpCreate,
+)
+from dispatch.schemas import Page, RowId, mask_phone
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
 
@@ -101,6 +108,15 @@ async def refund(
     if services.payment_platform is not None:
         await online.send_refund(session, refund, services.payment_platform, settings)
     return refund
+
+
+@router.post("/payments/{payment_id}/send-link", response_model=LinkSent, status_code=201)
+async def send_link(
+    payment_id: RowId, session: SessionDep, clock: ClockDep, settings: SettingsDep, actor: CurrentActor
+) -> LinkSent:
+    """Text a waiting online payment's link to the family (the first relative, else the elder)."""
+    message = await online.text_link(session, clock, actor, payment_id=payment_id, settings=settings)
+    return LinkSent(sms_id=message.id, to=mask_phone(message.to_number) or "")
 
 
 def _platform_for(method: Channel, services: AppServices) -> PaymentPlatform | None:

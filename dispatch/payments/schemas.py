@@ -56,3 +56,8 @@ class RefundRead(BaseModel):
     created_by: str
     created_at: datetime
     succeeded_at: datetime | None
+
+
+class LinkSent(BaseModel):
+    sms_id: int
+    to: str  # masked

@@ -119,6 +119,11 @@ async def test_a_qr_payment_is_paid_once_by_its_notification_and_forged_ones_cha
         8000,
         True,
     )
+    texted = await shop.client.post(f"/api/v1/payments/{payment['id']}/send-link", headers=shop.agent)
+    assert (texted.status_code, texted.json()["to"]) == (201, "138****0001"), texted.text  # the son
+    [link] = await outbox_to(shop.client, shop.agent, "+8613800000001")
+    assert payment["code_url"] in link
+    assert "80.00元" in link
     sent = shop.fake.pay(payment["out_trade_no"])
     paid = await eventually(lambda: _state_is(shop, payment["id"], "paid"))
     assert paid["paid_at"] is not None
