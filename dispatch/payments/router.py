@@ -1,4 +1,5 @@
-"""Payment endpoints: pay an order's self-pay, top up, list, refund. Thin: the rules are in `service`."""
+"""Payment endpoints: pay an order's self-pay, top up, list, refund; the days reconciled (supervisors).
+Thin: the rules are in `service` and `reconcile`."""
 
 from __future__ import annotations
 
@@ -6,12 +7,27 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from dispatch.api.deps import ClockDep, CurrentActor, PagingDep, ServicesDep, SessionDep, SettingsDep
+from dispatch.api.deps import (
+    ClockDep,
+    CurrentActor,
+    ManagerActor,
+    PagingDep,
+    ServicesDep,
+    SessionDep,
+    SettingsDep,
+)
 from dispatch.api.state import AppServices
-from dispatch.payments import online, service
+from dispatch.payments import online, reconcile, service
 from dispatch.payments.models import Channel, Payment, PaymentState, Refund
 from dispatch.payments.platform import PaymentPlatform
-from dispatch.payments.schemas import PaymentCreate, PaymentRead, RefundCreate, RefundRead, TopUpCreate
+from dispatch.payments.schemas import (
+    PaymentCreate,
+    PaymentRead,
+    ReconciliationRead,
+    RefundCreate,
+    RefundRead,
+    TopUpCreate,
+)
 from dispatch.schemas import Page, RowId
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
@@ -101,6 +117,15 @@ async def refund(
     if services.payment_platform is not None:
         await online.send_refund(session, refund, services.payment_platform, settings)
     return refund
+
+
+@router.get("/reconciliations", response_model=Page[ReconciliationRead])
+async def list_reconciliations(
+    session: SessionDep, actor: ManagerActor, paging: PagingDep
+) -> Page[ReconciliationRead]:
+    """The days matched against the platform's trade bill, newest first, each with its mismatches."""
+    rows, total = await reconcile.list_days(session, limit=paging.limit, offset=paging.offset)
+    return Page(items=[ReconciliationRead.model_validate(r) for r in rows], total=total)
 
 
 def _platform_for(method: Channel, services: AppServices) -> PaymentPlatform | None:
