@@ -54,6 +54,7 @@ ROLE_OF: dict[tuple[str, str], Caller | Roles] = {
     ("MOUNT", "/console/vendor/htm"): A,
     ("MOUNT", "/console/vendor/leaflet"): A,
     ("MOUNT", "/console/vendor/noto-sans-sc"): A,
+    ("MOUNT", "/console/vendor/qrcode-generator"): A,
     ("GET", "/healthz"): A,
     ("GET", "/readyz"): A,
     ("GET", "/metrics"): A,
