@@ -13,6 +13,7 @@ const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 const MONTH_PATTERN = '\\d{4}-(0[1-9]|1[0-2])';
 const DEFAULT_DISTRICT = '鼓楼区';
 const DAYS_PAGE = 30;
+const NUMERIC = new Set(['services', 'gross', 'subsidy', 'self_pay', 'refunds', 'quality_score', 'quality_deduction', 'complaints', 'net']);
 // The figures summed in the totals row, in the table's order.
 const SUMMED = ['services', 'gross_fen', 'subsidy_fen', 'self_pay_fen', 'refunds_fen', 'quality_deduction_fen', 'complaints_upheld', 'complaint_deduction_fen', 'net_fen'];
 
@@ -136,7 +137,7 @@ function Statements({ t, onInfo }) {
       ${items.length > 0 && html`
         <div class="table-scroll">
           <table class="admin-table settlement-table" data-testid="settlement-table">
-            <thead><tr>${columns.map((c) => html`<th key=${c} scope="col">${t(`settlement_col.${c}`)}</th>`)}</tr></thead>
+            <thead><tr>${columns.map((c) => html`<th key=${c} scope="col" class=${NUMERIC.has(c) ? 'num' : ''}>${t(`settlement_col.${c}`)}</th>`)}</tr></thead>
             <tbody>${items.map((s) => html`<${StatementRow} key=${s.id} statement=${s} t=${t} onMove=${move} />`)}</tbody>
             <tfoot><tr data-testid="settlement-totals">
               <th scope="row">${t('settlement_total', { n: items.length })}</th>
@@ -195,7 +196,7 @@ function ReconciliationDay({ day, t }) {
     ${open && html`
       <tr class="mismatch-detail"><td colspan="6">
         <table class="admin-table mismatch-table" data-testid="mismatch-table">
-          <thead><tr>${['kind', 'number', 'platform', 'ledger'].map((c) => html`<th key=${c} scope="col">${t(`mismatch_col.${c}`)}</th>`)}</tr></thead>
+          <thead><tr>${['kind', 'number', 'platform', 'ledger'].map((c) => html`<th key=${c} scope="col" class=${['platform', 'ledger'].includes(c) ? 'num' : ''}>${t(`mismatch_col.${c}`)}</th>`)}</tr></thead>
           <tbody>${day.mismatches.map((m) => html`<tr key=${`${m.kind}-${m.number}`} data-testid="mismatch-row">
             <td>${t(`mismatch_kind.${m.kind}`)}</td><td class="mono" translate=${false}>${m.number}</td>
             <td class="num">${m.platform_fen == null ? t('mismatch_absent') : yuan(m.platform_fen)}</td>
@@ -218,7 +219,7 @@ function Reconciliation({ t, onError }) {
       ${page.total === 0
         ? html`<p class="empty" data-testid="reconciliation-empty">${t('reconciliation_none')}</p>`
         : html`<table class="admin-table reconciliation-table" data-testid="reconciliation-table">
-            <thead><tr>${columns.map((c) => html`<th key=${c} scope="col">${t(`reconciliation_col.${c}`)}</th>`)}</tr></thead>
+            <thead><tr>${columns.map((c) => html`<th key=${c} scope="col" class=${['lines', 'mismatches'].includes(c) ? 'num' : ''}>${t(`reconciliation_col.${c}`)}</th>`)}</tr></thead>
             <tbody>${page.items.map((day) => html`<${ReconciliationDay} key=${`${day.day}-${day.platform}`} day=${day} t=${t} />`)}</tbody>
           </table>`}
       <${Pager} offset=${offset} size=${DAYS_PAGE} total=${page.total} t=${t} onOffset=${setOffset} testid="reconciliation" />
