@@ -927,6 +927,12 @@ export function localToday(plusDays = 0) {
   return localDate(new Date(Date.now() + plusDays * 86_400_000).toISOString());
 }
 
+/** The month before a Shanghai date's ("2026-01-15" → "2025-12"), written as the server takes a month. */
+export function previousMonth(date = localToday()) {
+  const [year, month] = date.split('-').map(Number);
+  return month === 1 ? `${year - 1}-12` : `${year}-${String(month - 1).padStart(2, '0')}`;
+}
+
 /** A Shanghai wall-clock date and time ("2026-03-03", "09:00") as a UTC ISO instant; Shanghai has no DST. */
 export function localToUtc(date, time) {
   return new Date(`${date}T${time}:00+08:00`).toISOString();

@@ -5,7 +5,7 @@
 
 import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
 import { api } from './api.js';
-import { errorText, formatTime, localToday } from './i18n.js';
+import { errorText, formatTime, previousMonth } from './i18n.js';
 import { yuan } from './money.js';
 import { Pager } from './pager.js';
 
@@ -16,12 +16,6 @@ const DAYS_PAGE = 30;
 const NUMERIC = new Set(['services', 'gross', 'subsidy', 'self_pay', 'refunds', 'quality_score', 'quality_deduction', 'complaints', 'net']);
 // The figures summed in the totals row, in the table's order.
 const SUMMED = ['services', 'gross_fen', 'subsidy_fen', 'self_pay_fen', 'refunds_fen', 'quality_deduction_fen', 'complaints_upheld', 'complaint_deduction_fen', 'net_fen'];
-
-/** The month before today's (Shanghai), "2026-11" on 2026-12-05. */
-export function lastMonth(today = localToday()) {
-  const [year, month] = today.split('-').map(Number);
-  return month === 1 ? `${year - 1}-12` : `${year}-${String(month - 1).padStart(2, '0')}`;
-}
 
 function totals(items) {
   return Object.fromEntries(SUMMED.map((key) => [key, items.reduce((sum, s) => sum + s[key], 0)]));
@@ -80,7 +74,7 @@ function StatementRow({ statement: s, t, onMove }) {
 }
 
 function Statements({ t, onInfo }) {
-  const [draftMonth, setDraftMonth] = useState(lastMonth());
+  const [draftMonth, setDraftMonth] = useState(previousMonth());
   const month = MONTH.test(draftMonth) ? draftMonth : null;
   const [items, setItems] = useState([]);
   const [error, setError] = useState('');
@@ -88,9 +82,16 @@ function Statements({ t, onInfo }) {
   const [district, setDistrict] = useState(DEFAULT_DISTRICT);
   useEffect(() => {
     setItems([]);
-    if (!month) return;
+    if (!month) return undefined;
     setError('');
-    api(`/api/v1/settlements?month=${month}`).then((page) => setItems(page.items), (err) => setError(refusal(err, t)));
+    let current = true; // a month typed over while its statements load: the answer for the old one is dropped
+    api(`/api/v1/settlements?month=${month}`).then(
+      (page) => current && setItems(page.items),
+      (err) => current && setError(refusal(err, t)),
+    );
+    return () => {
+      current = false;
+    };
   }, [month]);
   const compute = async () => {
     setBusy(true);
