@@ -194,6 +194,7 @@ ROLE_OF: dict[tuple[str, str], Caller | Roles] = {
     ("GET", "/api/v1/service-evidence/{order_id}/photo"): SUP,
     ("GET", "/api/v1/voice/stats"): AGENT,
     ("GET", "/api/v1/ledger/check"): SUP,
+    ("GET", "/api/v1/reconciliations"): SUP,
     ("GET", "/api/v1/settlements"): SUP,
     ("POST", "/api/v1/settlements/compute"): SUP,
     ("POST", "/api/v1/settlements/{settlement_id}/approve"): SUP,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, String, select
+from sqlalchemy import Date, String, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -116,3 +116,15 @@ async def yesterday(*, session: AsyncSession, clock: Clock, platform: PaymentPla
         return 0
     row = await run_day(session, clock, platform, local_date(clock.now()) - timedelta(days=1))
     return len(row.mismatches) if row else 0
+
+
+async def list_days(session: AsyncSession, *, limit: int, offset: int) -> tuple[list[Reconciliation], int]:
+    """The days checked, newest first (then by platform), and how many there are."""
+    total = await session.scalar(select(func.count()).select_from(Reconciliation))
+    rows = await session.scalars(
+        select(Reconciliation)
+        .order_by(Reconciliation.day.desc(), Reconciliation.platform)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), total or 0

@@ -1,4 +1,5 @@
-"""Payment endpoints: pay an order's self-pay, top up, list, refund. Thin: the rules are in `service`."""
+"""Payment endpoints: pay an order's self-pay, top up, list, refund; the days reconciled (supervisors).
+Thin: the rules are in `service` and `reconcile`."""
 
 from __future__ import annotations
 
@@ -6,7 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from dispatch.api.deps import ClockDep, CurrentActor, PagingDep, ServicesDep, SessionDep, SettingsDep
+from dispatch.api.deps import (
+    ClockDep,
+    CurrentActor,
+    PagingDep,
+    ServicesDep,
+    SessionDep,
+    SettingsDep,
+)
 from dispatch.api.state import AppServices
 from dispatch.payments import online, service
 from dispatch.payments.models import Channel, Payment, PaymentState, Refund

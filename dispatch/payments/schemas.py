@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,3 +61,22 @@ class RefundRead(BaseModel):
 class LinkSent(BaseModel):
     sms_id: int
     to: str  # masked
+
+
+class ReconciliationMismatch(BaseModel):
+    """A trade or refund on one side only, or with another amount: both sides (None: absent there)."""
+
+    kind: Literal["payment", "refund"]
+    number: str
+    platform_fen: int | None
+    ledger_fen: int | None
+
+
+class ReconciliationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    day: date
+    platform: str
+    checked_at: datetime
+    lines: int
+    mismatches: list[ReconciliationMismatch]

@@ -26,6 +26,7 @@ NAV_VIEWS = (
     "phone",
     "sms",
     "wallboard",
+    "settlement",
     "admin",
 )
 

@@ -1,6 +1,6 @@
 """The console's pure modules run under Node.js (which the install needs for `npm ci` anyway): money typed in
-yuan is read into fen by its digits (never through floating point), amounts are shown in yuan, and the
-Chinese and English dictionaries have the same keys."""
+yuan is read into fen by its digits (never through floating point), amounts are shown in yuan, the
+Chinese and English dictionaries have the same keys, and the month before a day is found across a year."""
 
 from __future__ import annotations
 
@@ -86,3 +86,12 @@ def test_an_amount_in_a_refusal_is_said_in_yuan() -> None:
         console.log(JSON.stringify([errorText(refusal, translator('zh-CN')), errorText(refusal, translator('en'))]));"""
     )
     assert said == ["退款金额超过 ¥50.00，需由主管办理", "A refund above ¥50.00 needs a supervisor"]
+
+
+def test_the_month_before_a_day_crosses_the_year_in_january() -> None:
+    days = ["2026-12-05", "2026-01-15", "2026-03-31", "2026-10-01"]
+    months = in_node(
+        f"""const {{ previousMonth }} = await import({json.dumps((JS / "i18n.js").as_uri())});
+        console.log(JSON.stringify({json.dumps(days)}.map((d) => previousMonth(d))));"""
+    )
+    assert months == ["2026-11", "2025-12", "2026-02", "2026-09"]

@@ -27,12 +27,13 @@ import { Profile } from './profile.js';
 import { ProvidersView } from './providers.js';
 import { PhonePanel, recordFor, usePhonePanel } from './screenpop.js';
 import { SearchBox } from './search.js';
+import { SettlementView } from './settlement.js';
 import { Wallboard } from './wallboard.js';
 
 const PRIORITY_ORDER = { P1: 1, P2: 2, P3: 3, P4: 4 };
 const QUEUE_STATES = new Set(['new', 'acknowledged', 'dispatched', 'on_scene', 'resolved']);
 const VIEWS = ['calls', 'history', 'orders', 'followups', 'carecalls', 'complaints', 'assessments', 'providers', 'phone', 'sms'];
-const MANAGER_VIEWS = [...VIEWS, 'wallboard', 'admin'];
+const MANAGER_VIEWS = [...VIEWS, 'wallboard', 'settlement', 'admin'];
 const PHONE_MESSAGES = ['phone', 'agent', 'callback'];
 const RECORD_CATEGORIES = new Set(['emergency', 'home_service', 'complaint']); // what a new phone contact opens
 
@@ -812,6 +813,8 @@ function Console({ me, config, t, onLanguage, onLogout }) {
           ? html`<${PhoneView} me=${me} topics=${topics} t=${t} onError=${showError} onInfo=${showInfo} />`
           : view === 'wallboard'
           ? html`<${Wallboard} topics=${topics} t=${t} onError=${showError} />`
+          : view === 'settlement'
+          ? html`<${SettlementView} t=${t} onError=${showError} onInfo=${showInfo} />`
           : view === 'admin'
           ? html`<${AdminView} me=${me} t=${t} onError=${showError} onInfo=${showInfo} />`
           : view === 'orders'

@@ -105,6 +105,7 @@ const ZH = {
       prepaid_over_cap: '充值后将超过预付上限 {cap_fen}（已预付 {held_fen}）',
       refund_needs_supervisor: '退款金额超过 {limit_fen}，需由主管办理', refund_too_much: '退款金额超过可退金额 {refundable_fen}',
       refund_not_paid: '只有已支付的款项才能退款',
+      bad_month: '月份格式为 年-月，如 2026-07', settlement_not_found: '该结算单不存在',
     },
   },
   dispatch_panel: '派单进度', candidates: '候选服务商（按距离排序）', excluded: '未派原因', within_circle: '15分钟圈内',
@@ -159,8 +160,29 @@ const ZH = {
     nursing: '护理', companionship: '陪伴', medicine_delivery: '送药',
   },
   // service desk
-  views: { calls: '警情', orders: '服务工单', followups: '回访', carecalls: '关爱', complaints: '投诉', providers: '服务商', sms: '短信', phone: '电话', history: '历史', wallboard: '大屏', admin: '管理', assessments: '评估' },
+  views: { calls: '警情', orders: '服务工单', followups: '回访', carecalls: '关爱', complaints: '投诉', providers: '服务商', sms: '短信', phone: '电话', history: '历史', wallboard: '大屏', admin: '管理', assessments: '评估', settlement: '结算' },
   admin_tab: { operators: '账号', audit: '审计日志', quality: '坐席质量', settings: '系统设置' },
+  settlement_tab: { statements: '结算单', reconciliation: '对账' },
+  settlement_month: '结算月份', month_placeholder: '如 2026-07', month_invalid: '月份格式为 年-月，如 2026-07',
+  settlement_compute: '生成/重算结算单', settlement_computed: '{month} 的结算单已生成（已审核、已付款的不变）',
+  settlement_none: '{month} 还没有结算单，可点击“生成/重算结算单”', settlement_total: '合计（{n} 家）',
+  settlement_col: {
+    provider: '服务商', services: '服务次数', gross: '服务总额', subsidy: '政府补贴', self_pay: '个人自付', refunds: '退款',
+    quality_score: '质量得分', quality_deduction: '质量扣减', complaints: '有效投诉扣减', net: '应付金额', state: '状态', actions: '操作',
+  },
+  settlement_state: { draft: '草稿', approved: '已审核', paid: '已付款' },
+  settlement_step: { approve: '审核通过', paid: '标记已付款' },
+  settlement_confirm: { approve: '确认审核通过？应付 {net}', paid: '确认已付款 {net}？' },
+  settlement_wrong_state: '该结算单已是“{state}”，请刷新后再操作',
+  settlement_xlsx: '表格', settlement_pdf: 'PDF', claim_district: '补贴申领区县', claim_xlsx: '下载补贴申领表',
+  ledger_check: '账务核对', ledger_check_again: '重新核对', ledger_balanced: '账务平衡', ledger_unbalanced: '账务不平衡，请立即核查',
+  ledger_counts: '{transactions} 笔交易，{entries} 条分录，{accounts} 个账户',
+  ledger_unbalanced_txns: '借贷不平的交易：', ledger_mismatched_accounts: '余额与分录不符的账户：', ledger_below_floor: '补贴额度为负的账户：',
+  reconciliation_days: '每日对账', reconciliation_none: '还没有对账记录', reconciliation_show: '查看差异', reconciliation_hide: '收起',
+  reconciliation_col: { day: '日期', platform: '支付平台', lines: '账单笔数', mismatches: '差异笔数', checked_at: '核对时间', detail: '差异明细' },
+  channel: { wechat: '微信支付' },
+  mismatch_col: { kind: '类型', number: '单号', platform: '平台金额', ledger: '账本金额' },
+  mismatch_kind: { payment: '支付', refund: '退款' }, mismatch_absent: '无此笔',
   display_name: '姓名', role_label: '角色', online: '在线', offline_now: '未登录', online_col: '登录状态', last_login: '最近登录', actions: '操作',
   deactivate: '停用', reactivate: '启用', reset_password: '重置密码', sign_out: '强制下线', create_operator: '新建账号',
   operator_created: '已新建账号：{name}', new_password_prompt: '为 {name} 设置新密码（至少8位），其所有登录将失效',
@@ -474,6 +496,7 @@ const EN = {
       prepaid_over_cap: 'This top-up would take the prepaid money over its cap of {cap_fen} ({held_fen} held)',
       refund_needs_supervisor: 'A refund above {limit_fen} needs a supervisor', refund_too_much: 'More than can be refunded ({refundable_fen} left)',
       refund_not_paid: 'Only a paid payment can be refunded',
+      bad_month: 'A month is written year-month, e.g. 2026-07', settlement_not_found: 'This statement does not exist',
     },
   },
   dispatch_panel: 'Dispatch', candidates: 'Candidates (nearest first)', excluded: 'Not offered because', within_circle: 'within 15 min',
@@ -531,8 +554,29 @@ const EN = {
     medicine_delivery: 'Medicine delivery',
   },
   // service desk
-  views: { calls: 'Calls', orders: 'Orders', followups: 'Follow-ups', carecalls: 'Care calls', complaints: 'Complaints', providers: 'Providers', sms: 'SMS', phone: 'Phone', history: 'History', wallboard: 'Wallboard', admin: 'Admin', assessments: 'Assessments' },
+  views: { calls: 'Calls', orders: 'Orders', followups: 'Follow-ups', carecalls: 'Care calls', complaints: 'Complaints', providers: 'Providers', sms: 'SMS', phone: 'Phone', history: 'History', wallboard: 'Wallboard', admin: 'Admin', assessments: 'Assessments', settlement: 'Settlement' },
   admin_tab: { operators: 'Accounts', audit: 'Audit log', quality: 'Agent quality', settings: 'Settings' },
+  settlement_tab: { statements: 'Statements', reconciliation: 'Reconciliation' },
+  settlement_month: 'Month', month_placeholder: 'e.g. 2026-07', month_invalid: 'A month is written year-month, e.g. 2026-07',
+  settlement_compute: 'Compute / redraft statements', settlement_computed: 'Statements for {month} drafted (approved and paid ones unchanged)',
+  settlement_none: 'No statements for {month} yet: use "Compute / redraft statements"', settlement_total: 'Total ({n} providers)',
+  settlement_col: {
+    provider: 'Provider', services: 'Services', gross: 'Gross', subsidy: 'Subsidy', self_pay: 'Self-pay', refunds: 'Refunds',
+    quality_score: 'Quality score', quality_deduction: 'Quality deduction', complaints: 'Upheld complaints', net: 'Net payable', state: 'State', actions: 'Actions',
+  },
+  settlement_state: { draft: 'Draft', approved: 'Approved', paid: 'Paid' },
+  settlement_step: { approve: 'Approve', paid: 'Mark paid' },
+  settlement_confirm: { approve: 'Approve, net {net}?', paid: 'Mark {net} as paid?' },
+  settlement_wrong_state: 'This statement is already "{state}"; reload and try again',
+  settlement_xlsx: 'Spreadsheet', settlement_pdf: 'PDF', claim_district: 'Subsidy claim for district', claim_xlsx: 'Download the subsidy claim',
+  ledger_check: 'Ledger check', ledger_check_again: 'Check again', ledger_balanced: 'The ledger balances', ledger_unbalanced: 'The ledger does not balance: check it now',
+  ledger_counts: '{transactions} transactions, {entries} entries, {accounts} accounts',
+  ledger_unbalanced_txns: 'Transactions that do not sum to zero:', ledger_mismatched_accounts: 'Balances that differ from their entries:', ledger_below_floor: 'Allowances below zero:',
+  reconciliation_days: 'Daily reconciliation', reconciliation_none: 'No day reconciled yet', reconciliation_show: 'Show differences', reconciliation_hide: 'Hide',
+  reconciliation_col: { day: 'Day', platform: 'Platform', lines: 'Bill lines', mismatches: 'Differences', checked_at: 'Checked at', detail: 'Details' },
+  channel: { wechat: 'WeChat Pay' },
+  mismatch_col: { kind: 'Kind', number: 'Number', platform: 'Platform amount', ledger: 'Ledger amount' },
+  mismatch_kind: { payment: 'Payment', refund: 'Refund' }, mismatch_absent: 'missing',
   display_name: 'Name', role_label: 'Role', online: 'Logged in', offline_now: 'Not logged in', online_col: 'Session', last_login: 'Last login', actions: 'Actions',
   deactivate: 'Deactivate', reactivate: 'Reactivate', reset_password: 'Reset password', sign_out: 'Sign out everywhere', create_operator: 'Create account',
   operator_created: 'Account created: {name}', new_password_prompt: 'New password for {name} (8 characters or more); their sessions end',
@@ -881,6 +925,12 @@ export function localDate(iso) {
 
 export function localToday(plusDays = 0) {
   return localDate(new Date(Date.now() + plusDays * 86_400_000).toISOString());
+}
+
+/** The month before a Shanghai date's ("2026-01-15" → "2025-12"), written as the server takes a month. */
+export function previousMonth(date = localToday()) {
+  const [year, month] = date.split('-').map(Number);
+  return month === 1 ? `${year - 1}-12` : `${year}-${String(month - 1).padStart(2, '0')}`;
 }
 
 /** A Shanghai wall-clock date and time ("2026-03-03", "09:00") as a UTC ISO instant; Shanghai has no DST. */
