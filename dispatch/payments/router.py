@@ -10,19 +10,21 @@ from fastapi import APIRouter, Query
 from dispatch.api.deps import (
     ClockDep,
     CurrentActor,
+    ManagerActor,
     PagingDep,
     ServicesDep,
     SessionDep,
     SettingsDep,
 )
 from dispatch.api.state import AppServices
-from dispatch.payments import online, service
+from dispatch.payments import online, reconcile, service
 from dispatch.payments.models import Channel, Payment, PaymentState, Refund
 from dispatch.payments.platform import PaymentPlatform
 from dispatch.payments.schemas import (
     LinkSent,
     PaymentCreate,
     PaymentRead,
+    ReconciliationRead,
     RefundCreate,
     RefundRead,
     TopUpCreate,
@@ -125,6 +127,15 @@ async def send_link(
     """Text a waiting online payment's link to the family (the first relative, else the elder)."""
     message = await online.text_link(session, clock, actor, payment_id=payment_id, settings=settings)
     return LinkSent(sms_id=message.id, to=mask_phone(message.to_number) or "")
+
+
+@router.get("/reconciliations", response_model=Page[ReconciliationRead])
+async def list_reconciliations(
+    session: SessionDep, actor: ManagerActor, paging: PagingDep
+) -> Page[ReconciliationRead]:
+    """The days matched against the platform's trade bill, newest first, each with its mismatches."""
+    rows, total = await reconcile.list_days(session, limit=paging.limit, offset=paging.offset)
+    return Page(items=[ReconciliationRead.model_validate(r) for r in rows], total=total)
 
 
 def _platform_for(method: Channel, services: AppServices) -> PaymentPlatform | None:
