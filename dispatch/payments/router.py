@@ -10,19 +10,21 @@ from fastapi import APIRouter, Query
 from dispatch.api.deps import (
     ClockDep,
     CurrentActor,
+    ManagerActor,
     PagingDep,
     ServicesDep,
     SessionDep,
     SettingsDep,
 )
 from dispatch.api.state import AppServices
-from dispatch.payments import online, service
+from dispatch.payments import online, reconcile, service
 from dispatch.payments.models import Channel, Payment, PaymentState, Refund
 from dispatch.payments.platform import PaymentPlatform
 from dispatch.payments.schemas import (
     LinkSent,
     PaymentCreate,
     PaymentRead,
+    ReconciliationRead,
     RefundCreate,
     RefundRead,
     TopUpCreate,
@@ -116,6 +118,15 @@ async def refund(
     if services.payment_platform is not None:
         await online.send_refund(session, refund, services.payment_platform, settings)
     return refund
+
+
+@router.get("/reconciliations", response_model=Page[ReconciliationRead])
+async def list_reconciliations(
+    session: SessionDep, actor: ManagerActor, paging: PagingDep
+) -> Page[ReconciliationRead]:
+    """The days matched against the platform's trade bill, newest first, each with its mismatches."""
+    rows, total = await reconcile.list_days(session, limit=paging.limit, offset=paging.offset)
+    return Page(items=[ReconciliationRead.model_validate(r) for r in rows], total=total)
 
 
 @router.post("/payments/{payment_id}/send-link", response_model=LinkSent, status_code=201)
