@@ -24,6 +24,7 @@ def _read(order: ServiceOrder, evidence: ServiceEvidence | None) -> EvidenceRead
         order_state=order.state,
         service_type=order.service_type,
         window_start=order.window_start,
+        window_end=order.window_end,
         elder_name=order.elder_name,
         provider_id=order.provider_id,
         provider_name=order.provider_name,

@@ -28,6 +28,7 @@ class EvidenceRead(BaseModel):
     order_state: OrderState
     service_type: ServiceType
     window_start: datetime
+    window_end: datetime
     elder_name: str
     provider_id: int | None
     provider_name: str | None

@@ -120,6 +120,15 @@ async def refund(
     return refund
 
 
+@router.get("/reconciliations", response_model=Page[ReconciliationRead])
+async def list_reconciliations(
+    session: SessionDep, actor: ManagerActor, paging: PagingDep
+) -> Page[ReconciliationRead]:
+    """The days matched against the platform's trade bill, newest first, each with its mismatches."""
+    rows, total = await reconcile.list_days(session, limit=paging.limit, offset=paging.offset)
+    return Page(items=[ReconciliationRead.model_validate(r) for r in rows], total=total)
+
+
 @router.post("/payments/{payment_id}/send-link", response_model=LinkSent, status_code=201)
 async def send_link(
     payment_id: RowId, session: SessionDep, clock: ClockDep, settings: SettingsDep, actor: CurrentActor

@@ -2,7 +2,9 @@
 lived through last month): a supervisor computes last month's statement of a provider with two evidenced
 services, sees its figures, approves it (a statement approved meanwhile is refused in the UI's language),
 marks it paid, downloads it and the district's subsidy claim as XLSX; the reconciliation tab shows the
-ledger check and a day's mismatch with both sides in yuan; agents have no settlement view.
+ledger check and a day's mismatch with both sides in yuan; the services-to-review tab lists a third service,
+completed by SMS replies alone and so never evidenced nor paid, with what it lacks, and by the filter the two
+evidenced ones (one checked in far from the home, with a photo); agents have no settlement view.
 
 By hand (fen), both services on the 10th of last month by one provider rated 3.6 (score 72: 5 % off):
   meal 1,500 for a 低保 elder (100 % subsidy)      subsidy 1,500
@@ -24,6 +26,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 from playwright.async_api import Browser, Page, expect
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.api.app import create_app
 from dispatch.api.state import AppServices
@@ -31,7 +34,11 @@ from dispatch.auth.actor import Actor
 from dispatch.auth.models import Role
 from dispatch.catalog import ServiceType
 from dispatch.clock import FakeClock
+from dispatch.evidence import rules as evidence_rules
+from dispatch.evidence import service as evidence_service
+from dispatch.evidence.models import ConfirmedBy
 from dispatch.localtime import at_local
+from dispatch.orders.models import ServiceOrder
 from dispatch.payments import charges
 from dispatch.payments.reconcile import Reconciliation
 from dispatch.providers.models import Provider
@@ -50,6 +57,8 @@ PROVIDER_NAME = "鼓楼综合服务社"
 DEMO_PASSWORD = "demo"  # what `console_as` logs in with
 TRADE_NUMBER = "SETTLE0000000001"
 MISMATCH = {"kind": "payment", "number": TRADE_NUMBER, "platform_fen": 4000, "ledger_fen": None}
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+FAR_POSITION = (119.3035, 26.083)  # some 500 m east of the homes `priced_order` gives
 
 
 def last_month() -> date:
@@ -62,6 +71,27 @@ class Site:
     base: str
     month: str  # "2026-11"
     provider_id: int
+    far_order_id: int  # evidenced, checked in far from the home, with a photo
+    near_order_id: int  # evidenced
+    unevidenced_order_id: int  # completed by SMS replies: no check-in, check-out or confirmation
+    far_m: int
+
+
+async def evidence_for(
+    session: AsyncSession, clock: FakeClock, order: ServiceOrder, *, data_dir: Path, far: bool
+) -> None:
+    """What the job page leaves: a check-in (far from the home, and a photo, if `far`), a check-out, the
+    elder's code; evidenced."""
+    evidence = await evidence_service.locked(session=session, clock=clock, order=order, offer_id=None)
+    position = FAR_POSITION if far else (order.lon, order.lat)
+    judged = evidence_rules.judge_checkin(home=(order.lon, order.lat), position=position, far_meters=300)
+    evidence_service.record_checkin(evidence, clock, position=position, accuracy_m=10.0, judged=judged)
+    if far:
+        await evidence_service.store_photo(evidence, clock, data_dir=data_dir, data=PNG, max_bytes=len(PNG))
+    evidence_service.record_checkout(evidence, clock)
+    evidence_service.confirm(evidence, clock, ConfirmedBy.code)
+    evidenced = await evidence_service.mark_evidenced(session=session, clock=clock, evidence=evidence)
+    assert evidenced
 
 
 async def serve_on(
@@ -72,8 +102,10 @@ async def serve_on(
     provider_id: int,
     service: ServiceType,
     fen: int,
-) -> None:
-    """An order the provider priced and the evidence charged, as the job page leaves it."""
+    data_dir: Path,
+    far: bool = False,
+) -> int:
+    """An order the provider priced and the evidence charged, as the job page leaves it; its id."""
     async with services.sessions() as session:
         order = await priced_order(
             session,
@@ -84,8 +116,10 @@ async def serve_on(
             day=clock.now().astimezone(SHANGHAI).date(),
             service_type=service,
         )
+        await evidence_for(session, clock, order, data_dir=data_dir, far=far)
         await charges.on_evidenced(session=session, clock=clock, order_id=order.id, actor=Actor.system())
         await session.commit()
+        return order.id
 
 
 @pytest.fixture
@@ -121,19 +155,50 @@ async def site(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Site]:
             )
             await session.commit()
         clock.advance((at_local(first + timedelta(days=9), "12:30") - clock.now()).total_seconds())
-        await serve_on(
+        far_order = await serve_on(
             services,
             clock,
             elder_id=allowance,
             provider_id=provider,
             service=ServiceType.meal_assistance,
             fen=1500,
+            data_dir=tmp_path,
+            far=True,
         )
-        await serve_on(
-            services, clock, elder_id=paying, provider_id=provider, service=ServiceType.cleaning, fen=8000
+        near_order = await serve_on(
+            services,
+            clock,
+            elder_id=paying,
+            provider_id=provider,
+            service=ServiceType.cleaning,
+            fen=8000,
+            data_dir=tmp_path,
         )
+        async with services.sessions() as session:  # accepted and finished by SMS replies: no evidence
+            unevidenced = await priced_order(
+                session,
+                clock,
+                elder_id=paying,
+                provider_id=provider,
+                price_fen=6000,
+                day=clock.now().astimezone(SHANGHAI).date(),
+                service_type=ServiceType.bathing,
+            )
+            await session.commit()
+        far_m = evidence_rules.judge_checkin(
+            home=(unevidenced.lon, unevidenced.lat), position=FAR_POSITION, far_meters=300
+        ).distance_m
+        assert far_m is not None
         clock.advance((datetime.now(UTC) - clock.now()).total_seconds())  # today, for the browser
-        yield Site(base=base, month=first.strftime("%Y-%m"), provider_id=provider)
+        yield Site(
+            base=base,
+            month=first.strftime("%Y-%m"),
+            provider_id=provider,
+            far_order_id=far_order,
+            near_order_id=near_order,
+            unevidenced_order_id=unevidenced.id,
+            far_m=far_m,
+        )
     finally:
         await server.stop()
 
@@ -233,6 +298,57 @@ async def test_the_reconciliation_tab_shows_the_ledger_check_and_a_day_s_mismatc
         ["Payment", TRADE_NUMBER, "¥40.00", "missing"]
     )
     assert await problems(page, "en") == {}
+
+
+async def test_services_to_review_lists_what_is_not_evidenced_and_by_the_filter_what_is(
+    browser: Browser, site: Site
+) -> None:
+    window = f"{site.month[5:]}-10 11:00–12:00"  # the services' window, Shanghai time
+    page = await settlement_view(browser, site)
+    await page.get_by_test_id("settlement-tab-evidence").click()
+    rows = page.get_by_test_id("evidence-row")
+    await expect(rows).to_have_count(1)
+    unevidenced = page.locator(f"[data-testid=evidence-row][data-order-id='{site.unevidenced_order_id}']")
+    await expect(unevidenced.get_by_test_id("evidence-missing-item")).to_have_text(
+        ["签到", "签退", "老人确认"]
+    )
+    await expect(unevidenced.locator("td")).to_have_text(
+        [f"#{site.unevidenced_order_id}", "助浴", window, "老人", "测试", "签到签退老人确认", "—", "—"]
+    )
+    assert await problems(page, "zh-CN") == {}
+
+    await page.get_by_test_id("evidence-state").select_option("evidenced")
+    await expect(rows).to_have_count(2)
+    far = page.locator(f"[data-testid=evidence-row][data-order-id='{site.far_order_id}']")
+    await expect(far.locator("td")).to_have_text(
+        [f"#{site.far_order_id}", "助餐", window, "老人", "测试", "—", f"距住址 {site.far_m} 米", "查看照片"]
+    )
+    await expect(page.get_by_test_id("evidence-row").get_by_test_id("evidence-order")).to_have_text(
+        [f"#{site.near_order_id}", f"#{site.far_order_id}"]
+    )
+    href = await far.get_by_test_id("evidence-photo").get_attribute("href")
+    photo = await page.request.get(f"{site.base}{href}")  # the console's session cookie
+    assert (photo.status, photo.headers["content-type"], await photo.body()) == (200, "image/png", PNG)
+    await page.get_by_test_id("evidence-state").select_option("flagged")
+    await expect(rows).to_have_count(1)
+    await expect(far).to_be_visible()
+    assert await problems(page, "zh-CN") == {}
+
+    english = await settlement_view(browser, site, "en")
+    await english.get_by_test_id("settlement-tab-evidence").click()
+    await expect(english.get_by_test_id("evidence-missing-item")).to_have_text(
+        ["check-in", "check-out", "elder's confirmation"]
+    )
+    await expect(english.get_by_test_id("evidence-state").locator("option:checked")).to_have_text(
+        "Incomplete (not paid)"
+    )
+    assert await problems(english, "en") == {}
+    order = english.get_by_test_id("evidence-order")
+    await order.focus()
+    await order.press("Enter")  # by keyboard, to the order on the orders board
+    await expect(english.get_by_test_id("order-detail")).to_have_attribute(
+        "data-order-id", str(site.unevidenced_order_id)
+    )
 
 
 async def test_an_agent_has_no_settlement_view(browser: Browser, site: Site) -> None:

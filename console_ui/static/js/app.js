@@ -814,7 +814,7 @@ function Console({ me, config, t, onLanguage, onLogout }) {
           : view === 'wallboard'
           ? html`<${Wallboard} topics=${topics} t=${t} onError=${showError} />`
           : view === 'settlement'
-          ? html`<${SettlementView} t=${t} onError=${showError} onInfo=${showInfo} />`
+          ? html`<${SettlementView} t=${t} onError=${showError} onInfo=${showInfo} onOpen=${openFound} />`
           : view === 'admin'
           ? html`<${AdminView} me=${me} t=${t} onError=${showError} onInfo=${showInfo} />`
           : view === 'orders'

@@ -1,11 +1,13 @@
 // 结算 Settlement (supervisors and admins): the month's provider statements (compute or redraft, approve,
 // mark paid, the files to sign) and the bureau's subsidy claim per district; 对账 Reconciliation: the ledger's
-// check and the days matched against the payment platform's bill. The server does the sums; this view
-// shows its fen in yuan and its refusals in the UI's language.
+// check and the days matched against the payment platform's bill; 待核查服务 Services to review: completed
+// orders without the evidence that makes them payable (issue 17: reviewed, not paid), evidenced ones and
+// flagged check-ins. The server does the sums; this view shows its fen in yuan and its refusals in the UI's
+// language.
 
 import { html, useEffect, useState } from '../vendor/htm/preact/standalone.module.js';
 import { api } from './api.js';
-import { errorText, formatTime, previousMonth } from './i18n.js';
+import { errorText, formatTime, formatWindow, previousMonth } from './i18n.js';
 import { yuan } from './money.js';
 import { Pager } from './pager.js';
 
@@ -13,6 +15,9 @@ const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 const MONTH_PATTERN = '\\d{4}-(0[1-9]|1[0-2])';
 const DEFAULT_DISTRICT = '鼓楼区';
 const DAYS_PAGE = 30;
+const EVIDENCE_PAGE = 50;
+const EVIDENCE_STATES = ['unevidenced', 'flagged', 'evidenced'];
+const TABS = ['statements', 'reconciliation', 'evidence'];
 const NUMERIC = new Set(['services', 'gross', 'subsidy', 'self_pay', 'refunds', 'quality_score', 'quality_deduction', 'complaints', 'net']);
 // The figures summed in the totals row, in the table's order.
 const SUMMED = ['services', 'gross_fen', 'subsidy_fen', 'self_pay_fen', 'refunds_fen', 'quality_deduction_fen', 'complaints_upheld', 'complaint_deduction_fen', 'net_fen'];
@@ -227,14 +232,88 @@ function Reconciliation({ t, onError }) {
     </div>`;
 }
 
-export function SettlementView({ t, onError, onInfo }) {
+// ---------------------------------------------------------------- services to review
+
+function CheckinFlag({ evidence: e, t }) {
+  if (!e.checkin_flag) return e.checkin_at ? t('checkin_ok') : '—';
+  const text = e.checkin_flag === 'far' ? t('checkin_flag.far', { m: e.checkin_distance_m }) : t('checkin_flag.no_position');
+  return html`<span class="checkin-flag" data-testid="evidence-flag" data-flag=${e.checkin_flag}>${text}</span>`;
+}
+
+function EvidenceRow({ evidence: e, t, onOpen }) {
+  return html`
+    <tr data-testid="evidence-row" data-order-id=${e.order_id}>
+      <td><button type="button" class="link mono" data-testid="evidence-order" aria-label=${t('evidence_open_order', { id: e.order_id })}
+        onClick=${() => onOpen({ kind: 'order', id: e.order_id })}>#${e.order_id}</button></td>
+      <td>${t(`service.${e.service_type}`)}</td>
+      <td class="window">${formatWindow(e.window_start, e.window_end)}</td>
+      <td translate=${false}>${e.elder_name}</td>
+      <td translate=${false}>${e.provider_name || '—'}</td>
+      <td data-testid="evidence-missing">${e.missing.length
+        ? html`<ul class="evidence-missing">${e.missing.map((m) => html`<li key=${m} data-testid="evidence-missing-item" data-part=${m}>${t(`evidence_missing.${m}`)}</li>`)}</ul>`
+        : '—'}</td>
+      <td><${CheckinFlag} evidence=${e} t=${t} /></td>
+      <td>${e.photo
+        ? html`<a href=${`/api/v1/service-evidence/${e.order_id}/photo`} target="_blank" rel="noopener" data-testid="evidence-photo"
+            aria-label=${t('evidence_photo_of', { id: e.order_id })}>${t('evidence_photo')}</a>`
+        : '—'}</td>
+    </tr>`;
+}
+
+function ServicesToReview({ t, onError, onOpen }) {
+  const [state, setState] = useState('unevidenced');
+  const [offset, setOffset] = useState(0);
+  const [page, setPage] = useState(null);
+  useEffect(() => {
+    let current = true; // a filter changed while a page loads: the answer for the old one is dropped
+    api(`/api/v1/service-evidence?${new URLSearchParams({ state, limit: String(EVIDENCE_PAGE), offset: String(offset) })}`).then(
+      (answer) => current && setPage(answer),
+      (err) => current && onError(err),
+    );
+    return () => {
+      current = false;
+    };
+  }, [state, offset]);
+  const choose = (value) => {
+    setState(value);
+    setOffset(0);
+    setPage(null);
+  };
+  const columns = ['order', 'service', 'window', 'elder', 'provider', 'missing', 'checkin', 'photo'];
+  return html`
+    <div class="services-to-review">
+      <div class="filters">
+        <label>${t('evidence_state_label')}
+          <select value=${state} data-testid="evidence-state" onChange=${(e) => choose(e.target.value)}>
+            ${EVIDENCE_STATES.map((s) => html`<option key=${s} value=${s}>${t(`evidence_state.${s}`)}</option>`)}
+          </select></label>
+        ${page && html`<span class="muted" data-testid="evidence-total">${t('evidence_total', { n: page.total })}</span>`}
+      </div>
+      <p class="muted">${t(`evidence_hint.${state}`)}</p>
+      ${page && page.total === 0 && html`<p class="empty" data-testid="evidence-empty">${t(`evidence_none.${state}`)}</p>`}
+      ${page && page.items.length > 0 && html`
+        <div class="table-scroll">
+          <table class="admin-table evidence-table" data-testid="evidence-table">
+            <thead><tr>${columns.map((c) => html`<th key=${c} scope="col">${t(`evidence_col.${c}`)}</th>`)}</tr></thead>
+            <tbody>${page.items.map((e) => html`<${EvidenceRow} key=${e.order_id} evidence=${e} t=${t} onOpen=${onOpen} />`)}</tbody>
+          </table>
+        </div>`}
+      ${page && html`<${Pager} offset=${offset} size=${EVIDENCE_PAGE} total=${page.total} t=${t} onOffset=${setOffset} testid="evidence" />`}
+    </div>`;
+}
+
+export function SettlementView({ t, onError, onInfo, onOpen }) {
   const [tab, setTab] = useState('statements');
   return html`
     <section class="settlement-view card" aria-label=${t('views.settlement')}>
       <div class="tabs" role="tablist">
-        ${['statements', 'reconciliation'].map((name) => html`<button key=${name} type="button" role="tab" aria-selected=${name === tab}
+        ${TABS.map((name) => html`<button key=${name} type="button" role="tab" aria-selected=${name === tab}
           data-testid=${`settlement-tab-${name}`} class=${name === tab ? 'tab active' : 'tab'} onClick=${() => setTab(name)}>${t(`settlement_tab.${name}`)}</button>`)}
       </div>
-      ${tab === 'statements' ? html`<${Statements} t=${t} onInfo=${onInfo} />` : html`<${Reconciliation} t=${t} onError=${onError} />`}
+      ${tab === 'statements'
+        ? html`<${Statements} t=${t} onInfo=${onInfo} />`
+        : tab === 'reconciliation'
+        ? html`<${Reconciliation} t=${t} onError=${onError} />`
+        : html`<${ServicesToReview} t=${t} onError=${onError} onOpen=${onOpen} />`}
     </section>`;
 }
