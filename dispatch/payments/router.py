@@ -138,15 +138,6 @@ async def send_link(
     return LinkSent(sms_id=message.id, to=mask_phone(message.to_number) or "")
 
 
-@router.get("/reconciliations", response_model=Page[ReconciliationRead])
-async def list_reconciliations(
-    session: SessionDep, actor: ManagerActor, paging: PagingDep
-) -> Page[ReconciliationRead]:
-    """The days matched against the platform's trade bill, newest first, each with its mismatches."""
-    rows, total = await reconcile.list_days(session, limit=paging.limit, offset=paging.offset)
-    return Page(items=[ReconciliationRead.model_validate(r) for r in rows], total=total)
-
-
 def _platform_for(method: Channel, services: AppServices) -> PaymentPlatform | None:
     """The platform an online method needs (409 when there is none); None for the desk's methods."""
     if method in service.DESK_CHANNELS:
