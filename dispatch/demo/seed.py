@@ -38,6 +38,7 @@ from dispatch.elders.schemas import VitalsThresholds
 from dispatch.elders.service import age_on
 from dispatch.ingest.secrets import DeviceSecretBox
 from dispatch.localtime import local_date
+from dispatch.matching.qualifications import CARE_CERTIFICATE, HANDS_ON_CARE
 from dispatch.orders.models import PlanFrequency, RecurringPlan
 from dispatch.providers.admission import AdmissionCriterion, with_check
 from dispatch.providers.models import Provider, ProviderStaff, ProviderStatus
@@ -371,6 +372,8 @@ def _providers(rng: random.Random, now: datetime) -> list[Provider]:
                 address=f"福州市{DISTRICT}{rng.choice(STREET_NAMES)}{rng.randint(1, 300)}号",
                 district=DISTRICT,
                 service_types=[t.value for t in types],
+                # hands-on care for severely disabled elders needs it (matching/qualifications.py)
+                qualifications=[CARE_CERTIFICATE] if HANDS_ON_CARE & set(types) else [],
                 base_lon=lon,
                 base_lat=lat,
                 service_area=_ring(rng, lon, lat, radius, 10),
