@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.clock import Clock
@@ -36,21 +36,21 @@ async def locked(
     so two requests never both write one part, and the evidencing UPDATE sees what the other committed."""
     if await get_for_order(session=session, order_id=order.id) is None:
         now = clock.now()
-        row = ServiceEvidence(
-            order_id=order.id,
-            offer_id=offer_id,
-            provider_id=order.provider_id,
-            items=[],
-            code_attempts=0,
-            created_at=now,
-            updated_at=now,
+        dialect = (await session.connection()).dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        await session.execute(  # made by another request meanwhile: theirs stands
+            insert(ServiceEvidence)
+            .values(
+                order_id=order.id,
+                offer_id=offer_id,
+                provider_id=order.provider_id,
+                items=[],
+                code_attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["order_id"])
         )
-        try:
-            async with session.begin_nested():
-                session.add(row)
-                await session.flush()
-        except IntegrityError:  # made by another request meanwhile: take theirs
-            pass
     evidence = await session.scalar(
         select(ServiceEvidence)
         .where(ServiceEvidence.order_id == order.id)
